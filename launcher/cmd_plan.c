@@ -1,0 +1,13 @@
+/* vmlaunch plan: not built yet. */
+#include <stdio.h>
+
+#include "launcher/commands.h"
+#include "launcher/exit_codes.h"
+
+int cmd_plan(int argc, char **argv)
+{
+        (void)argc;
+        (void)argv;
+        fprintf(stderr, "vmlaunch plan: not implemented in this build yet\n");
+        return VL_EXIT_NOT_IMPLEMENTED;
+}

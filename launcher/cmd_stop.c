@@ -1,0 +1,13 @@
+/* vmlaunch stop: not built yet. */
+#include <stdio.h>
+
+#include "launcher/commands.h"
+#include "launcher/exit_codes.h"
+
+int cmd_stop(int argc, char **argv)
+{
+        (void)argc;
+        (void)argv;
+        fprintf(stderr, "vmlaunch stop: not implemented in this build yet\n");
+        return VL_EXIT_NOT_IMPLEMENTED;
+}

@@ -1,0 +1,24 @@
+/* The QEMU command line: a pure function of a definition and resolved host facts. */
+#pragma once
+
+#include "util/error.h"
+#include "util/strv.h"
+#include "vmdefs/vmdef.h"
+
+struct qemu_argv_opts {
+        /* Where the QMP sockets live: RUN_DIR/qmp.sock (ours), RUN_DIR/ctl.qmp (for
+         * `vmlaunch qmp`), default "/run/vmlaunch/NAME". */
+        const char *run_dir;
+        /* The GPU's IOMMU group as found on the host (function 0 first). NULL: use
+         * the definition's `group`, or the GPU address alone. */
+        const struct vmdef_pci_addr *gpu_group;
+        size_t n_gpu_group;
+        /* Accelerator after resolving `auto` (KVM usable?); AUTO here means KVM. */
+        enum vmdef_accel accel;
+        /* QEMU's version, major*10000 + minor*100 + micro; 0: assume the newest. */
+        unsigned qemu_version;
+};
+
+/* Fills argv (items[0] is the binary). Returns 0 or -errno with err set. */
+int qemu_argv_build(const struct vm_def *def, const struct qemu_argv_opts *opts,
+                    struct vl_strv *argv, struct vl_error *err);

@@ -1,0 +1,49 @@
+#include "util/strv.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int strv_take(struct vl_strv *v, char *s)
+{
+        if (!s)
+                return -ENOMEM;
+        if (v->count + 2 > v->cap) {
+                size_t cap = v->cap ? v->cap * 2 : 16;
+                char **items = realloc(v->items, cap * sizeof(*items));
+                if (!items) {
+                        free(s);
+                        return -ENOMEM;
+                }
+                v->items = items;
+                v->cap = cap;
+        }
+        v->items[v->count++] = s;
+        v->items[v->count] = NULL;
+        return 0;
+}
+
+int vl_strv_push(struct vl_strv *v, const char *s)
+{
+        return strv_take(v, strdup(s));
+}
+
+int vl_strv_pushf(struct vl_strv *v, const char *fmt, ...)
+{
+        char *s = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return strv_take(v, n < 0 ? NULL : s);
+}
+
+void vl_strv_free(struct vl_strv *v)
+{
+        for (size_t i = 0; i < v->count; i++)
+                free(v->items[i]);
+        free(v->items);
+        *v = (struct vl_strv){0};
+}

@@ -1,0 +1,273 @@
+/* VM definitions: an INI file -> struct vm_def, validated without touching the host.
+ *
+ * The INI layout (every key has a default; unknown sections/keys are errors;
+ * a key given twice in one section is an error). Sections named `kind.ID`
+ * may appear several times with different IDs.
+ *
+ *   [vm]        name, description
+ *   [qemu]      binary, machine, accel (auto|kvm|tcg), display (none|gtk|sdl|vnc=:N),
+ *               vga (none|std|virtio), serial (none|pty|PATH), args (extra argv,
+ *               shell-like words, no shell), shutdown_timeout (seconds)
+ *   [memory]    size (12G, 12288M, ...), hugepages (off|2M|1G), prealloc (bool),
+ *               prealloc_threads (N), allocate_hugepages (bool: reserve the pool at run)
+ *   [firmware]  type (uefi|bios), code, vars_template, vars (per-VM copy)
+ *   [boot]      kernel, initrd, cmdline (direct kernel boot, optional)
+ *   [cpu]       model (host|QEMU model), sockets, dies, cores, threads, topoext,
+ *               cache_passthrough, kvm_hidden, flags (extra "+x,-y"),
+ *               vcpu_pin (CPU list: vCPU n -> nth CPU, or "auto"), emulator_pin (CPU list)
+ *   [hyperv]    enabled, relaxed, vapic, spinlocks (retries or off), vpindex, synic,
+ *               stimer, stimer_direct, reset, vendor_id, frequencies, runtime,
+ *               tlbflush, ipi, reenlightenment, evmcs, avic, xmm_input, tlbflush_ext,
+ *               tlbflush_direct, emsr_bitmap
+ *   [iothreads] ID = CPU list (one key per iothread; empty value = unpinned)
+ *   [disk.ID]   path, format (qcow2|raw), bus (virtio-blk|virtio-scsi|sata),
+ *               media (disk|cdrom), iothread (ID), boot (order), cache, aio, discard,
+ *               readonly, serial
+ *   [gpu]       address (06:00.0 or 0000:06:00.0), romfile, group (expected IOMMU
+ *               group members; the host's group wins at run time, a mismatch is an error)
+ *   [usb.ID]    vendor, product (hex IDs) -> usb-host
+ *   [evdev.ID]  path (/dev/input/by-id/...), grab_all, repeat, grab_toggle
+ *   [net.ID]    mode (user|bridge), bridge, model, mac
+ *   [host]      stop_units, vtconsoles (auto|off), framebuffer (auto|off),
+ *               unload_modules (auto|off|list), governor (performance|...|off),
+ *               governor_cpus (pinned|all), isolate_cpus (bool)
+ *   [hooks]     dir
+ *
+ * The exact key list, defaults and error texts live in vmdefs/keys.c and in
+ * doc/vmlaunch.ini.5.scd.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+/* An ordered list of host CPUs, as written ("0-3,8" -> 0 1 2 3 8). */
+struct vmdef_cpulist {
+        size_t count;
+        unsigned *cpus;
+};
+
+/* A PCI address; domain defaults to 0 when the definition omits it. */
+struct vmdef_pci_addr {
+        unsigned domain, bus, slot, function;
+};
+
+enum vmdef_accel { VMDEF_ACCEL_AUTO, VMDEF_ACCEL_KVM, VMDEF_ACCEL_TCG };
+enum vmdef_firmware { VMDEF_FIRMWARE_UEFI, VMDEF_FIRMWARE_BIOS };
+enum vmdef_disk_format { VMDEF_FORMAT_QCOW2, VMDEF_FORMAT_RAW };
+enum vmdef_disk_bus { VMDEF_BUS_VIRTIO_BLK, VMDEF_BUS_VIRTIO_SCSI, VMDEF_BUS_SATA };
+enum vmdef_disk_media { VMDEF_MEDIA_DISK, VMDEF_MEDIA_CDROM };
+enum vmdef_disk_cache {
+        VMDEF_CACHE_NONE,
+        VMDEF_CACHE_WRITEBACK,
+        VMDEF_CACHE_WRITETHROUGH,
+        VMDEF_CACHE_DIRECTSYNC,
+        VMDEF_CACHE_UNSAFE
+};
+enum vmdef_disk_aio { VMDEF_AIO_NATIVE, VMDEF_AIO_THREADS, VMDEF_AIO_IO_URING };
+enum vmdef_disk_discard { VMDEF_DISCARD_UNMAP, VMDEF_DISCARD_IGNORE };
+enum vmdef_net_mode { VMDEF_NET_USER, VMDEF_NET_BRIDGE };
+enum vmdef_auto_off { VMDEF_AUTO, VMDEF_OFF };
+enum vmdef_modules_mode { VMDEF_MODULES_AUTO, VMDEF_MODULES_OFF, VMDEF_MODULES_LIST };
+enum vmdef_governor_cpus { VMDEF_GOVERNOR_PINNED, VMDEF_GOVERNOR_ALL };
+
+struct vmdef_iothread {
+        char *id;
+        struct vmdef_cpulist pin; /* empty: inherits the emulator's CPUs */
+        unsigned line;
+};
+
+struct vmdef_disk {
+        char *id;
+        char *path;
+        enum vmdef_disk_format format;
+        enum vmdef_disk_bus bus;
+        enum vmdef_disk_media media;
+        char *iothread; /* NULL: none */
+        unsigned boot;  /* boot order, 0: not bootable */
+        enum vmdef_disk_cache cache;
+        enum vmdef_disk_aio aio;
+        enum vmdef_disk_discard discard;
+        bool readonly;
+        char *serial;
+        unsigned line; /* of the section header */
+};
+
+struct vmdef_usb {
+        char *id;
+        uint16_t vendor, product;
+        unsigned line;
+};
+
+struct vmdef_evdev {
+        char *id;
+        char *path;
+        bool grab_all, repeat;
+        char *grab_toggle; /* e.g. "ctrl-ctrl" */
+        unsigned line;
+};
+
+struct vmdef_net {
+        char *id;
+        enum vmdef_net_mode mode;
+        char *bridge;
+        char *model; /* QEMU device, default virtio-net-pci */
+        char *mac;   /* NULL: QEMU picks */
+        unsigned line;
+};
+
+struct vmdef_hyperv {
+        bool enabled;
+        bool relaxed, vapic, vpindex, synic, stimer, stimer_direct, reset, frequencies;
+        bool runtime, tlbflush, ipi, reenlightenment, evmcs, avic, xmm_input;
+        bool tlbflush_ext, tlbflush_direct, emsr_bitmap;
+        unsigned spinlocks; /* retries; 0: off */
+        char *vendor_id;    /* NULL: not set; at most 12 characters */
+};
+
+struct vm_def {
+        char *path; /* the file it was read from */
+        char *name;
+        char *description;
+
+        /* [qemu] */
+        char *qemu_binary;
+        char *machine;
+        enum vmdef_accel accel;
+        char *display;
+        char *vga;
+        char *serial;
+        char **extra_args; /* NULL-terminated */
+        size_t n_extra_args;
+        unsigned shutdown_timeout_s;
+
+        /* [memory] */
+        uint64_t memory_bytes;
+        uint64_t hugepage_bytes; /* 0: no hugepages */
+        bool prealloc;
+        unsigned prealloc_threads; /* 0: QEMU's default */
+        bool allocate_hugepages;
+
+        /* [firmware] */
+        enum vmdef_firmware firmware;
+        char *ovmf_code;
+        char *ovmf_vars_template;
+        char *ovmf_vars;
+
+        /* [boot] */
+        char *kernel, *initrd, *cmdline;
+
+        /* [cpu] */
+        char *cpu_model;
+        unsigned sockets, dies, cores, threads;
+        bool topoext, cache_passthrough, kvm_hidden;
+        char *cpu_flags; /* extra "+x,-y", appended as given */
+        bool vcpu_pin_auto;
+        struct vmdef_cpulist vcpu_pin;     /* empty: unpinned */
+        struct vmdef_cpulist emulator_pin; /* empty: unpinned */
+
+        struct vmdef_hyperv hyperv;
+
+        struct vmdef_iothread *iothreads;
+        size_t n_iothreads;
+        struct vmdef_disk *disks;
+        size_t n_disks;
+
+        /* [gpu] */
+        bool has_gpu;
+        struct vmdef_pci_addr gpu_address;
+        char *gpu_romfile;
+        struct vmdef_pci_addr *gpu_group; /* as written in `group`, may be empty */
+        size_t n_gpu_group;
+
+        struct vmdef_usb *usb;
+        size_t n_usb;
+        struct vmdef_evdev *evdev;
+        size_t n_evdev;
+        struct vmdef_net *nets;
+        size_t n_nets;
+
+        /* [host] */
+        char **stop_units; /* NULL-terminated */
+        size_t n_stop_units;
+        enum vmdef_auto_off vtconsoles, framebuffer;
+        enum vmdef_modules_mode modules_mode;
+        char **unload_modules; /* when modules_mode == LIST, NULL-terminated */
+        size_t n_unload_modules;
+        char *governor; /* NULL: leave the governor alone */
+        enum vmdef_governor_cpus governor_cpus;
+        bool isolate_cpus;
+
+        /* [hooks] */
+        char *hooks_dir;
+};
+
+unsigned vmdef_vcpu_count(const struct vm_def *def);
+
+/* One problem found in a definition. Printed as
+ *   FILE:LINE: [section] key: what is wrong; what is expected
+ * (line 0 and empty section/key are left out for file-level problems). */
+enum vmdef_severity { VMDEF_ERROR, VMDEF_WARNING };
+struct vmdef_diag {
+        enum vmdef_severity severity;
+        unsigned line;
+        char section[64];
+        char key[64];
+        char msg[512];
+};
+
+struct vmdef_diags {
+        struct vmdef_diag *items;
+        size_t count, cap;
+        size_t n_errors;
+};
+
+/* Formats one diagnostic in the one-line form above. */
+void vmdef_diag_format(const struct vmdef_diag *d, const char *file, char *buf, size_t len);
+void vmdef_diags_free(struct vmdef_diags *diags);
+
+/* Options that change what the loader accepts. */
+struct vmdef_load_opts {
+        /* Skip the "owned by root, not writable by group/others" check. Honoured
+         * only when the caller is not root (tests run unprivileged). */
+        bool allow_unsafe_owner;
+        /* Directory searched for NAME.ini when a bare name is given. */
+        const char *config_dir; /* NULL: /etc/vmlaunch */
+};
+
+/* Resolves NAME or FILE to a path: anything with a '/' or ending in ".ini" is a path,
+ * otherwise CONFIG_DIR/NAME.ini. Returns a malloc'd string or NULL on ENOMEM. */
+char *vmdef_resolve_path(const char *name_or_file, const char *config_dir);
+
+/* Reads, parses and validates a definition. Pure apart from reading the file:
+ * never touches the host. On return *out is set when there were no errors;
+ * diags holds every error and warning found. Returns 0, or -EINVAL when diags
+ * holds errors, or another -errno. */
+int vmdef_load(const char *path, const struct vmdef_load_opts *opts, struct vm_def **out,
+               struct vmdef_diags *diags);
+
+/* Parses and validates INI text already in memory (used by vmdef_load and tests).
+ * `path` is only used to derive the default name. */
+int vmdef_parse_string(const char *path, const char *text, size_t len, struct vm_def **out,
+                       struct vmdef_diags *diags);
+
+/* Host checks that `check` and `run` make and `plan` only warns about: files that
+ * must exist (disk images, firmware, ROM files, kernel/initrd, evdev nodes).
+ * Adds one diagnostic per missing file with the given severity. */
+void vmdef_check_files(const struct vm_def *def, enum vmdef_severity severity,
+                       struct vmdef_diags *diags);
+
+void vmdef_free(struct vm_def *def);
+
+/* Value parsers, exposed for tests and for other modules (CLI options).
+ * Each returns 0 or -EINVAL and writes a reason ("what is expected") to why. */
+int vmdef_parse_size(const char *s, uint64_t *bytes, char *why, size_t why_len);
+int vmdef_parse_cpulist(const char *s, struct vmdef_cpulist *out, char *why, size_t why_len);
+int vmdef_parse_pci_addr(const char *s, struct vmdef_pci_addr *out, char *why, size_t why_len);
+int vmdef_parse_bool(const char *s, bool *out, char *why, size_t why_len);
+void vmdef_cpulist_free(struct vmdef_cpulist *l);
+/* "0000:06:00.0" */
+void vmdef_pci_addr_format(const struct vmdef_pci_addr *a, char buf[static 16]);
