@@ -224,12 +224,14 @@ static int send_command(struct qmp_client *c, const char *command, struct json_o
         size_t len;
         const char *text = json_object_to_json_string_length(
                 msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-        if (!text)
+        _cleanup_free_ char *line = text ? malloc(len + 1) : NULL;
+        if (!line)
                 return vl_error_set(err, ENOMEM, "QMP: serialize command %s", command);
-        /* QEMU does not need the newline; it keeps the stream readable in a trace. */
-        int r = qmp_stream_write(&c->stream, text, len, deadline, err);
-        if (r >= 0)
-                r = qmp_stream_write(&c->stream, "\n", 1, deadline, err);
+        /* QEMU does not need the newline; it keeps a trace readable. One write, so a
+         * peer that replies and closes at once never sees half a line. */
+        memcpy(line, text, len);
+        line[len] = '\n';
+        int r = qmp_stream_write(&c->stream, line, len + 1, deadline, err);
         if (r < 0)
                 return vl_error_prefix(err, "QMP command '%s'", command);
         return 0;
