@@ -1,1 +1,60 @@
-/* placeholder: replaced by the work on this module */
+/* The files a definition needs at run time must exist. This is the only host access of
+ * vmdefs/ besides reading the definition itself. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "vmdefs/internal.h"
+
+static void need_file(struct vmdef_diags *diags, enum vmdef_severity severity, unsigned line,
+                      const char *section, const char *key, const char *path, bool block_ok,
+                      bool char_ok, const char *what)
+{
+        struct stat st;
+        if (!path)
+                return;
+        if (stat(path, &st) < 0) {
+                vmdef_diag_add(diags, severity, line, section, key, "%s: %s; expected %s", path,
+                               strerror(errno), what);
+                return;
+        }
+        bool ok = S_ISREG(st.st_mode) || (block_ok && S_ISBLK(st.st_mode)) ||
+                  (char_ok && S_ISCHR(st.st_mode));
+        if (!ok)
+                vmdef_diag_add(diags, severity, line, section, key,
+                               "%s: not a %s; expected %s", path,
+                               char_ok ? "character device" : block_ok ? "file or block device"
+                                                                       : "regular file",
+                               what);
+}
+
+void vmdef_check_files(const struct vm_def *def, enum vmdef_severity severity,
+                       struct vmdef_diags *diags)
+{
+        char sec[64];
+        for (size_t i = 0; i < def->n_disks; i++) {
+                const struct vmdef_disk *d = &def->disks[i];
+                snprintf(sec, sizeof(sec), "disk.%s", d->id);
+                need_file(diags, severity, d->line, sec, "path", d->path, true, false,
+                          "an existing disk image or block device");
+        }
+        if (def->firmware == VMDEF_FIRMWARE_UEFI) {
+                need_file(diags, severity, 0, "firmware", "code", def->ovmf_code, false, false,
+                          "the OVMF code file (Debian package ovmf)");
+                need_file(diags, severity, 0, "firmware", "vars_template",
+                          def->ovmf_vars_template, false, false,
+                          "the OVMF variables template (Debian package ovmf)");
+        }
+        need_file(diags, severity, 0, "gpu", "romfile", def->gpu_romfile, false, false,
+                  "an existing VBIOS ROM file");
+        need_file(diags, severity, 0, "boot", "kernel", def->kernel, false, false,
+                  "an existing kernel image");
+        need_file(diags, severity, 0, "boot", "initrd", def->initrd, false, false,
+                  "an existing initramfs");
+        for (size_t i = 0; i < def->n_evdev; i++) {
+                snprintf(sec, sizeof(sec), "evdev.%s", def->evdev[i].id);
+                need_file(diags, severity, def->evdev[i].line, sec, "path", def->evdev[i].path,
+                          false, true, "an input device under /dev/input");
+        }
+}

@@ -1,1 +1,434 @@
-/* placeholder: replaced by the work on this module */
+/* Defaults that depend on other keys, then checks across keys. Pure: looks at nothing
+ * but the definition. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmdefs/internal.h"
+
+/* The largest vCPU count of QEMU 7.2's q35 machine. */
+#define MAX_VCPUS 288
+#define MIN_MEMORY (64ull << 20)
+
+struct checker {
+        struct vm_def *def;
+        const struct vmdef_ini *ini;
+        struct vmdef_diags *diags;
+};
+
+/* Line of a key (0 when it was not given: the diagnostic then has no line). */
+static unsigned key_line(const struct checker *c, const char *section, const char *key)
+{
+        const struct vmdef_ini_entry *e = vmdef_ini_find(c->ini, section, key);
+        return e ? e->line : 0;
+}
+
+static bool given(const struct checker *c, const char *section, const char *key)
+{
+        return vmdef_ini_find(c->ini, section, key) != NULL;
+}
+
+#define ERR(c, section, key, ...)                                                        \
+        vmdef_diag_add((c)->diags, VMDEF_ERROR, key_line(c, section, key), section, key, \
+                       __VA_ARGS__)
+#define WARN(c, section, key, ...)                                                         \
+        vmdef_diag_add((c)->diags, VMDEF_WARNING, key_line(c, section, key), section, key, \
+                       __VA_ARGS__)
+
+unsigned vmdef_vcpu_count(const struct vm_def *def)
+{
+        return def->sockets * def->dies * def->cores * def->threads;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+        size_t n = strlen(s), m = strlen(suffix);
+        return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* The name defaults to the file's name without ".ini". */
+static int default_name(struct vm_def *def, const char *path)
+{
+        if (def->name)
+                return 0;
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        size_t n = strlen(base);
+        if (ends_with(base, ".ini"))
+                n -= 4;
+        def->name = strndup(base, n);
+        return def->name ? 0 : -ENOMEM;
+}
+
+static void check_name(struct checker *c)
+{
+        const char *n = c->def->name;
+        bool ok = n[0] && n[0] != '.' && n[0] != '-' && strlen(n) <= 64;
+        for (const char *p = n; ok && *p; p++)
+                ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || strchr("_.-", *p);
+        if (ok)
+                return;
+        if (given(c, "vm", "name"))
+                return; /* already reported by the key parser */
+        vmdef_diag_add(c->diags, VMDEF_ERROR, 0, NULL, NULL,
+                       "the file name gives the VM name \"%s\", which cannot name files and "
+                       "units; expected a [vm] name = of letters, digits, '_', '.' or '-' "
+                       "(or rename the file)",
+                       n);
+}
+
+static int finish_memory(struct checker *c)
+{
+        struct vm_def *def = c->def;
+        if (!given(c, "memory", "prealloc"))
+                def->prealloc = def->hugepage_bytes != 0;
+        if (def->memory_bytes < MIN_MEMORY)
+                ERR(c, "memory", "size", "%llu bytes is too small; expected at least 64M",
+                    (unsigned long long)def->memory_bytes);
+        else if (def->memory_bytes % (1u << 20))
+                ERR(c, "memory", "size", "not a whole number of MiB; expected a multiple of 1M");
+        if (def->hugepage_bytes && def->memory_bytes % def->hugepage_bytes)
+                ERR(c, "memory", "size",
+                    "%llu MiB is not a multiple of the %s hugepage size; expected a multiple "
+                    "of %s",
+                    (unsigned long long)(def->memory_bytes >> 20),
+                    def->hugepage_bytes == 1u << 30 ? "1G" : "2M",
+                    def->hugepage_bytes == 1u << 30 ? "1G" : "2M");
+        if (!def->hugepage_bytes && given(c, "memory", "allocate_hugepages"))
+                WARN(c, "memory", "allocate_hugepages",
+                     "ignored because hugepages = off; set hugepages = 2M or 1G to use it");
+        if (!def->prealloc && given(c, "memory", "prealloc_threads"))
+                WARN(c, "memory", "prealloc_threads",
+                     "ignored because prealloc = no; set prealloc = yes to use it");
+        return 0;
+}
+
+static int finish_firmware(struct checker *c)
+{
+        struct vm_def *def = c->def;
+        if (def->firmware == VMDEF_FIRMWARE_BIOS) {
+                static const char *const uefi_keys[] = {"code", "vars_template", "vars"};
+                for (size_t i = 0; i < 3; i++)
+                        if (given(c, "firmware", uefi_keys[i]))
+                                WARN(c, "firmware", uefi_keys[i],
+                                     "ignored because type = bios; remove it or set type = "
+                                     "uefi");
+                return 0;
+        }
+        if (!def->ovmf_vars &&
+            asprintf(&def->ovmf_vars, "/var/lib/vmlaunch/%s/OVMF_VARS.fd", def->name) < 0) {
+                def->ovmf_vars = NULL;
+                return -ENOMEM;
+        }
+        if (!strcmp(def->ovmf_vars, def->ovmf_vars_template))
+                ERR(c, "firmware", "vars",
+                    "is the template itself, the VM would write into it; expected a per-VM "
+                    "copy such as /var/lib/vmlaunch/%s/OVMF_VARS.fd",
+                    def->name);
+        if (!strcmp(def->ovmf_vars, def->ovmf_code))
+                ERR(c, "firmware", "vars",
+                    "is the firmware code file; expected a separate per-VM variables file");
+        return 0;
+}
+
+static void check_boot(struct checker *c)
+{
+        const struct vm_def *def = c->def;
+        if (def->kernel)
+                return;
+        if (def->initrd)
+                ERR(c, "boot", "initrd", "given without a kernel; expected kernel = too");
+        if (def->cmdline)
+                ERR(c, "boot", "cmdline", "given without a kernel; expected kernel = too");
+}
+
+static void check_qemu(struct checker *c)
+{
+        static const struct {
+                const char *arg, *why;
+        } reserved[] = {
+                {"-daemonize", "would detach QEMU from vmlaunch's supervision"},
+                {"-qmp", "vmlaunch owns the QMP sockets"},
+                {"-S", "vmlaunch already starts QEMU paused"},
+                {"-name", "vmlaunch sets it from [vm] name"},
+                {"-pidfile", "vmlaunch tracks QEMU's pid itself"},
+                {"-runas", "vmlaunch decides QEMU's user"},
+                {"-chroot", "it would hide the paths vmlaunch gives QEMU"},
+                {"-m", "use [memory] size"},
+                {"-smp", "use [cpu] sockets, dies, cores and threads"},
+        };
+        const struct vm_def *def = c->def;
+        for (size_t i = 0; i < def->n_extra_args; i++)
+                for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++) {
+                        const char *a = def->extra_args[i];
+                        if (a[0] == '-' && a[1] == '-')
+                                a++; /* QEMU takes --opt like -opt */
+                        if (strcmp(a, reserved[r].arg))
+                                continue;
+                        ERR(c, "qemu", "args", "%s is not allowed, %s; expected other options",
+                            reserved[r].arg, reserved[r].why);
+                }
+}
+
+static void check_cpu(struct checker *c)
+{
+        struct vm_def *def = c->def;
+        bool host = !strcmp(def->cpu_model, "host");
+        unsigned n = vmdef_vcpu_count(def);
+
+        if (!given(c, "cpu", "cache_passthrough"))
+                def->cache_passthrough = host;
+        else if (def->cache_passthrough && !host)
+                ERR(c, "cpu", "cache_passthrough",
+                    "needs model = host (QEMU's host-cache-info); expected model = host or "
+                    "cache_passthrough = no");
+        if (host && def->accel == VMDEF_ACCEL_TCG)
+                ERR(c, "cpu", "model",
+                    "host needs KVM but [qemu] accel = tcg; expected a QEMU model such as max, "
+                    "or accel = kvm");
+        if (n > MAX_VCPUS)
+                ERR(c, "cpu", "cores",
+                    "sockets x dies x cores x threads = %u vCPUs; expected at most %u", n,
+                    MAX_VCPUS);
+        if (def->vcpu_pin.count && def->vcpu_pin.count != n)
+                ERR(c, "cpu", "vcpu_pin",
+                    "lists %zu CPUs but the VM has %u vCPUs (sockets %u x dies %u x cores %u "
+                    "x threads %u); expected exactly %u CPUs, one per vCPU",
+                    def->vcpu_pin.count, n, def->sockets, def->dies, def->cores, def->threads,
+                    n);
+        if (def->isolate_cpus && !def->vcpu_pin.count && !def->vcpu_pin_auto)
+                ERR(c, "host", "isolate_cpus",
+                    "needs pinned vCPUs; expected [cpu] vcpu_pin = CPU list or auto");
+        if (def->governor_cpus == VMDEF_GOVERNOR_PINNED && given(c, "host", "governor_cpus") &&
+            !def->vcpu_pin.count && !def->vcpu_pin_auto)
+                WARN(c, "host", "governor_cpus",
+                     "pinned with no [cpu] vcpu_pin: the governor is set on no CPU; expected "
+                     "vcpu_pin or governor_cpus = all");
+}
+
+static void check_hyperv(struct checker *c)
+{
+        struct vmdef_hyperv *hv = &c->def->hyperv;
+        if (!hv->enabled) {
+                for (size_t i = 0; i < c->ini->n_entries; i++) {
+                        const struct vmdef_ini_entry *e = &c->ini->entries[i];
+                        if (!strcmp(c->ini->sections[e->section].name, "hyperv") &&
+                            strcmp(e->key, "enabled"))
+                                vmdef_diag_add(c->diags, VMDEF_WARNING, e->line, "hyperv",
+                                               e->key,
+                                               "ignored because enabled = no; remove it or "
+                                               "set enabled = yes");
+                }
+                char *vendor = hv->vendor_id;
+                memset(hv, 0, sizeof(*hv));
+                free(vendor);
+                return;
+        }
+        static const struct {
+                const char *key, *needs;
+                size_t key_off, needs_off;
+        } deps[] = {
+#define DEP(a, b) {#a, #b, offsetof(struct vmdef_hyperv, a), offsetof(struct vmdef_hyperv, b)}
+                DEP(synic, vpindex), DEP(stimer, synic),    DEP(stimer, time),
+                DEP(stimer_direct, stimer), DEP(tlbflush, vpindex), DEP(ipi, vpindex),
+                DEP(evmcs, vapic),  DEP(tlbflush_ext, tlbflush),
+#undef DEP
+        };
+        for (size_t i = 0; i < sizeof(deps) / sizeof(deps[0]); i++) {
+                bool on = *(bool *)((char *)hv + deps[i].key_off);
+                bool needed = *(bool *)((char *)hv + deps[i].needs_off);
+                if (on && !needed)
+                        ERR(c, "hyperv", deps[i].key,
+                            "needs %s, which is off; expected %s = yes or %s = no",
+                            deps[i].needs, deps[i].needs, deps[i].key);
+        }
+}
+
+static const struct vmdef_iothread *iothread_find(const struct vm_def *def, const char *id)
+{
+        for (size_t i = 0; i < def->n_iothreads; i++)
+                if (!strcmp(def->iothreads[i].id, id))
+                        return &def->iothreads[i];
+        return NULL;
+}
+
+static void check_disks(struct checker *c)
+{
+        struct vm_def *def = c->def;
+        char sec[64];
+        for (size_t i = 0; i < def->n_disks; i++) {
+                struct vmdef_disk *d = &def->disks[i];
+                snprintf(sec, sizeof(sec), "disk.%s", d->id);
+                if (!d->path) {
+                        vmdef_diag_add(c->diags, VMDEF_ERROR, d->line, sec, "path",
+                                       "missing; expected the image file or block device, "
+                                       "e.g. path = /var/lib/vmlaunch/%s/disk.qcow2",
+                                       def->name);
+                        continue;
+                }
+                if (!given(c, sec, "format"))
+                        d->format = ends_with(d->path, ".qcow2") ? VMDEF_FORMAT_QCOW2
+                                                                 : VMDEF_FORMAT_RAW;
+                if (!given(c, sec, "aio"))
+                        d->aio = d->cache == VMDEF_CACHE_NONE || d->cache == VMDEF_CACHE_DIRECTSYNC
+                                         ? VMDEF_AIO_NATIVE
+                                         : VMDEF_AIO_THREADS;
+                else if (d->aio == VMDEF_AIO_NATIVE && d->cache != VMDEF_CACHE_NONE &&
+                         d->cache != VMDEF_CACHE_DIRECTSYNC)
+                        ERR(c, sec, "aio",
+                            "native needs O_DIRECT; expected cache = none or directsync, or "
+                            "aio = threads or io_uring");
+                if (d->media == VMDEF_MEDIA_CDROM) {
+                        if (!given(c, sec, "readonly"))
+                                d->readonly = true;
+                        else if (!d->readonly)
+                                ERR(c, sec, "readonly",
+                                    "a cdrom is always read-only; expected readonly = yes or "
+                                    "media = disk");
+                        if (d->bus == VMDEF_BUS_VIRTIO_BLK)
+                                ERR(c, sec, "media",
+                                    "virtio-blk has no cdrom; expected bus = sata or "
+                                    "virtio-scsi");
+                }
+                if (d->iothread) {
+                        if (d->bus == VMDEF_BUS_SATA)
+                                ERR(c, sec, "iothread",
+                                    "sata disks cannot use an iothread; expected bus = "
+                                    "virtio-blk or virtio-scsi");
+                        else if (!iothread_find(def, d->iothread))
+                                ERR(c, sec, "iothread",
+                                    "no iothread \"%s\" is defined; expected a key of "
+                                    "[iothreads], e.g. %s = 2-3",
+                                    d->iothread, d->iothread);
+                }
+                for (size_t j = 0; j < i; j++) {
+                        const struct vmdef_disk *o = &def->disks[j];
+                        if (o->path && !strcmp(o->path, d->path))
+                                ERR(c, sec, "path",
+                                    "also used by [disk.%s]; expected each image once (two "
+                                    "writers corrupt it)",
+                                    o->id);
+                        if (d->boot && o->boot == d->boot)
+                                ERR(c, sec, "boot",
+                                    "order %u is also used by [disk.%s]; expected a different "
+                                    "number per disk",
+                                    d->boot, o->id);
+                        if (d->serial && o->serial && !strcmp(d->serial, o->serial))
+                                ERR(c, sec, "serial",
+                                    "also used by [disk.%s]; expected a serial unique per disk",
+                                    o->id);
+                }
+        }
+}
+
+static void check_gpu(struct checker *c)
+{
+        struct vm_def *def = c->def;
+        if (!def->has_gpu) {
+                if (given(c, "gpu", "romfile") || given(c, "gpu", "group")) {
+                        const char *k = given(c, "gpu", "group") ? "group" : "romfile";
+                        ERR(c, "gpu", k,
+                            "given without an address; expected address = the GPU's PCI "
+                            "address, e.g. 06:00.0");
+                }
+                return;
+        }
+        bool in_group = !def->n_gpu_group;
+        for (size_t i = 0; i < def->n_gpu_group; i++)
+                in_group |= !memcmp(&def->gpu_group[i], &def->gpu_address,
+                                    sizeof(def->gpu_address));
+        if (!in_group) {
+                char addr[16];
+                vmdef_pci_addr_format(&def->gpu_address, addr);
+                ERR(c, "gpu", "group", "does not contain the GPU address %s; expected %s in the list",
+                    addr, addr);
+        }
+}
+
+static void check_usb_evdev_net(struct checker *c)
+{
+        const struct vm_def *def = c->def;
+        char sec[64];
+        for (size_t i = 0; i < def->n_usb; i++) {
+                const struct vmdef_usb *u = &def->usb[i];
+                snprintf(sec, sizeof(sec), "usb.%s", u->id);
+                if (!given(c, sec, "vendor") || !given(c, sec, "product"))
+                        vmdef_diag_add(c->diags, VMDEF_ERROR, u->line, sec,
+                                       given(c, sec, "vendor") ? "product" : "vendor",
+                                       "missing; expected vendor = and product = as hex IDs "
+                                       "from lsusb, e.g. 046d and c52b");
+        }
+        for (size_t i = 0; i < def->n_evdev; i++) {
+                const struct vmdef_evdev *e = &def->evdev[i];
+                snprintf(sec, sizeof(sec), "evdev.%s", e->id);
+                if (!e->path) {
+                        vmdef_diag_add(c->diags, VMDEF_ERROR, e->line, sec, "path",
+                                       "missing; expected an input device such as "
+                                       "/dev/input/by-id/usb-...-event-kbd");
+                        continue;
+                }
+                for (size_t j = 0; j < i; j++)
+                        if (def->evdev[j].path && !strcmp(def->evdev[j].path, e->path))
+                                ERR(c, sec, "path",
+                                    "also used by [evdev.%s]; expected each device once",
+                                    def->evdev[j].id);
+        }
+        for (size_t i = 0; i < def->n_nets; i++) {
+                const struct vmdef_net *n = &def->nets[i];
+                snprintf(sec, sizeof(sec), "net.%s", n->id);
+                if (n->mode == VMDEF_NET_BRIDGE && !n->bridge)
+                        vmdef_diag_add(c->diags, VMDEF_ERROR, key_line(c, sec, "mode"), sec,
+                                       "bridge",
+                                       "missing for mode = bridge; expected the host bridge, "
+                                       "e.g. bridge = br0");
+                if (n->mode == VMDEF_NET_USER && n->bridge)
+                        ERR(c, sec, "bridge",
+                            "only used with mode = bridge; expected mode = bridge or no bridge");
+                for (size_t j = 0; j < i && n->mac; j++)
+                        if (def->nets[j].mac && !strcasecmp(def->nets[j].mac, n->mac))
+                                ERR(c, sec, "mac", "also used by [net.%s]; expected unique MACs",
+                                    def->nets[j].id);
+        }
+}
+
+static int finish_host(struct checker *c)
+{
+        struct vm_def *def = c->def;
+        /* Detaching the only GPU needs the display manager gone; without a GPU nothing
+         * on the host has to stop. */
+        if (!given(c, "host", "stop_units") && def->has_gpu) {
+                def->stop_units = calloc(2, sizeof(char *));
+                if (!def->stop_units || !(def->stop_units[0] = strdup("display-manager.service")))
+                        return -ENOMEM;
+                def->n_stop_units = 1;
+        }
+        if (def->isolate_cpus && def->emulator_pin.count == 0)
+                ERR(c, "host", "isolate_cpus",
+                    "needs CPUs to keep for the host; expected [cpu] emulator_pin = the host's "
+                    "CPUs");
+        return 0;
+}
+
+int vmdef_finish_and_validate(struct vm_def *def, const struct vmdef_ini *ini,
+                              struct vmdef_diags *diags)
+{
+        struct checker c = {.def = def, .ini = ini, .diags = diags};
+        int r;
+        if ((r = default_name(def, def->path ? def->path : "vm")) < 0)
+                return r;
+        check_name(&c);
+        if ((r = finish_memory(&c)) < 0 || (r = finish_firmware(&c)) < 0)
+                return r;
+        check_boot(&c);
+        check_qemu(&c);
+        check_cpu(&c);
+        check_hyperv(&c);
+        check_disks(&c);
+        check_gpu(&c);
+        check_usb_evdev_net(&c);
+        if ((r = finish_host(&c)) < 0)
+                return r;
+        return 0;
+}

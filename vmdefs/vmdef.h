@@ -16,7 +16,7 @@
  *               cache_passthrough, kvm_hidden, flags (extra "+x,-y"),
  *               vcpu_pin (CPU list: vCPU n -> nth CPU, or "auto"), emulator_pin (CPU list)
  *   [hyperv]    enabled, relaxed, vapic, spinlocks (retries or off), vpindex, synic,
- *               stimer, stimer_direct, reset, vendor_id, frequencies, runtime,
+ *               time, stimer, stimer_direct, reset, vendor_id, frequencies, runtime,
  *               tlbflush, ipi, reenlightenment, evmcs, avic, xmm_input, tlbflush_ext,
  *               tlbflush_direct, emsr_bitmap
  *   [iothreads] ID = CPU list (one key per iothread; empty value = unpinned)
@@ -122,6 +122,7 @@ struct vmdef_net {
 struct vmdef_hyperv {
         bool enabled;
         bool relaxed, vapic, vpindex, synic, stimer, stimer_direct, reset, frequencies;
+        bool time; /* hv-time, the "hypervclock" timer; stimer needs it */
         bool runtime, tlbflush, ipi, reenlightenment, evmcs, avic, xmm_input;
         bool tlbflush_ext, tlbflush_direct, emsr_bitmap;
         unsigned spinlocks; /* retries; 0: off */

@@ -1,0 +1,165 @@
+/* Reading a definition file: resolve the name, refuse unsafe files, parse, validate. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "vmdefs/internal.h"
+
+/* A definition is a page of text; this only stops a wrong path from eating memory. */
+#define MAX_DEFINITION_BYTES (16u << 20)
+#define DEFAULT_CONFIG_DIR "/etc/vmlaunch"
+
+char *vmdef_resolve_path(const char *name_or_file, const char *config_dir)
+{
+        size_t n = strlen(name_or_file);
+        char *path = NULL;
+        if (strchr(name_or_file, '/') || (n >= 4 && !strcmp(name_or_file + n - 4, ".ini")))
+                return strdup(name_or_file);
+        if (asprintf(&path, "%s/%s.ini", config_dir ? config_dir : DEFAULT_CONFIG_DIR,
+                     name_or_file) < 0)
+                return NULL;
+        return path;
+}
+
+int vmdef_parse_string(const char *path, const char *text, size_t len, struct vm_def **out,
+                       struct vmdef_diags *diags)
+{
+        struct vmdef_ini ini = {0};
+        struct vm_def *def = calloc(1, sizeof(*def));
+        int r = -ENOMEM;
+
+        *out = NULL;
+        if (!def || !(def->path = strdup(path ? path : "")))
+                goto out;
+        vmdef_set_defaults(def);
+        if ((r = vmdef_ini_read(text, len, &ini, diags)) < 0)
+                goto out;
+        if (!ini.n_sections && !diags->n_errors) {
+                vmdef_diag_add(diags, VMDEF_ERROR, 0, NULL, NULL,
+                               "%s; expected a VM definition with sections such as [memory] "
+                               "and [cpu] (see vmlaunch.ini(5))",
+                               len == 0            ? "is empty"
+                               : ini.saw_content   ? "has no sections"
+                                                   : "has only comments and blank lines");
+                r = -EINVAL;
+                goto out;
+        }
+        if ((r = vmdef_apply_ini(&ini, def, diags)) < 0)
+                goto out;
+        if ((r = vmdef_finish_and_validate(def, &ini, diags)) < 0)
+                goto out;
+        r = diags->n_errors ? -EINVAL : 0;
+        if (r == 0)
+                *out = TAKE_PTR(def);
+out:
+        vmdef_ini_free(&ini);
+        vmdef_free(def);
+        return r;
+}
+
+static int file_error(struct vmdef_diags *diags, int errnum, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static int file_error(struct vmdef_diags *diags, int errnum, const char *fmt, ...)
+{
+        char msg[400];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        vmdef_diag_add(diags, VMDEF_ERROR, 0, NULL, NULL, "%s", msg);
+        return -errnum;
+}
+
+/* The definition drives root actions (driver binding, module unloading, hooks), so like
+ * sshd with its configuration we refuse a file others could have changed. */
+static int check_owner(const char *path, const struct stat *st, const struct vmdef_load_opts *opts,
+                       struct vmdef_diags *diags)
+{
+        if (opts && opts->allow_unsafe_owner && geteuid() != 0)
+                return 0;
+        if (st->st_uid != 0)
+                return file_error(diags, EPERM,
+                                  "owned by uid %u, not root, but it drives root actions; fix "
+                                  "with chown root:root %s && chmod 644 %s",
+                                  (unsigned)st->st_uid, path, path);
+        if (st->st_mode & (S_IWGRP | S_IWOTH))
+                return file_error(diags, EPERM,
+                                  "writable by %s (mode %04o), but it drives root actions; fix "
+                                  "with chown root:root %s && chmod 644 %s",
+                                  st->st_mode & S_IWOTH ? "others" : "its group",
+                                  (unsigned)(st->st_mode & 07777), path, path);
+        return 0;
+}
+
+static int read_all(int fd, size_t size, char **out, size_t *len)
+{
+        char *buf = malloc(size + 1);
+        size_t got = 0;
+        if (!buf)
+                return -ENOMEM;
+        while (got < size) {
+                ssize_t n = read(fd, buf + got, size - got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        int e = errno;
+                        free(buf);
+                        return -e;
+                }
+                if (n == 0)
+                        break; /* shrank while reading: take what is there */
+                got += (size_t)n;
+        }
+        buf[got] = '\0';
+        *out = buf;
+        *len = got;
+        return 0;
+}
+
+int vmdef_load(const char *path, const struct vmdef_load_opts *opts, struct vm_def **out,
+               struct vmdef_diags *diags)
+{
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        struct stat st;
+
+        *out = NULL;
+        /* O_NONBLOCK: a FIFO given by mistake must not hang us; checked below. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
+                int e = errno;
+                if (e == ENOENT)
+                        return file_error(diags, e,
+                                          "no such file; expected a definition file (a bare "
+                                          "NAME is read from the config directory as NAME.ini)");
+                return file_error(diags, e, "cannot open: %s; expected a readable definition file",
+                                  strerror(e));
+        }
+        if (fstat(fd, &st) < 0)
+                return file_error(diags, errno, "cannot stat: %s", strerror(errno));
+        if (S_ISDIR(st.st_mode))
+                return file_error(diags, EISDIR,
+                                  "is a directory; expected a definition file such as "
+                                  "%s/NAME.ini",
+                                  path);
+        if (!S_ISREG(st.st_mode))
+                return file_error(diags, EINVAL, "not a regular file; expected a definition file");
+        int r = check_owner(path, &st, opts, diags);
+        if (r < 0)
+                return r;
+        if ((uint64_t)st.st_size > MAX_DEFINITION_BYTES)
+                return file_error(diags, EFBIG,
+                                  "is %llu bytes; expected a definition of at most 16 MiB",
+                                  (unsigned long long)st.st_size);
+        if ((r = read_all(fd, (size_t)st.st_size, &text, &len)) < 0)
+                return file_error(diags, -r, "cannot read: %s", strerror(-r));
+        return vmdef_parse_string(path, text, len, out, diags);
+}
