@@ -31,6 +31,9 @@ struct qmp_client {
         struct qmp_stream stream; /* last: it holds the read buffer */
 };
 
+/* Messages handled by one qmp_dispatch before it returns to the poll loop. */
+#define DISPATCH_MAX_MESSAGES 256
+
 /* No command id is ever negative: "wait for none". */
 #define NO_ID (-1)
 
@@ -347,7 +350,11 @@ int qmp_handshake(struct qmp_client *c, int timeout_ms, struct vl_error *err)
 int qmp_dispatch(struct qmp_client *c, struct vl_error *err)
 {
         int64_t now = qmp_deadline_after_ms(0);
-        for (;;) {
+        for (unsigned n = 0;; n++) {
+                /* A peer that never stops talking must not starve the caller's poll
+                 * loop: leave the rest in the socket, which stays readable. */
+                if (n == DISPATCH_MAX_MESSAGES)
+                        return route_buffered(c, err);
                 _cleanup_json_ struct json_object *msg = NULL;
                 struct vl_error read_err;
                 int r = qmp_stream_read_message(&c->stream, now, &msg, &read_err);

@@ -115,6 +115,12 @@ int qmp_stream_next_buffered(struct qmp_stream *s, struct json_object **out,
                 s->buf_start += used;
                 s->message_bytes += used;
                 if (jerr == json_tokener_success) {
+                        if (s->message_bytes > s->max_message_bytes) {
+                                json_object_put(obj);
+                                return stream_fail(s, err, EMSGSIZE,
+                                                   "QMP: a message from QEMU exceeds %zu bytes",
+                                                   s->max_message_bytes);
+                        }
                         s->message_bytes = 0;
                         if (!json_object_is_type(obj, json_type_object)) {
                                 enum json_type type = json_object_get_type(obj);

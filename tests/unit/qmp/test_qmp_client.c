@@ -561,6 +561,57 @@ static void test_send_then_dispatch_passes_the_reply_to_the_reply_handler(void *
         finish(&srv);
 }
 
+struct burst_check {
+        int next;
+        bool out_of_order;
+};
+
+static void check_burst_event(const char *event, struct json_object *data,
+                              struct json_object *timestamp, void *userdata)
+{
+        (void)event;
+        (void)timestamp;
+        struct burst_check *check = userdata;
+        struct json_object *seq = NULL;
+        json_object_object_get_ex(data, "seq", &seq);
+        if (!seq || json_object_get_int(seq) != check->next)
+                check->out_of_order = true;
+        check->next++;
+}
+
+#define BURST_EVENTS 5000
+
+static void test_dispatch_delivers_a_burst_of_events_in_order(void **state)
+{
+        (void)state;
+#define ONE_EVENT "{\"event\": \"BLOCK_JOB_PENDING\", \"data\": {\"seq\": %d}}\r\n"
+        size_t size = BURST_EVENTS * (sizeof(ONE_EVENT) + 8) + 1, off = 0;
+        char *burst = malloc(size);
+        for (int i = 0; i < BURST_EVENTS; i++)
+                off += (size_t)snprintf(burst + off, size - off, ONE_EVENT, i);
+        const struct fake_step script[] = {HANDSHAKE, SEND(burst), WAIT_FOR_CLOSE};
+        struct fake_server srv;
+        int fd;
+        START_FAKE(&srv, script, &fd);
+        struct qmp_client *c = client_on(fd);
+        struct burst_check check = {0};
+        qmp_set_event_handler(c, check_burst_event, &check);
+        struct vl_error err = {0};
+        assert_int_equal(qmp_handshake(c, TEST_TIMEOUT_MS, &err), 0);
+
+        while (check.next < BURST_EVENTS) {
+                struct pollfd pfd = {.fd = qmp_fd(c), .events = POLLIN};
+                assert_int_equal(poll(&pfd, 1, TEST_TIMEOUT_MS), 1);
+                assert_int_equal(qmp_dispatch(c, &err), 0);
+        }
+        assert_int_equal(check.next, BURST_EVENTS);
+        assert_false(check.out_of_order);
+
+        qmp_close(c);
+        finish(&srv);
+        free(burst);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -582,6 +633,7 @@ int main(void)
                 cmocka_unit_test(test_json_that_is_not_an_object_is_eproto),
                 cmocka_unit_test(test_first_message_that_is_not_a_greeting_is_eproto),
                 cmocka_unit_test(test_send_then_dispatch_passes_the_reply_to_the_reply_handler),
+                cmocka_unit_test(test_dispatch_delivers_a_burst_of_events_in_order),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
