@@ -1,13 +1,354 @@
-/* vmlaunch run: not built yet. */
+/* vmlaunch run: lock the VM's run dir, prepare the host, spawn QEMU paused,
+ * pin its threads, let the guest run, supervise it, restore the host. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "launcher/exit_codes.h"
+#include "launcher/pin.h"
+#include "launcher/qemu_argv.h"
+#include "launcher/qemu_compat.h"
+#include "launcher/qemu_output.h"
+#include "launcher/runlog.h"
+#include "launcher/runstate.h"
+#include "launcher/spawn.h"
+#include "launcher/supervise.h"
+#include "qmp/qmp.h"
+#include "util/cleanup.h"
+
+/* QEMU creates its monitor socket early, but answers only once the machine is
+ * built, which includes preallocating (and zeroing) all guest RAM. */
+#define QMP_CONNECT_TIMEOUT_MS 30000
+#define QMP_HANDSHAKE_TIMEOUT_MS 120000
+#define QMP_COMMAND_TIMEOUT_MS 10000
+
+struct run {
+        struct vm_def *def;
+        char *run_dir;
+        int lock_fd;
+        int signal_fd;
+        struct qemu_proc proc;
+        struct qemu_output output;
+        struct qmp_client *qmp;
+        struct runstate state;
+        unsigned qemu_version;
+};
+
+static void usage(FILE *out)
+{
+        fprintf(out, "Usage: vmlaunch run [OPTIONS] NAME|FILE\n\n"
+                     "Prepare the host, start QEMU paused, pin its threads, run the guest and\n"
+                     "supervise it until it ends, then restore the host. SIGTERM or SIGINT\n"
+                     "shut the guest down (ACPI, then quit after the shutdown timeout, then\n"
+                     "SIGKILL); a second SIGINT forces it.\n\n"
+                     "Options:\n" VL_CLI_DEF_OPTIONS_HELP "  --help                this text\n");
+}
+
+/* Host preparation (drivers, hugepages, ...) runs here, before QEMU exists. */
+static int host_prepare(struct run *run, struct vl_error *err)
+{
+        (void)run;
+        (void)err;
+        return 0;
+}
+
+/* And is undone here, once QEMU is gone for whatever reason. Returns < 0 when
+ * some host state could not be put back. */
+static int host_restore(struct run *run, struct vl_error *err)
+{
+        (void)run;
+        (void)err;
+        return 0;
+}
+
+static void publish_state(struct run *run, const char *phase)
+{
+        struct vl_error err = {0};
+        snprintf(run->state.phase, sizeof(run->state.phase), "%s", phase);
+        if (runstate_write(run->run_dir, &run->state, &err) < 0)
+                runlog(LOG_WARNING, "%s", err.msg);
+}
+
+static void on_stopping(void *userdata)
+{
+        struct run *run = userdata;
+        publish_state(run, "stopping");
+        sd_notify(0, "STOPPING=1\nSTATUS=Shutting the guest down");
+}
+
+/* KVM when asked for or when `auto` finds a usable /dev/kvm, TCG otherwise. */
+static int resolve_accel(const struct vm_def *def, enum vmdef_accel *accel, struct vl_error *err)
+{
+        if (def->accel == VMDEF_ACCEL_TCG) {
+                *accel = VMDEF_ACCEL_TCG;
+                return 0;
+        }
+        int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+        if (fd >= 0) {
+                close(fd);
+                *accel = VMDEF_ACCEL_KVM;
+                return 0;
+        }
+        if (def->accel == VMDEF_ACCEL_KVM)
+                return vl_error_set(err, errno,
+                                    "[qemu] accel = kvm, but /dev/kvm cannot be opened (is "
+                                    "virtualization enabled in the firmware, kvm_amd/kvm_intel "
+                                    "loaded?)");
+        runlog(LOG_WARNING, "/dev/kvm cannot be opened (%s): running the guest with TCG, slowly",
+               strerror(errno));
+        *accel = VMDEF_ACCEL_TCG;
+        return 0;
+}
+
+/* QEMU is gone before it was ready: explain with the last line it printed. */
+static int explain_early_exit(struct run *run, struct vl_error *err)
+{
+        int status = 0;
+        waitpid(run->proc.pid, &status, 0);
+        run->proc.pid = 0;
+        qemu_output_drain(&run->output, run->proc.out_fd, QEMU_STDOUT);
+        qemu_output_drain(&run->output, run->proc.err_fd, QEMU_STDERR);
+        char how[96], tail[QEMU_OUTPUT_TAIL_LINES * QEMU_OUTPUT_LINE_MAX];
+        supervise_describe_status(status, how, sizeof(how));
+        qemu_output_tail(&run->output, tail, sizeof(tail));
+        const char *last = strrchr(tail, '\n');
+        last = last ? last + 1 : tail;
+        return vl_error_set(err, 0, "QEMU %s before it was ready%s%s", how, *last ? ": " : "",
+                            last);
+}
+
+static int start_qemu(struct run *run, struct vl_error *err)
+{
+        struct qemu_argv_opts aopts = {.run_dir = run->run_dir,
+                                       .qemu_version = run->qemu_version};
+        int r = resolve_accel(run->def, &aopts.accel, err);
+        if (r < 0)
+                return r;
+        struct vl_strv argv = {0};
+        r = qemu_argv_build(run->def, &aopts, &argv, err);
+        if (r < 0) {
+                vl_strv_free(&argv);
+                return vl_error_prefix(err, "build the QEMU command line");
+        }
+        /* Sockets of an earlier run that was killed would stop QEMU from binding. */
+        const char *stale[] = {RUNSTATE_QMP_SOCKET, RUNSTATE_CTL_SOCKET};
+        for (size_t i = 0; i < 2; i++) {
+                _cleanup_free_ char *p = runstate_path(run->run_dir, stale[i]);
+                if (p)
+                        unlink(p);
+        }
+        struct spawn_request req = {.argv = argv.items,
+                                    .affinity = &run->def->emulator_pin,
+                                    .memlock_bytes = spawn_memlock_bytes(run->def)};
+        r = spawn_qemu(&req, &run->proc, err);
+        vl_strv_free(&argv);
+        if (r < 0)
+                return r;
+        runlog(LOG_INFO, "started QEMU %u.%u.%u (pid %d, %s), paused", run->qemu_version / 10000,
+               run->qemu_version / 100 % 100, run->qemu_version % 100, (int)run->proc.pid,
+               aopts.accel == VMDEF_ACCEL_TCG ? "TCG" : "KVM");
+        if (req.memlock_bytes)
+                runlog(LOG_INFO, "RLIMIT_MEMLOCK of QEMU: %llu MiB (guest RAM + 1 GiB for VFIO)",
+                       (unsigned long long)(req.memlock_bytes >> 20));
+        run->state.qemu_pid = run->proc.pid;
+        publish_state(run, "starting");
+
+        _cleanup_free_ char *sock = runstate_path(run->run_dir, RUNSTATE_QMP_SOCKET);
+        if (!sock)
+                return -ENOMEM;
+        r = qmp_connect(sock, run->proc.pidfd, QMP_CONNECT_TIMEOUT_MS, &run->qmp, err);
+        if (r == -ESRCH)
+                return explain_early_exit(run, err);
+        if (r >= 0)
+                r = qmp_handshake(run->qmp, QMP_HANDSHAKE_TIMEOUT_MS, err);
+        if (r < 0) {
+                siginfo_t info = {0};
+                if (waitid(P_PID, (id_t)run->proc.pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                    info.si_pid == run->proc.pid)
+                        return explain_early_exit(run, err);
+                return vl_error_prefix(err, "QEMU's monitor %s", sock);
+        }
+        return 0;
+}
+
+static int pin_and_continue(struct run *run, struct vl_error *err)
+{
+        cpu_set_t all_cpus;
+        if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) < 0)
+                return vl_error_set(err, errno, "read vmlaunch's own affinity");
+        struct pin_report report = {0};
+        int r = pin_qemu_threads(run->qmp, run->def, run->proc.pid, &all_cpus, &report, err);
+        if (r < 0)
+                return vl_error_prefix(err, "pin QEMU's threads");
+        char line[512];
+        for (size_t i = 0; i < report.count; i++) {
+                pin_describe(&report.threads[i], line, sizeof(line));
+                runlog(LOG_INFO, "%s", line);
+        }
+        pin_report_free(&report);
+
+        if (supervise_stop_pending(run->signal_fd))
+                return vl_error_set(err, ECANCELED, "asked to stop before the guest ran");
+        r = qmp_execute(run->qmp, "cont", NULL, QMP_COMMAND_TIMEOUT_MS, NULL, err);
+        if (r < 0)
+                return vl_error_prefix(err, "let the guest run (cont)");
+        return 0;
+}
+
+static int exit_code_for(enum supervise_end end)
+{
+        switch (end) {
+        case SUPERVISE_GUEST_POWEROFF:
+                return VL_EXIT_OK;
+        case SUPERVISE_STOPPED:
+                return VL_EXIT_STOPPED;
+        default:
+                return VL_EXIT_QEMU_CRASHED;
+        }
+}
+
+/* Everything after the run dir is locked. Returns an exit code. */
+static int run_locked(struct run *run)
+{
+        struct vl_error err = {0};
+        _cleanup_free_ char *binary = NULL;
+        if (spawn_find_binary(run->def->qemu_binary ? run->def->qemu_binary
+                                                    : "qemu-system-x86_64",
+                              &binary, &err) < 0 ||
+            spawn_probe_qemu_version(binary, &run->qemu_version, &err) < 0 ||
+            qemu_compat_check(run->def, run->qemu_version, &err) < 0) {
+                runlog(LOG_ERR, "%s", err.msg);
+                return VL_EXIT_HOST_CHECK;
+        }
+
+        if (host_prepare(run, &err) < 0) {
+                runlog(LOG_ERR, "prepare the host: %s", err.msg);
+                return VL_EXIT_PREPARE;
+        }
+
+        int ex;
+        sd_notify(0, "STATUS=Starting QEMU");
+        if (start_qemu(run, &err) < 0 || pin_and_continue(run, &err) < 0) {
+                bool stopped = err.errnum == ECANCELED;
+                runlog(LOG_ERR, "QEMU failed to start: %s", err.msg);
+                supervise_end_qemu(run->qmp, &run->proc, &run->output, NULL);
+                ex = stopped ? VL_EXIT_STOPPED : VL_EXIT_QEMU_START;
+        } else {
+                run->state.started_s = (int64_t)time(NULL);
+                publish_state(run, "running");
+                runlog(LOG_NOTICE, "guest %s is running", run->def->name);
+                sd_notifyf(0, "READY=1\nSTATUS=Guest %s running, pinned\nMAINPID=%ld",
+                           run->def->name, (long)getpid());
+
+                struct supervise_params sp = {.qmp = run->qmp,
+                                              .proc = &run->proc,
+                                              .output = &run->output,
+                                              .signal_fd = run->signal_fd,
+                                              .shutdown_timeout_s = run->def->shutdown_timeout_s,
+                                              .on_stopping = on_stopping,
+                                              .userdata = run};
+                struct supervise_result res = {0};
+                if (supervise_run(&sp, &res, &err) < 0) {
+                        runlog(LOG_ERR, "supervising QEMU: %s", err.msg);
+                        supervise_end_qemu(run->qmp, &run->proc, &run->output, NULL);
+                        ex = VL_EXIT_FAILURE;
+                } else {
+                        runlog(res.end == SUPERVISE_CRASHED ? LOG_ERR : LOG_NOTICE, "%s",
+                               res.detail);
+                        ex = exit_code_for(res.end);
+                }
+        }
+        qmp_close(run->qmp);
+        run->qmp = NULL;
+
+        sd_notify(0, "STATUS=Restoring the host");
+        if (host_restore(run, &err) < 0) {
+                runlog(LOG_ERR, "restore the host: %s", err.msg);
+                ex = VL_EXIT_RESTORE;
+        }
+        return ex;
+}
+
+static int run_vm(struct vm_def *def)
+{
+        struct vl_error err = {0};
+        struct run run = {.def = def, .lock_fd = -1, .signal_fd = -1,
+                          .proc = QEMU_PROC_NONE};
+        int ex = VL_EXIT_FAILURE;
+
+        /* Writes to a QEMU that just died must be errors, not a fatal SIGPIPE. */
+        signal(SIGPIPE, SIG_IGN);
+        run.signal_fd = supervise_signals_open(&err);
+        if (run.signal_fd < 0)
+                goto fail;
+        if (runstate_dir(def->name, &run.run_dir, &err) < 0 ||
+            runstate_dir_create(run.run_dir, &err) < 0)
+                goto fail;
+        run.lock_fd = runstate_lock(run.run_dir, def->name, &err);
+        if (run.lock_fd < 0) {
+                if (run.lock_fd == -EBUSY)
+                        ex = VL_EXIT_BUSY;
+                goto fail;
+        }
+        run.state = (struct runstate){.pid = getpid(),
+                                      .shutdown_timeout_s = def->shutdown_timeout_s};
+        publish_state(&run, "starting");
+
+        ex = run_locked(&run);
+        qemu_proc_close(&run.proc);
+        runstate_cleanup(run.run_dir, run.lock_fd);
+        free(run.run_dir);
+        close(run.signal_fd);
+        return ex;
+
+fail:
+        runlog(LOG_ERR, "%s", err.msg);
+        if (run.signal_fd >= 0)
+                close(run.signal_fd);
+        free(run.run_dir);
+        return ex;
+}
 
 int cmd_run(int argc, char **argv)
 {
-        (void)argc;
-        (void)argv;
-        fprintf(stderr, "vmlaunch run: not implemented in this build yet\n");
-        return VL_EXIT_NOT_IMPLEMENTED;
+        struct vl_cli_def_opts dopts = {0};
+        const char *target = NULL;
+        for (int i = 1; i < argc; i++) {
+                int r = vl_cli_parse_def_option(argc, argv, &i, &dopts, "run");
+                if (r < 0)
+                        return VL_EXIT_USAGE;
+                if (r > 0)
+                        continue;
+                if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+                        usage(stdout);
+                        return VL_EXIT_OK;
+                }
+                if (argv[i][0] == '-' || target) {
+                        fprintf(stderr, "vmlaunch run: unexpected '%s'; see `vmlaunch run --help`\n",
+                                argv[i]);
+                        return VL_EXIT_USAGE;
+                }
+                target = argv[i];
+        }
+        if (!target) {
+                usage(stderr);
+                return VL_EXIT_USAGE;
+        }
+        struct vm_def *def = NULL;
+        int ex = vl_cli_load_def(target, &dopts, &def);
+        if (ex != VL_EXIT_OK)
+                return ex;
+        ex = run_vm(def);
+        vmdef_free(def);
+        return ex;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -114,6 +115,8 @@ static _Noreturn void child_exec(const struct child_plan *p)
         if (p->set_affinity && sched_setaffinity(0, sizeof(p->affinity), &p->affinity) < 0)
                 child_fail(report, CHILD_AFFINITY, errno);
 
+        /* The monitor sockets QEMU creates in RUN_DIR become 0600. */
+        umask(0077);
         if (child_move_fd(p->stdin_fd, 0) < 0 || child_move_fd(p->stdout_fd, 1) < 0 ||
             child_move_fd(p->stderr_fd, 2) < 0)
                 child_fail(report, CHILD_STDIO, errno);
