@@ -240,8 +240,8 @@ static int send_command(struct qmp_client *c, const char *command, struct json_o
         return 0;
 }
 
-static int reply_to_result(struct json_object *reply, const char *command,
-                           struct json_object **ret, struct vl_error *err)
+static int reply_to_result(struct json_object *reply, const char *command, struct json_object **ret,
+                           struct vl_error *err)
 {
         struct json_object *error;
         if (json_object_object_get_ex(reply, "error", &error)) {
@@ -289,8 +289,8 @@ static int execute_until(struct qmp_client *c, const char *command, struct json_
         }
 }
 
-int qmp_execute(struct qmp_client *c, const char *command, struct json_object *args,
-                int timeout_ms, struct json_object **ret, struct vl_error *err)
+int qmp_execute(struct qmp_client *c, const char *command, struct json_object *args, int timeout_ms,
+                struct json_object **ret, struct vl_error *err)
 {
         if (ret)
                 *ret = NULL;
@@ -301,8 +301,7 @@ int qmp_send(struct qmp_client *c, const char *command, struct json_object *args
              struct vl_error *err)
 {
         int64_t id = c->next_id++;
-        int r = send_command(c, command, args, id, qmp_deadline_after_ms(QMP_SEND_TIMEOUT_MS),
-                             err);
+        int r = send_command(c, command, args, id, qmp_deadline_after_ms(QMP_SEND_TIMEOUT_MS), err);
         if (r < 0)
                 return r;
         if (remember_unawaited(c, id, command) < 0)
@@ -339,10 +338,9 @@ int qmp_handshake(struct qmp_client *c, int timeout_ms, struct vl_error *err)
         struct json_object *qmp;
         if (!json_object_object_get_ex(greeting, "QMP", &qmp) ||
             !json_object_is_type(qmp, json_type_object))
-                return vl_error_set(err, EPROTO,
-                                    "QMP: the first message is not a QMP greeting: %.200s",
-                                    json_object_to_json_string_ext(greeting,
-                                                                   JSON_C_TO_STRING_PLAIN));
+                return vl_error_set(
+                        err, EPROTO, "QMP: the first message is not a QMP greeting: %.200s",
+                        json_object_to_json_string_ext(greeting, JSON_C_TO_STRING_PLAIN));
         c->qemu_version = greeting_version(qmp);
         return execute_until(c, "qmp_capabilities", NULL, deadline, NULL, err);
 }

@@ -28,14 +28,14 @@ typedef void (*qmp_event_fn)(const char *event, struct json_object *data,
  * late reply to a qmp_execute that timed out. `command` names the command sent;
  * `ret` is its "return" value (borrowed, NULL on error); `error` is NULL on success,
  * else "CLASS: desc". Replies with an id this client never sent are dropped. */
-typedef void (*qmp_reply_fn)(const char *command, struct json_object *ret,
-                             const char *error, void *userdata);
+typedef void (*qmp_reply_fn)(const char *command, struct json_object *ret, const char *error,
+                             void *userdata);
 
 /* Connects to QEMU's QMP unix socket, retrying until the socket accepts or
  * timeout_ms passes (-ETIMEDOUT). When watch_pidfd >= 0 and it becomes readable
  * (QEMU exited), gives up at once with -ESRCH. Does not read the greeting. */
-int qmp_connect(const char *socket_path, int watch_pidfd, int timeout_ms,
-                struct qmp_client **out, struct vl_error *err);
+int qmp_connect(const char *socket_path, int watch_pidfd, int timeout_ms, struct qmp_client **out,
+                struct vl_error *err);
 
 /* Wraps an already connected stream socket (takes ownership of fd, also on
  * failure). The socket is switched to non-blocking mode. */
@@ -64,8 +64,8 @@ unsigned qmp_qemu_version(const struct qmp_client *c);
  * the reply handler); input that is not QMP JSON -EPROTO; an oversized
  * message -EMSGSIZE. After -EPIPE, -EPROTO or -EMSGSIZE the client is unusable and
  * every further call fails the same way. */
-int qmp_execute(struct qmp_client *c, const char *command, struct json_object *args,
-                int timeout_ms, struct json_object **ret, struct vl_error *err);
+int qmp_execute(struct qmp_client *c, const char *command, struct json_object *args, int timeout_ms,
+                struct json_object **ret, struct vl_error *err);
 
 /* Sends a command without waiting; its reply is consumed later by qmp_dispatch
  * (for a poll loop that must not block, e.g. system_powerdown) and passed to the

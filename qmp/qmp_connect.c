@@ -48,8 +48,8 @@ static bool is_not_ready_yet(int errnum)
         return errnum == ENOENT || errnum == ECONNREFUSED || errnum == EAGAIN;
 }
 
-int qmp_connect(const char *socket_path, int watch_pidfd, int timeout_ms,
-                struct qmp_client **out, struct vl_error *err)
+int qmp_connect(const char *socket_path, int watch_pidfd, int timeout_ms, struct qmp_client **out,
+                struct vl_error *err)
 {
         struct sockaddr_un addr = {.sun_family = AF_UNIX};
         if (strlen(socket_path) >= sizeof(addr.sun_path))

@@ -59,8 +59,7 @@ static int stream_failed(const struct qmp_stream *s, struct vl_error *err)
         return s->failed;
 }
 
-int qmp_stream_init(struct qmp_stream *s, int fd, size_t max_message_bytes,
-                    struct vl_error *err)
+int qmp_stream_init(struct qmp_stream *s, int fd, size_t max_message_bytes, struct vl_error *err)
 {
         *s = (struct qmp_stream){.fd = fd, .max_message_bytes = max_message_bytes};
         int flags = fcntl(fd, F_GETFL);
@@ -95,8 +94,7 @@ static bool is_json_space(char ch)
         return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
 }
 
-int qmp_stream_next_buffered(struct qmp_stream *s, struct json_object **out,
-                             struct vl_error *err)
+int qmp_stream_next_buffered(struct qmp_stream *s, struct json_object **out, struct vl_error *err)
 {
         if (s->failed)
                 return stream_failed(s, err);
@@ -162,8 +160,8 @@ static int wait_fd(int fd, short events, int64_t deadline_ns)
         }
 }
 
-int qmp_stream_read_message(struct qmp_stream *s, int64_t deadline_ns,
-                            struct json_object **out, struct vl_error *err)
+int qmp_stream_read_message(struct qmp_stream *s, int64_t deadline_ns, struct json_object **out,
+                            struct vl_error *err)
 {
         for (;;) {
                 int r = qmp_stream_next_buffered(s, out, err);
@@ -178,10 +176,9 @@ int qmp_stream_read_message(struct qmp_stream *s, int64_t deadline_ns,
                 }
                 if (n == 0)
                         return stream_fail(s, err, EPIPE,
-                                           s->message_bytes
-                                                   ? "QMP: QEMU closed the socket in the "
-                                                     "middle of a message"
-                                                   : "QMP: QEMU closed the socket");
+                                           s->message_bytes ? "QMP: QEMU closed the socket in the "
+                                                              "middle of a message"
+                                                            : "QMP: QEMU closed the socket");
                 if (errno == EINTR)
                         continue;
                 if (errno == ECONNRESET)

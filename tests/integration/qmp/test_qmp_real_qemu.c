@@ -71,8 +71,8 @@ static int start_qemu(void **state)
         snprintf(q->socket_path, sizeof(q->socket_path), "%s/qmp.sock", q->dir);
         char qmp_arg[256];
         snprintf(qmp_arg, sizeof(qmp_arg), "unix:%s,server=on,wait=off", q->socket_path);
-        char *argv[] = {QEMU_BINARY, "-S", "-nodefaults", "-display", "none",
-                        "-machine", "q35,accel=tcg", "-m", "64", "-qmp", qmp_arg, NULL};
+        char *argv[] = {QEMU_BINARY,     "-S", "-nodefaults", "-display", "none",  "-machine",
+                        "q35,accel=tcg", "-m", "64",          "-qmp",     qmp_arg, NULL};
         if (posix_spawnp(&q->pid, QEMU_BINARY, NULL, NULL, argv, environ) != 0)
                 return -1;
         q->pidfd = pidfd_open(q->pid, 0);
@@ -189,8 +189,8 @@ int main(void)
                 return 77;
         }
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_real_qemu_handshake_query_and_quit,
-                                                start_qemu, stop_qemu),
+                cmocka_unit_test_setup_teardown(test_real_qemu_handshake_query_and_quit, start_qemu,
+                                                stop_qemu),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

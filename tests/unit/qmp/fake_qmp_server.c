@@ -102,8 +102,7 @@ static bool expect_command(struct fake_server *srv, const char *name)
         const char *text = json_object_to_json_string_ext(
                 cmd, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         if (srv->n_commands < FAKE_MAX_COMMANDS)
-                snprintf(srv->commands[srv->n_commands++], sizeof(srv->commands[0]), "%s",
-                         text);
+                snprintf(srv->commands[srv->n_commands++], sizeof(srv->commands[0]), "%s", text);
         struct json_object *execute = NULL, *id = NULL;
         json_object_object_get_ex(cmd, "execute", &execute);
         json_object_object_get_ex(cmd, "id", &id);

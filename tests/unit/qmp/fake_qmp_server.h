@@ -20,15 +20,33 @@ struct fake_step {
         const char *text;
 };
 
-#define SEND(t)          {FAKE_SEND, (t)}
-#define SEND_BYTEWISE(t) {FAKE_SEND_BYTEWISE, (t)}
-#define EXPECT(t)        {FAKE_EXPECT, (t)}
-#define AWAIT_GO         {FAKE_AWAIT_GO, NULL}
-#define CLOSE            {FAKE_CLOSE, NULL}
-#define WAIT_FOR_CLOSE   {FAKE_WAIT_FOR_CLOSE, NULL}
+#define SEND(t)                                                                                    \
+        {                                                                                          \
+                FAKE_SEND, (t)                                                                     \
+        }
+#define SEND_BYTEWISE(t)                                                                           \
+        {                                                                                          \
+                FAKE_SEND_BYTEWISE, (t)                                                            \
+        }
+#define EXPECT(t)                                                                                  \
+        {                                                                                          \
+                FAKE_EXPECT, (t)                                                                   \
+        }
+#define AWAIT_GO                                                                                   \
+        {                                                                                          \
+                FAKE_AWAIT_GO, NULL                                                                \
+        }
+#define CLOSE                                                                                      \
+        {                                                                                          \
+                FAKE_CLOSE, NULL                                                                   \
+        }
+#define WAIT_FOR_CLOSE                                                                             \
+        {                                                                                          \
+                FAKE_WAIT_FOR_CLOSE, NULL                                                          \
+        }
 
 #define FAKE_GREETING                                                                              \
-        "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 1, \"minor\": 2, \"major\": 7}, "       \
+        "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 1, \"minor\": 2, \"major\": 7}, "          \
         "\"package\": \"Debian 1:7.2+dfsg-7\"}, \"capabilities\": [\"oob\"]}}\r\n"
 #define FAKE_EMPTY_REPLY "{\"return\": {}, \"id\": $ID}\r\n"
 

@@ -104,7 +104,8 @@ static void test_execute_sends_arguments_and_returns_the_reply_value(void **stat
         static const struct fake_step script[] = {
                 HANDSHAKE,
                 EXPECT("query-status"),
-                SEND("{\"return\": {\"status\": \"prelaunch\", \"running\": false}, \"id\": $ID}\r\n"),
+                SEND("{\"return\": {\"status\": \"prelaunch\", \"running\": false}, \"id\": "
+                     "$ID}\r\n"),
                 EXPECT("device_del"),
                 SEND(FAKE_EMPTY_REPLY),
         };
@@ -197,8 +198,7 @@ static void test_reply_of_one_megabyte_is_read_whole(void **state)
         assert_int_equal(qmp_handshake(c, TEST_TIMEOUT_MS, &err), 0);
 
         struct json_object *ret = NULL, *blob = NULL;
-        assert_int_equal(qmp_execute(c, "query-qmp-schema", NULL, TEST_TIMEOUT_MS, &ret, &err),
-                         0);
+        assert_int_equal(qmp_execute(c, "query-qmp-schema", NULL, TEST_TIMEOUT_MS, &ret, &err), 0);
         assert_true(json_object_object_get_ex(ret, "blob", &blob));
         assert_int_equal(json_object_get_string_len(blob), 1024 * 1024);
         json_object_put(ret);
@@ -329,8 +329,7 @@ static void test_peer_closing_mid_reply_is_epipe_and_stays_broken(void **state)
         struct vl_error err = {0};
         assert_int_equal(qmp_handshake(c, TEST_TIMEOUT_MS, &err), 0);
 
-        assert_int_equal(qmp_execute(c, "query-status", NULL, TEST_TIMEOUT_MS, NULL, &err),
-                         -EPIPE);
+        assert_int_equal(qmp_execute(c, "query-status", NULL, TEST_TIMEOUT_MS, NULL, &err), -EPIPE);
         assert_non_null(strstr(err.msg, "in the middle of a message"));
         assert_non_null(strstr(err.msg, "query-status"));
 
@@ -384,10 +383,8 @@ static void test_missing_reply_times_out_and_the_late_reply_goes_to_the_reply_ha
 {
         (void)state;
         static const struct fake_step script[] = {
-                HANDSHAKE,
-                EXPECT("query-status"),
-                AWAIT_GO,
-                SEND("{\"return\": {\"status\": \"running\"}, \"id\": $ID}\r\n"),
+                HANDSHAKE,      EXPECT("query-status"),
+                AWAIT_GO,       SEND("{\"return\": {\"status\": \"running\"}, \"id\": $ID}\r\n"),
                 WAIT_FOR_CLOSE,
         };
         struct fake_server srv;
