@@ -609,6 +609,65 @@ static void test_dispatch_delivers_a_burst_of_events_in_order(void **state)
         free(burst);
 }
 
+static struct json_object *blob_arguments(size_t bytes)
+{
+        char *blob = malloc(bytes + 1);
+        memset(blob, 'y', bytes);
+        blob[bytes] = '\0';
+        struct json_object *args = json_object_new_object();
+        json_object_object_add(args, "blob", json_object_new_string(blob));
+        free(blob);
+        return args;
+}
+
+static void test_command_larger_than_the_socket_buffer_is_written_whole(void **state)
+{
+        (void)state;
+        static const struct fake_step script[] = {HANDSHAKE, EXPECT("human-monitor-command"),
+                                                  SEND(FAKE_EMPTY_REPLY)};
+        struct fake_server srv;
+        int fd;
+        START_FAKE(&srv, script, &fd);
+        struct qmp_client *c = client_on(fd);
+        struct vl_error err = {0};
+        assert_int_equal(qmp_handshake(c, TEST_TIMEOUT_MS, &err), 0);
+
+        /* The fake reads a byte at a time, so the client meets a full socket buffer. */
+        struct json_object *args = blob_arguments(512 * 1024);
+        assert_int_equal(qmp_execute(c, "human-monitor-command", args, TEST_TIMEOUT_MS, NULL, &err),
+                         0);
+        json_object_put(args);
+
+        qmp_close(c);
+        finish(&srv);
+}
+
+static void test_send_to_a_peer_that_never_reads_times_out(void **state)
+{
+        (void)state;
+        static const struct fake_step script[] = {HANDSHAKE, AWAIT_GO};
+        struct fake_server srv;
+        int fd;
+        START_FAKE(&srv, script, &fd);
+        struct qmp_client *c = client_on(fd);
+        struct vl_error err = {0};
+        assert_int_equal(qmp_handshake(c, TEST_TIMEOUT_MS, &err), 0);
+
+        struct json_object *args = blob_arguments(8 * 1024 * 1024);
+        int64_t start = now_ms();
+        assert_int_equal(qmp_send(c, "human-monitor-command", args, &err), -ETIMEDOUT);
+        int64_t elapsed = now_ms() - start;
+        json_object_put(args);
+        assert_true(elapsed >= QMP_SEND_TIMEOUT_MS - 10);
+        assert_true(elapsed < QMP_SEND_TIMEOUT_MS + 3000);
+        assert_non_null(strstr(err.msg, "stopped reading"));
+        /* Half a command went out: the connection cannot be used any more. */
+        assert_int_equal(qmp_send(c, "cont", NULL, &err), -ETIMEDOUT);
+
+        qmp_close(c);
+        finish(&srv);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -631,6 +690,8 @@ int main(void)
                 cmocka_unit_test(test_first_message_that_is_not_a_greeting_is_eproto),
                 cmocka_unit_test(test_send_then_dispatch_passes_the_reply_to_the_reply_handler),
                 cmocka_unit_test(test_dispatch_delivers_a_burst_of_events_in_order),
+                cmocka_unit_test(test_command_larger_than_the_socket_buffer_is_written_whole),
+                cmocka_unit_test(test_send_to_a_peer_that_never_reads_times_out),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
