@@ -1,13 +1,307 @@
-/* vmlaunch plan: not built yet. */
+/* vmlaunch plan: what `run` would do, changing nothing: the host steps and the QEMU
+ * command line, for people (one shell-quoted argument per line) or for scripts (--json).
+ * Files the definition names are only warned about, so a definition can be planned
+ * on another machine. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include <json-c/json.h>
+
+#include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "launcher/exit_codes.h"
+#include "launcher/qemu_argv.h"
+#include "launcher/qemu_escape.h"
+#include "launcher/runstate.h"
+#include "util/cleanup.h"
+
+static void plan_usage(FILE *out)
+{
+        fprintf(out,
+                "Usage: vmlaunch plan [OPTIONS] NAME|FILE\n\n"
+                "Prints what `vmlaunch run` would do, changing nothing: the host steps in\n"
+                "order and the QEMU command line, one shell-quoted argument per line.\n"
+                "Missing files (disk images, firmware, ROM files) are only warned about.\n\n"
+                "Options:\n"
+                "  -h, --help            show this help\n"
+                "      --json            print one JSON object: {\"name\", \"definition\",\n"
+                "                        \"qemu\": {\"binary\", \"argv\"}, \"steps\", \"warnings\"}\n"
+                "                        (argv[0] is the binary)\n" VL_CLI_DEF_OPTIONS_HELP
+                "\nExit status: 0 OK, 1 unexpected error, 2 usage, 3 invalid or unsafe "
+                "definition.\n");
+}
+
+/* What the plan is made of besides the definition: the facts `run` reads from the
+ * host. Each has its own resolver so host inspection can replace it alone. */
+struct plan_facts {
+        char *run_dir;
+        enum vmdef_accel accel;
+        const char *accel_reason;
+        /* The GPU's IOMMU group; NULL: qemu_argv_build uses the definition's. */
+        struct vmdef_pci_addr *gpu_group;
+        size_t n_gpu_group;
+};
+
+static void plan_facts_free(struct plan_facts *f)
+{
+        free(f->run_dir);
+        free(f->gpu_group);
+        *f = (struct plan_facts){0};
+}
+
+/* The seam for host inspection: def -> the GPU's IOMMU group, function 0 first.
+ * Until hostprep reads the group from sysfs, the plan uses the definition's
+ * `group` (or the address alone), which qemu_argv_build does when given NULL. */
+static int plan_resolve_gpu_group(const struct vm_def *def, struct vmdef_pci_addr **group,
+                                  size_t *n, struct vl_error *err)
+{
+        (void)def;
+        (void)err;
+        *group = NULL;
+        *n = 0;
+        return 0;
+}
+
+/* accel = auto means KVM when /dev/kvm can be opened for a VM, TCG otherwise. */
+static enum vmdef_accel plan_resolve_accel(const struct vm_def *def, const char **reason)
+{
+        if (def->accel != VMDEF_ACCEL_AUTO) {
+                *reason = "as defined";
+                return def->accel;
+        }
+        int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+        if (fd < 0) {
+                *reason = "auto: /dev/kvm is not usable";
+                return VMDEF_ACCEL_TCG;
+        }
+        close(fd);
+        *reason = "auto: /dev/kvm is usable";
+        return VMDEF_ACCEL_KVM;
+}
+
+static int plan_resolve_facts(const struct vm_def *def, struct plan_facts *f,
+                              struct vl_error *err)
+{
+        int r = runstate_dir(def->name, &f->run_dir, err);
+        if (r < 0)
+                return r;
+        f->accel = plan_resolve_accel(def, &f->accel_reason);
+        return plan_resolve_gpu_group(def, &f->gpu_group, &f->n_gpu_group, err);
+}
+
+/* Loads the definition keeping its diagnostics (they are warnings in the JSON);
+ * errors are printed and end the plan. */
+static int plan_load(const char *target, const struct vl_cli_def_opts *dopts,
+                     struct vm_def **def, struct vmdef_diags *diags)
+{
+        struct vmdef_load_opts lopts = {
+                .allow_unsafe_owner = dopts->allow_unsafe_owner,
+                .config_dir = vl_cli_config_dir(dopts),
+        };
+        _cleanup_free_ char *path = vmdef_resolve_path(target, lopts.config_dir);
+        if (!path) {
+                fprintf(stderr, "vmlaunch plan: out of memory\n");
+                return VL_EXIT_FAILURE;
+        }
+        int r = vmdef_load(path, &lopts, def, diags);
+        if (r == -ENOMEM) {
+                fprintf(stderr, "vmlaunch plan: %s: out of memory\n", path);
+                return VL_EXIT_FAILURE;
+        }
+        if (r < 0) {
+                vl_cli_print_diags(diags, path);
+                return VL_EXIT_DEFINITION;
+        }
+        vmdef_check_files(*def, VMDEF_WARNING, diags);
+        return VL_EXIT_OK;
+}
+
+static void print_text(const struct vm_def *def, const struct plan_facts *facts,
+                       const struct vmdef_diags *diags, const struct vl_strv *argv)
+{
+        vl_cli_print_diags(diags, def->path);
+        printf("VM %s (%s)\n", def->name, def->path);
+        if (def->description && *def->description)
+                printf("  %s\n", def->description);
+        printf("  accelerator: %s (%s)\n", facts->accel == VMDEF_ACCEL_TCG ? "tcg" : "kvm",
+               facts->accel_reason);
+        printf("\nHost steps:\n  (host preparation is not implemented yet)\n");
+        printf("\nQEMU command line:\n");
+        for (size_t i = 0; i < argv->count; i++) {
+                _cleanup_free_ char *quoted = shell_quote(argv->items[i]);
+                printf("%s%s%s\n", i ? "    " : "", quoted ? quoted : "?",
+                       i + 1 < argv->count ? " \\" : "");
+        }
+}
+
+static int json_add_string(struct json_object *obj, const char *key, const char *value)
+{
+        struct json_object *s = json_object_new_string(value);
+        if (!s || json_object_object_add(obj, key, s) < 0) {
+                json_object_put(s);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int json_array_add_string(struct json_object *array, const char *value)
+{
+        struct json_object *s = json_object_new_string(value);
+        if (!s || json_object_array_add(array, s) < 0) {
+                json_object_put(s);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int json_add_object(struct json_object *obj, const char *key, struct json_object *child)
+{
+        if (!child || json_object_object_add(obj, key, child) < 0) {
+                json_object_put(child);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static struct json_object *json_plan(const struct vm_def *def, const struct vmdef_diags *diags,
+                                     const struct vl_strv *argv)
+{
+        struct json_object *root = json_object_new_object();
+        struct json_object *qemu = json_object_new_object();
+        struct json_object *args = json_object_new_array();
+        struct json_object *warnings = json_object_new_array();
+        int r = root && qemu && args && warnings ? 0 : -ENOMEM;
+
+        for (size_t i = 0; r == 0 && i < argv->count; i++)
+                r = json_array_add_string(args, argv->items[i]);
+        for (size_t i = 0; r == 0 && i < diags->count; i++) {
+                char line[1024];
+                vmdef_diag_format(&diags->items[i], def->path, line, sizeof(line));
+                r = json_array_add_string(warnings, line);
+        }
+        if (r == 0)
+                r = json_add_string(qemu, "binary", argv->items[0]);
+        if (r == 0) {
+                r = json_add_object(qemu, "argv", args);
+                args = NULL;
+        }
+        if (r == 0)
+                r = json_add_string(root, "name", def->name);
+        if (r == 0)
+                r = json_add_string(root, "definition", def->path);
+        if (r == 0) {
+                r = json_add_object(root, "qemu", qemu);
+                qemu = NULL;
+        }
+        if (r == 0)
+                r = json_add_object(root, "steps", json_object_new_array());
+        if (r == 0) {
+                r = json_add_object(root, "warnings", warnings);
+                warnings = NULL;
+        }
+        json_object_put(args);
+        json_object_put(qemu);
+        json_object_put(warnings);
+        if (r < 0) {
+                json_object_put(root);
+                return NULL;
+        }
+        return root;
+}
+
+static int print_json(const struct vm_def *def, const struct vmdef_diags *diags,
+                      const struct vl_strv *argv)
+{
+        struct json_object *root = json_plan(def, diags, argv);
+        if (!root) {
+                fprintf(stderr, "vmlaunch plan: out of memory\n");
+                return VL_EXIT_FAILURE;
+        }
+        printf("%s\n", json_object_to_json_string_ext(
+                               root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(root);
+        return VL_EXIT_OK;
+}
 
 int cmd_plan(int argc, char **argv)
 {
-        (void)argc;
-        (void)argv;
-        fprintf(stderr, "vmlaunch plan: not implemented in this build yet\n");
-        return VL_EXIT_NOT_IMPLEMENTED;
+        struct vl_cli_def_opts dopts = {0};
+        const char *target = NULL;
+        bool json = false;
+
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+                if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+                        plan_usage(stdout);
+                        return VL_EXIT_OK;
+                }
+                if (!strcmp(a, "--json")) {
+                        json = true;
+                        continue;
+                }
+                int r = vl_cli_parse_def_option(argc, argv, &i, &dopts, "plan");
+                if (r < 0)
+                        return VL_EXIT_USAGE;
+                if (r > 0)
+                        continue;
+                if (a[0] == '-' && a[1]) {
+                        fprintf(stderr,
+                                "vmlaunch plan: unknown option '%s'; see `vmlaunch plan --help`\n",
+                                a);
+                        return VL_EXIT_USAGE;
+                }
+                if (target) {
+                        fprintf(stderr,
+                                "vmlaunch plan: one NAME|FILE expected, got '%s' and '%s'\n",
+                                target, a);
+                        return VL_EXIT_USAGE;
+                }
+                target = a;
+        }
+        if (!target) {
+                plan_usage(stderr);
+                return VL_EXIT_USAGE;
+        }
+
+        struct vm_def *def = NULL;
+        struct vmdef_diags diags = {0};
+        struct plan_facts facts = {0};
+        struct vl_strv qemu_argv = {0};
+        struct vl_error err = {0};
+        int ex = plan_load(target, &dopts, &def, &diags);
+        if (ex != VL_EXIT_OK)
+                goto out;
+
+        if (plan_resolve_facts(def, &facts, &err) < 0) {
+                fprintf(stderr, "vmlaunch plan: %s\n", err.msg);
+                ex = err.errnum == ENOMEM ? VL_EXIT_FAILURE : VL_EXIT_DEFINITION;
+                goto out;
+        }
+        struct qemu_argv_opts opts = {
+                .run_dir = facts.run_dir,
+                .gpu_group = facts.gpu_group,
+                .n_gpu_group = facts.n_gpu_group,
+                .accel = facts.accel,
+        };
+        if (qemu_argv_build(def, &opts, &qemu_argv, &err) < 0) {
+                fprintf(stderr, "vmlaunch plan: %s: %s\n", def->path, err.msg);
+                ex = err.errnum == ENOMEM ? VL_EXIT_FAILURE : VL_EXIT_DEFINITION;
+                goto out;
+        }
+        if (json) {
+                ex = print_json(def, &diags, &qemu_argv);
+        } else {
+                print_text(def, &facts, &diags, &qemu_argv);
+                ex = VL_EXIT_OK;
+        }
+out:
+        vl_strv_free(&qemu_argv);
+        plan_facts_free(&facts);
+        vmdef_diags_free(&diags);
+        vmdef_free(def);
+        return ex;
 }

@@ -143,6 +143,8 @@ static void add_hyperv_flags(struct argv_builder *b, struct optstr *o)
                 size_t offset;
                 const char *flag;
         } flags[] = {
+                /* the Hyper-V clock, libvirt's <timer name='hypervclock'> */
+                {offsetof(struct vmdef_hyperv, time), "hv-time"},
                 {offsetof(struct vmdef_hyperv, relaxed), "hv-relaxed"},
                 {offsetof(struct vmdef_hyperv, vapic), "hv-vapic"},
                 {offsetof(struct vmdef_hyperv, vpindex), "hv-vpindex"},
@@ -162,8 +164,6 @@ static void add_hyperv_flags(struct argv_builder *b, struct optstr *o)
                 {offsetof(struct vmdef_hyperv, emsr_bitmap), "hv-emsr-bitmap"},
                 {offsetof(struct vmdef_hyperv, xmm_input), "hv-xmm-input"},
         };
-        /* The Hyper-V clock (libvirt's <timer name='hypervclock'>); hv-stimer needs it. */
-        optstr_addf(o, "hv-time=on");
         for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
                 if (*(const bool *)((const char *)hv + flags[i].offset))
                         optstr_addf(o, "%s=on", flags[i].flag);
@@ -186,6 +186,20 @@ static int check_hyperv_version(struct argv_builder *b)
                                     "[hyperv] emsr_bitmap, xmm_input, tlbflush_ext and "
                                     "tlbflush_direct need QEMU 7.1 or newer; turn them off");
         return 0;
+}
+
+/* [cpu] flags is a list by design ("+invtsc, -amd-stibp"): each item is appended as
+ * one feature. The parser allows only letters, digits, '_', '.', '-', '=' and a
+ * leading +/- in an item, so nothing here can reach another option. */
+static void add_cpu_flags(const char *flags, struct optstr *o)
+{
+        for (const char *p = flags; p && *p;) {
+                size_t n = strcspn(p, ", \t");
+                if (n)
+                        optstr_addf(o, "%.*s", (int)n, p);
+                p += n;
+                p += strspn(p, ", \t");
+        }
 }
 
 static int add_cpu(struct argv_builder *b)
@@ -220,8 +234,7 @@ static int add_cpu(struct argv_builder *b)
                         optstr_addf(&o, "kvm=off");
                 add_hyperv_flags(b, &o);
         }
-        if (def->cpu_flags && *def->cpu_flags)
-                optstr_addf(&o, "%s", def->cpu_flags); /* a list by design: "+x,-y" */
+        add_cpu_flags(def->cpu_flags, &o);
         return argv_push_option(b, "-cpu", &o);
 }
 
@@ -366,7 +379,7 @@ static int add_monitors(struct argv_builder *b)
 
 /* The guide's clock: virt-manager's Windows defaults as libvirt writes them.
  * rtc catchup -> driftfix=slew; hpet absent -> hpet=off (add_machine);
- * hypervclock -> hv-time (add_hyperv_flags); pit delay is kvm-pit's own default
+ * hypervclock -> [hyperv] time (add_hyperv_flags); pit delay is kvm-pit's own default
  * lost_tick_policy, so it needs no -global (which TCG would not have anyway). */
 static int add_clock(struct argv_builder *b)
 {

@@ -140,6 +140,7 @@ static struct vm_def windows_def(void)
         def.kvm_hidden = true;
         def.hyperv = (struct vmdef_hyperv){
                 .enabled = true,
+                .time = true,
                 .relaxed = true,
                 .vapic = true,
                 .spinlocks = 8191,
@@ -231,10 +232,10 @@ static void test_cpu_extra_flags_are_appended_as_written(void **state)
 {
         (void)state;
         struct vm_def def = test_def();
-        def.cpu_flags = "+invtsc,-amd-stibp";
+        def.cpu_flags = "+invtsc, -amd-stibp,,\tl3-cache=off";
         struct vl_strv argv;
         build_ok(&def, NULL, &argv);
-        assert_string_equal(flag_value(&argv, "-cpu", "", 0), "host,+invtsc,-amd-stibp");
+        assert_string_equal(flag_value(&argv, "-cpu", "", 0), "host,+invtsc,-amd-stibp,l3-cache=off");
         vl_strv_free(&argv);
 }
 
