@@ -1,0 +1,142 @@
+#include "hostprep/holders.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hostprep/sysroot.h"
+
+/* Device node prefixes that belong to the group: /dev/dri/card1, /dev/snd/pcmC1D3p, ... */
+static int group_nodes(const struct pci_group *group, struct vl_strv *prefixes)
+{
+        int r = 0;
+        for (size_t i = 0; i < group->count && r == 0; i++) {
+                const struct pci_device *dev = &group->devices[i];
+                struct vl_strv names;
+                char dir[PATH_MAX];
+                if (!strcmp(dev->driver, "nvidia"))
+                        r = vl_strv_push(prefixes, "/dev/nvidia"); /* nvidia0, nvidiactl, -uvm... */
+                snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/drm", dev->addr);
+                if (r == 0 && sysroot_list_dir(dir, &names) == 0) {
+                        for (size_t j = 0; j < names.count && r == 0; j++)
+                                if (!strncmp(names.items[j], "card", 4) ||
+                                    !strncmp(names.items[j], "renderD", 7))
+                                        r = vl_strv_pushf(prefixes, "/dev/dri/%s",
+                                                          names.items[j]);
+                        vl_strv_free(&names);
+                }
+                snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/sound", dev->addr);
+                if (r == 0 && sysroot_list_dir(dir, &names) == 0) {
+                        for (size_t j = 0; j < names.count && r == 0; j++) {
+                                unsigned card;
+                                if (sscanf(names.items[j], "card%u", &card) != 1)
+                                        continue;
+                                r = vl_strv_pushf(prefixes, "/dev/snd/controlC%u", card);
+                                if (r == 0)
+                                        r = vl_strv_pushf(prefixes, "/dev/snd/pcmC%uD", card);
+                                if (r == 0)
+                                        r = vl_strv_pushf(prefixes, "/dev/snd/hwC%uD", card);
+                        }
+                        vl_strv_free(&names);
+                }
+        }
+        return r;
+}
+
+static bool node_matches(const char *target, const struct vl_strv *prefixes)
+{
+        for (size_t i = 0; i < prefixes->count; i++) {
+                const char *p = prefixes->items[i];
+                size_t n = strlen(p);
+                if (strncmp(target, p, n) != 0)
+                        continue;
+                /* /dev/dri/card1 must not match /dev/dri/card10 */
+                if (!strncmp(p, "/dev/dri/", 9) || strstr(p, "/controlC"))
+                        return target[n] == '\0';
+                return true;
+        }
+        return false;
+}
+
+/* The unit from "0::/system.slice/gdm.service" (cgroup v2) or the name=systemd line. */
+static void unit_of(int pid, char *unit, size_t len)
+{
+        unit[0] = '\0';
+        char path[64];
+        char *cg = NULL;
+        snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+        if (sysroot_read_file(path, &cg) < 0)
+                return;
+        for (char *line = strtok(cg, "\n"); line; line = strtok(NULL, "\n")) {
+                if (strncmp(line, "0::", 3) != 0 && !strstr(line, ":name=systemd:"))
+                        continue;
+                /* the innermost .service or .scope component */
+                char *save = NULL;
+                for (char *part = strtok_r(strrchr(line, ':') + 1, "/", &save); part;
+                     part = strtok_r(NULL, "/", &save)) {
+                        size_t n = strlen(part);
+                        if ((n > 8 && !strcmp(part + n - 8, ".service")) ||
+                            (n > 6 && !strcmp(part + n - 6, ".scope")))
+                                snprintf(unit, len, "%s", part);
+                }
+                break;
+        }
+        free(cg);
+}
+
+int holders_scan(const struct pci_group *group, struct gpu_holder **out, size_t *count)
+{
+        *out = NULL;
+        *count = 0;
+        struct vl_strv prefixes = {0}, pids = {0};
+        int r = group_nodes(group, &prefixes);
+        if (r < 0 || prefixes.count == 0 || sysroot_list_dir("/proc", &pids) < 0) {
+                vl_strv_free(&prefixes);
+                return r;
+        }
+        int self = sysroot_is_fixture() ? -1 : getpid();
+        for (size_t i = 0; i < pids.count && r == 0; i++) {
+                char *end;
+                long pid = strtol(pids.items[i], &end, 10);
+                if (*end || pid <= 0 || pid == self)
+                        continue;
+                char dir[64];
+                struct vl_strv fds;
+                snprintf(dir, sizeof(dir), "/proc/%ld/fd", pid);
+                if (sysroot_list_dir(dir, &fds) < 0)
+                        continue; /* exited, or not ours to read */
+                for (size_t j = 0; j < fds.count; j++) {
+                        char link[PATH_MAX], target[PATH_MAX];
+                        snprintf(dir, sizeof(dir), "/proc/%ld/fd/%s", pid, fds.items[j]);
+                        if (sysroot_path(link, sizeof(link), "%s", dir) < 0)
+                                continue;
+                        ssize_t n = readlink(link, target, sizeof(target) - 1);
+                        if (n < 0)
+                                continue;
+                        target[n] = '\0';
+                        if (!node_matches(target, &prefixes))
+                                continue;
+                        struct gpu_holder *more = realloc(*out, (*count + 1) * sizeof(*more));
+                        if (!more) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        *out = more;
+                        struct gpu_holder *h = &more[(*count)++];
+                        *h = (struct gpu_holder){.pid = (int)pid};
+                        snprintf(h->node, sizeof(h->node), "%.*s", (int)sizeof(h->node) - 1, target);
+                        snprintf(dir, sizeof(dir), "/proc/%ld/comm", pid);
+                        if (sysroot_read_line(dir, h->comm, sizeof(h->comm)) < 0)
+                                snprintf(h->comm, sizeof(h->comm), "?");
+                        unit_of((int)pid, h->unit, sizeof(h->unit));
+                        break; /* one line per process is enough */
+                }
+                vl_strv_free(&fds);
+        }
+        vl_strv_free(&pids);
+        vl_strv_free(&prefixes);
+        return r;
+}

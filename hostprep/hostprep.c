@@ -1,0 +1,327 @@
+/* The engine: runs the step table for plan, check, prepare and restore. */
+#include "hostprep/hostprep.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+
+#include "hostprep/steps.h"
+#include "hostprep/journal.h"
+#include "util/cleanup.h"
+#include "util/strv.h"
+#include "vmdefs/vmdef.h"
+
+extern const struct hostprep_unit_ops hostprep_systemd_units;
+extern const struct hostprep_module_ops hostprep_kmod_modules;
+
+void step_log(struct hostprep_ctx *ctx, int priority, const char *fmt, ...)
+{
+        if (!ctx->opts || !ctx->opts->log)
+                return;
+        char line[1024];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        ctx->opts->log(ctx->opts->log_userdata, priority, line);
+}
+
+int plan_add(struct hostprep_plan *plan, const char *step, const char *fmt, ...)
+{
+        struct hostprep_plan_item *more =
+                realloc(plan->items, (plan->count + 1) * sizeof(*more));
+        if (!more)
+                return -ENOMEM;
+        plan->items = more;
+        struct hostprep_plan_item *item = &plan->items[plan->count];
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vasprintf(&item->description, fmt, ap);
+        va_end(ap);
+        item->step = strdup(step);
+        if (n < 0 || !item->step) {
+                if (n >= 0)
+                        free(item->description);
+                free(item->step);
+                return -ENOMEM;
+        }
+        plan->count++;
+        return 0;
+}
+
+void hostprep_plan_free(struct hostprep_plan *plan)
+{
+        for (size_t i = 0; i < plan->count; i++) {
+                free(plan->items[i].step);
+                free(plan->items[i].description);
+        }
+        free(plan->items);
+        *plan = (struct hostprep_plan){0};
+}
+
+void hostprep_report_free(struct hostprep_report *report)
+{
+        for (size_t i = 0; i < report->n_failures; i++)
+                free(report->failures[i]);
+        free(report->failures);
+        *report = (struct hostprep_report){0};
+}
+
+static void report_add(struct hostprep_report *report, const char *fmt, ...)
+{
+        char *line = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vasprintf(&line, fmt, ap);
+        va_end(ap);
+        char **more = n < 0 ? NULL
+                            : realloc(report->failures, (report->n_failures + 1) * sizeof(*more));
+        if (!more) { /* out of memory: the count still tells the caller something failed */
+                if (n >= 0)
+                        free(line);
+                return;
+        }
+        report->failures = more;
+        report->failures[report->n_failures++] = line;
+}
+
+int step_journal(struct hostprep_ctx *ctx, const char *desc, const char *const *fields,
+                 struct vl_error *err)
+{
+        /* desc first so a human reading the journal sees what each line is about */
+        struct vl_strv all = {0};
+        int r = vl_strv_push(&all, "desc");
+        if (r == 0)
+                r = vl_strv_push(&all, desc);
+        for (size_t i = 0; r == 0 && fields && fields[i]; i++)
+                r = vl_strv_push(&all, fields[i]);
+        if (r < 0) {
+                vl_strv_free(&all);
+                return vl_error_set(err, -r, "journal record");
+        }
+        r = journal_append(ctx->journal, ctx->current->name, (const char *const *)all.items, err);
+        vl_strv_free(&all);
+        if (r < 0)
+                return r;
+        if (ctx->fail_step == ctx->current_index && !ctx->fail_injected) {
+                ctx->fail_injected = true;
+                return vl_error_set(err, EIO, "%s: injected failure before '%s' (VMLAUNCH_FAIL_STEP)",
+                                    ctx->current->name, desc);
+        }
+        return 0;
+}
+
+static void ctx_init(struct hostprep_ctx *ctx, const struct vm_def *def,
+                     const struct hostprep_options *opts)
+{
+        *ctx = (struct hostprep_ctx){
+                .def = def,
+                .opts = opts,
+                .units = opts->units ? opts->units : &hostprep_systemd_units,
+                .modules = opts->modules ? opts->modules : &hostprep_kmod_modules,
+                .timeout_ms = opts->timeout_ms ? opts->timeout_ms : 10000,
+                .fail_step = step_index(getenv("VMLAUNCH_FAIL_STEP")),
+        };
+}
+
+/* Inspects every step; states[i] belongs to hostprep_steps[i]. */
+static int inspect_all(struct hostprep_ctx *ctx, void **states, struct vl_error *err)
+{
+        for (size_t i = 0; i < hostprep_n_steps; i++) {
+                ctx->current = hostprep_steps[i];
+                ctx->current_index = i + 1;
+                int r = hostprep_steps[i]->inspect(ctx, &states[i], err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static void free_states(void **states)
+{
+        for (size_t i = 0; i < hostprep_n_steps; i++)
+                if (states[i])
+                        hostprep_steps[i]->free_state(states[i]);
+        free(states);
+}
+
+int hostprep_plan(const struct vm_def *def, const struct hostprep_options *opts,
+                  struct hostprep_plan *plan, struct vl_error *err)
+{
+        *plan = (struct hostprep_plan){0};
+        struct hostprep_ctx ctx;
+        ctx_init(&ctx, def, opts);
+        void **states = calloc(hostprep_n_steps, sizeof(*states));
+        if (!states)
+                return vl_error_set(err, ENOMEM, "plan");
+        int r = inspect_all(&ctx, states, err);
+        for (size_t i = 0; r == 0 && i < hostprep_n_steps; i++)
+                if (states[i] && hostprep_steps[i]->describe(&ctx, states[i], plan) < 0)
+                        r = vl_error_set(err, ENOMEM, "plan");
+        free_states(states);
+        if (r < 0)
+                hostprep_plan_free(plan);
+        return r;
+}
+
+int hostprep_check(const struct vm_def *def, const struct hostprep_options *opts,
+                   struct hostprep_report *report, struct vl_error *err)
+{
+        *report = (struct hostprep_report){0};
+        struct hostprep_ctx ctx;
+        ctx_init(&ctx, def, opts);
+        void **states = calloc(hostprep_n_steps, sizeof(*states));
+        if (!states)
+                return vl_error_set(err, ENOMEM, "check");
+        int r = inspect_all(&ctx, states, err);
+        struct vl_strv problems = {0};
+        for (size_t i = 0; r == 0 && i < hostprep_n_steps; i++)
+                if (states[i] && hostprep_steps[i]->problems)
+                        r = hostprep_steps[i]->problems(states[i], &problems);
+        free_states(states);
+        for (size_t i = 0; i < problems.count; i++)
+                report_add(report, "%s", problems.items[i]);
+        vl_strv_free(&problems);
+        if (r < 0)
+                return r;
+        if (report->n_failures)
+                return vl_error_set(err, EINVAL, "%s", report->failures[0]);
+        return 0;
+}
+
+bool hostprep_journal_exists(const char *run_dir)
+{
+        return journal_exists(run_dir);
+}
+
+static int undo_journal(struct hostprep_ctx *ctx, struct hostprep_report *report,
+                        struct vl_error *err)
+{
+        const char *run_dir = ctx->opts->run_dir;
+        struct journal_records recs;
+        int r = journal_load(run_dir, &recs, err);
+        if (r == -ENOENT) {
+                report->nothing_to_restore = true;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        if (recs.torn_tail)
+                step_log(ctx, LOG_WARNING,
+                         "journal %s/%s ends in a torn record (vmlaunch died while writing it); "
+                         "that change was never started",
+                         run_dir, JOURNAL_FILE);
+        size_t fail_undo = step_index(getenv("VMLAUNCH_FAIL_UNDO"));
+        for (size_t i = recs.count; i-- > 0;) {
+                const struct journal_record *rec = &recs.items[i];
+                const char *desc = journal_record_get(rec, "desc");
+                desc = desc ? desc : "(no description)";
+                size_t k = step_index(rec->step);
+                if (!k || strcmp(hostprep_steps[k - 1]->name, rec->step) != 0) {
+                        report_add(report, "%s: %s: this vmlaunch has no step '%s'", rec->step,
+                                   desc, rec->step);
+                        continue;
+                }
+                if (k == fail_undo) {
+                        report_add(report, "%s: could not %s: injected failure (VMLAUNCH_FAIL_UNDO)",
+                                   rec->step, desc);
+                        continue;
+                }
+                ctx->current = hostprep_steps[k - 1];
+                ctx->current_index = k;
+                struct vl_error undo_err = {0};
+                if (hostprep_steps[k - 1]->undo(ctx, rec, &undo_err) < 0) {
+                        report_add(report, "%s: could not %s: %s", rec->step, desc, undo_err.msg);
+                        step_log(ctx, LOG_ERR, "could not %s: %s", desc, undo_err.msg);
+                }
+        }
+        journal_records_free(&recs);
+        if (report->n_failures) {
+                report->journal_kept = true;
+                return vl_error_set(err, EIO,
+                                    "%zu change(s) could not be undone; the journal stays in %s: "
+                                    "fix the cause and run `vmlaunch restore` again",
+                                    report->n_failures, run_dir);
+        }
+        return journal_remove(run_dir, err);
+}
+
+int hostprep_restore(const struct hostprep_options *opts, struct hostprep_report *report,
+                     struct vl_error *err)
+{
+        *report = (struct hostprep_report){0};
+        if (!opts->run_dir)
+                return vl_error_set(err, EINVAL, "restore: no runtime directory given");
+        struct hostprep_ctx ctx;
+        ctx_init(&ctx, NULL, opts);
+        return undo_journal(&ctx, report, err);
+}
+
+static int make_run_dir(const char *dir, struct vl_error *err)
+{
+        char path[4096];
+        snprintf(path, sizeof(path), "%s", dir);
+        for (char *p = path + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = '\0';
+                if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                        return vl_error_set(err, errno, "create %s", path);
+                *p = '/';
+        }
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                return vl_error_set(err, errno, "create %s", path);
+        return 0;
+}
+
+int hostprep_prepare(const struct vm_def *def, const struct hostprep_options *opts,
+                     struct hostprep_report *report, struct vl_error *err)
+{
+        *report = (struct hostprep_report){0};
+        if (!opts->run_dir)
+                return vl_error_set(err, EINVAL, "prepare: no runtime directory given");
+        if (journal_exists(opts->run_dir))
+                return vl_error_set(err, EBUSY,
+                                    "a journal from an earlier run of %s is in %s: the host may "
+                                    "still be prepared; run `vmlaunch restore %s` first",
+                                    def->name, opts->run_dir, def->name);
+        struct hostprep_ctx ctx;
+        ctx_init(&ctx, def, opts);
+        void **states = calloc(hostprep_n_steps, sizeof(*states));
+        if (!states)
+                return vl_error_set(err, ENOMEM, "prepare");
+        int r = inspect_all(&ctx, states, err); /* reads only: nothing to undo on failure */
+        if (r == 0)
+                r = make_run_dir(opts->run_dir, err);
+        if (r == 0)
+                r = journal_create(opts->run_dir, def->name, &ctx.journal, err);
+        if (r < 0) {
+                free_states(states);
+                return r;
+        }
+        for (size_t i = 0; i < hostprep_n_steps; i++) {
+                ctx.current = hostprep_steps[i];
+                ctx.current_index = i + 1;
+                if (states[i])
+                        r = hostprep_steps[i]->apply(&ctx, states[i], err);
+                if (r == 0 && ctx.fail_step == i + 1 && !ctx.fail_injected) {
+                        ctx.fail_injected = true; /* the step journaled nothing: fail after it */
+                        r = vl_error_set(err, EIO, "%s: injected failure (VMLAUNCH_FAIL_STEP)",
+                                         hostprep_steps[i]->name);
+                }
+                if (r < 0 || ctx.opts->crash_after_step == i + 1)
+                        break;
+        }
+        journal_close(ctx.journal);
+        ctx.journal = NULL;
+        free_states(states);
+        if (r == 0)
+                return 0;
+        step_log(&ctx, LOG_ERR, "%s; rolling back", err->msg);
+        struct vl_error undo_err = {0};
+        undo_journal(&ctx, report, &undo_err);
+        return r;
+}

@@ -1,0 +1,106 @@
+/* Host preparation and restoration (design stages 2-4 and 8).
+ *
+ *   hostprep_plan()     inspect the host, list what prepare would change (pure reads)
+ *   hostprep_check()    inspect the host, list what would make prepare fail
+ *   hostprep_prepare()  run the steps; each change is journaled (fsync) before it is
+ *                       made; a failure rolls back what was done and returns < 0
+ *   hostprep_restore()  replay RUN_DIR/journal backwards (after QEMU is gone, or from
+ *                       `vmlaunch restore` after a crash), then delete it
+ *   hostprep_run_hooks() run the user's hooks of one stage (started/begin)
+ *
+ * Every /sys, /proc, /dev path goes through hostprep/sysroot.h (VMLAUNCH_SYSROOT).
+ * Test switches (read from the environment by prepare/restore):
+ *   VMLAUNCH_FAIL_STEP=k|name  apply of step k fails right after its first journal record
+ *   VMLAUNCH_FAIL_UNDO=j|name  undo of step j's records fails
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/error.h"
+
+struct vm_def;
+
+enum hostprep_unit_state { HOSTPREP_UNIT_MISSING, HOSTPREP_UNIT_INACTIVE, HOSTPREP_UNIT_ACTIVE };
+
+/* systemd units; the default talks to org.freedesktop.systemd1 over the system bus. */
+struct hostprep_unit_ops {
+        void *userdata;
+        /* *id (malloc'd, may stay NULL): the unit's real name, display-manager.service ->
+         * gdm.service, so processes of an alias's unit are recognised. */
+        int (*query)(void *userdata, const char *unit, enum hostprep_unit_state *state,
+                     char **id, struct vl_error *err);
+        /* Stop/start and wait until the job is done. */
+        int (*stop)(void *userdata, const char *unit, unsigned timeout_ms, struct vl_error *err);
+        int (*start)(void *userdata, const char *unit, unsigned timeout_ms, struct vl_error *err);
+};
+
+/* Module removal and loading; the default uses libkmod. (Loaded state, holders and
+ * reference counts are read from /sys/module through the sysroot.) */
+struct hostprep_module_ops {
+        void *userdata;
+        int (*remove)(void *userdata, const char *module, unsigned timeout_ms,
+                      struct vl_error *err);
+        /* Loads module and its dependencies (modprobe semantics). */
+        int (*insert)(void *userdata, const char *module, struct vl_error *err);
+};
+
+struct hostprep_options {
+        const char *run_dir; /* holds the journal; prepare creates it (0700) */
+        const struct hostprep_unit_ops *units;     /* NULL: systemd over D-Bus */
+        const struct hostprep_module_ops *modules; /* NULL: libkmod */
+        /* One line per host change (priority: LOG_INFO, LOG_WARNING, LOG_ERR). */
+        void (*log)(void *userdata, int priority, const char *line);
+        void *log_userdata;
+        unsigned timeout_ms; /* per blocking write or unit job; 0: 10 s */
+        /* Tests: return right after step k as if vmlaunch had been killed there,
+         * leaving the journal behind. 0: off. */
+        unsigned crash_after_step;
+};
+
+struct hostprep_plan_item {
+        char *step;        /* "vfio" */
+        char *description; /* "0000:06:00.0 nvidia -> vfio-pci" */
+};
+
+struct hostprep_plan {
+        struct hostprep_plan_item *items;
+        size_t count;
+};
+
+struct hostprep_report {
+        char **failures; /* what could not be done or undone, one line each */
+        size_t n_failures;
+        bool nothing_to_restore; /* restore found no journal */
+        bool journal_kept;       /* some undo failed: the journal stays for another restore */
+};
+
+int hostprep_plan(const struct vm_def *def, const struct hostprep_options *opts,
+                  struct hostprep_plan *plan, struct vl_error *err);
+void hostprep_plan_free(struct hostprep_plan *plan);
+
+/* Returns 0 when the host can run def; -EINVAL with every problem in report otherwise.
+ * Changes nothing. */
+int hostprep_check(const struct vm_def *def, const struct hostprep_options *opts,
+                   struct hostprep_report *report, struct vl_error *err);
+
+/* Returns 0 when the host is prepared (the journal stays until restore). On failure
+ * err says what failed, everything done so far has been undone, and report lists any
+ * change that could not be undone. -EBUSY: a journal of an earlier run exists. */
+int hostprep_prepare(const struct vm_def *def, const struct hostprep_options *opts,
+                     struct hostprep_report *report, struct vl_error *err);
+
+/* Undoes the journal in opts->run_dir. Returns 0 when everything was put back or there
+ * was nothing to restore (report->nothing_to_restore); -EIO when report lists changes
+ * that could not be undone (the journal is kept so restore can be run again).
+ * Running it twice is harmless. */
+int hostprep_restore(const struct hostprep_options *opts, struct hostprep_report *report,
+                     struct vl_error *err);
+
+bool hostprep_journal_exists(const char *run_dir);
+
+/* Runs HOOKS_DIR/NAME/STAGE/ executables in name order, e.g. stage "started/begin". */
+int hostprep_run_hooks(const struct vm_def *def, const char *stage, struct vl_error *err);
+
+void hostprep_report_free(struct hostprep_report *report);

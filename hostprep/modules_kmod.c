@@ -1,0 +1,73 @@
+/* The default module operations: libkmod. Removal runs in a deadline helper because
+ * a module's exit function can hang in the kernel like an unbind can. */
+#include <errno.h>
+#include <libkmod.h>
+#include <stdio.h>
+
+#include "hostprep/deadline_write.h"
+#include "hostprep/hostprep.h"
+#include "hostprep/sysroot.h"
+
+static int refuse_in_fixture(const char *verb, const char *module, struct vl_error *err)
+{
+        return vl_error_set(err, EPERM,
+                            "cannot %s module %s: VMLAUNCH_SYSROOT points at a fixture tree; "
+                            "real modules are never touched from one",
+                            verb, module);
+}
+
+static int kmod_remove_in_helper(void *arg, struct vl_error *err)
+{
+        const char *name = arg;
+        struct kmod_ctx *kctx = kmod_new(NULL, NULL);
+        if (!kctx)
+                return vl_error_set(err, ENOMEM, "libkmod");
+        struct kmod_module *mod = NULL;
+        int r = kmod_module_new_from_name(kctx, name, &mod);
+        if (r == 0)
+                r = kmod_module_remove_module(mod, 0);
+        if (r < 0)
+                vl_error_set(err, -r, "remove module %s", name);
+        kmod_module_unref(mod);
+        kmod_unref(kctx);
+        return r;
+}
+
+static int kmod_remove(void *userdata, const char *module, unsigned timeout_ms,
+                       struct vl_error *err)
+{
+        (void)userdata;
+        if (sysroot_is_fixture())
+                return refuse_in_fixture("remove", module, err);
+        char what[128];
+        snprintf(what, sizeof(what), "removing module %s", module);
+        return deadline_run(what, kmod_remove_in_helper, (void *)module, timeout_ms, err);
+}
+
+static int kmod_insert(void *userdata, const char *module, struct vl_error *err)
+{
+        (void)userdata;
+        if (sysroot_is_fixture())
+                return refuse_in_fixture("load", module, err);
+        struct kmod_ctx *kctx = kmod_new(NULL, NULL);
+        if (!kctx)
+                return vl_error_set(err, ENOMEM, "libkmod");
+        struct kmod_module *mod = NULL;
+        int r = kmod_module_new_from_name(kctx, module, &mod);
+        if (r == 0)
+                r = kmod_module_probe_insert_module(mod, 0, NULL, NULL, NULL, NULL);
+        if (r < 0)
+                vl_error_set(err, r == -ENOENT ? ENOENT : -r, "load module %s%s", module,
+                             r == -ENOENT ? " (is it installed for this kernel?)" : "");
+        else if (r > 0) /* blacklisted or similar: libkmod returns a positive reason */
+                r = vl_error_set(err, EPERM, "load module %s: refused by the modprobe configuration",
+                                 module);
+        kmod_module_unref(mod);
+        kmod_unref(kctx);
+        return r;
+}
+
+const struct hostprep_module_ops hostprep_kmod_modules = {
+        .remove = kmod_remove,
+        .insert = kmod_insert,
+};

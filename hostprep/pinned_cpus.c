@@ -1,0 +1,50 @@
+/* The host CPUs a VM is pinned to: vCPUs, emulator and iothreads, sorted, unique. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hostprep/steps.h"
+#include "vmdefs/vmdef.h"
+
+static int add_list(const struct vmdef_cpulist *l, unsigned **cpus, size_t *n)
+{
+        for (size_t i = 0; i < l->count; i++) {
+                bool seen = false;
+                for (size_t j = 0; j < *n && !seen; j++)
+                        seen = (*cpus)[j] == l->cpus[i];
+                if (seen)
+                        continue;
+                unsigned *more = realloc(*cpus, (*n + 1) * sizeof(*more));
+                if (!more)
+                        return -ENOMEM;
+                *cpus = more;
+                (*cpus)[(*n)++] = l->cpus[i];
+        }
+        return 0;
+}
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+        unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+        return x < y ? -1 : x > y;
+}
+
+int pinned_cpus(const struct vm_def *def, unsigned **cpus, size_t *n)
+{
+        *cpus = NULL;
+        *n = 0;
+        int r = add_list(&def->vcpu_pin, cpus, n);
+        if (r == 0)
+                r = add_list(&def->emulator_pin, cpus, n);
+        for (size_t i = 0; r == 0 && i < def->n_iothreads; i++)
+                r = add_list(&def->iothreads[i].pin, cpus, n);
+        if (r < 0) {
+                free(*cpus);
+                *cpus = NULL;
+                *n = 0;
+                return r;
+        }
+        if (*n)
+                qsort(*cpus, *n, sizeof(**cpus), cmp_unsigned);
+        return 0;
+}

@@ -1,0 +1,200 @@
+/* User hooks in the layout of the libvirt hook helper:
+ *   HOOKS_DIR/NAME/prepare/begin/    before QEMU starts (last prepare step)
+ *   HOOKS_DIR/NAME/started/begin/    after QEMU runs (hostprep_run_hooks, from `run`)
+ *   HOOKS_DIR/NAME/release/end/      on restore
+ * Each executable runs with argv NAME OPERATION SUB-OPERATION "-" (libvirt's order)
+ * and VMLAUNCH_VM, VMLAUNCH_STAGE in the environment. A failing prepare hook fails
+ * the step, which rolls back everything before it. */
+#include <errno.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "hostprep/steps.h"
+#include "hostprep/sysroot.h"
+#include "vmdefs/vmdef.h"
+
+extern char **environ;
+
+#define DEFAULT_HOOKS_DIR "/etc/vmlaunch/hooks"
+
+/* Executables in DIR/STAGE, sorted by name (they are run in that order). */
+static int list_hooks(const char *dir, const char *stage, struct vl_strv *out)
+{
+        *out = (struct vl_strv){0};
+        char stage_dir[PATH_MAX / 2];
+        snprintf(stage_dir, sizeof(stage_dir), "%s/%s", dir, stage);
+        struct vl_strv names = {0};
+        /* hooks live in the configuration, not under the system root */
+        int r = list_dir_sorted(stage_dir, &names);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < names.count && r == 0; i++) {
+                char path[PATH_MAX];
+                struct stat st;
+                snprintf(path, sizeof(path), "%s/%s", stage_dir, names.items[i]);
+                if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0)
+                        r = vl_strv_push(out, path);
+        }
+        vl_strv_free(&names);
+        return r;
+}
+
+static int run_hook(const char *path, const char *vm, const char *stage, struct vl_error *err)
+{
+        char op[64], sub[64], env_vm[512], env_stage[128];
+        snprintf(op, sizeof(op), "%s", stage);
+        char *slash = strchr(op, '/');
+        snprintf(sub, sizeof(sub), "%s", slash ? slash + 1 : "-");
+        if (slash)
+                *slash = '\0';
+        snprintf(env_vm, sizeof(env_vm), "VMLAUNCH_VM=%s", vm);
+        snprintf(env_stage, sizeof(env_stage), "VMLAUNCH_STAGE=%s", stage);
+        struct vl_strv env = {0};
+        int r = 0;
+        for (char **e = environ; e && *e && r == 0; e++)
+                if (strncmp(*e, "VMLAUNCH_VM=", 12) && strncmp(*e, "VMLAUNCH_STAGE=", 15))
+                        r = vl_strv_push(&env, *e);
+        if (r == 0)
+                r = vl_strv_push(&env, env_vm);
+        if (r == 0)
+                r = vl_strv_push(&env, env_stage);
+        if (r < 0) {
+                vl_strv_free(&env);
+                return vl_error_set(err, ENOMEM, "hook %s", path);
+        }
+        char *argv[] = {(char *)path, (char *)vm, op, sub, "-", NULL};
+        pid_t pid;
+        r = posix_spawn(&pid, path, NULL, NULL, argv, env.items);
+        vl_strv_free(&env);
+        if (r != 0)
+                return vl_error_set(err, r, "run hook %s", path);
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return vl_error_set(err, errno, "wait for hook %s", path);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+        if (WIFEXITED(status))
+                return vl_error_set(err, EIO, "hook %s (%s) exited with status %d", path, stage,
+                                    WEXITSTATUS(status));
+        return vl_error_set(err, EIO, "hook %s (%s) was killed by signal %d", path, stage,
+                            WTERMSIG(status));
+}
+
+static int run_stage(const char *dir, const char *vm, const char *stage, struct vl_error *err)
+{
+        struct vl_strv hooks;
+        int r = list_hooks(dir, stage, &hooks);
+        if (r < 0)
+                return vl_error_set(err, -r, "list hooks in %s/%s", dir, stage);
+        for (size_t i = 0; i < hooks.count && r == 0; i++)
+                r = run_hook(hooks.items[i], vm, stage, err);
+        vl_strv_free(&hooks);
+        return r;
+}
+
+static void vm_hooks_dir(const struct vm_def *def, char *buf, int len)
+{
+        snprintf(buf, (size_t)len, "%s/%s", def->hooks_dir ? def->hooks_dir : DEFAULT_HOOKS_DIR,
+                 def->name);
+}
+
+int hostprep_run_hooks(const struct vm_def *def, const char *stage, struct vl_error *err)
+{
+        char dir[PATH_MAX / 4];
+        vm_hooks_dir(def, dir, (int)sizeof(dir));
+        return run_stage(dir, def->name, stage, err);
+}
+
+struct hooks_state {
+        char dir[PATH_MAX / 4];
+        struct vl_strv prepare, release;
+};
+
+static int hooks_inspect(struct hostprep_ctx *ctx, void **state, struct vl_error *err)
+{
+        struct hooks_state *s = calloc(1, sizeof(*s));
+        if (!s)
+                return vl_error_set(err, ENOMEM, "hooks");
+        vm_hooks_dir(ctx->def, s->dir, (int)sizeof(s->dir));
+        int r = list_hooks(s->dir, "prepare/begin", &s->prepare);
+        if (r == 0)
+                r = list_hooks(s->dir, "release/end", &s->release);
+        if (r < 0 || (s->prepare.count == 0 && s->release.count == 0)) {
+                if (r < 0)
+                        vl_error_set(err, -r, "hooks in %s", s->dir);
+                vl_strv_free(&s->prepare);
+                vl_strv_free(&s->release);
+                free(s);
+                return r;
+        }
+        *state = s;
+        return 0;
+}
+
+static int hooks_describe(struct hostprep_ctx *ctx, const void *state, struct hostprep_plan *plan)
+{
+        (void)ctx;
+        const struct hooks_state *s = state;
+        for (size_t i = 0; i < s->prepare.count; i++)
+                if (plan_add(plan, "hooks", "run hook %s", s->prepare.items[i]) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; i < s->release.count; i++)
+                if (plan_add(plan, "hooks", "on restore, run hook %s", s->release.items[i]) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+static int hooks_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *err)
+{
+        const struct hooks_state *s = state;
+        char desc[PATH_MAX + 64];
+        snprintf(desc, sizeof(desc), "run the release/end hooks in %s", s->dir);
+        int r = step_journal(ctx, desc,
+                             (const char *const[]){"dir", s->dir, "vm", ctx->def->name, NULL}, err);
+        if (r == 0)
+                r = run_stage(s->dir, ctx->def->name, "prepare/begin", err);
+        if (r == 0 && s->prepare.count)
+                step_log(ctx, LOG_INFO, "ran %zu prepare/begin hook(s) from %s", s->prepare.count,
+                         s->dir);
+        return r;
+}
+
+static int hooks_undo(struct hostprep_ctx *ctx, const struct journal_record *rec,
+                      struct vl_error *err)
+{
+        const char *dir = journal_record_get(rec, "dir");
+        const char *vm = journal_record_get(rec, "vm");
+        if (!dir || !vm)
+                return vl_error_set(err, EINVAL, "hooks record without dir/vm");
+        int r = run_stage(dir, vm, "release/end", err);
+        if (r == 0)
+                step_log(ctx, LOG_INFO, "ran the release/end hooks in %s", dir);
+        return r;
+}
+
+static void hooks_free(void *state)
+{
+        struct hooks_state *s = state;
+        vl_strv_free(&s->prepare);
+        vl_strv_free(&s->release);
+        free(s);
+}
+
+const struct hostprep_step step_hooks = {
+        .name = "hooks",
+        .inspect = hooks_inspect,
+        .describe = hooks_describe,
+        .apply = hooks_apply,
+        .undo = hooks_undo,
+        .free_state = hooks_free,
+};

@@ -1,0 +1,105 @@
+/* Stop the configured systemd units (default display-manager.service) and wait for
+ * each stop job; start the ones that were active again on restore. A unit that does
+ * not exist or is not running (headless host) is skipped. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <syslog.h>
+
+#include "hostprep/steps.h"
+#include "vmdefs/vmdef.h"
+
+struct units_state {
+        struct vl_strv active;
+};
+
+static int units_inspect(struct hostprep_ctx *ctx, void **state, struct vl_error *err)
+{
+        const struct vm_def *def = ctx->def;
+        if (!def->n_stop_units)
+                return 0;
+        struct units_state *s = calloc(1, sizeof(*s));
+        if (!s)
+                return vl_error_set(err, ENOMEM, "units");
+        int r = 0;
+        for (size_t i = 0; i < def->n_stop_units && r == 0; i++) {
+                enum hostprep_unit_state st;
+                char *id = NULL;
+                r = ctx->units->query(ctx->units->userdata, def->stop_units[i], &st, &id, err);
+                free(id);
+                if (r == 0 && st == HOSTPREP_UNIT_ACTIVE)
+                        r = vl_strv_push(&s->active, def->stop_units[i]) < 0
+                                    ? vl_error_set(err, ENOMEM, "units")
+                                    : 0;
+        }
+        if (r < 0 || s->active.count == 0) {
+                vl_strv_free(&s->active);
+                free(s);
+                return r;
+        }
+        *state = s;
+        return 0;
+}
+
+static int units_describe(struct hostprep_ctx *ctx, const void *state, struct hostprep_plan *plan)
+{
+        (void)ctx;
+        const struct units_state *s = state;
+        for (size_t i = 0; i < s->active.count; i++)
+                if (plan_add(plan, "units", "stop %s", s->active.items[i]) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+static int units_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *err)
+{
+        const struct units_state *s = state;
+        for (size_t i = 0; i < s->active.count; i++) {
+                const char *unit = s->active.items[i];
+                char desc[256];
+                snprintf(desc, sizeof(desc), "start %s", unit);
+                int r = step_journal(ctx, desc, (const char *const[]){"unit", unit, NULL}, err);
+                if (r == 0)
+                        r = ctx->units->stop(ctx->units->userdata, unit, ctx->timeout_ms, err);
+                if (r < 0)
+                        return r;
+                step_log(ctx, LOG_INFO, "stopped %s", unit);
+        }
+        return 0;
+}
+
+static int units_undo(struct hostprep_ctx *ctx, const struct journal_record *rec,
+                      struct vl_error *err)
+{
+        const char *unit = journal_record_get(rec, "unit");
+        if (!unit || !*unit)
+                return vl_error_set(err, EINVAL, "units record without a unit");
+        enum hostprep_unit_state st;
+        char *id = NULL;
+        int r = ctx->units->query(ctx->units->userdata, unit, &st, &id, err);
+        free(id);
+        if (r < 0)
+                return r;
+        if (st == HOSTPREP_UNIT_ACTIVE)
+                return 0;
+        r = ctx->units->start(ctx->units->userdata, unit, ctx->timeout_ms, err);
+        if (r == 0)
+                step_log(ctx, LOG_INFO, "started %s", unit);
+        return r;
+}
+
+static void units_free(void *state)
+{
+        struct units_state *s = state;
+        vl_strv_free(&s->active);
+        free(s);
+}
+
+const struct hostprep_step step_units = {
+        .name = "units",
+        .inspect = units_inspect,
+        .describe = units_describe,
+        .apply = units_apply,
+        .undo = units_undo,
+        .free_state = units_free,
+};

@@ -1,0 +1,262 @@
+/* Bind every endpoint of the GPU's IOMMU group to vfio-pci (driver_override, unbind,
+ * drivers_probe, wait for the driver link), loading vfio_pci/vfio_iommu_type1 when
+ * needed. On restore: clear driver_override, unbind from vfio-pci, reprobe, check the
+ * device is back on its original driver; unload the vfio modules only if this run
+ * loaded them and no device is bound to vfio-pci any more (another VM may use it). */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "hostprep/deadline_write.h"
+#include "hostprep/pci.h"
+#include "hostprep/steps.h"
+#include "hostprep/sysroot.h"
+#include "vmdefs/vmdef.h"
+
+#define VFIO_DRIVER "vfio-pci"
+#define DRIVER_POLL_MS 10
+
+static const char *const vfio_modules[] = {"vfio_iommu_type1", "vfio_pci"}; /* load order */
+
+struct vfio_state {
+        struct pci_group group; /* endpoints not on vfio-pci yet (bridges left out) */
+        struct vl_strv to_load; /* vfio modules not loaded yet */
+};
+
+static bool module_loaded(const char *module)
+{
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "/sys/module/%s", module);
+        return sysroot_exists(path);
+}
+
+static void vfio_free(void *state)
+{
+        struct vfio_state *s = state;
+        pci_group_free(&s->group);
+        vl_strv_free(&s->to_load);
+        free(s);
+}
+
+static int vfio_inspect(struct hostprep_ctx *ctx, void **state, struct vl_error *err)
+{
+        if (!ctx->def->has_gpu)
+                return 0;
+        struct vfio_state *s = calloc(1, sizeof(*s));
+        if (!s)
+                return vl_error_set(err, ENOMEM, "vfio");
+        char addr[16];
+        struct vl_error ignored;
+        vmdef_pci_addr_format(&ctx->def->gpu_address, addr);
+        if (pci_group_read(addr, &s->group, &ignored) < 0) {
+                vfio_free(s); /* the checks step reports it */
+                return 0;
+        }
+        size_t kept = 0;
+        for (size_t i = 0; i < s->group.count; i++) {
+                const struct pci_device *d = &s->group.devices[i];
+                if (!pci_is_bridge(d) && strcmp(d->driver, VFIO_DRIVER) != 0)
+                        s->group.devices[kept++] = *d;
+        }
+        s->group.count = kept;
+        int r = 0;
+        for (size_t i = 0; i < 2 && r == 0 && kept; i++)
+                if (!module_loaded(vfio_modules[i]))
+                        r = vl_strv_push(&s->to_load, vfio_modules[i]);
+        if (r < 0 || kept == 0) {
+                vfio_free(s);
+                return r < 0 ? vl_error_set(err, -r, "vfio") : 0;
+        }
+        *state = s;
+        return 0;
+}
+
+static int vfio_describe(struct hostprep_ctx *ctx, const void *state, struct hostprep_plan *plan)
+{
+        (void)ctx;
+        const struct vfio_state *s = state;
+        for (size_t i = 0; i < s->to_load.count; i++)
+                if (plan_add(plan, "vfio", "load module %s", s->to_load.items[i]) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; i < s->group.count; i++) {
+                const struct pci_device *d = &s->group.devices[i];
+                if (plan_add(plan, "vfio", "%s %s -> " VFIO_DRIVER, d->addr,
+                             d->driver[0] ? d->driver : "(no driver)") < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static long long now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until addr is bound to driver. sysfs sends no event for a driver link
+ * (inotify does not see sysfs symlinks appear and uevents need a netlink listener
+ * racing the probe), so this re-checks with short poll() timeouts up to a deadline. */
+static int wait_for_driver(const char *addr, const char *driver, unsigned timeout_ms,
+                           struct vl_error *err)
+{
+        long long deadline = now_ms() + timeout_ms;
+        char now[PCI_NAME_LEN] = "";
+        for (;;) {
+                if (pci_current_driver(addr, now, sizeof(now)) == 0 && !strcmp(now, driver))
+                        return 0;
+                if (now_ms() >= deadline)
+                        break;
+                poll(NULL, 0, DRIVER_POLL_MS);
+        }
+        return vl_error_set(err, ETIMEDOUT, "%s did not bind to %s within %u ms (now %s)", addr,
+                            driver, timeout_ms, now[0] ? now : "unbound");
+}
+
+static int pci_write(struct hostprep_ctx *ctx, const char *path, const char *value,
+                     struct vl_error *err)
+{
+        return deadline_write(path, value, ctx->timeout_ms, err);
+}
+
+static int unbind_current(struct hostprep_ctx *ctx, const char *addr, struct vl_error *err)
+{
+        char now[PCI_NAME_LEN], path[PATH_MAX];
+        if (pci_current_driver(addr, now, sizeof(now)) < 0 || !now[0])
+                return 0;
+        snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", now);
+        return pci_write(ctx, path, addr, err);
+}
+
+static int bind_to_vfio(struct hostprep_ctx *ctx, const struct pci_device *d, struct vl_error *err)
+{
+        char path[PATH_MAX], desc[256];
+        snprintf(desc, sizeof(desc), "give %s back to %s", d->addr,
+                 d->driver[0] ? d->driver : "no driver");
+        int r = step_journal(ctx, desc,
+                             (const char *const[]){"device", d->addr, "driver", d->driver,
+                                                   "override", d->override, NULL},
+                             err);
+        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", d->addr);
+        if (r == 0)
+                r = pci_write(ctx, path, VFIO_DRIVER, err);
+        if (r == 0)
+                r = unbind_current(ctx, d->addr, err);
+        if (r == 0)
+                r = pci_write(ctx, "/sys/bus/pci/drivers_probe", d->addr, err);
+        if (r == 0)
+                r = wait_for_driver(d->addr, VFIO_DRIVER, ctx->timeout_ms, err);
+        if (r < 0)
+                return vl_error_prefix(err, "%s -> " VFIO_DRIVER, d->addr);
+        step_log(ctx, LOG_INFO, "%s %s -> " VFIO_DRIVER, d->addr,
+                 d->driver[0] ? d->driver : "(no driver)");
+        return 0;
+}
+
+static int vfio_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *err)
+{
+        const struct vfio_state *s = state;
+        int r = 0;
+        if (s->to_load.count) {
+                char list[128] = "";
+                for (size_t i = 0; i < s->to_load.count; i++)
+                        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+                                 i ? "," : "", s->to_load.items[i]);
+                r = step_journal(ctx, "unload the vfio modules this run loaded, if unused",
+                                 (const char *const[]){"loaded", list, NULL}, err);
+        }
+        for (size_t i = 0; i < s->to_load.count && r == 0; i++) {
+                r = ctx->modules->insert(ctx->modules->userdata, s->to_load.items[i], err);
+                if (r == 0)
+                        step_log(ctx, LOG_INFO, "loaded module %s", s->to_load.items[i]);
+        }
+        for (size_t i = 0; i < s->group.count && r == 0; i++)
+                r = bind_to_vfio(ctx, &s->group.devices[i], err);
+        return r;
+}
+
+static int undo_device(struct hostprep_ctx *ctx, const char *addr, const char *driver,
+                       const char *override, struct vl_error *err)
+{
+        char path[PATH_MAX], now[PCI_NAME_LEN];
+        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", addr);
+        if (!sysroot_exists(path))
+                return vl_error_set(err, ENODEV, "%s is gone from the PCI bus", addr);
+        /* writing a newline clears driver_override ("(null)") */
+        snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", addr);
+        int r = pci_write(ctx, path, override[0] ? override : "\n", err);
+        if (r == 0 && pci_current_driver(addr, now, sizeof(now)) == 0 && driver[0] &&
+            !strcmp(now, driver))
+                return 0;
+        if (r == 0)
+                r = unbind_current(ctx, addr, err);
+        if (r < 0 || !driver[0])
+                return r;
+        snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s", driver);
+        if (!sysroot_exists(path)) {
+                /* its module was unloaded: the modules step loads it next and the
+                 * kernel binds the device then */
+                return 0;
+        }
+        r = pci_write(ctx, "/sys/bus/pci/drivers_probe", addr, err);
+        if (r == 0)
+                r = wait_for_driver(addr, driver, ctx->timeout_ms, err);
+        if (r == 0)
+                step_log(ctx, LOG_INFO, "%s " VFIO_DRIVER " -> %s", addr, driver);
+        return r;
+}
+
+static int undo_modules(struct hostprep_ctx *ctx, const char *loaded, struct vl_error *err)
+{
+        char **addrs = NULL;
+        size_t n = 0;
+        pci_driver_devices(VFIO_DRIVER, &addrs, &n);
+        if (n) {
+                step_log(ctx, LOG_NOTICE, "keeping the vfio modules loaded: %s is still bound to "
+                                          VFIO_DRIVER, addrs[0]);
+                pci_addrs_free(addrs, n);
+                return 0;
+        }
+        pci_addrs_free(addrs, n);
+        char list[128];
+        snprintf(list, sizeof(list), "%s", loaded);
+        /* unload in reverse load order: vfio_pci before vfio_iommu_type1 */
+        for (int i = 1; i >= 0; i--) {
+                if (!strstr(list, vfio_modules[i]) || !module_loaded(vfio_modules[i]))
+                        continue;
+                int r = ctx->modules->remove(ctx->modules->userdata, vfio_modules[i],
+                                             ctx->timeout_ms, err);
+                if (r < 0)
+                        return r;
+                step_log(ctx, LOG_INFO, "unloaded module %s", vfio_modules[i]);
+        }
+        return 0;
+}
+
+static int vfio_undo(struct hostprep_ctx *ctx, const struct journal_record *rec,
+                     struct vl_error *err)
+{
+        const char *loaded = journal_record_get(rec, "loaded");
+        if (loaded)
+                return undo_modules(ctx, loaded, err);
+        const char *addr = journal_record_get(rec, "device");
+        const char *driver = journal_record_get(rec, "driver");
+        const char *override = journal_record_get(rec, "override");
+        if (!addr || !pci_addr_is_valid(addr) || !driver || !override || strchr(driver, '/'))
+                return vl_error_set(err, EINVAL, "vfio record without a valid device/driver");
+        return undo_device(ctx, addr, driver, override, err);
+}
+
+const struct hostprep_step step_vfio = {
+        .name = "vfio",
+        .inspect = vfio_inspect,
+        .describe = vfio_describe,
+        .apply = vfio_apply,
+        .undo = vfio_undo,
+        .free_state = vfio_free,
+};

@@ -1,0 +1,26 @@
+/* The order matters: checks that can fail and the hugepage reservation first, while
+ * the desktop is still up; the destructive steps last, so a failure costs little. */
+#include "hostprep/steps.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const struct hostprep_step *const hostprep_steps[] = {
+        &step_checks,      &step_hugepages, &step_governor, &step_units, &step_vtconsoles,
+        &step_framebuffer, &step_modules,   &step_vfio,     &step_hooks,
+};
+const size_t hostprep_n_steps = sizeof(hostprep_steps) / sizeof(hostprep_steps[0]);
+
+size_t step_index(const char *name_or_number)
+{
+        if (!name_or_number || !*name_or_number)
+                return 0;
+        char *end;
+        unsigned long k = strtoul(name_or_number, &end, 10);
+        if (*end == '\0')
+                return k <= hostprep_n_steps ? k : 0;
+        for (size_t i = 0; i < hostprep_n_steps; i++)
+                if (!strcmp(hostprep_steps[i]->name, name_or_number))
+                        return i + 1;
+        return 0;
+}

@@ -1,0 +1,37 @@
+/* One place that turns a system path (/sys, /proc, /dev, /run) into the path to open.
+ *
+ * Production uses the real root. Tests and the emulated host point the root at a
+ * directory shaped like / (a fixture tree), with VMLAUNCH_SYSROOT or sysroot_set(), and
+ * run exactly the same code. Nothing in hostprep opens a system path any other way. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/error.h"
+
+/* Sets the root ("" or NULL: the real /). Overrides VMLAUNCH_SYSROOT. */
+void sysroot_set(const char *root);
+/* The root in use: "" for the real /, else a directory without a trailing '/'. */
+const char *sysroot_get(void);
+/* True when the root is not the real / (fixture tree or emulated host copy). */
+bool sysroot_is_fixture(void);
+
+/* Writes ROOT + the formatted absolute path into buf. Returns 0 or -ENAMETOOLONG. */
+int sysroot_path(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Reads the first line of a system file (no trailing newline). Returns 0, -errno. */
+int sysroot_read_line(const char *path, char *buf, size_t len);
+/* Reads a whole (small) file into a malloc'd, NUL-terminated buffer. */
+int sysroot_read_file(const char *path, char **out);
+/* The last component of a symlink's target ("driver" -> "nvidia"). Returns 0, -errno. */
+int sysroot_link_basename(const char *path, char *buf, size_t len);
+bool sysroot_exists(const char *path);
+/* The entries of a system directory, sorted, without "." and "..". */
+struct vl_strv;
+int sysroot_list_dir(const char *path, struct vl_strv *out);
+/* The same for a path outside the system root (configuration, hooks). */
+int list_dir_sorted(const char *path, struct vl_strv *out);
+/* Writes value to a system file that cannot block (vtconsole bind, governor, hugepages):
+ * one write(2), as the kernel expects a sysfs attribute to be written. */
+int sysroot_write(const char *path, const char *value, struct vl_error *err);
