@@ -1,0 +1,237 @@
+/* `vmlaunch plan` as a user runs it: the binary from $VMLAUNCH on a private copy
+ * of an example (ours, mode 0644: the checkout's owner is anybody). Tests run as
+ * root, where --allow-unsafe-owner is ignored; unprivileged, it accepts the copy. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+extern char **environ;
+
+struct run_result {
+        int exit_code;
+        char *out; /* stdout, NUL-terminated */
+};
+
+static char tmp_dir[] = "/tmp/vmlaunch-plan-test.XXXXXX";
+
+/* Runs $VMLAUNCH with args (NULL-terminated), stdout captured, stderr passed through. */
+static struct run_result run_vmlaunch(const char *const *args)
+{
+        const char *exe = getenv("VMLAUNCH");
+        assert_non_null(exe);
+        const char *argv[16] = {exe};
+        size_t n = 1;
+        for (; args[n - 1]; n++)
+                argv[n] = args[n - 1];
+        argv[n] = NULL;
+
+        int pipe_fds[2];
+        assert_int_equal(pipe2(pipe_fds, O_CLOEXEC), 0);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+        pid_t pid;
+        assert_int_equal(posix_spawn(&pid, exe, &actions, NULL, (char *const *)argv, environ), 0);
+        posix_spawn_file_actions_destroy(&actions);
+        close(pipe_fds[1]);
+
+        struct run_result res = {0};
+        size_t len = 0, cap = 0;
+        for (;;) {
+                if (len + 4096 + 1 > cap) {
+                        cap = cap ? cap * 2 : 16384;
+                        res.out = realloc(res.out, cap);
+                        assert_non_null(res.out);
+                }
+                ssize_t got = read(pipe_fds[0], res.out + len, cap - len - 1);
+                if (got < 0 && errno == EINTR)
+                        continue;
+                assert_true(got >= 0);
+                if (got == 0)
+                        break;
+                len += (size_t)got;
+        }
+        res.out[len] = '\0';
+        close(pipe_fds[0]);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        res.exit_code = WEXITSTATUS(status);
+        return res;
+}
+
+/* Copies SOURCE_ROOT/relative to the temp dir as a 0644 file owned by us. */
+static char *private_copy(const char *relative, const char *name)
+{
+        const char *root = getenv("SOURCE_ROOT");
+        char src[4096], *dst = NULL;
+        snprintf(src, sizeof(src), "%s/%s", root ? root : ".", relative);
+        assert_true(asprintf(&dst, "%s/%s", tmp_dir, name) > 0);
+        FILE *in = fopen(src, "re"), *out = fopen(dst, "we");
+        assert_non_null(in);
+        assert_non_null(out);
+        char buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+                assert_int_equal(fwrite(buf, 1, n, out), n);
+        fclose(in);
+        assert_int_equal(fclose(out), 0);
+        assert_int_equal(chmod(dst, 0644), 0);
+        return dst;
+}
+
+static int setup(void **state)
+{
+        (void)state;
+        if (!getenv("VMLAUNCH")) {
+                printf("skipped: VMLAUNCH is not set (run through meson test)\n");
+                exit(77);
+        }
+        if (!mkdtemp(tmp_dir))
+                return -1;
+        char run[4096];
+        snprintf(run, sizeof(run), "%s/run", tmp_dir);
+        setenv("VMLAUNCH_RUNTIME_DIR", run, 1);
+        setenv("VMLAUNCH_CONFIG_DIR", tmp_dir, 1);
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        (void)state;
+        const char *files[] = {"win10.ini", "demo.ini", "broken.ini"};
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+                char path[4096];
+                snprintf(path, sizeof(path), "%s/%s", tmp_dir, files[i]);
+                unlink(path);
+        }
+        rmdir(tmp_dir);
+        return 0;
+}
+
+static struct json_object *field(struct json_object *obj, const char *key, json_type type)
+{
+        struct json_object *v = NULL;
+        if (!json_object_object_get_ex(obj, key, &v))
+                fail_msg("no \"%s\" in the plan", key);
+        assert_int_equal(json_object_get_type(v), type);
+        return v;
+}
+
+static void test_plan_json_of_win10_has_name_definition_qemu_steps_and_warnings(void **state)
+{
+        (void)state;
+        char *path = private_copy("examples/win10.ini", "win10.ini");
+        const char *args[] = {"plan", "--json", "--allow-unsafe-owner", path, NULL};
+        struct run_result res = run_vmlaunch(args);
+        assert_int_equal(res.exit_code, 0);
+
+        struct json_object *plan = json_tokener_parse(res.out);
+        if (!plan)
+                fail_msg("not JSON:\n%s", res.out);
+        assert_string_equal(json_object_get_string(field(plan, "name", json_type_string)),
+                            "win10");
+        assert_string_equal(json_object_get_string(field(plan, "definition", json_type_string)),
+                            path);
+        struct json_object *qemu = field(plan, "qemu", json_type_object);
+        const char *binary = json_object_get_string(field(qemu, "binary", json_type_string));
+        struct json_object *argv = field(qemu, "argv", json_type_array);
+        assert_true(json_object_array_length(argv) > 40);
+        assert_string_equal(json_object_get_string(json_object_array_get_idx(argv, 0)), binary);
+        bool paused = false, vfio = false;
+        for (size_t i = 0; i < json_object_array_length(argv); i++) {
+                const char *a = json_object_get_string(json_object_array_get_idx(argv, i));
+                paused |= !strcmp(a, "-S");
+                vfio |= !strncmp(a, "vfio-pci,host=0000:06:00.0", 26);
+        }
+        assert_true(paused);
+        assert_true(vfio);
+        field(plan, "steps", json_type_array);
+        /* the guide's disk image is not on this machine: a warning, not an error */
+        struct json_object *warnings = field(plan, "warnings", json_type_array);
+        bool disk_warned = false;
+        for (size_t i = 0; i < json_object_array_length(warnings); i++)
+                disk_warned |= strstr(json_object_get_string(
+                                              json_object_array_get_idx(warnings, i)),
+                                      "win10.qcow2") != NULL;
+        assert_true(disk_warned);
+        json_object_put(plan);
+        free(res.out);
+        free(path);
+}
+
+static void test_plan_text_is_pasteable_one_argument_per_line(void **state)
+{
+        (void)state;
+        char *path = private_copy("examples/demo.ini", "demo.ini");
+        const char *args[] = {"plan", "--allow-unsafe-owner", path, NULL};
+        struct run_result res = run_vmlaunch(args);
+        assert_int_equal(res.exit_code, 0);
+        assert_non_null(strstr(res.out, "VM demo ("));
+        assert_non_null(strstr(res.out, "\nHost steps:\n"));
+        char *cmd = strstr(res.out, "\nQEMU command line:\n");
+        assert_non_null(cmd);
+        /* every line but the last ends in " \", the last is the last argument */
+        char *line = cmd + strlen("\nQEMU command line:\n");
+        size_t lines = 0;
+        for (char *nl; (nl = strchr(line, '\n')); line = nl + 1, lines++) {
+                bool last = nl[1] == '\0';
+                bool continued = nl - line >= 2 && !strncmp(nl - 2, " \\", 2);
+                assert_true(last != continued);
+        }
+        assert_true(lines > 20);
+        assert_non_null(strstr(res.out, "    -S \\\n"));
+        free(res.out);
+        free(path);
+}
+
+static void test_plan_of_an_invalid_definition_exits_3_and_prints_nothing(void **state)
+{
+        (void)state;
+        char *path = NULL;
+        assert_true(asprintf(&path, "%s/broken.ini", tmp_dir) > 0);
+        FILE *f = fopen(path, "we");
+        assert_non_null(f);
+        fputs("[memory]\nsize = lots\n", f);
+        fclose(f);
+        chmod(path, 0644);
+        const char *args[] = {"plan", "--json", "--allow-unsafe-owner", path, NULL};
+        struct run_result res = run_vmlaunch(args);
+        assert_int_equal(res.exit_code, 3);
+        assert_string_equal(res.out, "");
+        free(res.out);
+        free(path);
+}
+
+static void test_plan_without_a_definition_is_a_usage_error(void **state)
+{
+        (void)state;
+        const char *args[] = {"plan", "--json", NULL};
+        struct run_result res = run_vmlaunch(args);
+        assert_int_equal(res.exit_code, 2);
+        free(res.out);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_plan_json_of_win10_has_name_definition_qemu_steps_and_warnings),
+                cmocka_unit_test(test_plan_text_is_pasteable_one_argument_per_line),
+                cmocka_unit_test(test_plan_of_an_invalid_definition_exits_3_and_prints_nothing),
+                cmocka_unit_test(test_plan_without_a_definition_is_a_usage_error),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
