@@ -1,13 +1,286 @@
-/* vmlaunch topology: not built yet. */
+/* vmlaunch topology: the host's CPU layout, a pinning suggestion, a pinning check. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
+#include "hostprep/topology.h"
+#include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "launcher/exit_codes.h"
 
+#define DEFAULT_IOTHREADS 1
+
+static void topology_usage(FILE *out)
+{
+        fprintf(out,
+                "Usage: vmlaunch topology [OPTIONS]\n\n"
+                "Shows the host's CPU layout (packages, NUMA nodes, L3 domains, cores and their\n"
+                "sibling threads, core kinds) and suggests or checks vCPU pinning. Changes "
+                "nothing.\n\n"
+                "Options:\n"
+                "  -h, --help            show this help\n"
+                "  --topology FILE|DESC  plan for another machine: FILE is an XML file written by\n"
+                "                        `lstopo --of xml`; when no such file exists and the\n"
+                "                        argument looks like \"pack:1 l3:2 core:3 pu:2\", it is\n"
+                "                        an hwloc synthetic description\n"
+                "  --synthetic DESC      an hwloc synthetic description, always\n"
+                "  --suggest N           print a [cpu]/[iothreads] block pinning N vCPUs, ready\n"
+                "                        to paste into a definition, each choice explained\n"
+                "  --iothreads K         iothreads to place with --suggest (default %d)\n"
+                "  --json                with --suggest: print {\"vcpus\", \"emulator\",\n"
+                "                        \"iothreads\", \"topology\", \"reasons\"} as JSON\n"
+                "  --check NAME|FILE     check a definition's vcpu_pin, emulator_pin and\n"
+                "                        iothread pins against the topology\n" VL_CLI_DEF_OPTIONS_HELP
+                "\nhwloc's HWLOC_XMLFILE and HWLOC_SYNTHETIC environment variables work too.\n"
+                "Exit status: 0 OK, 1 the topology cannot be read, 2 usage, 3 invalid "
+                "definition,\n4 the pinning cannot work on this topology (--check).\n",
+                DEFAULT_IOTHREADS);
+}
+
+struct topology_args {
+        enum hostprep_topology_origin origin;
+        const char *source;
+        unsigned suggest; /* 0: no suggestion */
+        unsigned iothreads;
+        bool json;
+        const char *check;
+        struct vl_cli_def_opts dopts;
+};
+
+static int parse_count(const char *opt, const char *s, unsigned min, unsigned *out)
+{
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(s, &end, 10);
+        if (errno || !*s || *end || s[0] == '-' || v < min || v > 4096) {
+                fprintf(stderr, "vmlaunch topology: %s '%s': expected a number from %u to 4096\n",
+                        opt, s, min);
+                return -1;
+        }
+        *out = v;
+        return 0;
+}
+
+static int parse_args(int argc, char **argv, struct topology_args *a)
+{
+        for (int i = 1; i < argc; i++) {
+                const char *o = argv[i];
+                int r = vl_cli_parse_def_option(argc, argv, &i, &a->dopts, "topology");
+                if (r < 0)
+                        return -1;
+                if (r > 0)
+                        continue;
+                if (!strcmp(o, "--json")) {
+                        a->json = true;
+                        continue;
+                }
+                bool takes_value = !strcmp(o, "--topology") || !strcmp(o, "--synthetic") ||
+                                   !strcmp(o, "--suggest") || !strcmp(o, "--iothreads") ||
+                                   !strcmp(o, "--check");
+                if (!takes_value) {
+                        fprintf(stderr, "vmlaunch topology: unknown %s '%s'; see `vmlaunch "
+                                        "topology --help`\n",
+                                o[0] == '-' ? "option" : "argument", o);
+                        return -1;
+                }
+                if (i + 1 >= argc || !argv[i + 1][0]) {
+                        fprintf(stderr, "vmlaunch topology: %s needs a value; see `vmlaunch "
+                                        "topology --help`\n",
+                                o);
+                        return -1;
+                }
+                const char *v = argv[++i];
+                struct stat st;
+                if (!strcmp(o, "--topology")) {
+                        /* An existing file wins; otherwise it must read as synthetic. */
+                        if (stat(v, &st) == 0 || !hostprep_topology_looks_synthetic(v))
+                                a->origin = HOSTPREP_TOPOLOGY_XML;
+                        else
+                                a->origin = HOSTPREP_TOPOLOGY_SYNTHETIC;
+                        a->source = v;
+                } else if (!strcmp(o, "--synthetic")) {
+                        a->origin = HOSTPREP_TOPOLOGY_SYNTHETIC;
+                        a->source = v;
+                } else if (!strcmp(o, "--suggest")) {
+                        if (parse_count(o, v, 1, &a->suggest) < 0)
+                                return -1;
+                } else if (!strcmp(o, "--iothreads")) {
+                        if (parse_count(o, v, 0, &a->iothreads) < 0)
+                                return -1;
+                } else {
+                        a->check = v;
+                }
+        }
+        if (a->json && !a->suggest) {
+                fprintf(stderr, "vmlaunch topology: --json goes with --suggest N\n");
+                return -1;
+        }
+        if (a->check && a->suggest) {
+                fprintf(stderr, "vmlaunch topology: use either --suggest or --check\n");
+                return -1;
+        }
+        return 0;
+}
+
+static json_object *cpus_json(const struct vmdef_cpulist *l)
+{
+        json_object *arr = json_object_new_array();
+        for (size_t i = 0; arr && i < l->count; i++)
+                json_object_array_add(arr, json_object_new_int64(l->cpus[i]));
+        return arr;
+}
+
+static int print_suggestion_json(const struct hostprep_topology *topo,
+                                 const struct hostprep_pin_plan *p)
+{
+        json_object *root = json_object_new_object();
+        json_object *io = json_object_new_array();
+        json_object *guest = json_object_new_object();
+        json_object *reasons = json_object_new_array();
+        if (!root || !io || !guest || !reasons) {
+                json_object_put(root);
+                json_object_put(io);
+                json_object_put(guest);
+                json_object_put(reasons);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < p->n_iothreads; i++)
+                json_object_array_add(io, cpus_json(&p->iothreads[i]));
+        json_object_object_add(guest, "sockets", json_object_new_int(p->sockets));
+        json_object_object_add(guest, "dies", json_object_new_int(p->dies));
+        json_object_object_add(guest, "cores", json_object_new_int(p->cores));
+        json_object_object_add(guest, "threads", json_object_new_int(p->threads));
+        const char *whys[] = {p->why_topology, p->why_vcpus, p->why_emulator, p->why_iothreads};
+        for (size_t i = 0; i < sizeof(whys) / sizeof(whys[0]); i++)
+                if (whys[i])
+                        json_object_array_add(reasons, json_object_new_string(whys[i]));
+        for (size_t i = 0; i < p->notes.count; i++)
+                json_object_array_add(reasons, json_object_new_string(p->notes.items[i]));
+
+        json_object_object_add(root, "source", json_object_new_string(topo->source));
+        json_object_object_add(root, "vcpus", cpus_json(&p->vcpus));
+        json_object_object_add(root, "emulator", cpus_json(&p->emulator));
+        json_object_object_add(root, "iothreads", io);
+        json_object_object_add(root, "topology", guest);
+        json_object_object_add(root, "reasons", reasons);
+        printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+                                                                    JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(root);
+        return 0;
+}
+
+static void print_lines(const struct vl_strv *lines)
+{
+        for (size_t i = 0; i < lines->count; i++)
+                printf("%s\n", lines->items[i]);
+}
+
+static int run_suggest(const struct hostprep_topology *topo, const struct topology_args *a)
+{
+        struct hostprep_pin_request req = {.n_vcpus = a->suggest, .n_iothreads = a->iothreads};
+        struct hostprep_pin_plan plan;
+        struct vl_error err = {0};
+        if (hostprep_pin_suggest(topo, &req, &plan, &err) < 0) {
+                fprintf(stderr, "vmlaunch topology: %s\n", err.msg);
+                return err.errnum == ENOMEM ? VL_EXIT_FAILURE : VL_EXIT_USAGE;
+        }
+        int r;
+        if (a->json) {
+                r = print_suggestion_json(topo, &plan);
+        } else {
+                struct vl_strv lines = {0};
+                r = hostprep_pin_plan_ini(&plan, &lines);
+                if (r >= 0) {
+                        printf("# `vmlaunch topology --suggest %u` for %s\n", a->suggest,
+                               topo->source);
+                        print_lines(&lines);
+                }
+                vl_strv_free(&lines);
+        }
+        hostprep_pin_plan_free(&plan);
+        if (r < 0) {
+                fprintf(stderr, "vmlaunch topology: out of memory\n");
+                return VL_EXIT_FAILURE;
+        }
+        return VL_EXIT_OK;
+}
+
+static int run_check(const struct hostprep_topology *topo, const struct topology_args *a)
+{
+        struct vm_def *def = NULL;
+        int ex = vl_cli_load_def(a->check, &a->dopts, &def);
+        if (ex != VL_EXIT_OK)
+                return ex;
+        const char *path = def->path ? def->path : a->check;
+        struct vl_strv reasons = {0};
+        struct vl_error err = {0};
+        struct hostprep_pin_findings findings = {0};
+        int r = hostprep_topology_apply_auto_pin(topo, def, &reasons, &err);
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", path, err.msg);
+                ex = r == -ENOMEM ? VL_EXIT_FAILURE : VL_EXIT_HOST_CHECK;
+                goto out;
+        }
+        for (size_t i = 0; i < reasons.count; i++)
+                printf("%s: vcpu_pin = auto: %s\n", path, reasons.items[i]);
+        if (hostprep_pin_check(topo, def, &findings) < 0) {
+                fprintf(stderr, "vmlaunch topology: out of memory\n");
+                ex = VL_EXIT_FAILURE;
+                goto out;
+        }
+        char line[1024];
+        for (size_t i = 0; i < findings.count; i++) {
+                vmdef_diag_format(&findings.items[i], path, line, sizeof(line));
+                fprintf(stderr, "%s\n", line);
+        }
+        if (findings.count == 0)
+                printf("%s: pinning fits %s\n", path, topo->source);
+        ex = findings.n_errors ? VL_EXIT_HOST_CHECK : VL_EXIT_OK;
+out:
+        hostprep_pin_findings_free(&findings);
+        vl_strv_free(&reasons);
+        vmdef_free(def);
+        return ex;
+}
+
 int cmd_topology(int argc, char **argv)
 {
-        (void)argc;
-        (void)argv;
-        fprintf(stderr, "vmlaunch topology: not implemented in this build yet\n");
-        return VL_EXIT_NOT_IMPLEMENTED;
+        for (int i = 1; i < argc; i++)
+                if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+                        topology_usage(stdout);
+                        return VL_EXIT_OK;
+                }
+        struct topology_args a = {.origin = HOSTPREP_TOPOLOGY_HOST,
+                                  .iothreads = DEFAULT_IOTHREADS};
+        if (parse_args(argc, argv, &a) < 0)
+                return VL_EXIT_USAGE;
+
+        struct hostprep_topology *topo = NULL;
+        struct vl_error err = {0};
+        if (hostprep_topology_load(a.origin, a.source, &topo, &err) < 0) {
+                fprintf(stderr, "vmlaunch topology: %s\n", err.msg);
+                return a.origin == HOSTPREP_TOPOLOGY_HOST ? VL_EXIT_FAILURE : VL_EXIT_USAGE;
+        }
+        int ex;
+        if (a.suggest) {
+                ex = run_suggest(topo, &a);
+        } else if (a.check) {
+                ex = run_check(topo, &a);
+        } else {
+                struct vl_strv lines = {0};
+                ex = VL_EXIT_OK;
+                if (hostprep_topology_describe(topo, &lines) < 0) {
+                        fprintf(stderr, "vmlaunch topology: out of memory\n");
+                        ex = VL_EXIT_FAILURE;
+                } else {
+                        print_lines(&lines);
+                }
+                vl_strv_free(&lines);
+        }
+        hostprep_topology_free(topo);
+        return ex;
 }

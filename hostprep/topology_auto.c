@@ -1,0 +1,64 @@
+/* `vcpu_pin = auto`: the definition's pins filled from the suggestion. */
+#include "hostprep/topology.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cpulist_copy(struct vmdef_cpulist *to, const struct vmdef_cpulist *from)
+{
+        unsigned *cpus = malloc((from->count ? from->count : 1) * sizeof(*cpus));
+        if (!cpus)
+                return -ENOMEM;
+        memcpy(cpus, from->cpus, from->count * sizeof(*cpus));
+        free(to->cpus);
+        to->cpus = cpus;
+        to->count = from->count;
+        return 0;
+}
+
+static int push_reason(struct vl_strv *reasons, const char *key, const char *why)
+{
+        if (!reasons || !why)
+                return 0;
+        return vl_strv_pushf(reasons, "%s: %s", key, why);
+}
+
+int hostprep_topology_apply_auto_pin(const struct hostprep_topology *topo, struct vm_def *def,
+                                     struct vl_strv *reasons, struct vl_error *err)
+{
+        if (!def->vcpu_pin_auto)
+                return 0;
+        /* The guest topology is the definition's: only where the vCPUs run is chosen. */
+        struct hostprep_pin_request req = {.n_vcpus = vmdef_vcpu_count(def),
+                                           .guest_threads = def->threads ? def->threads : 1,
+                                           .n_iothreads = def->n_iothreads};
+        struct hostprep_pin_plan plan;
+        int r = hostprep_pin_suggest(topo, &req, &plan, err);
+        if (r < 0)
+                return vl_error_prefix(err, "[cpu] vcpu_pin = auto"), r;
+
+        r = cpulist_copy(&def->vcpu_pin, &plan.vcpus);
+        if (r >= 0)
+                r = push_reason(reasons, "vcpu_pin", plan.why_vcpus);
+        if (r >= 0 && def->emulator_pin.count == 0) {
+                r = cpulist_copy(&def->emulator_pin, &plan.emulator);
+                if (r >= 0)
+                        r = push_reason(reasons, "emulator_pin", plan.why_emulator);
+        }
+        bool filled_iothread = false;
+        for (size_t i = 0; r >= 0 && i < def->n_iothreads; i++) {
+                if (def->iothreads[i].pin.count)
+                        continue; /* pinned by hand: the user's choice wins */
+                r = cpulist_copy(&def->iothreads[i].pin, &plan.iothreads[i]);
+                filled_iothread = true;
+        }
+        if (r >= 0 && filled_iothread)
+                r = push_reason(reasons, "iothreads", plan.why_iothreads);
+        for (size_t i = 0; r >= 0 && i < plan.notes.count; i++)
+                r = push_reason(reasons, "note", plan.notes.items[i]);
+        hostprep_pin_plan_free(&plan);
+        if (r < 0)
+                return vl_error_set(err, -r, "[cpu] vcpu_pin = auto");
+        return 0;
+}

@@ -1,0 +1,160 @@
+/* `vmlaunch topology` run as a program: JSON and INI suggestions, bad arguments. */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "topology_testlib.h"
+
+extern char **environ;
+
+struct run_result {
+        int exit_code;
+        char out[65536];
+};
+
+/* Runs $VMLAUNCH with argv, collects stdout; stderr goes to the test log. */
+static void run_vmlaunch(struct run_result *res, const char *const *args)
+{
+        const char *exe = getenv("VMLAUNCH");
+        if (!exe)
+                skip();
+        char *argv[32] = {(char *)exe};
+        size_t n = 1;
+        for (; args[n - 1] && n < 31; n++)
+                argv[n] = (char *)args[n - 1];
+        argv[n] = NULL;
+
+        int pipefd[2];
+        assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+        pid_t pid;
+        assert_int_equal(posix_spawn(&pid, exe, &fa, NULL, argv, environ), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        close(pipefd[1]);
+        size_t used = 0;
+        ssize_t r;
+        while ((r = read(pipefd[0], res->out + used, sizeof(res->out) - 1 - used)) > 0)
+                used += r;
+        res->out[used] = '\0';
+        close(pipefd[0]);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        res->exit_code = WEXITSTATUS(status);
+}
+
+static void fixture_path(char *buf, size_t len, const char *name)
+{
+        const char *root = getenv("SOURCE_ROOT");
+        snprintf(buf, len, "%s/tests/fixtures/hwloc/%s", root ? root : ".", name);
+}
+
+static void test_suggest_json_for_an_xml_machine_has_every_field(void **state)
+{
+        (void)state;
+        char path[4096];
+        fixture_path(path, sizeof(path), "Intel-Skylake-2xXeon6140.xml");
+        struct run_result *res = calloc(1, sizeof(*res));
+        assert_non_null(res);
+        run_vmlaunch(res, (const char *[]){"topology", "--topology", path, "--suggest", "8",
+                                           "--json", NULL});
+        assert_int_equal(res->exit_code, 0);
+        json_object *root = json_tokener_parse(res->out);
+        if (!root)
+                fail_msg("not JSON: %s", res->out);
+
+        json_object *vcpus, *emulator, *iothreads, *topo, *reasons, *v;
+        assert_true(json_object_object_get_ex(root, "vcpus", &vcpus));
+        assert_true(json_object_object_get_ex(root, "emulator", &emulator));
+        assert_true(json_object_object_get_ex(root, "iothreads", &iothreads));
+        assert_true(json_object_object_get_ex(root, "topology", &topo));
+        assert_true(json_object_object_get_ex(root, "reasons", &reasons));
+        assert_int_equal(json_object_array_length(vcpus), 8);
+        /* Guest core k = host siblings: CPU n and n+36 on this machine. */
+        for (size_t i = 0; i < 8; i += 2)
+                assert_int_equal(json_object_get_int(json_object_array_get_idx(vcpus, i)) + 36,
+                                 json_object_get_int(json_object_array_get_idx(vcpus, i + 1)));
+        assert_true(json_object_array_length(emulator) > 0);
+        for (size_t e = 0; e < json_object_array_length(emulator); e++)
+                for (size_t i = 0; i < 8; i++)
+                        assert_int_not_equal(
+                                json_object_get_int(json_object_array_get_idx(emulator, e)),
+                                json_object_get_int(json_object_array_get_idx(vcpus, i)));
+        assert_int_equal(json_object_array_length(iothreads), 1);
+        assert_true(json_object_is_type(json_object_array_get_idx(iothreads, 0), json_type_array));
+        assert_true(json_object_object_get_ex(topo, "sockets", &v));
+        assert_int_equal(json_object_get_int(v), 1);
+        assert_true(json_object_object_get_ex(topo, "dies", &v));
+        assert_int_equal(json_object_get_int(v), 1);
+        assert_true(json_object_object_get_ex(topo, "cores", &v));
+        assert_int_equal(json_object_get_int(v), 4);
+        assert_true(json_object_object_get_ex(topo, "threads", &v));
+        assert_int_equal(json_object_get_int(v), 2);
+        assert_true(json_object_array_length(reasons) >= 3);
+        json_object_put(root);
+        free(res);
+}
+
+static void test_suggest_ini_for_the_guides_ryzen_is_ready_to_paste(void **state)
+{
+        (void)state;
+        struct run_result *res = calloc(1, sizeof(*res));
+        assert_non_null(res);
+        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--suggest",
+                                           "8", NULL});
+        assert_int_equal(res->exit_code, 0);
+        assert_non_null(strstr(res->out, "\n[cpu]\n"));
+        assert_non_null(strstr(res->out, "\nthreads = 2\n"));
+        assert_non_null(strstr(res->out, "\nvcpu_pin = 4-11\n"));
+        assert_non_null(strstr(res->out, "\nemulator_pin = 2\n"));
+        assert_non_null(strstr(res->out, "\n[iothreads]\n"));
+        assert_non_null(strstr(res->out, "\nio1 = 3\n"));
+        free(res);
+}
+
+static void test_describe_an_xml_machine(void **state)
+{
+        (void)state;
+        char path[4096];
+        fixture_path(path, sizeof(path), "AMD-19h-Zen3-2xEpyc-7763.xml");
+        struct run_result *res = calloc(1, sizeof(*res));
+        assert_non_null(res);
+        run_vmlaunch(res, (const char *[]){"topology", "--topology", path, NULL});
+        assert_int_equal(res->exit_code, 0);
+        assert_non_null(strstr(res->out, "2 packages, 2 NUMA nodes, 16 L3 domains, 128 cores"));
+        assert_non_null(strstr(res->out, "package 1:"));
+        free(res);
+}
+
+static void test_bad_arguments_exit_with_usage(void **state)
+{
+        (void)state;
+        struct run_result *res = calloc(1, sizeof(*res));
+        assert_non_null(res);
+        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--suggest",
+                                           "13", NULL});
+        assert_int_equal(res->exit_code, 2);
+        run_vmlaunch(res, (const char *[]){"topology", "--suggest", "zero", NULL});
+        assert_int_equal(res->exit_code, 2);
+        run_vmlaunch(res, (const char *[]){"topology", "--topology", "/nonexistent.xml", NULL});
+        assert_int_equal(res->exit_code, 2);
+        run_vmlaunch(res, (const char *[]){"topology", "--json", NULL});
+        assert_int_equal(res->exit_code, 2);
+        free(res);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_suggest_json_for_an_xml_machine_has_every_field),
+                cmocka_unit_test(test_suggest_ini_for_the_guides_ryzen_is_ready_to_paste),
+                cmocka_unit_test(test_describe_an_xml_machine),
+                cmocka_unit_test(test_bad_arguments_exit_with_usage),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
