@@ -21,18 +21,18 @@
 
 static void plan_usage(FILE *out)
 {
-        fprintf(out,
-                "Usage: vmlaunch plan [OPTIONS] NAME|FILE\n\n"
-                "Prints what `vmlaunch run` would do, changing nothing: the host steps in\n"
-                "order and the QEMU command line, one shell-quoted argument per line.\n"
-                "Missing files (disk images, firmware, ROM files) are only warned about.\n\n"
-                "Options:\n"
-                "  -h, --help            show this help\n"
-                "      --json            print one JSON object: {\"name\", \"definition\",\n"
-                "                        \"qemu\": {\"binary\", \"argv\"}, \"steps\", \"warnings\"}\n"
-                "                        (argv[0] is the binary)\n" VL_CLI_DEF_OPTIONS_HELP
-                "\nExit status: 0 OK, 1 unexpected error, 2 usage, 3 invalid or unsafe "
-                "definition.\n");
+        fprintf(out, "Usage: vmlaunch plan [OPTIONS] NAME|FILE\n\n"
+                     "Prints what `vmlaunch run` would do, changing nothing: the host steps in\n"
+                     "order and the QEMU command line, one shell-quoted argument per line.\n"
+                     "Missing files (disk images, firmware, ROM files) are only warned about.\n\n"
+                     "Options:\n"
+                     "  -h, --help            show this help\n"
+                     "      --json            print one JSON object: {\"name\", \"definition\",\n"
+                     "                        \"qemu\": {\"binary\", \"argv\"}, \"steps\", "
+                     "\"warnings\"}\n"
+                     "                        (argv[0] is the binary)\n" VL_CLI_DEF_OPTIONS_HELP
+                     "\nExit status: 0 OK, 1 unexpected error, 2 usage, 3 invalid or unsafe "
+                     "definition.\n");
 }
 
 /* What the plan is made of besides the definition: the facts `run` reads from the
@@ -83,8 +83,7 @@ static enum vmdef_accel plan_resolve_accel(const struct vm_def *def, const char 
         return VMDEF_ACCEL_KVM;
 }
 
-static int plan_resolve_facts(const struct vm_def *def, struct plan_facts *f,
-                              struct vl_error *err)
+static int plan_resolve_facts(const struct vm_def *def, struct plan_facts *f, struct vl_error *err)
 {
         int r = runstate_dir(def->name, &f->run_dir, err);
         if (r < 0)
@@ -95,8 +94,8 @@ static int plan_resolve_facts(const struct vm_def *def, struct plan_facts *f,
 
 /* Loads the definition keeping its diagnostics (they are warnings in the JSON);
  * errors are printed and end the plan. */
-static int plan_load(const char *target, const struct vl_cli_def_opts *dopts,
-                     struct vm_def **def, struct vmdef_diags *diags)
+static int plan_load(const char *target, const struct vl_cli_def_opts *dopts, struct vm_def **def,
+                     struct vmdef_diags *diags)
 {
         struct vmdef_load_opts lopts = {
                 .allow_unsafe_owner = dopts->allow_unsafe_owner,

@@ -63,8 +63,10 @@ int argv_check_id(struct argv_builder *b, const char *what, const char *id, size
                                     "by letters, digits, '-', '.' or '_'",
                                     what, id ? id : "");
         if (strlen(id) > max_len)
-                return vl_error_set(b->err, 0, "%s '%s' is too long for QEMU; use at most %zu "
-                                    "characters", what, id, max_len);
+                return vl_error_set(b->err, 0,
+                                    "%s '%s' is too long for QEMU; use at most %zu "
+                                    "characters",
+                                    what, id, max_len);
         return 0;
 }
 
@@ -214,7 +216,8 @@ static int add_cpu(struct argv_builder *b)
                 return r;
         /* x86 -cpu features are split on every comma, with no escape: refuse commas. */
         if (def->hyperv.vendor_id && strpbrk(def->hyperv.vendor_id, ",="))
-                return vl_error_set(b->err, 0, "[hyperv] vendor_id '%s' contains ',' or '='; "
+                return vl_error_set(b->err, 0,
+                                    "[hyperv] vendor_id '%s' contains ',' or '='; "
                                     "use up to 12 letters or digits",
                                     def->hyperv.vendor_id);
         r = check_hyperv_version(b);
@@ -300,8 +303,7 @@ static int add_smp(struct argv_builder *b)
                  cores = at_least_one(def->cores), threads = at_least_one(def->threads);
         struct optstr o = {0};
         optstr_addf(&o, "%u", sockets * dies * cores * threads); /* the count has no key */
-        optstr_addf(&o, "sockets=%u,dies=%u,cores=%u,threads=%u", sockets, dies, cores,
-                    threads);
+        optstr_addf(&o, "sockets=%u,dies=%u,cores=%u,threads=%u", sockets, dies, cores, threads);
         return argv_push_option(b, "-smp", &o);
 }
 
@@ -496,10 +498,10 @@ int qemu_argv_build(const struct vm_def *def, const struct qemu_argv_opts *opts,
          * firmware and boot, then devices (the GPU first: its root port takes a
          * fixed slot before QEMU hands slots out), extra args last so they win. */
         int (*const families[])(struct argv_builder *) = {
-                add_name,     add_machine,  add_accel,    add_cpu,      add_memory,
-                add_smp,      add_iothreads, add_display, add_monitors, add_clock,
-                add_firmware, add_kernel,   argv_add_gpu, argv_add_disks, argv_add_usb,
-                argv_add_evdev, argv_add_net, add_serial, add_extra_args,
+                add_name,       add_machine,   add_accel,    add_cpu,        add_memory,
+                add_smp,        add_iothreads, add_display,  add_monitors,   add_clock,
+                add_firmware,   add_kernel,    argv_add_gpu, argv_add_disks, argv_add_usb,
+                argv_add_evdev, argv_add_net,  add_serial,   add_extra_args,
         };
         int r = argv_push(&b, def->qemu_binary ? def->qemu_binary : "qemu-system-x86_64");
         for (size_t i = 0; r >= 0 && i < sizeof(families) / sizeof(families[0]); i++)

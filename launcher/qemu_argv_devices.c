@@ -10,8 +10,8 @@
 
 /* QEMU limits node names (and so our ids inside them) to 31 characters. */
 #define QEMU_NODE_NAME_MAX 31
-#define GPU_FUNCTIONS_MAX 8
-#define Q35_SATA_PORTS 6
+#define GPU_FUNCTIONS_MAX  8
+#define Q35_SATA_PORTS     6
 
 static bool pci_addr_equal(const struct vmdef_pci_addr *a, const struct vmdef_pci_addr *b)
 {
@@ -60,10 +60,13 @@ int argv_add_gpu(struct argv_builder *b)
         char gpu[16];
         vmdef_pci_addr_format(&def->gpu_address, gpu);
         if (!gpu_in_group)
-                return vl_error_set(b->err, 0, "[gpu] address %s is not in its own IOMMU group "
-                                    "list; add it to `group`", gpu);
+                return vl_error_set(b->err, 0,
+                                    "[gpu] address %s is not in its own IOMMU group "
+                                    "list; add it to `group`",
+                                    gpu);
         if (n > GPU_FUNCTIONS_MAX)
-                return vl_error_set(b->err, 0, "[gpu] the IOMMU group of %s has %zu devices; "
+                return vl_error_set(b->err, 0,
+                                    "[gpu] the IOMMU group of %s has %zu devices; "
                                     "one PCI slot holds at most %d functions",
                                     gpu, n, GPU_FUNCTIONS_MAX);
 
@@ -131,7 +134,7 @@ static int add_disk_storage_node(struct argv_builder *b, const struct vmdef_disk
         /* libvirt decides by <disk type='block'>; a path under /dev says the same
          * without looking at the host. */
         bool block_device = !strncmp(disk->path, "/dev/", 5);
-        const char *driver = !block_device                        ? "file"
+        const char *driver = !block_device                      ? "file"
                              : disk->media == VMDEF_MEDIA_CDROM ? "host_cdrom"
                                                                 : "host_device";
         struct optstr o = {0};
@@ -169,8 +172,10 @@ static int add_disk_device(struct argv_builder *b, const struct vmdef_disk *disk
         switch (disk->bus) {
         case VMDEF_BUS_VIRTIO_BLK:
                 if (cdrom)
-                        return vl_error_set(b->err, 0, "[disk.%s] media = cdrom needs bus = "
-                                            "sata or virtio-scsi", disk->id);
+                        return vl_error_set(b->err, 0,
+                                            "[disk.%s] media = cdrom needs bus = "
+                                            "sata or virtio-scsi",
+                                            disk->id);
                 optstr_begin(&o, "virtio-blk-pci");
                 if (disk->iothread)
                         optstr_addf(&o, "iothread=%s", disk->iothread);
@@ -192,7 +197,8 @@ static int add_disk_device(struct argv_builder *b, const struct vmdef_disk *disk
         case VMDEF_BUS_SATA:
                 /* q35's built-in AHCI controller: buses ide.0 to ide.5, one disk each. */
                 if (*sata_port >= Q35_SATA_PORTS)
-                        return vl_error_set(b->err, 0, "[disk.%s] q35 has %d SATA ports and "
+                        return vl_error_set(b->err, 0,
+                                            "[disk.%s] q35 has %d SATA ports and "
                                             "they are all taken; use virtio-blk or virtio-scsi",
                                             disk->id, Q35_SATA_PORTS);
                 optstr_begin(&o, cdrom ? "ide-cd" : "ide-hd");
@@ -224,8 +230,10 @@ static int check_disk(struct argv_builder *b, const struct vmdef_disk *disk)
         if (!disk->path || !*disk->path)
                 return vl_error_set(b->err, 0, "[disk.%s] path is empty", disk->id);
         if (disk->aio == VMDEF_AIO_NATIVE && !cache_knobs(disk->cache).direct)
-                return vl_error_set(b->err, 0, "[disk.%s] aio = native needs cache = none or "
-                                    "directsync (QEMU refuses it otherwise)", disk->id);
+                return vl_error_set(b->err, 0,
+                                    "[disk.%s] aio = native needs cache = none or "
+                                    "directsync (QEMU refuses it otherwise)",
+                                    disk->id);
         return 0;
 }
 

@@ -78,8 +78,7 @@ static inline const char *flag_value(const struct vl_strv *argv, const char *fla
         return NULL;
 }
 
-static inline size_t count_values(const struct vl_strv *argv, const char *flag,
-                                  const char *prefix)
+static inline size_t count_values(const struct vl_strv *argv, const char *flag, const char *prefix)
 {
         size_t n = 0;
         while (flag_value(argv, flag, prefix, (unsigned)n))

@@ -3,15 +3,15 @@
 #include "argv_helpers.h"
 
 /* Commas, a space, both quotes, '=' and a newline: everything that has bitten someone. */
-#define NASTY "/srv/a b,readonly=on,'q\"=x\ny"
+#define NASTY         "/srv/a b,readonly=on,'q\"=x\ny"
 #define NASTY_ESCAPED "/srv/a b,,readonly=on,,'q\"=x\ny"
 
 static void test_disk_path_with_a_comma_stays_one_value(void **state)
 {
         (void)state;
         struct vm_def def = test_def();
-        struct vmdef_disk disk = {.id = "os", .path = "/x,readonly=off", .aio = VMDEF_AIO_THREADS,
-                                  .readonly = true};
+        struct vmdef_disk disk = {
+                .id = "os", .path = "/x,readonly=off", .aio = VMDEF_AIO_THREADS, .readonly = true};
         def.firmware = VMDEF_FIRMWARE_BIOS;
         def.disks = &disk;
         def.n_disks = 1;
@@ -33,8 +33,8 @@ static void test_disk_path_and_serial_with_every_special_character(void **state)
 {
         (void)state;
         struct vm_def def = test_def();
-        struct vmdef_disk disk = {.id = "os", .path = NASTY, .serial = "a,b=c",
-                                  .aio = VMDEF_AIO_THREADS};
+        struct vmdef_disk disk = {
+                .id = "os", .path = NASTY, .serial = "a,b=c", .aio = VMDEF_AIO_THREADS};
         def.disks = &disk;
         def.n_disks = 1;
         struct vl_strv argv;
@@ -143,7 +143,8 @@ static void test_evdev_path_and_grab_toggle_with_commas_stay_one_value(void **st
 {
         (void)state;
         struct vm_def def = test_def();
-        struct vmdef_evdev ev = {.id = "kbd", .path = "/dev/input/by-id/x,grab_all=on",
+        struct vmdef_evdev ev = {.id = "kbd",
+                                 .path = "/dev/input/by-id/x,grab_all=on",
                                  .grab_toggle = "ctrl-ctrl,repeat=on"};
         def.evdev = &ev;
         def.n_evdev = 1;
@@ -161,7 +162,9 @@ static void test_serial_path_bridge_and_mac_with_commas_stay_one_value(void **st
 {
         (void)state;
         struct vm_def def = test_def();
-        struct vmdef_net net = {.id = "lan", .mode = VMDEF_NET_BRIDGE, .bridge = "br0,helper=/x",
+        struct vmdef_net net = {.id = "lan",
+                                .mode = VMDEF_NET_BRIDGE,
+                                .bridge = "br0,helper=/x",
                                 .mac = "52:54:00:00:00:01,romfile=/y"};
         def.nets = &net;
         def.n_nets = 1;

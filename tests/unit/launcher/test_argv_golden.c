@@ -95,8 +95,8 @@ static void assert_matches_golden(const struct vl_strv *argv, const char *relati
                 const char *want = i < expected.count ? expected.items[i] : "(nothing)";
                 const char *got = i < argv->count ? argv->items[i] : "(nothing)";
                 if (strcmp(want, got)) {
-                        print_message("argument %zu differs:\n  expected: %s\n  actual:   %s\n",
-                                      i, want, got);
+                        print_message("argument %zu differs:\n  expected: %s\n  actual:   %s\n", i,
+                                      want, got);
                         differences++;
                 }
         }

@@ -142,8 +142,7 @@ static void test_plan_json_of_win10_has_name_definition_qemu_steps_and_warnings(
         struct json_object *plan = json_tokener_parse(res.out);
         if (!plan)
                 fail_msg("not JSON:\n%s", res.out);
-        assert_string_equal(json_object_get_string(field(plan, "name", json_type_string)),
-                            "win10");
+        assert_string_equal(json_object_get_string(field(plan, "name", json_type_string)), "win10");
         assert_string_equal(json_object_get_string(field(plan, "definition", json_type_string)),
                             path);
         struct json_object *qemu = field(plan, "qemu", json_type_object);
@@ -164,9 +163,9 @@ static void test_plan_json_of_win10_has_name_definition_qemu_steps_and_warnings(
         struct json_object *warnings = field(plan, "warnings", json_type_array);
         bool disk_warned = false;
         for (size_t i = 0; i < json_object_array_length(warnings); i++)
-                disk_warned |= strstr(json_object_get_string(
-                                              json_object_array_get_idx(warnings, i)),
-                                      "win10.qcow2") != NULL;
+                disk_warned |=
+                        strstr(json_object_get_string(json_object_array_get_idx(warnings, i)),
+                               "win10.qcow2") != NULL;
         assert_true(disk_warned);
         json_object_put(plan);
         free(res.out);
@@ -228,7 +227,8 @@ static void test_plan_without_a_definition_is_a_usage_error(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_plan_json_of_win10_has_name_definition_qemu_steps_and_warnings),
+                cmocka_unit_test(
+                        test_plan_json_of_win10_has_name_definition_qemu_steps_and_warnings),
                 cmocka_unit_test(test_plan_text_is_pasteable_one_argument_per_line),
                 cmocka_unit_test(test_plan_of_an_invalid_definition_exits_3_and_prints_nothing),
                 cmocka_unit_test(test_plan_without_a_definition_is_a_usage_error),

@@ -174,17 +174,26 @@ static void test_cpu_newer_hyperv_flags_are_passed(void **state)
         (void)state;
         struct vm_def def = test_def();
         def.hyperv = (struct vmdef_hyperv){
-                .enabled = true, .runtime = true, .tlbflush = true, .ipi = true,
-                .reenlightenment = true, .evmcs = true, .avic = true, .xmm_input = true,
-                .tlbflush_ext = true, .tlbflush_direct = true, .emsr_bitmap = true,
+                .enabled = true,
+                .runtime = true,
+                .tlbflush = true,
+                .ipi = true,
+                .reenlightenment = true,
+                .evmcs = true,
+                .avic = true,
+                .xmm_input = true,
+                .tlbflush_ext = true,
+                .tlbflush_direct = true,
+                .emsr_bitmap = true,
                 .stimer_direct = true,
         };
         struct vl_strv argv;
         build_ok(&def, NULL, &argv);
         const char *cpu = flag_value(&argv, "-cpu", "", 0);
-        const char *flags[] = {"hv-runtime", "hv-tlbflush", "hv-ipi", "hv-reenlightenment",
-                               "hv-evmcs", "hv-avic", "hv-xmm-input", "hv-tlbflush-ext",
-                               "hv-tlbflush-direct", "hv-emsr-bitmap", "hv-stimer-direct"};
+        const char *flags[] = {"hv-runtime",         "hv-tlbflush",     "hv-ipi",
+                               "hv-reenlightenment", "hv-evmcs",        "hv-avic",
+                               "hv-xmm-input",       "hv-tlbflush-ext", "hv-tlbflush-direct",
+                               "hv-emsr-bitmap",     "hv-stimer-direct"};
         for (size_t i = 0; i < ARRAY_LEN(flags); i++)
                 assert_string_equal(opt_get(cpu, flags[i]), "on");
         assert_null(opt_get(cpu, "hv-spinlocks"));
@@ -235,7 +244,8 @@ static void test_cpu_extra_flags_are_appended_as_written(void **state)
         def.cpu_flags = "+invtsc, -amd-stibp,,\tl3-cache=off";
         struct vl_strv argv;
         build_ok(&def, NULL, &argv);
-        assert_string_equal(flag_value(&argv, "-cpu", "", 0), "host,+invtsc,-amd-stibp,l3-cache=off");
+        assert_string_equal(flag_value(&argv, "-cpu", "", 0),
+                            "host,+invtsc,-amd-stibp,l3-cache=off");
         vl_strv_free(&argv);
 }
 
@@ -541,9 +551,11 @@ static void test_disk_cache_modes_map_to_direct_no_flush_and_write_cache(void **
         };
         for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
                 struct vm_def def = test_def();
-                struct vmdef_disk disk = {.id = "d", .path = "/d.raw",
+                struct vmdef_disk disk = {.id = "d",
+                                          .path = "/d.raw",
                                           .format = VMDEF_FORMAT_RAW,
-                                          .cache = cases[i].cache, .aio = VMDEF_AIO_THREADS};
+                                          .cache = cases[i].cache,
+                                          .aio = VMDEF_AIO_THREADS};
                 def.firmware = VMDEF_FIRMWARE_BIOS;
                 def.disks = &disk;
                 def.n_disks = 1;
@@ -567,7 +579,9 @@ static void test_disk_aio_native_without_direct_cache_is_an_error(void **state)
 {
         (void)state;
         struct vm_def def = test_def();
-        struct vmdef_disk disk = {.id = "d", .path = "/d.raw", .cache = VMDEF_CACHE_WRITEBACK,
+        struct vmdef_disk disk = {.id = "d",
+                                  .path = "/d.raw",
+                                  .cache = VMDEF_CACHE_WRITEBACK,
                                   .aio = VMDEF_AIO_NATIVE};
         def.disks = &disk;
         def.n_disks = 1;
@@ -578,9 +592,12 @@ static void test_disk_block_device_uses_host_device_driver(void **state)
 {
         (void)state;
         struct vm_def def = test_def();
-        struct vmdef_disk disk = {.id = "d", .path = "/dev/disk/by-id/nvme-x",
-                                  .format = VMDEF_FORMAT_RAW, .aio = VMDEF_AIO_IO_URING,
-                                  .discard = VMDEF_DISCARD_IGNORE, .serial = "S1"};
+        struct vmdef_disk disk = {.id = "d",
+                                  .path = "/dev/disk/by-id/nvme-x",
+                                  .format = VMDEF_FORMAT_RAW,
+                                  .aio = VMDEF_AIO_IO_URING,
+                                  .discard = VMDEF_DISCARD_IGNORE,
+                                  .serial = "S1"};
         def.firmware = VMDEF_FIRMWARE_BIOS;
         def.disks = &disk;
         def.n_disks = 1;
@@ -600,10 +617,17 @@ static void test_disk_cdrom_on_sata_is_read_only_ide_cd(void **state)
         (void)state;
         struct vm_def def = test_def();
         struct vmdef_disk disks[] = {
-                {.id = "a", .path = "/a.raw", .format = VMDEF_FORMAT_RAW, .bus = VMDEF_BUS_SATA,
+                {.id = "a",
+                 .path = "/a.raw",
+                 .format = VMDEF_FORMAT_RAW,
+                 .bus = VMDEF_BUS_SATA,
                  .aio = VMDEF_AIO_THREADS},
-                {.id = "iso", .path = "/win.iso", .format = VMDEF_FORMAT_RAW,
-                 .bus = VMDEF_BUS_SATA, .media = VMDEF_MEDIA_CDROM, .boot = 2,
+                {.id = "iso",
+                 .path = "/win.iso",
+                 .format = VMDEF_FORMAT_RAW,
+                 .bus = VMDEF_BUS_SATA,
+                 .media = VMDEF_MEDIA_CDROM,
+                 .boot = 2,
                  .aio = VMDEF_AIO_THREADS},
         };
         def.firmware = VMDEF_FIRMWARE_BIOS;
@@ -624,7 +648,9 @@ static void test_disk_cdrom_on_virtio_blk_is_an_error(void **state)
 {
         (void)state;
         struct vm_def def = test_def();
-        struct vmdef_disk disk = {.id = "iso", .path = "/w.iso", .media = VMDEF_MEDIA_CDROM,
+        struct vmdef_disk disk = {.id = "iso",
+                                  .path = "/w.iso",
+                                  .media = VMDEF_MEDIA_CDROM,
                                   .aio = VMDEF_AIO_THREADS};
         def.disks = &disk;
         def.n_disks = 1;
@@ -636,8 +662,11 @@ static void test_disk_on_virtio_scsi_gets_its_own_controller_in_the_iothread(voi
         (void)state;
         struct vm_def def = test_def();
         struct vmdef_iothread io = {.id = "io2"};
-        struct vmdef_disk disk = {.id = "data", .path = "/data.qcow2", .bus = VMDEF_BUS_VIRTIO_SCSI,
-                                  .iothread = "io2", .aio = VMDEF_AIO_THREADS};
+        struct vmdef_disk disk = {.id = "data",
+                                  .path = "/data.qcow2",
+                                  .bus = VMDEF_BUS_VIRTIO_SCSI,
+                                  .iothread = "io2",
+                                  .aio = VMDEF_AIO_THREADS};
         def.iothreads = &io;
         def.n_iothreads = 1;
         def.disks = &disk;
@@ -656,8 +685,8 @@ static void test_disk_id_too_long_for_a_node_name_is_an_error(void **state)
 {
         (void)state;
         struct vm_def def = test_def();
-        struct vmdef_disk disk = {.id = "a-very-long-disk-name-indeed", .path = "/x",
-                                  .aio = VMDEF_AIO_THREADS};
+        struct vmdef_disk disk = {
+                .id = "a-very-long-disk-name-indeed", .path = "/x", .aio = VMDEF_AIO_THREADS};
         def.disks = &disk;
         def.n_disks = 1;
         assert_non_null(strstr(build_fails(&def, NULL), "too long"));
@@ -698,8 +727,11 @@ static void test_evdev_is_an_input_linux_object(void **state)
         (void)state;
         struct vm_def def = test_def();
         struct vmdef_evdev ev[] = {
-                {.id = "kbd", .path = "/dev/input/by-id/usb-kbd-event-kbd", .grab_all = true,
-                 .repeat = true, .grab_toggle = "ctrl-ctrl"},
+                {.id = "kbd",
+                 .path = "/dev/input/by-id/usb-kbd-event-kbd",
+                 .grab_all = true,
+                 .repeat = true,
+                 .grab_toggle = "ctrl-ctrl"},
                 {.id = "mouse", .path = "/dev/input/by-id/usb-mouse-event-mouse"},
         };
         def.evdev = ev;
@@ -721,7 +753,10 @@ static void test_net_user_and_bridge(void **state)
         struct vm_def def = test_def();
         struct vmdef_net nets[] = {
                 {.id = "nat", .mode = VMDEF_NET_USER},
-                {.id = "lan", .mode = VMDEF_NET_BRIDGE, .bridge = "br0", .model = "e1000e",
+                {.id = "lan",
+                 .mode = VMDEF_NET_BRIDGE,
+                 .bridge = "br0",
+                 .model = "e1000e",
                  .mac = "52:54:00:12:34:56"},
         };
         def.nets = nets;
@@ -806,10 +841,12 @@ int main(void)
                 cmocka_unit_test(test_memory_without_hugepages_uses_a_ram_backend),
                 cmocka_unit_test(test_memory_on_2M_hugepages_is_a_hugetlb_memfd_preallocated),
                 cmocka_unit_test(test_memory_on_1G_hugepages_names_the_page_size),
-                cmocka_unit_test(test_memory_size_that_is_not_whole_gigabytes_is_written_in_megabytes),
+                cmocka_unit_test(
+                        test_memory_size_that_is_not_whole_gigabytes_is_written_in_megabytes),
                 cmocka_unit_test(test_smp_gives_the_count_and_the_whole_topology),
                 cmocka_unit_test(test_each_iothread_is_one_object),
-                cmocka_unit_test(test_cpu_host_passthrough_with_cache_topoext_hidden_kvm_and_hyperv),
+                cmocka_unit_test(
+                        test_cpu_host_passthrough_with_cache_topoext_hidden_kvm_and_hyperv),
                 cmocka_unit_test(test_cpu_newer_hyperv_flags_are_passed),
                 cmocka_unit_test(test_cpu_hyperv_flags_from_qemu_7_1_are_refused_on_qemu_7_0),
                 cmocka_unit_test(test_cpu_without_hyperv_has_no_hv_flags_and_utc_clock),
