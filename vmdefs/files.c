@@ -36,7 +36,7 @@ void vmdef_check_files(const struct vm_def *def, enum vmdef_severity severity,
         for (size_t i = 0; i < def->n_disks; i++) {
                 const struct vmdef_disk *d = &def->disks[i];
                 snprintf(sec, sizeof(sec), "disk.%s", d->id);
-                need_file(diags, severity, d->line, sec, "path", d->path, true, false,
+                need_file(diags, severity, d->path_line, sec, "path", d->path, true, false,
                           "an existing disk image or block device");
         }
         if (def->firmware == VMDEF_FIRMWARE_UEFI) {
@@ -54,7 +54,7 @@ void vmdef_check_files(const struct vm_def *def, enum vmdef_severity severity,
                   "an existing initramfs");
         for (size_t i = 0; i < def->n_evdev; i++) {
                 snprintf(sec, sizeof(sec), "evdev.%s", def->evdev[i].id);
-                need_file(diags, severity, def->evdev[i].line, sec, "path", def->evdev[i].path,
+                need_file(diags, severity, def->evdev[i].path_line, sec, "path", def->evdev[i].path,
                           false, true, "an input device under /dev/input");
         }
 }

@@ -27,6 +27,18 @@ char *vmdef_resolve_path(const char *name_or_file, const char *config_dir)
         return path;
 }
 
+/* Diagnostics in file order (stable: same-line ones keep the order they were found). */
+static void sort_by_line(struct vmdef_diags *diags)
+{
+        for (size_t i = 1; i < diags->count; i++) {
+                struct vmdef_diag d = diags->items[i];
+                size_t j = i;
+                for (; j > 0 && diags->items[j - 1].line > d.line; j--)
+                        diags->items[j] = diags->items[j - 1];
+                diags->items[j] = d;
+        }
+}
+
 int vmdef_parse_string(const char *path, const char *text, size_t len, struct vm_def **out,
                        struct vmdef_diags *diags)
 {
@@ -58,6 +70,7 @@ int vmdef_parse_string(const char *path, const char *text, size_t len, struct vm
         if (r == 0)
                 *out = TAKE_PTR(def);
 out:
+        sort_by_line(diags);
         vmdef_ini_free(&ini);
         vmdef_free(def);
         return r;

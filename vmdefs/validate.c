@@ -184,10 +184,16 @@ static void check_cpu(struct checker *c)
                 ERR(c, "cpu", "cache_passthrough",
                     "needs model = host (QEMU's host-cache-info); expected model = host or "
                     "cache_passthrough = no");
-        if (host && def->accel == VMDEF_ACCEL_TCG)
-                ERR(c, "cpu", "model",
-                    "host needs KVM but [qemu] accel = tcg; expected a QEMU model such as max, "
-                    "or accel = kvm");
+        if (host && def->accel == VMDEF_ACCEL_TCG) {
+                if (given(c, "cpu", "model"))
+                        ERR(c, "cpu", "model",
+                            "host needs KVM but [qemu] accel = tcg; expected a QEMU model such "
+                            "as max, or accel = kvm");
+                else
+                        ERR(c, "qemu", "accel",
+                            "tcg cannot run the default [cpu] model = host; expected model = "
+                            "max (or another QEMU model), or accel = kvm");
+        }
         if (n > MAX_VCPUS)
                 ERR(c, "cpu", "cores",
                     "sockets x dies x cores x threads = %u vCPUs; expected at most %u", n,
@@ -239,10 +245,18 @@ static void check_hyperv(struct checker *c)
         for (size_t i = 0; i < sizeof(deps) / sizeof(deps[0]); i++) {
                 bool on = *(bool *)((char *)hv + deps[i].key_off);
                 bool needed = *(bool *)((char *)hv + deps[i].needs_off);
-                if (on && !needed)
+                if (!on || needed)
+                        continue;
+                /* Point at the line the user wrote: the flag, or else what turned off. */
+                if (given(c, "hyperv", deps[i].key))
                         ERR(c, "hyperv", deps[i].key,
                             "needs %s, which is off; expected %s = yes or %s = no",
                             deps[i].needs, deps[i].needs, deps[i].key);
+                else
+                        ERR(c, "hyperv", deps[i].needs,
+                            "off, but %s (on by default) needs it; expected %s = yes or %s = "
+                            "no",
+                            deps[i].key, deps[i].needs, deps[i].key);
         }
 }
 
@@ -262,12 +276,15 @@ static void check_disks(struct checker *c)
                 struct vmdef_disk *d = &def->disks[i];
                 snprintf(sec, sizeof(sec), "disk.%s", d->id);
                 if (!d->path) {
+                        if (given(c, sec, "path"))
+                                continue; /* its value was already reported */
                         vmdef_diag_add(c->diags, VMDEF_ERROR, d->line, sec, "path",
                                        "missing; expected the image file or block device, "
                                        "e.g. path = /var/lib/vmlaunch/%s/disk.qcow2",
                                        def->name);
                         continue;
                 }
+                d->path_line = key_line(c, sec, "path");
                 if (!given(c, sec, "format"))
                         d->format = ends_with(d->path, ".qcow2") ? VMDEF_FORMAT_QCOW2
                                                                  : VMDEF_FORMAT_RAW;
@@ -349,7 +366,7 @@ static void check_gpu(struct checker *c)
 
 static void check_usb_evdev_net(struct checker *c)
 {
-        const struct vm_def *def = c->def;
+        struct vm_def *def = c->def;
         char sec[64];
         for (size_t i = 0; i < def->n_usb; i++) {
                 const struct vmdef_usb *u = &def->usb[i];
@@ -361,14 +378,17 @@ static void check_usb_evdev_net(struct checker *c)
                                        "from lsusb, e.g. 046d and c52b");
         }
         for (size_t i = 0; i < def->n_evdev; i++) {
-                const struct vmdef_evdev *e = &def->evdev[i];
+                struct vmdef_evdev *e = &def->evdev[i];
                 snprintf(sec, sizeof(sec), "evdev.%s", e->id);
                 if (!e->path) {
+                        if (given(c, sec, "path"))
+                                continue;
                         vmdef_diag_add(c->diags, VMDEF_ERROR, e->line, sec, "path",
                                        "missing; expected an input device such as "
                                        "/dev/input/by-id/usb-...-event-kbd");
                         continue;
                 }
+                e->path_line = key_line(c, sec, "path");
                 for (size_t j = 0; j < i; j++)
                         if (def->evdev[j].path && !strcmp(def->evdev[j].path, e->path))
                                 ERR(c, sec, "path",

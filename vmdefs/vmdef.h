@@ -93,7 +93,8 @@ struct vmdef_disk {
         enum vmdef_disk_discard discard;
         bool readonly;
         char *serial;
-        unsigned line; /* of the section header */
+        unsigned line;      /* of the section header */
+        unsigned path_line; /* of its path key */
 };
 
 struct vmdef_usb {
@@ -107,7 +108,7 @@ struct vmdef_evdev {
         char *path;
         bool grab_all, repeat;
         char *grab_toggle; /* e.g. "ctrl-ctrl" */
-        unsigned line;
+        unsigned line, path_line;
 };
 
 struct vmdef_net {
