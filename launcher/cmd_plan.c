@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "hostprep/hostprep.h"
 #include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "launcher/exit_codes.h"
@@ -44,12 +45,18 @@ struct plan_facts {
         /* The GPU's IOMMU group; NULL: qemu_argv_build uses the definition's. */
         struct vmdef_pci_addr *gpu_group;
         size_t n_gpu_group;
+        /* What prepare would change, or why this host could not be inspected (the
+         * plan still shows the command line: a definition can be planned anywhere). */
+        struct hostprep_plan steps;
+        char *steps_unavailable;
 };
 
 static void plan_facts_free(struct plan_facts *f)
 {
         free(f->run_dir);
         free(f->gpu_group);
+        hostprep_plan_free(&f->steps);
+        free(f->steps_unavailable);
         *f = (struct plan_facts){0};
 }
 
@@ -89,7 +96,23 @@ static int plan_resolve_facts(const struct vm_def *def, struct plan_facts *f, st
         if (r < 0)
                 return r;
         f->accel = plan_resolve_accel(def, &f->accel_reason);
-        return plan_resolve_gpu_group(def, &f->gpu_group, &f->n_gpu_group, err);
+        r = plan_resolve_gpu_group(def, &f->gpu_group, &f->n_gpu_group, err);
+        if (r < 0)
+                return r;
+
+        struct hostprep_options hopts = {.run_dir = f->run_dir};
+        struct vl_error host_err = {0};
+        r = hostprep_plan(def, &hopts, &f->steps, &host_err);
+        if (r == -ENOMEM)
+                return vl_error_set(err, ENOMEM, "planning the host steps");
+        if (r < 0 && asprintf(&f->steps_unavailable,
+                              "cannot plan the host steps on this "
+                              "host: %s",
+                              host_err.msg) < 0) {
+                f->steps_unavailable = NULL;
+                return vl_error_set(err, ENOMEM, "planning the host steps");
+        }
+        return 0;
 }
 
 /* Loads the definition keeping its diagnostics (they are warnings in the JSON);
@@ -128,7 +151,14 @@ static void print_text(const struct vm_def *def, const struct plan_facts *facts,
                 printf("  %s\n", def->description);
         printf("  accelerator: %s (%s)\n", facts->accel == VMDEF_ACCEL_TCG ? "tcg" : "kvm",
                facts->accel_reason);
-        printf("\nHost steps:\n  (host preparation is not implemented yet)\n");
+        printf("\nHost steps:\n");
+        if (facts->steps_unavailable)
+                printf("  (%s)\n", facts->steps_unavailable);
+        else if (!facts->steps.count)
+                printf("  (none: this VM changes nothing on the host)\n");
+        for (size_t i = 0; i < facts->steps.count; i++)
+                printf("  %zu. [%s] %s\n", i + 1, facts->steps.items[i].step,
+                       facts->steps.items[i].description);
         printf("\nQEMU command line:\n");
         for (size_t i = 0; i < argv->count; i++) {
                 _cleanup_free_ char *quoted = shell_quote(argv->items[i]);
@@ -166,8 +196,31 @@ static int json_add_object(struct json_object *obj, const char *key, struct json
         return 0;
 }
 
-static struct json_object *json_plan(const struct vm_def *def, const struct vmdef_diags *diags,
-                                     const struct vl_strv *argv)
+static struct json_object *json_steps(const struct hostprep_plan *steps)
+{
+        struct json_object *array = json_object_new_array();
+        int r = array ? 0 : -ENOMEM;
+        for (size_t i = 0; r == 0 && i < steps->count; i++) {
+                struct json_object *item = json_object_new_object();
+                r = item ? 0 : -ENOMEM;
+                if (r == 0)
+                        r = json_add_string(item, "step", steps->items[i].step);
+                if (r == 0)
+                        r = json_add_string(item, "description", steps->items[i].description);
+                if (r == 0 && json_object_array_add(array, item) < 0)
+                        r = -ENOMEM;
+                if (r < 0)
+                        json_object_put(item);
+        }
+        if (r < 0) {
+                json_object_put(array);
+                return NULL;
+        }
+        return array;
+}
+
+static struct json_object *json_plan(const struct vm_def *def, const struct plan_facts *facts,
+                                     const struct vmdef_diags *diags, const struct vl_strv *argv)
 {
         struct json_object *root = json_object_new_object();
         struct json_object *qemu = json_object_new_object();
@@ -182,6 +235,8 @@ static struct json_object *json_plan(const struct vm_def *def, const struct vmde
                 vmdef_diag_format(&diags->items[i], def->path, line, sizeof(line));
                 r = json_array_add_string(warnings, line);
         }
+        if (r == 0 && facts->steps_unavailable)
+                r = json_array_add_string(warnings, facts->steps_unavailable);
         if (r == 0)
                 r = json_add_string(qemu, "binary", argv->items[0]);
         if (r == 0) {
@@ -197,7 +252,7 @@ static struct json_object *json_plan(const struct vm_def *def, const struct vmde
                 qemu = NULL;
         }
         if (r == 0)
-                r = json_add_object(root, "steps", json_object_new_array());
+                r = json_add_object(root, "steps", json_steps(&facts->steps));
         if (r == 0) {
                 r = json_add_object(root, "warnings", warnings);
                 warnings = NULL;
@@ -212,10 +267,10 @@ static struct json_object *json_plan(const struct vm_def *def, const struct vmde
         return root;
 }
 
-static int print_json(const struct vm_def *def, const struct vmdef_diags *diags,
-                      const struct vl_strv *argv)
+static int print_json(const struct vm_def *def, const struct plan_facts *facts,
+                      const struct vmdef_diags *diags, const struct vl_strv *argv)
 {
-        struct json_object *root = json_plan(def, diags, argv);
+        struct json_object *root = json_plan(def, facts, diags, argv);
         if (!root) {
                 fprintf(stderr, "vmlaunch plan: out of memory\n");
                 return VL_EXIT_FAILURE;
@@ -292,7 +347,7 @@ int cmd_plan(int argc, char **argv)
                 goto out;
         }
         if (json) {
-                ex = print_json(def, &diags, &qemu_argv);
+                ex = print_json(def, &facts, &diags, &qemu_argv);
         } else {
                 print_text(def, &facts, &diags, &qemu_argv);
                 ex = VL_EXIT_OK;
