@@ -291,19 +291,14 @@ static int add_memory(struct argv_builder *b)
         return argv_push_option(b, "-overcommit", &lock);
 }
 
-static unsigned at_least_one(unsigned n)
-{
-        return n ? n : 1;
-}
-
+/* The parser keeps every count at 1 or more. */
 static int add_smp(struct argv_builder *b)
 {
         const struct vm_def *def = b->def;
-        unsigned sockets = at_least_one(def->sockets), dies = at_least_one(def->dies),
-                 cores = at_least_one(def->cores), threads = at_least_one(def->threads);
         struct optstr o = {0};
-        optstr_addf(&o, "%u", sockets * dies * cores * threads); /* the count has no key */
-        optstr_addf(&o, "sockets=%u,dies=%u,cores=%u,threads=%u", sockets, dies, cores, threads);
+        optstr_addf(&o, "%u", vmdef_vcpu_count(def)); /* the count has no key */
+        optstr_addf(&o, "sockets=%u,dies=%u,cores=%u,threads=%u", def->sockets, def->dies,
+                    def->cores, def->threads);
         return argv_push_option(b, "-smp", &o);
 }
 
