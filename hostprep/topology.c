@@ -376,6 +376,8 @@ void hostprep_cpulist_format(const unsigned *cpus, size_t n, char *buf, size_t l
                 while (j + 1 < n && cpus[j + 1] == cpus[j] + 1)
                         j++;
                 int w;
+                if (j == i + 1)
+                        j = i; /* a pair reads better as "6,7" than "6-7" */
                 if (j == i)
                         w = snprintf(buf + used, len - used, "%s%u", i ? "," : "", cpus[i]);
                 else

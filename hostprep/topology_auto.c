@@ -30,9 +30,12 @@ int hostprep_topology_apply_auto_pin(const struct hostprep_topology *topo, struc
         if (!def->vcpu_pin_auto)
                 return 0;
         /* The guest topology is the definition's: only where the vCPUs run is chosen. */
+        size_t unpinned = 0;
+        for (size_t i = 0; i < def->n_iothreads; i++)
+                unpinned += def->iothreads[i].pin.count == 0;
         struct hostprep_pin_request req = {.n_vcpus = vmdef_vcpu_count(def),
                                            .guest_threads = def->threads ? def->threads : 1,
-                                           .n_iothreads = def->n_iothreads};
+                                           .n_iothreads = unpinned};
         struct hostprep_pin_plan plan;
         int r = hostprep_pin_suggest(topo, &req, &plan, err);
         if (r < 0)
@@ -46,14 +49,13 @@ int hostprep_topology_apply_auto_pin(const struct hostprep_topology *topo, struc
                 if (r >= 0)
                         r = push_reason(reasons, "emulator_pin", plan.why_emulator);
         }
-        bool filled_iothread = false;
+        size_t next = 0;
         for (size_t i = 0; r >= 0 && i < def->n_iothreads; i++) {
                 if (def->iothreads[i].pin.count)
                         continue; /* pinned by hand: the user's choice wins */
-                r = cpulist_copy(&def->iothreads[i].pin, &plan.iothreads[i]);
-                filled_iothread = true;
+                r = cpulist_copy(&def->iothreads[i].pin, &plan.iothreads[next++]);
         }
-        if (r >= 0 && filled_iothread)
+        if (r >= 0 && next > 0)
                 r = push_reason(reasons, "iothreads", plan.why_iothreads);
         for (size_t i = 0; r >= 0 && i < plan.notes.count; i++)
                 r = push_reason(reasons, "note", plan.notes.items[i]);

@@ -171,22 +171,35 @@ static void check_siblings(struct checker *c)
         const struct vmdef_cpulist *pin = &c->def->vcpu_pin;
         char sib[LIST_CHARS];
         if (threads > 1) {
+                /* One finding for the first split guest core, counting the others. */
+                size_t split = 0, first_v = 0, second_v = 0;
                 for (size_t first = 0; first + 1 < c->n_vcpus; first += threads) {
                         for (size_t v = first + 1; v < first + threads && v < c->n_vcpus; v++) {
                                 size_t a = c->vcpu_core[first], b = c->vcpu_core[v];
                                 if (a == NO_CORE || b == NO_CORE || a == b)
                                         continue;
-                                format_core(&t->cores[a], sib);
-                                add(c, VMDEF_WARNING, 0, "cpu", "vcpu_pin",
-                                    "vCPUs %zu and %zu form one guest core (threads = %u) but run "
-                                    "on CPU %u (host core %zu) and CPU %u (host core %zu); pin a "
-                                    "guest core's vCPUs to the siblings of one host core, e.g. "
-                                    "CPUs %s of core %zu, or use vcpu_pin = auto",
-                                    first, v, threads, pin->cpus[first], a, pin->cpus[v], b, sib,
-                                    a);
+                                if (split++ == 0) {
+                                        first_v = first;
+                                        second_v = v;
+                                }
                                 break;
                         }
                 }
+                if (!split)
+                        return;
+                size_t a = c->vcpu_core[first_v], b = c->vcpu_core[second_v];
+                char more[64] = "";
+                if (split > 1)
+                        snprintf(more, sizeof(more), " (%zu more guest cores are split too)",
+                                 split - 1);
+                format_core(&t->cores[a], sib);
+                add(c, VMDEF_WARNING, 0, "cpu", "vcpu_pin",
+                    "vCPUs %zu and %zu form one guest core (threads = %u) but run on CPU %u "
+                    "(host core %zu) and CPU %u (host core %zu)%s; pin a guest core's vCPUs to "
+                    "the siblings of one host core, e.g. CPUs %s of core %zu, or use "
+                    "vcpu_pin = auto",
+                    first_v, second_v, threads, pin->cpus[first_v], a, pin->cpus[second_v], b,
+                    more, sib, a);
                 return;
         }
         if (t->threads_per_core < 2)
@@ -275,11 +288,16 @@ static void check_l3_span(struct checker *c)
                 for (size_t i = 0; i < t->n_cpus; i++)
                         if (t->cores[t->cpus[i].core].l3 == d)
                                 cpus[n++] = t->cpus[i].os_index;
+                char span[LIST_CHARS + 16];
                 format_cpus(cpus, n, cl);
+                if (strlen(cl) > 24) /* big L3s: the count says enough */
+                        snprintf(span, sizeof(span), "%zu CPUs", n);
+                else
+                        snprintf(span, sizeof(span), "CPUs %s", cl);
                 vcpus_where(c, in_l3, d, vl);
                 size_t len = strlen(where);
-                snprintf(where + len, LIST_CHARS * 2 - len, "%sL3 domain %u, CPUs %s: vCPUs %s",
-                         len ? "; " : "", t->l3s[d].number, cl, vl);
+                snprintf(where + len, LIST_CHARS * 2 - len, "%sL3 domain %u (%s): vCPUs %s",
+                         len ? "; " : "", t->l3s[d].number, span, vl);
         }
         size_t largest = 0, needed = l3s_needed(t, c->n_vcpus, &largest);
         char sugg[LIST_CHARS];
@@ -338,13 +356,15 @@ static void check_host_cores(struct checker *c)
                     hk, cores);
                 return;
         }
-        if (c->core_has_vcpu[hk] && vcpus_where(c, is_core, hk, vl)) {
+        size_t n_on_hk = c->core_has_vcpu[hk] ? vcpus_where(c, is_core, hk, vl) : 0;
+        if (n_on_hk) {
                 format_core(&t->cores[hk], cores);
                 add(c, VMDEF_WARNING, 0, "cpu", "vcpu_pin",
-                    "vCPUs %s run on core %zu (CPUs %s), where the host's interrupts and "
+                    "vCPU%s %s run%s on core %zu (CPUs %s), where the host's interrupts and "
                     "housekeeping land, so they get preempted; leave that core to the host, "
                     "e.g. vcpu_pin = %s",
-                    vl, hk, cores, suggested_vcpus(c, sugg));
+                    n_on_hk > 1 ? "s" : "", vl, n_on_hk > 1 ? "" : "s", hk, cores,
+                    suggested_vcpus(c, sugg));
         }
 }
 
@@ -352,7 +372,8 @@ static void check_efficiency(struct checker *c)
 {
         const struct hostprep_topology *t = c->topo;
         char vl[LIST_CHARS], perf[LIST_CHARS];
-        if (t->n_kinds < 2 || !vcpus_where(c, on_efficiency, 0, vl))
+        size_t n_eff = t->n_kinds < 2 ? 0 : vcpus_where(c, on_efficiency, 0, vl);
+        if (!n_eff)
                 return;
         _cleanup_free_ unsigned *cpus = calloc(t->n_cpus + 1, sizeof(unsigned));
         if (!cpus) {
@@ -368,9 +389,9 @@ static void check_efficiency(struct checker *c)
                 }
         format_cpus(cpus, n, perf);
         add(c, VMDEF_WARNING, 0, "cpu", "vcpu_pin",
-            "vCPUs %s run on efficiency cores, which are much slower than the performance "
+            "vCPU%s %s run%s on efficiency cores, which are much slower than the performance "
             "cores (%s: CPUs %s); pin vCPUs to performance cores, or use vcpu_pin = auto",
-            vl, perf_name, n ? perf : "none");
+            n_eff > 1 ? "s" : "", vl, n_eff > 1 ? "" : "s", perf_name, n ? perf : "none");
 }
 
 /* CPUs left to the host, as advice for emulator/iothread pins: a whole core without

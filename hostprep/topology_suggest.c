@@ -282,24 +282,29 @@ static int choose_service_cpus(const struct selection *s, const struct vmdef_cpu
 {
         const struct hostprep_topology *t = s->topo;
         _cleanup_free_ bool *l3_has_vcpu = calloc(t->n_l3s, sizeof(bool));
+        _cleanup_free_ bool *numa_has_vcpu = calloc(t->n_numa_nodes, sizeof(bool));
         _cleanup_free_ bool *taken = calloc(t->n_cores, sizeof(bool));
-        if (!l3_has_vcpu || !taken)
+        if (!l3_has_vcpu || !numa_has_vcpu || !taken)
                 return -ENOMEM;
         for (size_t i = 0; i < t->n_cores; i++)
-                if (s->chosen[i])
+                if (s->chosen[i]) {
                         l3_has_vcpu[t->cores[i].l3] = true;
+                        numa_has_vcpu[t->cores[i].numa] = true;
+                }
 
         bool same_l3 = false, used_hk = false;
         size_t first_core = (size_t)-1;
         while (out->count < wanted) {
-                /* Rank the cores left to the host: same L3 as the vCPUs first, the
-                 * housekeeping core last, then hwloc order. */
+                /* Rank the cores left to the host: same L3 as the vCPUs first, then
+                 * same NUMA node (QEMU's main thread touches guest memory: keep it on the
+                 * vCPUs' node), the housekeeping core only when nothing else is left. */
                 long best = -1;
                 int best_rank = 0;
                 for (size_t i = 0; i < t->n_cores; i++) {
                         if (s->chosen[i] || taken[i] || !t->cores[i].usable)
                                 continue;
-                        int rank = (l3_has_vcpu[t->cores[i].l3] ? 0 : 2) +
+                        const struct hostprep_core *c = &t->cores[i];
+                        int rank = (l3_has_vcpu[c->l3] ? 0 : numa_has_vcpu[c->numa] ? 1 : 2) +
                                    (i == s->housekeeping ? 4 : 0);
                         if (best < 0 || rank < best_rank) {
                                 best = i;

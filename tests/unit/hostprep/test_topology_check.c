@@ -31,14 +31,14 @@ static void test_guide_pinning_flags_emulator_overlap_and_ccx_split(void **state
                 find_finding(&f, VMDEF_WARNING, "emulator_pin", "CPUs 0,3", "vCPUs 0,3");
         assert_non_null(emu);
         assert_string_equal(emu->section, "cpu");
-        assert_non_null(strstr(emu->msg, "CPUs 8-9 of core 4")); /* a core without vCPUs */
+        assert_non_null(strstr(emu->msg, "CPUs 8,9 of core 4")); /* a core without vCPUs */
         const struct vmdef_diag *ccx = find_finding(&f, VMDEF_WARNING, "vcpu_pin",
                                                     "span 2 L3 domains", "vcpu_pin = 4-11");
         assert_non_null(ccx);
-        assert_non_null(strstr(ccx->msg, "L3 domain 0, CPUs 0-5: vCPUs 0-5"));
-        assert_non_null(strstr(ccx->msg, "L3 domain 1, CPUs 6-11: vCPUs 6-7"));
+        assert_non_null(strstr(ccx->msg, "L3 domain 0 (CPUs 0-5): vCPUs 0-5"));
+        assert_non_null(strstr(ccx->msg, "L3 domain 1 (CPUs 6-11): vCPUs 6,7"));
         /* Core 0 holds vCPUs 0-1: called out as the housekeeping core. */
-        assert_non_null(find_finding(&f, VMDEF_WARNING, "vcpu_pin", "vCPUs 0-1 run on core 0",
+        assert_non_null(find_finding(&f, VMDEF_WARNING, "vcpu_pin", "vCPUs 0,1 run on core 0",
                                      NULL));
         /* The sibling pairing itself is right: vCPUs 2k, 2k+1 share a host core. */
         assert_null(find_finding(&f, VMDEF_WARNING, "vcpu_pin", "form one guest core", NULL));
@@ -59,7 +59,7 @@ static void test_pin_to_a_cpu_that_does_not_exist_is_an_error_naming_it(void **s
 
         assert_int_equal(f.n_errors, 2);
         const struct vmdef_diag *e =
-                find_finding(&f, VMDEF_ERROR, "vcpu_pin", "CPUs 14-15 do not exist", "0-11");
+                find_finding(&f, VMDEF_ERROR, "vcpu_pin", "CPUs 14,15 do not exist", "0-11");
         assert_non_null(e);
         e = find_finding(&f, VMDEF_ERROR, "io1", "CPU 40 does not exist", NULL);
         assert_non_null(e);
@@ -85,7 +85,7 @@ static void test_guest_siblings_on_different_host_cores_warn_naming_both(void **
                 find_finding(&f, VMDEF_WARNING, "vcpu_pin", "vCPUs 0 and 1 form one guest core",
                              "CPU 6 (host core 3) and CPU 8 (host core 4)");
         assert_non_null(w);
-        assert_non_null(strstr(w->msg, "CPUs 6-7 of core 3"));
+        assert_non_null(strstr(w->msg, "CPUs 6,7 of core 3"));
         hostprep_pin_findings_free(&f);
         def_free(d);
         hostprep_topology_free(t);
@@ -209,7 +209,7 @@ static void test_every_core_busy_warns_to_leave_one_to_the_host(void **state)
         cpulist_set(&d->vcpu_pin, CPUS(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11));
         struct hostprep_pin_findings f = check(t, d);
         assert_non_null(find_finding(&f, VMDEF_WARNING, "vcpu_pin", "every core runs a vCPU",
-                                     "core 0: CPUs 0-1"));
+                                     "core 0: CPUs 0,1"));
         hostprep_pin_findings_free(&f);
         def_free(d);
         hostprep_topology_free(t);

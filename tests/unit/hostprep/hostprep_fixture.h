@@ -1,0 +1,67 @@
+/* Test support for hostprep: fixture trees, a fake kernel behind their sysfs files,
+ * fake module and unit operations, and tree snapshots for "byte-identical" checks.
+ *
+ * A fixture is a manifest in tests/fixtures/sysfs/NAME.tree, materialized into a temp
+ * directory TMP with TMP/root (the sysroot), TMP/fake (the fake kernel's own state:
+ * which driver matches which device, unloaded modules, units) and TMP/run (the
+ * runtime dir with the journal). Manifest lines (paths relative to TMP/root, or to
+ * TMP/fake/modstash/MODULE/ inside a "stash MODULE" block, i.e. an unloaded module):
+ *
+ *   include NAME                      another manifest
+ *   file PATH [CONTENT...]            a file holding CONTENT + "\n" ("file PATH" = empty)
+ *   link PATH TARGET                  a symlink
+ *   dir PATH
+ *   pcidev ADDR CLASS GROUP DRIVER    a PCI device in IOMMU group GROUP, bound to
+ *                                     DRIVER ("-": unbound); the kernel matches DRIVER
+ *   pcidriver NAME MODULE             a PCI driver provided by MODULE ("-": built in)
+ *   module NAME REFCNT [HOLDER...]    /sys/module/NAME
+ *   platdev NAME DRIVER               a platform device bound to DRIVER (framebuffers)
+ *   unit NAME STATE                   a systemd unit of the fake (active|inactive)
+ *   stash MODULE / endstash           what appears when MODULE is loaded
+ *
+ * The fake kernel applies the effect of writes: driver_override (a newline clears it
+ * to "(null)"), drivers/D/unbind and bind, drivers_probe (binds to the override or the
+ * matched driver if loaded), nr_hugepages (capped by TMP/fake/hugepages_free_KB),
+ * compact_memory (discarded). Module removal moves the module and its drivers into
+ * the stash (refusing while holders remain), loading moves them back and probes.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hostprep/hostprep.h"
+#include "vmdefs/vmdef.h"
+
+struct fixture {
+        char tmp[256];
+        char root[300];
+        char fake[300];
+        char run[300];
+        char hooks[300];
+        struct hostprep_unit_ops units;
+        struct hostprep_module_ops modules;
+        struct hostprep_options opts;
+        struct vm_def *def;
+};
+
+/* Materializes tests/fixtures/sysfs/NAME.tree, loads the INI text as the definition,
+ * points the sysroot at it and installs the fake kernel. Aborts the test on failure. */
+void fixture_setup(struct fixture *f, const char *tree_name, const char *ini_text);
+void fixture_teardown(struct fixture *f);
+
+/* A sorted dump of TMP/root and TMP/fake: every path with its type and content or
+ * link target (malloc'd). Equal snapshots = byte-identical trees. */
+char *fixture_snapshot(const struct fixture *f);
+/* Prints the first differing line of two snapshots (for failure messages). */
+void fixture_print_diff(const char *before, const char *after);
+
+/* Reads a file under TMP/root ("" when missing), for assertions. */
+void fixture_read(const struct fixture *f, const char *path, char *buf, size_t len);
+/* The driver of a PCI device in the fixture ("" when unbound). */
+void fixture_driver(const struct fixture *f, const char *addr, char *buf, size_t len);
+bool fixture_exists(const struct fixture *f, const char *path);
+/* Writes a file under TMP (not TMP/root): "fake/units/x.service", ... */
+void fixture_write_tmp(const struct fixture *f, const char *rel, const char *content);
+/* Lines of the plan joined with "\n" as "step: description" (malloc'd). */
+char *fixture_plan_text(const struct hostprep_plan *plan);
