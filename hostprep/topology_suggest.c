@@ -266,7 +266,7 @@ static char *describe_chosen(const struct hostprep_topology *t, const bool *chos
                         snprintf(cores, sizeof(cores), "core %zu", first);
                 else
                         snprintf(cores, sizeof(cores), "cores %zu-%zu", first, last);
-                char *next = strdup_printf("%s%sL3 domain %u: %s (CPUs %s)", out, *out ? ", " : "",
+                char *next = strdup_printf("%s%sL3 domain %u: %s = CPUs %s", out, *out ? "; " : "",
                                            t->l3s[best].number, cores, list);
                 free(out);
                 if (!(out = next))
@@ -292,7 +292,7 @@ static int choose_service_cpus(const struct selection *s, const struct vmdef_cpu
                         numa_has_vcpu[t->cores[i].numa] = true;
                 }
 
-        bool same_l3 = false, used_hk = false;
+        bool same_l3 = false, same_numa = false, used_hk = false;
         size_t first_core = (size_t)-1;
         while (out->count < wanted) {
                 /* Rank the cores left to the host: same L3 as the vCPUs first, then
@@ -318,20 +318,26 @@ static int choose_service_cpus(const struct selection *s, const struct vmdef_cpu
                 if (first_core == (size_t)-1) {
                         first_core = best;
                         same_l3 = l3_has_vcpu[t->cores[best].l3];
+                        same_numa = numa_has_vcpu[t->cores[best].numa];
                 }
                 used_hk = used_hk || (size_t)best == s->housekeeping;
                 for (size_t k = 0; k < t->cores[best].n_cpus; k++)
                         if (cpulist_push(out, t->cores[best].cpus[k]) < 0)
                                 return -ENOMEM;
         }
+        /* *why is completed by split_service_cpus: "emulator on CPU 2" + *why. */
         char list[CPULIST_MAX];
         if (out->count > 0) {
                 format_list(out, list, sizeof(list));
-                *why = strdup_printf("CPUs %s belong to core%s left to the host%s%s, so QEMU's "
+                const struct hostprep_core *first = &t->cores[first_core];
+                bool several = out->count > first->n_cpus;
+                *why = strdup_printf(" of core%s %zu%s (CPUs %s), left to the host%s%s, so QEMU's "
                                      "own threads never take time from a vCPU",
-                                     list, out->count > t->cores[first_core].n_cpus ? "s" : "",
-                                     same_l3 ? " in an L3 domain the vCPUs use (their data "
-                                               "stays in that cache)"
+                                     several ? "s" : "", first_core, several ? ",..." : "", list,
+                                     same_l3     ? " in an L3 domain the vCPUs use (their data "
+                                                   "stays in that cache)"
+                                     : same_numa && t->n_numa_nodes > 1
+                                             ? " on the vCPUs' NUMA node (next to guest memory)"
                                              : "",
                                      used_hk ? ", shared with the host's housekeeping" : "");
                 return *why ? 0 : -ENOMEM;
@@ -349,26 +355,27 @@ static int choose_service_cpus(const struct selection *s, const struct vmdef_cpu
                 }
         }
         if (out->count > 0) {
-                format_list(out, list, sizeof(list));
-                *why = strdup_printf("no core is left to the host: CPUs %s are the spare "
-                                     "threads of vCPU cores",
-                                     list);
+                *why = strdup(": no core is left to the host, so QEMU gets the spare threads of "
+                              "vCPU cores");
                 return *why ? 0 : -ENOMEM;
         }
         const struct hostprep_core *hk = &t->cores[s->housekeeping];
         for (size_t k = 0; k < hk->n_cpus; k++)
                 if (cpulist_push(out, hk->cpus[k]) < 0)
                         return -ENOMEM;
-        format_list(out, list, sizeof(list));
-        *why = strdup_printf("every CPU runs a vCPU: the emulator shares CPUs %s of core %zu "
-                             "with vCPUs; use fewer vCPUs to give QEMU a CPU of its own",
-                             list, s->housekeeping);
+        *why = strdup_printf(": every CPU runs a vCPU, so QEMU shares core %zu with vCPUs; use "
+                             "fewer vCPUs to give it a CPU of its own",
+                             s->housekeeping);
         return *why ? 0 : -ENOMEM;
 }
 
 static int split_service_cpus(const struct vmdef_cpulist *service, unsigned n_io,
                               struct hostprep_pin_plan *p)
 {
+        bool shared_with_vcpus = false;
+        for (size_t k = 0; k < service->count; k++)
+                for (size_t v = 0; v < p->vcpus.count; v++)
+                        shared_with_vcpus = shared_with_vcpus || service->cpus[k] == p->vcpus.cpus[v];
         /* With room to spare, each iothread gets a CPU of its own (the last ones) and the
          * emulator the rest, so disk I/O does not queue behind QEMU's main loop. */
         bool room = service->count > n_io;
@@ -376,6 +383,14 @@ static int split_service_cpus(const struct vmdef_cpulist *service, unsigned n_io
         for (size_t k = 0; k < n_emulator; k++)
                 if (cpulist_push(&p->emulator, service->cpus[k]) < 0)
                         return -ENOMEM;
+        char list[CPULIST_MAX];
+        format_list(&p->emulator, list, sizeof(list));
+        char *why = strdup_printf("emulator on CPU%s %s%s", n_emulator > 1 ? "s" : "", list,
+                                  p->why_emulator);
+        if (!why)
+                return -ENOMEM;
+        free(p->why_emulator);
+        p->why_emulator = why;
         if (n_io == 0)
                 return 0;
         p->iothreads = calloc(n_io, sizeof(*p->iothreads));
@@ -388,9 +403,13 @@ static int split_service_cpus(const struct vmdef_cpulist *service, unsigned n_io
                 if (cpulist_push(&p->iothreads[i], cpu) < 0)
                         return -ENOMEM;
         }
-        char list[CPULIST_MAX];
         hostprep_cpulist_format(p->iothreads[0].cpus, 1, list, sizeof(list));
-        if (room)
+        if (shared_with_vcpus)
+                p->why_iothreads = strdup_printf(
+                        "every CPU runs a vCPU, so the iothreads share CPUs with vCPUs (io1: CPU "
+                        "%s); use fewer vCPUs to give disk I/O a CPU of its own",
+                        list);
+        else if (room)
                 p->why_iothreads = strdup_printf(
                         "each iothread gets a host CPU apart from the emulator's (io1: CPU %s), "
                         "so disk I/O does not wait behind QEMU's main loop",
