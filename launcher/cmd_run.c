@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -31,6 +33,7 @@
 #define QMP_CONNECT_TIMEOUT_MS 30000
 #define QMP_HANDSHAKE_TIMEOUT_MS 120000
 #define QMP_COMMAND_TIMEOUT_MS 10000
+#define QEMU_EXIT_WAIT_MS 2000
 
 struct run {
         struct vm_def *def;
@@ -172,12 +175,19 @@ static int start_qemu(struct run *run, struct vl_error *err)
         if (r >= 0)
                 r = qmp_handshake(run->qmp, QMP_HANDSHAKE_TIMEOUT_MS, err);
         if (r < 0) {
-                siginfo_t info = {0};
-                if (waitid(P_PID, (id_t)run->proc.pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-                    info.si_pid == run->proc.pid)
+                /* A QEMU that rejects its command line closes the monitor as it
+                 * exits: give it a moment to be gone, then quote its error. */
+                struct pollfd pfd = {.fd = run->proc.pidfd, .events = POLLIN};
+                if (poll(&pfd, 1, QEMU_EXIT_WAIT_MS) == 1)
                         return explain_early_exit(run, err);
                 return vl_error_prefix(err, "QEMU's monitor %s", sock);
         }
+        /* QEMU creates them under our umask (0077 at spawn): 0700; make them 0600. */
+        _cleanup_free_ char *ctl = runstate_path(run->run_dir, RUNSTATE_CTL_SOCKET);
+        if (!ctl)
+                return -ENOMEM;
+        if (chmod(sock, 0600) < 0 || chmod(ctl, 0600) < 0)
+                return vl_error_set(err, errno, "make QEMU's monitor sockets private (0600)");
         return 0;
 }
 

@@ -1,13 +1,173 @@
-/* vmlaunch stop: not built yet. */
+/* vmlaunch stop [--timeout S] [--force] NAME: ask the supervising vmlaunch to
+ * shut the guest down, as SIGTERM (or Ctrl-C twice) would, and wait for it. */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "launcher/commands.h"
+#include "launcher/ctl_client.h"
 #include "launcher/exit_codes.h"
+#include "launcher/supervise.h"
+#include "util/cleanup.h"
+
+/* Beyond the VM's shutdown timeout and the kill grace: time to restore the host. */
+#define STOP_MARGIN_S 30
+
+static void usage(FILE *out)
+{
+        fprintf(out, "Usage: vmlaunch stop [--timeout SECONDS] [--force] NAME\n\n"
+                     "Shut a running VM down the way SIGTERM to its vmlaunch does (ACPI, then\n"
+                     "quit after the shutdown timeout, then SIGKILL) and wait until vmlaunch\n"
+                     "has ended and restored the host. --force quits QEMU at once.\n"
+                     "--timeout gives up waiting after SECONDS (exit 1; the stop goes on).\n");
+}
+
+static long long now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int left_ms(long long deadline)
+{
+        long long left = deadline - now_ms();
+        return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* Standard signals do not queue: a second SIGINT sent before vmlaunch read the
+ * first would be lost. So --force waits until the state file says "stopping"
+ * (watched with inotify) before sending the second one. */
+static int wait_until_stopping(const char *run_dir, int pidfd, long long deadline)
+{
+        _cleanup_close_ int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (ino < 0 || inotify_add_watch(ino, run_dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
+                return -errno;
+        for (;;) {
+                struct runstate st;
+                if (runstate_read(run_dir, &st, NULL) < 0 || !strcmp(st.phase, "stopping"))
+                        return 0;
+                struct pollfd fds[] = {{.fd = ino, .events = POLLIN},
+                                       {.fd = pidfd, .events = POLLIN}};
+                int n = poll(fds, 2, left_ms(deadline));
+                if (n < 0 && errno != EINTR)
+                        return -errno;
+                if (n == 0)
+                        return -ETIMEDOUT;
+                if (fds[1].revents)
+                        return 0; /* already gone */
+                char buf[4096];
+                while (read(ino, buf, sizeof(buf)) > 0)
+                        ;
+        }
+}
+
+static int send_signal(int pidfd, int sig)
+{
+        return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
 
 int cmd_stop(int argc, char **argv)
 {
-        (void)argc;
-        (void)argv;
-        fprintf(stderr, "vmlaunch stop: not implemented in this build yet\n");
-        return VL_EXIT_NOT_IMPLEMENTED;
+        bool force = false;
+        long timeout_s = -1;
+        const char *name = NULL;
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+                if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+                        usage(stdout);
+                        return VL_EXIT_OK;
+                } else if (!strcmp(a, "--force")) {
+                        force = true;
+                } else if (!strcmp(a, "--timeout") || !strncmp(a, "--timeout=", 10)) {
+                        const char *v = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : "");
+                        char *end;
+                        errno = 0;
+                        timeout_s = strtol(v, &end, 10);
+                        if (!*v || *end || errno || timeout_s < 0 || timeout_s > 86400) {
+                                fprintf(stderr, "vmlaunch stop: --timeout '%s': expected "
+                                                "seconds from 0 to 86400\n", v);
+                                return VL_EXIT_USAGE;
+                        }
+                } else if (a[0] == '-' || name) {
+                        fprintf(stderr, "vmlaunch stop: unexpected '%s'; see "
+                                        "`vmlaunch stop --help`\n", a);
+                        return VL_EXIT_USAGE;
+                } else {
+                        name = a;
+                }
+        }
+        if (!name) {
+                usage(stderr);
+                return VL_EXIT_USAGE;
+        }
+
+        struct vl_error err = {0};
+        struct runstate st;
+        _cleanup_free_ char *run_dir = NULL;
+        int r = ctl_find_running(name, &run_dir, &st, &err);
+        if (r == -ESRCH) {
+                fprintf(stderr, "vmlaunch stop: %s\n", err.msg);
+                return VL_EXIT_OK; /* already stopped is what was asked */
+        }
+        if (r < 0) {
+                fprintf(stderr, "vmlaunch stop: %s\n", err.msg);
+                return VL_EXIT_FAILURE;
+        }
+        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
+        if (pidfd < 0) {
+                if (errno == ESRCH) {
+                        fprintf(stderr, "vmlaunch stop: %s is not running\n", name);
+                        return VL_EXIT_OK;
+                }
+                fprintf(stderr, "vmlaunch stop: pidfd_open of vmlaunch pid %d: %s\n",
+                        (int)st.pid, strerror(errno));
+                return VL_EXIT_FAILURE;
+        }
+        /* The pid came from the state file; make sure it is still that VM's
+         * vmlaunch (the lock is still held) now that the pidfd pins it. */
+        if (runstate_is_locked(run_dir) != 1) {
+                fprintf(stderr, "vmlaunch stop: %s is not running\n", name);
+                return VL_EXIT_OK;
+        }
+        if (timeout_s < 0)
+                timeout_s = (force ? 0 : st.shutdown_timeout_s) +
+                            SUPERVISE_KILL_GRACE_MS / 1000 + STOP_MARGIN_S;
+        long long deadline = now_ms() + timeout_s * 1000;
+
+        if (send_signal(pidfd, force ? SIGINT : SIGTERM) < 0) {
+                fprintf(stderr, "vmlaunch stop: signal vmlaunch pid %d: %s\n", (int)st.pid,
+                        strerror(errno));
+                return VL_EXIT_FAILURE;
+        }
+        if (force) {
+                r = wait_until_stopping(run_dir, pidfd, deadline);
+                if (r >= 0)
+                        (void)send_signal(pidfd, SIGINT);
+        }
+        fprintf(stderr, "vmlaunch stop: stopping %s (vmlaunch pid %d)%s\n", name, (int)st.pid,
+                force ? ", forced" : "");
+        for (;;) {
+                struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+                int n = poll(&pfd, 1, left_ms(deadline));
+                if (n > 0)
+                        break;
+                if (n < 0 && errno == EINTR)
+                        continue;
+                fprintf(stderr,
+                        "vmlaunch stop: %s is still running after %ld s (vmlaunch pid %d); "
+                        "`vmlaunch stop --force %s` quits it at once\n",
+                        name, timeout_s, (int)st.pid, name);
+                return VL_EXIT_FAILURE;
+        }
+        fprintf(stderr, "vmlaunch stop: %s stopped\n", name);
+        return VL_EXIT_OK;
 }

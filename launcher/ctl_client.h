@@ -1,0 +1,19 @@
+/* What `status`, `stop` and `qmp` share: finding a running VM by name (its
+ * run dir, lock and state file) and talking to its ctl.qmp monitor. */
+#pragma once
+
+#include "launcher/runstate.h"
+#include "util/error.h"
+
+struct qmp_client;
+
+#define CTL_CONNECT_TIMEOUT_MS 2000
+#define CTL_COMMAND_TIMEOUT_MS 30000
+
+/* Fills *run_dir (malloc'd) and *st. -ESRCH with err "NAME is not running" when
+ * no vmlaunch holds the VM's lock. */
+int ctl_find_running(const char *name, char **run_dir, struct runstate *st,
+                     struct vl_error *err);
+
+/* Connects to RUN_DIR/ctl.qmp and negotiates capabilities. */
+int ctl_connect(const char *run_dir, struct qmp_client **out, struct vl_error *err);

@@ -1,0 +1,99 @@
+# Shared by the launcher integration tests (sourced): a private config and
+# runtime dir, root-owned definitions, a `vmlaunch run` in the background, and
+# waits that always have a deadline.
+set -u
+: "${VMLAUNCH:?set by meson}" "${SOURCE_ROOT:?set by meson}"
+HERE=$SOURCE_ROOT/tests/integration/launcher
+QEMU_BIN=qemu-system-x86_64
+
+skip() {
+        echo "skipped: $*"
+        exit 77
+}
+
+fail() {
+        echo "FAIL: $*"
+        if [ -s "${LOG:-}" ]; then
+                echo "--- vmlaunch log"
+                cat "$LOG"
+        fi
+        exit 1
+}
+
+command -v "$QEMU_BIN" >/dev/null || skip "$QEMU_BIN is not installed"
+[ "$(id -u)" = 0 ] || skip "needs root: vmlaunch wants root-owned definitions and pins threads"
+
+TMP=$(mktemp -d /tmp/vmlaunch-it.XXXXXX)
+export VMLAUNCH_RUNTIME_DIR=$TMP/run VMLAUNCH_CONFIG_DIR=$TMP/etc
+mkdir -p "$VMLAUNCH_CONFIG_DIR"
+LOG=$TMP/run.log
+VM_PID=      # the `timeout vmlaunch run` in the background
+VM_STATUS=   # its exit status once reaped
+
+cleanup() {
+        local qemu_pid
+        qemu_pid=$(state_get qemu_pid 2>/dev/null)
+        [ -n "$VM_PID" ] && kill -KILL "$VM_PID" 2>/dev/null
+        [ -n "$qemu_pid" ] && kill -KILL "$qemu_pid" 2>/dev/null
+        rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# install_def NAME FILE [sed expression]: a root-owned 0644 copy, as vmlaunch wants.
+install_def() {
+        sed -e "s/^name = .*/name = $1/" ${3:+-e "$3"} "$2" >"$VMLAUNCH_CONFIG_DIR/$1.ini"
+        chown root:root "$VMLAUNCH_CONFIG_DIR/$1.ini"
+        chmod 0644 "$VMLAUNCH_CONFIG_DIR/$1.ini"
+}
+
+# start_vm NAME: `vmlaunch run NAME` in the background, output in $LOG.
+start_vm() {
+        timeout -s KILL 60 "$VMLAUNCH" run "$1" >"$LOG" 2>&1 &
+        VM_PID=$!
+}
+
+RUN_DIR_OF() { echo "$VMLAUNCH_RUNTIME_DIR/$1"; }
+
+# state_get KEY [NAME]: a value from the state file of the (only) VM.
+state_get() {
+        local f
+        for f in "$VMLAUNCH_RUNTIME_DIR"/*/state; do
+                [ -f "$f" ] && sed -n "s/^$1=//p" "$f"
+        done
+}
+
+# wait_for_log TEXT [SECONDS]: until the log has TEXT; fails if vmlaunch ends first.
+wait_for_log() {
+        local deadline=$((SECONDS + ${2:-20}))
+        while ! grep -qF -- "$1" "$LOG"; do
+                kill -0 "$VM_PID" 2>/dev/null || fail "vmlaunch ended before logging '$1'"
+                [ $SECONDS -lt $deadline ] || fail "no '$1' in the log after ${2:-20} s"
+                sleep 0.05
+        done
+}
+
+# wait_vm_exit [SECONDS]: reaps vmlaunch into VM_STATUS, or fails after SECONDS.
+wait_vm_exit() {
+        local deadline=$((SECONDS + ${1:-20}))
+        while kill -0 "$VM_PID" 2>/dev/null; do
+                [ $SECONDS -lt $deadline ] || fail "vmlaunch still runs after ${1:-20} s"
+                sleep 0.05
+        done
+        wait "$VM_PID"
+        VM_STATUS=$?
+        VM_PID=
+}
+
+# cpus_of PID TID: the kernel's Cpus_allowed_list of one thread.
+cpus_of() {
+        sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/task/$2/status"
+}
+
+# tid_named PID COMM: the thread of PID whose name (debug-threads=on) is COMM.
+tid_named() {
+        local t
+        for t in /proc/"$1"/task/*; do
+                [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] && basename "$t" && return 0
+        done
+        return 1
+}
