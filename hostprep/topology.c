@@ -337,7 +337,7 @@ int hostprep_topology_load(enum hostprep_topology_origin origin, const char *arg
                                             arg);
         } else if (origin == HOSTPREP_TOPOLOGY_SYNTHETIC) {
                 if (hwloc_topology_set_synthetic(ht, arg) < 0)
-                        return vl_error_set(err, EINVAL,
+                        return vl_error_set(err, 0,
                                             "invalid synthetic topology \"%s\"; expected levels "
                                             "like \"pack:1 l3:2 core:3 pu:2\"",
                                             arg);
@@ -360,7 +360,7 @@ int hostprep_topology_load(enum hostprep_topology_origin origin, const char *arg
         if (r < 0)
                 return vl_error_set(err, -r, "reading the CPU topology");
         if (t->n_cores == 0)
-                return vl_error_set(err, ENODEV, "%s has no online CPU", t->source);
+                return vl_error_set(err, 0, "%s has no online CPU", t->source);
         *out = TAKE_PTR(t);
         return 0;
 }

@@ -22,6 +22,7 @@ struct checker {
         size_t n_vcpus;     /* pinned vCPUs we look at */
         bool *core_has_vcpu;
         bool have_plan;
+        bool pins_are_suggestion; /* vcpu_pin is what --suggest / auto would write */
         struct hostprep_pin_plan plan; /* what --suggest would do, for the advice */
         int oom;
 };
@@ -278,8 +279,8 @@ static void check_l3_span(struct checker *c)
                         used[t->cores[c->vcpu_core[v]].l3] = true;
                         n_used++;
                 }
-        if (n_used < 2)
-                return;
+        if (n_used < 2 || c->pins_are_suggestion)
+                return; /* the suggestion's own notes explain an unavoidable split */
         for (size_t d = 0; d < t->n_l3s; d++) {
                 if (!used[d])
                         continue;
@@ -356,7 +357,9 @@ static void check_host_cores(struct checker *c)
                     hk, cores);
                 return;
         }
-        size_t n_on_hk = c->core_has_vcpu[hk] ? vcpus_where(c, is_core, hk, vl) : 0;
+        size_t n_on_hk = c->core_has_vcpu[hk] && !c->pins_are_suggestion
+                                 ? vcpus_where(c, is_core, hk, vl)
+                                 : 0;
         if (n_on_hk) {
                 format_core(&t->cores[hk], cores);
                 add(c, VMDEF_WARNING, 0, "cpu", "vcpu_pin",
@@ -479,6 +482,9 @@ int hostprep_pin_check(const struct hostprep_topology *topo, const struct vm_def
                                                    .guest_threads = def->threads,
                                                    .n_iothreads = def->n_iothreads};
                 c.have_plan = hostprep_pin_suggest(topo, &req, &c.plan, NULL) == 0;
+                c.pins_are_suggestion = c.have_plan && c.plan.vcpus.count == c.n_vcpus &&
+                                        !memcmp(c.plan.vcpus.cpus, pin->cpus,
+                                                c.n_vcpus * sizeof(unsigned));
                 check_duplicates(&c);
                 check_siblings(&c);
                 check_l3_span(&c);

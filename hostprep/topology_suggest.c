@@ -564,7 +564,7 @@ int hostprep_pin_suggest(const struct hostprep_topology *topo,
         s.chosen = chosen;
 
         if (req->n_vcpus == 0)
-                return vl_error_set(err, EINVAL, "the number of vCPUs must be at least 1");
+                return vl_error_set(err, 0, "the number of vCPUs must be at least 1");
 
         /* Mirror the host's SMT when the vCPU count allows whole cores. */
         unsigned host_threads = 1;
@@ -591,7 +591,7 @@ int hostprep_pin_suggest(const struct hostprep_topology *topo,
         unsigned cap_hk = capacity_of(&s, hk_only);
         unsigned need = req->n_vcpus;
         if (cap_perf + cap_eff + cap_hk < need) {
-                r = vl_error_set(err, EINVAL,
+                r = vl_error_set(err, 0,
                                  "%u vCPUs with %u threads per guest core do not fit on %s: "
                                  "it has %zu usable CPUs in %zu cores",
                                  need, s.guest_threads, topo->source, topo->n_cpus,
