@@ -269,16 +269,14 @@ static int convert(hwloc_topology_t ht, struct hostprep_topology *t)
         }
         if ((r = read_domains(ht, HWLOC_OBJ_DIE, false, &t->dies, &t->n_dies)) < 0)
                 return r;
-        if (t->n_dies == 0 && (r = copy_domains(t->packages, t->n_packages, &t->dies,
-                                                &t->n_dies)) < 0)
+        if (t->n_dies == 0 &&
+            (r = copy_domains(t->packages, t->n_packages, &t->dies, &t->n_dies)) < 0)
                 return r;
         if ((r = read_domains(ht, HWLOC_OBJ_L3CACHE, false, &t->l3s, &t->n_l3s)) < 0)
                 return r;
-        if (t->n_l3s == 0 &&
-            (r = copy_domains(t->packages, t->n_packages, &t->l3s, &t->n_l3s)) < 0)
+        if (t->n_l3s == 0 && (r = copy_domains(t->packages, t->n_packages, &t->l3s, &t->n_l3s)) < 0)
                 return r;
-        if ((r = read_domains(ht, HWLOC_OBJ_NUMANODE, true, &t->numa_nodes, &t->n_numa_nodes)) <
-            0)
+        if ((r = read_domains(ht, HWLOC_OBJ_NUMANODE, true, &t->numa_nodes, &t->n_numa_nodes)) < 0)
                 return r;
         if (t->n_numa_nodes == 0) {
                 t->numa_nodes = calloc(1, sizeof(*t->numa_nodes));
@@ -333,8 +331,7 @@ int hostprep_topology_load(enum hostprep_topology_origin origin, const char *arg
                                             "by `lstopo --of xml`)",
                                             arg);
                 if (hwloc_topology_set_xml(ht, arg) < 0)
-                        return vl_error_set(err, errno, "hwloc cannot use topology file %s",
-                                            arg);
+                        return vl_error_set(err, errno, "hwloc cannot use topology file %s", arg);
         } else if (origin == HOSTPREP_TOPOLOGY_SYNTHETIC) {
                 if (hwloc_topology_set_synthetic(ht, arg) < 0)
                         return vl_error_set(err, 0,

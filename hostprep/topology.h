@@ -64,8 +64,8 @@ struct hostprep_topology {
 };
 
 enum hostprep_topology_origin {
-        HOSTPREP_TOPOLOGY_HOST,      /* this machine (hwloc's HWLOC_XMLFILE/HWLOC_SYNTHETIC apply) */
-        HOSTPREP_TOPOLOGY_XML,       /* arg: a file written by `lstopo --of xml` */
+        HOSTPREP_TOPOLOGY_HOST, /* this machine (hwloc's HWLOC_XMLFILE/HWLOC_SYNTHETIC apply) */
+        HOSTPREP_TOPOLOGY_XML,  /* arg: a file written by `lstopo --of xml` */
         HOSTPREP_TOPOLOGY_SYNTHETIC, /* arg: e.g. "pack:1 l3:2 core:3 pu:2" */
 };
 

@@ -12,17 +12,17 @@
 #include "util/cleanup.h"
 
 #define LIST_CHARS 2048
-#define NO_CORE ((size_t)-1)
+#define NO_CORE    ((size_t)-1)
 
 struct checker {
         const struct hostprep_topology *topo;
         const struct vm_def *def;
         struct hostprep_pin_findings *out;
-        size_t *vcpu_core;  /* host core of each pinned vCPU, NO_CORE when the CPU is bad */
-        size_t n_vcpus;     /* pinned vCPUs we look at */
+        size_t *vcpu_core; /* host core of each pinned vCPU, NO_CORE when the CPU is bad */
+        size_t n_vcpus;    /* pinned vCPUs we look at */
         bool *core_has_vcpu;
         bool have_plan;
-        bool pins_are_suggestion; /* vcpu_pin is what --suggest / auto would write */
+        bool pins_are_suggestion;      /* vcpu_pin is what --suggest / auto would write */
         struct hostprep_pin_plan plan; /* what --suggest would do, for the advice */
         int oom;
 };
@@ -73,8 +73,8 @@ static void format_core(const struct hostprep_core *core, char *buf)
 }
 
 /* Errors for CPUs in one pin list that do not exist, are offline or not allowed. */
-static void check_cpus_exist(struct checker *c, const char *section, const char *key,
-                             unsigned line, const struct vmdef_cpulist *l)
+static void check_cpus_exist(struct checker *c, const char *section, const char *key, unsigned line,
+                             const struct vmdef_cpulist *l)
 {
         const struct hostprep_topology *t = c->topo;
         _cleanup_free_ unsigned *missing = calloc(l->count + 1, sizeof(unsigned));
@@ -103,8 +103,8 @@ static void check_cpus_exist(struct checker *c, const char *section, const char 
         if (n_missing) {
                 format_cpus(missing, n_missing, list);
                 add(c, VMDEF_ERROR, line, section, key,
-                    "CPU%s %s do%s not exist on %s; expected CPUs among %s", n_missing > 1 ? "s" : "",
-                    list, n_missing > 1 ? "" : "es", t->source, have);
+                    "CPU%s %s do%s not exist on %s; expected CPUs among %s",
+                    n_missing > 1 ? "s" : "", list, n_missing > 1 ? "" : "es", t->source, have);
         }
         if (n_offline) {
                 format_cpus(offline, n_offline, list);
@@ -124,8 +124,9 @@ static void check_cpus_exist(struct checker *c, const char *section, const char 
 }
 
 /* The vCPUs (indexes) whose host core satisfies `match`, formatted as a list. */
-static size_t vcpus_where(const struct checker *c, bool (*match)(const struct checker *, size_t, size_t),
-                          size_t arg, char *buf)
+static size_t vcpus_where(const struct checker *c,
+                          bool (*match)(const struct checker *, size_t, size_t), size_t arg,
+                          char *buf)
 {
         _cleanup_free_ unsigned *v = calloc(c->n_vcpus + 1, sizeof(unsigned));
         size_t n = 0;
@@ -199,8 +200,8 @@ static void check_siblings(struct checker *c)
                     "(host core %zu) and CPU %u (host core %zu)%s; pin a guest core's vCPUs to "
                     "the siblings of one host core, e.g. CPUs %s of core %zu, or use "
                     "vcpu_pin = auto",
-                    first_v, second_v, threads, pin->cpus[first_v], a, pin->cpus[second_v], b,
-                    more, sib, a);
+                    first_v, second_v, threads, pin->cpus[first_v], a, pin->cpus[second_v], b, more,
+                    sib, a);
                 return;
         }
         if (t->threads_per_core < 2)
@@ -208,8 +209,7 @@ static void check_siblings(struct checker *c)
         for (size_t v = 0; v < c->n_vcpus; v++)
                 for (size_t w = v + 1; w < c->n_vcpus; w++) {
                         size_t a = c->vcpu_core[v];
-                        if (a == NO_CORE || a != c->vcpu_core[w] ||
-                            pin->cpus[v] == pin->cpus[w])
+                        if (a == NO_CORE || a != c->vcpu_core[w] || pin->cpus[v] == pin->cpus[w])
                                 continue;
                         format_core(&t->cores[a], sib);
                         add(c, VMDEF_WARNING, 0, "cpu", "vcpu_pin",
@@ -443,8 +443,8 @@ static void check_overlap(struct checker *c, const char *section, const char *ke
         format_cpus(vcpus, n_vcpus, vl);
         host_cpus_advice(c, advice);
         add(c, VMDEF_WARNING, line, section, key,
-            "%s shares CPU%s %s with vCPU%s %s, so it preempts them when busy; pin it to %s",
-            what, n_shared > 1 ? "s" : "", cl, n_vcpus > 1 ? "s" : "", vl, advice);
+            "%s shares CPU%s %s with vCPU%s %s, so it preempts them when busy; pin it to %s", what,
+            n_shared > 1 ? "s" : "", cl, n_vcpus > 1 ? "s" : "", vl, advice);
 }
 
 int hostprep_pin_check(const struct hostprep_topology *topo, const struct vm_def *def,
@@ -482,22 +482,21 @@ int hostprep_pin_check(const struct hostprep_topology *topo, const struct vm_def
                                                    .guest_threads = def->threads,
                                                    .n_iothreads = def->n_iothreads};
                 c.have_plan = hostprep_pin_suggest(topo, &req, &c.plan, NULL) == 0;
-                c.pins_are_suggestion = c.have_plan && c.plan.vcpus.count == c.n_vcpus &&
-                                        !memcmp(c.plan.vcpus.cpus, pin->cpus,
-                                                c.n_vcpus * sizeof(unsigned));
+                c.pins_are_suggestion =
+                        c.have_plan && c.plan.vcpus.count == c.n_vcpus &&
+                        !memcmp(c.plan.vcpus.cpus, pin->cpus, c.n_vcpus * sizeof(unsigned));
                 check_duplicates(&c);
                 check_siblings(&c);
                 check_l3_span(&c);
                 check_numa_span(&c);
                 check_host_cores(&c);
                 check_efficiency(&c);
-                check_overlap(&c, "cpu", "emulator_pin", 0, &def->emulator_pin,
-                              "the emulator");
+                check_overlap(&c, "cpu", "emulator_pin", 0, &def->emulator_pin, "the emulator");
                 for (size_t i = 0; i < def->n_iothreads; i++) {
                         char what[128];
                         snprintf(what, sizeof(what), "iothread %s", def->iothreads[i].id);
-                        check_overlap(&c, "iothreads", def->iothreads[i].id,
-                                      def->iothreads[i].line, &def->iothreads[i].pin, what);
+                        check_overlap(&c, "iothreads", def->iothreads[i].id, def->iothreads[i].line,
+                                      &def->iothreads[i].pin, what);
                 }
         }
         if (c.have_plan)

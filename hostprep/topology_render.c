@@ -23,7 +23,8 @@ static const char *plural(size_t n, const char *one, const char *many)
 }
 
 /* Appends to a fixed line buffer; overlong lines are cut, never overflowed. */
-static void appendf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void appendf(char *buf, size_t len, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 static void appendf(char *buf, size_t len, const char *fmt, ...)
 {
         size_t used = strlen(buf);
@@ -82,8 +83,7 @@ static int describe_l3(const struct hostprep_topology *t, size_t l3, struct vl_s
                 appendf(extra, sizeof(extra), "%sNUMA node %u", *extra ? ", " : "",
                         t->numa_nodes[numa].number);
         if (t->n_dies > t->n_packages)
-                appendf(extra, sizeof(extra), "%sdie %u", *extra ? ", " : "",
-                        t->dies[die].number);
+                appendf(extra, sizeof(extra), "%sdie %u", *extra ? ", " : "", t->dies[die].number);
         snprintf(line, LINE_MAX_CHARS, "  L3 domain %u%s%s%s: CPUs %s, ", t->l3s[l3].number,
                  *extra ? " (" : "", extra, *extra ? ")" : "", list);
         if (first == last)
@@ -180,7 +180,8 @@ int hostprep_pin_plan_ini(const struct hostprep_pin_plan *p, struct vl_strv *lin
 {
         char list[LINE_MAX_CHARS];
         int r;
-        if ((r = vl_strv_push(lines, "[cpu]")) < 0 || (r = push_comment(lines, p->why_topology)) < 0 ||
+        if ((r = vl_strv_push(lines, "[cpu]")) < 0 ||
+            (r = push_comment(lines, p->why_topology)) < 0 ||
             (r = vl_strv_pushf(lines, "sockets = %u", p->sockets)) < 0 ||
             (r = vl_strv_pushf(lines, "dies = %u", p->dies)) < 0 ||
             (r = vl_strv_pushf(lines, "cores = %u", p->cores)) < 0 ||

@@ -65,8 +65,7 @@ static unsigned domain_of(const struct hostprep_core *c, enum domain_level level
 
 static size_t domain_count(const struct hostprep_topology *t, enum domain_level level)
 {
-        return level == LEVEL_L3 ? t->n_l3s : level == LEVEL_NUMA ? t->n_numa_nodes
-                                                                  : t->n_packages;
+        return level == LEVEL_L3 ? t->n_l3s : level == LEVEL_NUMA ? t->n_numa_nodes : t->n_packages;
 }
 
 /* Free capacity per domain of `level` over the candidate cores. */
@@ -304,7 +303,9 @@ static int choose_service_cpus(const struct selection *s, const struct vmdef_cpu
                         if (s->chosen[i] || taken[i] || !t->cores[i].usable)
                                 continue;
                         const struct hostprep_core *c = &t->cores[i];
-                        int rank = (l3_has_vcpu[c->l3] ? 0 : numa_has_vcpu[c->numa] ? 1 : 2) +
+                        int rank = (l3_has_vcpu[c->l3]       ? 0
+                                    : numa_has_vcpu[c->numa] ? 1
+                                                             : 2) +
                                    (i == s->housekeeping ? 4 : 0);
                         if (best < 0 || rank < best_rank) {
                                 best = i;
@@ -334,8 +335,8 @@ static int choose_service_cpus(const struct selection *s, const struct vmdef_cpu
                 *why = strdup_printf(" of core%s %zu%s (CPUs %s), left to the host%s%s, so QEMU's "
                                      "own threads never take time from a vCPU",
                                      several ? "s" : "", first_core, several ? ",..." : "", list,
-                                     same_l3     ? " in an L3 domain the vCPUs use (their data "
-                                                   "stays in that cache)"
+                                     same_l3 ? " in an L3 domain the vCPUs use (their data "
+                                               "stays in that cache)"
                                      : same_numa && t->n_numa_nodes > 1
                                              ? " on the vCPUs' NUMA node (next to guest memory)"
                                              : "",
@@ -375,7 +376,8 @@ static int split_service_cpus(const struct vmdef_cpulist *service, unsigned n_io
         bool shared_with_vcpus = false;
         for (size_t k = 0; k < service->count; k++)
                 for (size_t v = 0; v < p->vcpus.count; v++)
-                        shared_with_vcpus = shared_with_vcpus || service->cpus[k] == p->vcpus.cpus[v];
+                        shared_with_vcpus =
+                                shared_with_vcpus || service->cpus[k] == p->vcpus.cpus[v];
         /* With room to spare, each iothread gets a CPU of its own (the last ones) and the
          * emulator the rest, so disk I/O does not queue behind QEMU's main loop. */
         bool room = service->count > n_io;
@@ -398,8 +400,8 @@ static int split_service_cpus(const struct vmdef_cpulist *service, unsigned n_io
                 return -ENOMEM;
         p->n_iothreads = n_io;
         for (unsigned i = 0; i < n_io; i++) {
-                unsigned cpu = room ? service->cpus[n_emulator + i]
-                                    : service->cpus[i % service->count];
+                unsigned cpu =
+                        room ? service->cpus[n_emulator + i] : service->cpus[i % service->count];
                 if (cpulist_push(&p->iothreads[i], cpu) < 0)
                         return -ENOMEM;
         }
@@ -485,7 +487,8 @@ static int choose_guest_topology(const struct selection *s, const struct hostpre
         return p->why_topology ? 0 : -ENOMEM;
 }
 
-static int describe_vcpus(const struct selection *s, struct hostprep_pin_plan *p, bool used_efficiency)
+static int describe_vcpus(const struct selection *s, struct hostprep_pin_plan *p,
+                          bool used_efficiency)
 {
         const struct hostprep_topology *t = s->topo;
         size_t n_l3 = 0, n_cores = 0;
@@ -509,8 +512,8 @@ static int describe_vcpus(const struct selection *s, struct hostprep_pin_plan *p
         if (n_l3 <= 1)
                 p->why_vcpus = strdup_printf("%u vCPUs on %zu whole core%s of one L3 domain "
                                              "(%s), so they share one cache%s",
-                                             (unsigned)p->vcpus.count,
-                                             n_cores, n_cores == 1 ? "" : "s", where, tail);
+                                             (unsigned)p->vcpus.count, n_cores,
+                                             n_cores == 1 ? "" : "s", where, tail);
         else
                 p->why_vcpus = strdup_printf(
                         "%u vCPUs on %zu whole cores: no single L3 domain has that many free "
@@ -552,7 +555,8 @@ int hostprep_pin_suggest(const struct hostprep_topology *topo,
                          struct vl_error *err)
 {
         struct hostprep_pin_plan p = {0};
-        struct selection s = {.topo = topo, .housekeeping = hostprep_topology_housekeeping_core(topo)};
+        struct selection s = {.topo = topo,
+                              .housekeeping = hostprep_topology_housekeeping_core(topo)};
         _cleanup_free_ bool *chosen = calloc(topo->n_cores, sizeof(bool));
         _cleanup_free_ bool *perf = calloc(topo->n_cores, sizeof(bool));
         _cleanup_free_ bool *eff = calloc(topo->n_cores, sizeof(bool));
@@ -572,7 +576,7 @@ int hostprep_pin_suggest(const struct hostprep_topology *topo,
                 if (topo->cores[i].usable && !topo->cores[i].efficiency &&
                     topo->cores[i].n_cpus > host_threads)
                         host_threads = topo->cores[i].n_cpus;
-        s.guest_threads = req->guest_threads ? req->guest_threads
+        s.guest_threads = req->guest_threads                 ? req->guest_threads
                           : req->n_vcpus % host_threads == 0 ? host_threads
                                                              : 1;
 
@@ -594,8 +598,7 @@ int hostprep_pin_suggest(const struct hostprep_topology *topo,
                 r = vl_error_set(err, 0,
                                  "%u vCPUs with %u threads per guest core do not fit on %s: "
                                  "it has %zu usable CPUs in %zu cores",
-                                 need, s.guest_threads, topo->source, topo->n_cpus,
-                                 topo->n_cores);
+                                 need, s.guest_threads, topo->source, topo->n_cpus, topo->n_cores);
                 goto fail_set;
         }
         /* Tiers: performance cores, then efficiency cores, then the housekeeping core. */

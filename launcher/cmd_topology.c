@@ -34,7 +34,8 @@ static void topology_usage(FILE *out)
                 "  --json                with --suggest: print {\"vcpus\", \"emulator\",\n"
                 "                        \"iothreads\", \"topology\", \"reasons\"} as JSON\n"
                 "  --check NAME|FILE     check a definition's vcpu_pin, emulator_pin and\n"
-                "                        iothread pins against the topology\n" VL_CLI_DEF_OPTIONS_HELP
+                "                        iothread pins against the "
+                "topology\n" VL_CLI_DEF_OPTIONS_HELP
                 "\nhwloc's HWLOC_XMLFILE and HWLOC_SYNTHETIC environment variables work too.\n"
                 "Exit status: 0 OK, 1 the topology cannot be read, 2 usage, 3 invalid "
                 "definition,\n4 the pinning cannot work on this topology (--check).\n",
@@ -82,14 +83,16 @@ static int parse_args(int argc, char **argv, struct topology_args *a)
                                    !strcmp(o, "--suggest") || !strcmp(o, "--iothreads") ||
                                    !strcmp(o, "--check");
                 if (!takes_value) {
-                        fprintf(stderr, "vmlaunch topology: unknown %s '%s'; see `vmlaunch "
-                                        "topology --help`\n",
+                        fprintf(stderr,
+                                "vmlaunch topology: unknown %s '%s'; see `vmlaunch "
+                                "topology --help`\n",
                                 o[0] == '-' ? "option" : "argument", o);
                         return -1;
                 }
                 if (i + 1 >= argc || !argv[i + 1][0]) {
-                        fprintf(stderr, "vmlaunch topology: %s needs a value; see `vmlaunch "
-                                        "topology --help`\n",
+                        fprintf(stderr,
+                                "vmlaunch topology: %s needs a value; see `vmlaunch "
+                                "topology --help`\n",
                                 o);
                         return -1;
                 }
@@ -167,8 +170,8 @@ static int print_suggestion_json(const struct hostprep_topology *topo,
         json_object_object_add(root, "iothreads", io);
         json_object_object_add(root, "topology", guest);
         json_object_object_add(root, "reasons", reasons);
-        printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-                                                                    JSON_C_TO_STRING_NOSLASHESCAPE));
+        printf("%s\n", json_object_to_json_string_ext(
+                               root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(root);
         return 0;
 }
@@ -254,8 +257,7 @@ int cmd_topology(int argc, char **argv)
                         topology_usage(stdout);
                         return VL_EXIT_OK;
                 }
-        struct topology_args a = {.origin = HOSTPREP_TOPOLOGY_HOST,
-                                  .iothreads = DEFAULT_IOTHREADS};
+        struct topology_args a = {.origin = HOSTPREP_TOPOLOGY_HOST, .iothreads = DEFAULT_IOTHREADS};
         if (parse_args(argc, argv, &a) < 0)
                 return VL_EXIT_USAGE;
 

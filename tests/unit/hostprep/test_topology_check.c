@@ -1,8 +1,7 @@
 /* Pinning validation: the guide's own pinning, bad pins, `vcpu_pin = auto`. */
 #include "topology_testlib.h"
 
-static struct hostprep_pin_findings check(const struct hostprep_topology *t,
-                                          const struct vm_def *d)
+static struct hostprep_pin_findings check(const struct hostprep_topology *t, const struct vm_def *d)
 {
         struct hostprep_pin_findings f;
         assert_int_equal(hostprep_pin_check(t, d, &f), 0);
@@ -32,14 +31,14 @@ static void test_guide_pinning_flags_emulator_overlap_and_ccx_split(void **state
         assert_non_null(emu);
         assert_string_equal(emu->section, "cpu");
         assert_non_null(strstr(emu->msg, "CPUs 8,9 of core 4")); /* a core without vCPUs */
-        const struct vmdef_diag *ccx = find_finding(&f, VMDEF_WARNING, "vcpu_pin",
-                                                    "span 2 L3 domains", "vcpu_pin = 4-11");
+        const struct vmdef_diag *ccx =
+                find_finding(&f, VMDEF_WARNING, "vcpu_pin", "span 2 L3 domains", "vcpu_pin = 4-11");
         assert_non_null(ccx);
         assert_non_null(strstr(ccx->msg, "L3 domain 0 (CPUs 0-5): vCPUs 0-5"));
         assert_non_null(strstr(ccx->msg, "L3 domain 1 (CPUs 6-11): vCPUs 6,7"));
         /* Core 0 holds vCPUs 0-1: called out as the housekeeping core. */
-        assert_non_null(find_finding(&f, VMDEF_WARNING, "vcpu_pin", "vCPUs 0,1 run on core 0",
-                                     NULL));
+        assert_non_null(
+                find_finding(&f, VMDEF_WARNING, "vcpu_pin", "vCPUs 0,1 run on core 0", NULL));
         /* The sibling pairing itself is right: vCPUs 2k, 2k+1 share a host core. */
         assert_null(find_finding(&f, VMDEF_WARNING, "vcpu_pin", "form one guest core", NULL));
         hostprep_pin_findings_free(&f);

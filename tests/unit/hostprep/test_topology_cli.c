@@ -105,8 +105,8 @@ static void test_suggest_ini_for_the_guides_ryzen_is_ready_to_paste(void **state
         (void)state;
         struct run_result *res = calloc(1, sizeof(*res));
         assert_non_null(res);
-        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--suggest",
-                                           "8", NULL});
+        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--suggest", "8",
+                                           NULL});
         assert_int_equal(res->exit_code, 0);
         assert_non_null(strstr(res->out, "\n[cpu]\n"));
         assert_non_null(strstr(res->out, "\nthreads = 2\n"));
@@ -136,8 +136,8 @@ static void test_bad_arguments_exit_with_usage(void **state)
         (void)state;
         struct run_result *res = calloc(1, sizeof(*res));
         assert_non_null(res);
-        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--suggest",
-                                           "13", NULL});
+        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--suggest", "13",
+                                           NULL});
         assert_int_equal(res->exit_code, 2);
         run_vmlaunch(res, (const char *[]){"topology", "--suggest", "zero", NULL});
         assert_int_equal(res->exit_code, 2);

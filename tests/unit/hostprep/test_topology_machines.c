@@ -61,8 +61,8 @@ static void test_skylake_consecutive_pins_are_flagged_as_split_guest_cores(void 
         print_findings(&f);
         assert_non_null(find_finding(&f, VMDEF_WARNING, "vcpu_pin",
                                      "vCPUs 0 and 1 form one guest core", "3 more guest cores"));
-        assert_non_null(
-                find_finding(&f, VMDEF_WARNING, "vcpu_pin", "span 2 L3 domains", "e.g. vcpu_pin = "));
+        assert_non_null(find_finding(&f, VMDEF_WARNING, "vcpu_pin", "span 2 L3 domains",
+                                     "e.g. vcpu_pin = "));
         hostprep_pin_findings_free(&f);
         def_free(d);
         hostprep_topology_free(t);

@@ -161,9 +161,9 @@ static void test_plan_renders_as_ini_with_a_reason_per_choice(void **state)
         struct hostprep_pin_plan p = suggest(t, 8, 2);
         struct vl_strv lines = {0};
         assert_int_equal(hostprep_pin_plan_ini(&p, &lines), 0);
-        const char *expect[] = {"[cpu]", "sockets = 1", "dies = 1", "cores = 4", "threads = 2",
-                                "vcpu_pin = 4-11", "emulator_pin = 2,3", "[iothreads]",
-                                "io1 = 2", "io2 = 3"};
+        const char *expect[] = {
+                "[cpu]",           "sockets = 1",        "dies = 1",    "cores = 4", "threads = 2",
+                "vcpu_pin = 4-11", "emulator_pin = 2,3", "[iothreads]", "io1 = 2",   "io2 = 3"};
         for (size_t e = 0; e < sizeof(expect) / sizeof(expect[0]); e++) {
                 bool found = false;
                 for (size_t i = 0; i < lines.count; i++)

@@ -48,7 +48,11 @@ static inline void cpulist_set(struct vmdef_cpulist *l, size_t n, const unsigned
         l->count = n;
 }
 
-#define CPUS(...) (sizeof((unsigned[]){__VA_ARGS__}) / sizeof(unsigned)), (unsigned[]){__VA_ARGS__}
+#define CPUS(...)                                                                                  \
+        (sizeof((unsigned[]){__VA_ARGS__}) / sizeof(unsigned)), (unsigned[])                       \
+        {                                                                                          \
+                __VA_ARGS__                                                                        \
+        }
 
 /* A definition with just the [cpu] part (the INI parser is not needed here). */
 static inline struct vm_def *def_new(unsigned sockets, unsigned cores, unsigned threads)
