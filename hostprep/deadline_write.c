@@ -13,13 +13,6 @@
 #include "hostprep/sysroot.h"
 #include "util/cleanup.h"
 
-static deadline_write_hook_fn write_hook;
-
-void deadline_write_set_hook(deadline_write_hook_fn hook)
-{
-        write_hook = hook;
-}
-
 /* What the helper sends back through its pipe. */
 struct helper_answer {
         int result;
@@ -114,8 +107,6 @@ struct write_request {
 static int write_in_helper(void *arg, struct vl_error *err)
 {
         const struct write_request *req = arg;
-        if (write_hook)
-                return write_hook(req->path, req->value, err);
         return sysroot_write(req->path, req->value, err);
 }
 

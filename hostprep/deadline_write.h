@@ -23,9 +23,3 @@ int deadline_write(const char *path, const char *value, unsigned timeout_ms,
  * message is passed back to the parent. `what` names the operation for a timeout. */
 int deadline_run(const char *what, int (*fn)(void *arg, struct vl_error *err), void *arg,
                  unsigned timeout_ms, struct vl_error *err);
-
-/* Test seam: a fixture tree has no kernel behind its sysfs files, so tests install a
- * "fake kernel" that applies the effect of a write (unbind removes the driver link, ...).
- * The hook runs in the helper process, like the real write. NULL: plain write. */
-typedef int (*deadline_write_hook_fn)(const char *path, const char *value, struct vl_error *err);
-void deadline_write_set_hook(deadline_write_hook_fn hook);

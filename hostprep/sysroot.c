@@ -16,6 +16,12 @@
 
 static char root_dir[PATH_MAX];
 static bool root_set;
+static sysroot_write_hook_fn write_hook;
+
+void sysroot_set_write_hook(sysroot_write_hook_fn hook)
+{
+        write_hook = hook;
+}
 
 void sysroot_set(const char *root)
 {
@@ -128,6 +134,13 @@ bool sysroot_exists(const char *path)
 }
 
 int sysroot_write(const char *path, const char *value, struct vl_error *err)
+{
+        if (write_hook)
+                return write_hook(path, value, err);
+        return sysroot_write_raw(path, value, err);
+}
+
+int sysroot_write_raw(const char *path, const char *value, struct vl_error *err)
 {
         char full[PATH_MAX];
         int r = sysroot_path(full, sizeof(full), "%s", path);

@@ -35,3 +35,12 @@ int list_dir_sorted(const char *path, struct vl_strv *out);
 /* Writes value to a system file that cannot block (vtconsole bind, governor, hugepages):
  * one write(2), as the kernel expects a sysfs attribute to be written. */
 int sysroot_write(const char *path, const char *value, struct vl_error *err);
+
+/* Test seam: a fixture tree has no kernel behind its sysfs files, so tests install a
+ * "fake kernel" that applies the effect of each write (unbind removes the driver link,
+ * nr_hugepages reserves at most what is free, ...). sysroot_write calls it instead of
+ * writing; deadline_write runs it in the helper process, like the real write. */
+typedef int (*sysroot_write_hook_fn)(const char *path, const char *value, struct vl_error *err);
+void sysroot_set_write_hook(sysroot_write_hook_fn hook);
+/* The plain write, bypassing the hook (for the hook itself). */
+int sysroot_write_raw(const char *path, const char *value, struct vl_error *err);

@@ -1,0 +1,133 @@
+/* The plan for each fixture host: the ordered list of what prepare would change. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hostprep_defs.h"
+#include "hostprep_fixture.h"
+
+static char *plan_of(const char *tree, const char *ini)
+{
+        struct fixture f;
+        fixture_setup(&f, tree, ini);
+        struct hostprep_plan plan;
+        struct vl_error err = {0};
+        int r = hostprep_plan(f.def, &f.opts, &plan, &err);
+        if (r < 0)
+                fprintf(stderr, "plan: %s\n", err.msg);
+        assert_int_equal(r, 0);
+        char *text = fixture_plan_text(&plan);
+        hostprep_plan_free(&plan);
+        fixture_teardown(&f);
+        return text;
+}
+
+static void assert_plan(const char *tree, const char *ini, const char *expected)
+{
+        char *text = plan_of(tree, ini);
+        if (strcmp(text, expected) != 0)
+                fprintf(stderr, "plan of %s:\n%s\nexpected:\n%s\n", tree, text, expected);
+        assert_string_equal(text, expected);
+        free(text);
+}
+
+static void test_plan_rtx2060_4fn_unloads_nvidia_stack_and_binds_four_functions(void **state)
+{
+        (void)state;
+        assert_plan("rtx2060-4fn", DEF_RTX2060,
+                    "checks: IOMMU group 14: 0000:00:01.0 (PCI bridge, pcieport), 0000:06:00.0 "
+                    "(VGA compatible controller, nvidia), 0000:06:00.1 (Audio device, "
+                    "snd_hda_intel), 0000:06:00.2 (USB controller, xhci_hcd), 0000:06:00.3 "
+                    "(Serial bus controller, nvidia-gpu)\n"
+                    "checks: no device the host needs in the group, nobody else holds the GPU\n"
+                    "hugepages: reserve 512 x 2048 kB pages: "
+                    "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages 0 -> 512\n"
+                    "governor: cpu0 governor schedutil -> performance\n"
+                    "governor: cpu1 governor schedutil -> performance\n"
+                    "governor: cpu2 governor schedutil -> performance\n"
+                    "units: stop display-manager.service\n"
+                    "vtconsoles: unbind vtcon1 ((M) frame buffer device)\n"
+                    "framebuffer: unbind efi-framebuffer.0 from efi-framebuffer\n"
+                    "modules: keep module snd_hda_intel loaded: driver snd_hda_intel also "
+                    "drives 0000:00:1f.3, outside the group (only the group's devices are "
+                    "unbound)\n"
+                    "modules: keep module xhci_pci loaded: driver xhci_hcd also drives "
+                    "0000:00:14.0, outside the group (only the group's devices are unbound)\n"
+                    "modules: unload module nvidia_drm\n"
+                    "modules: unload module nvidia_modeset\n"
+                    "modules: unload module nvidia_uvm\n"
+                    "modules: unload module nvidia\n"
+                    "modules: unload module i2c_nvidia_gpu\n"
+                    "vfio: load module vfio_iommu_type1\n"
+                    "vfio: load module vfio_pci\n"
+                    "vfio: 0000:06:00.0 nvidia -> vfio-pci\n"
+                    "vfio: 0000:06:00.1 snd_hda_intel -> vfio-pci\n"
+                    "vfio: 0000:06:00.2 xhci_hcd -> vfio-pci\n"
+                    "vfio: 0000:06:00.3 nvidia-gpu -> vfio-pci\n");
+}
+
+static void test_plan_amd_2fn_simpledrm_unbinds_simple_framebuffer(void **state)
+{
+        (void)state;
+        char *text = plan_of("amd-2fn-simpledrm", DEF_AMD);
+        assert_non_null(strstr(text, "framebuffer: unbind simple-framebuffer.0 from simple-framebuffer\n"));
+        assert_null(strstr(text, "efi-framebuffer"));
+        assert_non_null(strstr(text, "modules: unload module amdgpu\n"));
+        assert_non_null(strstr(text, "vfio: 0000:0c:00.0 amdgpu -> vfio-pci\n"
+                                     "vfio: 0000:0c:00.1 snd_hda_intel -> vfio-pci\n"));
+        free(text);
+}
+
+static void test_plan_efifb_host_unbinds_efi_framebuffer(void **state)
+{
+        (void)state;
+        char *text = plan_of("rtx2060-4fn", DEF_RTX2060);
+        assert_non_null(strstr(text, "framebuffer: unbind efi-framebuffer.0 from efi-framebuffer\n"));
+        assert_null(strstr(text, "simple-framebuffer"));
+        free(text);
+}
+
+static void test_plan_sata_in_group_says_it_will_fail_naming_the_controller(void **state)
+{
+        (void)state;
+        char *text = plan_of("sata-in-group", DEF_RTX2060);
+        assert_non_null(strstr(text, "checks: will fail: 0000:06:00.2 (SATA controller, class "
+                                     "0x0106) is in the GPU's IOMMU group 14; the host needs it"));
+        free(text);
+}
+
+static void test_plan_with_host_actions_off_lists_no_host_changes(void **state)
+{
+        (void)state;
+        char *text = plan_of("rtx2060-4fn",
+                             "[vm]\nname = win10\n[memory]\nsize = 1G\n"
+                             "[gpu]\naddress = 06:00.0\n"
+                             "[host]\nstop_units =\nvtconsoles = off\nframebuffer = off\n"
+                             "unload_modules = off\ngovernor = off\n");
+        assert_null(strstr(text, "units:"));
+        assert_null(strstr(text, "vtconsoles:"));
+        assert_null(strstr(text, "framebuffer:"));
+        assert_null(strstr(text, "modules:"));
+        assert_null(strstr(text, "governor:"));
+        assert_null(strstr(text, "hugepages:"));
+        assert_non_null(strstr(text, "vfio: 0000:06:00.0 nvidia -> vfio-pci\n"));
+        free(text);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_plan_rtx2060_4fn_unloads_nvidia_stack_and_binds_four_functions),
+                cmocka_unit_test(test_plan_amd_2fn_simpledrm_unbinds_simple_framebuffer),
+                cmocka_unit_test(test_plan_efifb_host_unbinds_efi_framebuffer),
+                cmocka_unit_test(test_plan_sata_in_group_says_it_will_fail_naming_the_controller),
+                cmocka_unit_test(test_plan_with_host_actions_off_lists_no_host_changes),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

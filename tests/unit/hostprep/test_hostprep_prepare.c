@@ -1,0 +1,2 @@
+#include <stdio.h>
+int main(void){puts("skipped: not yet");return 77;}
