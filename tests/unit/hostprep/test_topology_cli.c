@@ -148,6 +148,59 @@ static void test_bad_arguments_exit_with_usage(void **state)
         free(res);
 }
 
+/* Writes a definition into a fresh temporary folder; returns its path. */
+static void write_definition(char *path, size_t len, const char *text)
+{
+        char dir[] = "/tmp/vl-topology-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, len, "%s/guide.ini", dir);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+static void remove_definition(const char *path)
+{
+        unlink(path);
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s", path);
+        *strrchr(dir, '/') = '\0';
+        rmdir(dir);
+}
+
+static void test_check_reports_warnings_and_fails_on_missing_cpus(void **state)
+{
+        (void)state;
+        char path[4096];
+        struct run_result *res = calloc(1, sizeof(*res));
+        assert_non_null(res);
+        /* The guide's pinning: warnings only, exit 0. */
+        write_definition(path, sizeof(path),
+                         "[cpu]\nsockets = 1\ncores = 4\nthreads = 2\nvcpu_pin = 0-7\n"
+                         "emulator_pin = 0,3\n");
+        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--check", path,
+                                           "--allow-unsafe-owner", NULL});
+        assert_int_equal(res->exit_code, 0);
+        remove_definition(path);
+        /* A CPU the machine does not have: exit 4, the host cannot run it. */
+        write_definition(path, sizeof(path),
+                         "[cpu]\nsockets = 1\ncores = 4\nthreads = 2\nvcpu_pin = 4-10,14\n");
+        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--check", path,
+                                           "--allow-unsafe-owner", NULL});
+        assert_int_equal(res->exit_code, 4);
+        remove_definition(path);
+        /* vcpu_pin = auto is filled in and explained. */
+        write_definition(path, sizeof(path),
+                         "[cpu]\nsockets = 1\ncores = 4\nthreads = 2\nvcpu_pin = auto\n");
+        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--check", path,
+                                           "--allow-unsafe-owner", NULL});
+        assert_int_equal(res->exit_code, 0);
+        assert_non_null(strstr(res->out, "vcpu_pin = auto: vcpu_pin: 8 vCPUs on 4 whole cores"));
+        remove_definition(path);
+        free(res);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -155,6 +208,7 @@ int main(void)
                 cmocka_unit_test(test_suggest_ini_for_the_guides_ryzen_is_ready_to_paste),
                 cmocka_unit_test(test_describe_an_xml_machine),
                 cmocka_unit_test(test_bad_arguments_exit_with_usage),
+                cmocka_unit_test(test_check_reports_warnings_and_fails_on_missing_cpus),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
