@@ -100,7 +100,7 @@ static int describe_kinds(const struct hostprep_topology *t, struct vl_strv *lin
         char list[LINE_MAX_CHARS / 2];
         if (!line || !cpus)
                 return -ENOMEM;
-        snprintf(line, LINE_MAX_CHARS, "hybrid CPU, core kinds:");
+        snprintf(line, LINE_MAX_CHARS, "hybrid CPU ((E) marks efficiency cores), core kinds:");
         for (size_t k = t->n_kinds; k-- > 0;) {
                 size_t n = 0;
                 for (size_t i = 0; i < t->n_cpus; i++)
