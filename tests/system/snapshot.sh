@@ -1,0 +1,56 @@
+#!/bin/bash
+# Runs INSIDE the emulated host. Prints, one fact per line and sorted, everything
+# vmlaunch may change on a host, so that "before" and "after" can be compared with diff.
+# SYSFS/PROCFS/DEVFS point it at a fixture tree instead of the running system.
+set -u
+sys=${SYSFS:-/sys} proc=${PROCFS:-/proc} dev=${DEVFS:-/dev}
+units=${SNAPSHOT_UNITS:-display-manager.service}
+
+first_line() { [ -r "$1" ] && head -n 1 "$1" || echo "(none)"; }
+link_name() { [ -L "$1" ] && basename "$(readlink "$1")" || echo "(none)"; }
+
+{
+  # Each PCI function: driver, driver_override and IOMMU group.
+  for d in "$sys"/bus/pci/devices/*; do
+    [ -e "$d" ] || continue
+    echo "pci $(basename "$d") driver=$(link_name "$d/driver")" \
+      "override=$(first_line "$d/driver_override")" "iommu_group=$(link_name "$d/iommu_group")"
+  done
+  # Loaded modules with their use count and holders (holders sorted: the kernel lists
+  # them in load order, which differs after an unload/reload cycle).
+  while read -r name _size refcount holders state _rest; do
+    holders=$(tr ',' '\n' <<<"${holders%,}" | grep -v '^-$' | LC_ALL=C sort | paste -sd, -)
+    echo "module $name refcount=$refcount holders=${holders:--} state=$state"
+  done <"$proc/modules"
+  for v in "$sys"/class/vtconsole/vtcon*; do
+    [ -e "$v" ] || continue
+    echo "vtconsole $(basename "$v") bind=$(first_line "$v/bind") name=$(first_line "$v/name")"
+  done
+  for drv in efi-framebuffer simple-framebuffer vesa-framebuffer; do
+    [ -d "$sys/bus/platform/drivers/$drv" ] || { echo "platform-driver $drv absent"; continue; }
+    bound=$(cd "$sys/bus/platform/drivers/$drv" && ls -d -- *.[0-9]* 2>/dev/null | tr '\n' ' ')
+    echo "platform-driver $drv bound=${bound:-(none)}"
+  done
+  for dev_name in efi-framebuffer.0 simple-framebuffer.0 vesa-framebuffer.0; do
+    [ -e "$sys/bus/platform/devices/$dev_name" ] &&
+      echo "platform-device $dev_name driver=$(link_name "$sys/bus/platform/devices/$dev_name/driver")"
+  done
+  [ -r "$proc/fb" ] && sed 's/^/fb /' "$proc/fb"
+  for h in "$sys"/kernel/mm/hugepages/hugepages-* "$sys"/devices/system/node/node*/hugepages/hugepages-*; do
+    [ -e "$h" ] || continue
+    echo "hugepages ${h#"$sys"/} nr=$(first_line "$h/nr_hugepages") free=$(first_line "$h/free_hugepages")"
+    [ -e "$h/nr_overcommit_hugepages" ] &&
+      echo "hugepages ${h#"$sys"/} overcommit=$(first_line "$h/nr_overcommit_hugepages")"
+  done
+  for g in "$sys"/devices/system/cpu/cpu*/cpufreq/scaling_governor; do
+    [ -e "$g" ] && echo "governor ${g#"$sys"/} $(first_line "$g")"
+  done
+  for u in $units; do
+    echo "unit $u $(systemctl is-active "$u" 2>/dev/null || true)"
+  done
+  if [ -d "$dev/vfio" ]; then
+    echo "vfio-devices $(cd "$dev/vfio" && ls | sort | tr '\n' ' ')"
+  else
+    echo "vfio-devices (no $dev/vfio)"
+  fi
+} | LC_ALL=C sort
