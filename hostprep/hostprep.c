@@ -188,7 +188,7 @@ int hostprep_check(const struct vm_def *def, const struct hostprep_options *opts
         if (r < 0)
                 return r;
         if (report->n_failures)
-                return vl_error_set(err, EINVAL, "%s", report->failures[0]);
+                return vl_error_set(err, 0, "%s", report->failures[0]);
         return 0;
 }
 
@@ -241,10 +241,11 @@ static int undo_journal(struct hostprep_ctx *ctx, struct hostprep_report *report
         journal_records_free(&recs);
         if (report->n_failures) {
                 report->journal_kept = true;
-                return vl_error_set(err, EIO,
+                vl_error_set(err, 0,
                                     "%zu change(s) could not be undone; the journal stays in %s: "
                                     "fix the cause and run `vmlaunch restore` again",
                                     report->n_failures, run_dir);
+                return -EIO;
         }
         return journal_remove(run_dir, err);
 }

@@ -232,8 +232,8 @@ static int checks_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *
         if (s->problems.count == 0)
                 return 0;
         if (s->problems.count == 1)
-                return vl_error_set(err, EINVAL, "%s", s->problems.items[0]);
-        return vl_error_set(err, EINVAL, "%s (and %zu more problem(s); see `vmlaunch check`)",
+                return vl_error_set(err, 0, "%s", s->problems.items[0]);
+        return vl_error_set(err, 0, "%s (and %zu more problem(s); see `vmlaunch check`)",
                             s->problems.items[0], s->problems.count - 1);
 }
 

@@ -149,7 +149,7 @@ static int hugepages_apply(struct hostprep_ctx *ctx, void *state, struct vl_erro
 {
         const struct hugepages_state *s = state;
         if (s->problem[0])
-                return vl_error_set(err, ENOMEM, "%s", s->problem);
+                return vl_error_set(err, 0, "%s", s->problem);
         char path[256], prev[32], desc[320];
         snprintf(path, sizeof(path), "%s/nr_hugepages", s->pool);
         snprintf(prev, sizeof(prev), "%lu", s->previous);
@@ -166,7 +166,7 @@ static int hugepages_apply(struct hostprep_ctx *ctx, void *state, struct vl_erro
                 r = read_ulong(path, &got) < 0 ? vl_error_set(err, EIO, "read back %s", path) : 0;
         if (r == 0 && got < s->target) {
                 write_ulong(path, s->previous, &ignored);
-                return vl_error_set(err, ENOMEM,
+                return vl_error_set(err, 0,
                                     "hugepages: reserved %lu of %lu %lu kB pages (memory is too "
                                     "fragmented or in use); freed them again. Reserve them at boot "
                                     "(hugepages=N on the kernel command line) or lower [memory] size",

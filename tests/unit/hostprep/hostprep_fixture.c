@@ -331,13 +331,14 @@ static int fake_hugepages(const char *path, const char *value, struct vl_error *
         /* how many more pages the fake memory can give */
         fake_path(freep, sizeof(freep), "/hugepages_obtainable");
         read_small(freep, buf, sizeof(buf));
-        unsigned long obtainable = buf[0] ? strtoul(buf, NULL, 10) : 1000000;
+        bool limited = buf[0] != '\0'; /* no file: plenty of memory */
+        unsigned long obtainable = limited ? strtoul(buf, NULL, 10) : 1000000;
         unsigned long got = want > before + obtainable ? before + obtainable : want;
         if (got > before)
                 PATHF(buf, "%lu", obtainable - (got - before));
         else
                 PATHF(buf, "%lu", obtainable + (before - got));
-        FILE *out = fopen(freep, "w");
+        FILE *out = limited ? fopen(freep, "w") : NULL;
         if (out) {
                 fputs(buf, out);
                 fclose(out);
@@ -389,7 +390,10 @@ static int fake_kernel_write(const char *path, const char *value, struct vl_erro
                 return 0; /* write-only in the kernel: nothing to show */
         if (tail && !strcmp(tail, "/nr_hugepages"))
                 return fake_hugepages(path, value, err);
-        return sysroot_write_raw(path, value, err);
+        /* a sysfs attribute reads back with a newline whatever was written */
+        char shown[512];
+        PATHF(shown, "%s%s", value, value[0] && value[strlen(value) - 1] == '\n' ? "" : "\n");
+        return sysroot_write_raw(path, shown, err);
 }
 
 /* ---- fake modules ---- */
@@ -415,12 +419,15 @@ static void move(const char *from, const char *to)
                 die("move %s -> %s: %s", from, to, strerror(errno));
 }
 
-/* Removes now-empty directories from path up to (and including) stop. */
+/* Removes now-empty directories from path (or its first existing parent) up to and
+ * including stop. */
 static void prune_up(const char *path, const char *stop)
 {
         char buf[PATH_MAX];
         PATHF(buf, "%s", path);
-        while (strlen(buf) >= strlen(stop) && rmdir(buf) == 0) {
+        while (strlen(buf) >= strlen(stop)) {
+                if (rmdir(buf) < 0 && errno != ENOENT)
+                        break;
                 char *slash = strrchr(buf, '/');
                 if (!slash)
                         break;

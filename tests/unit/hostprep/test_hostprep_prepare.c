@@ -1,2 +1,465 @@
+/* prepare + restore against fixture trees: what changes, that everything comes back
+ * byte-identical, and what happens when a step, an undo or vmlaunch itself fails. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
-int main(void){puts("skipped: not yet");return 77;}
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "hostprep/steps.h"
+#include "hostprep_defs.h"
+#include "hostprep_fixture.h"
+
+static void assert_same_tree(const char *before, const char *after)
+{
+        if (strcmp(before, after) != 0)
+                fixture_print_diff(before, after);
+        assert_string_equal(before, after);
+}
+
+static void print_report(const struct hostprep_report *report)
+{
+        for (size_t i = 0; i < report->n_failures; i++)
+                fprintf(stderr, "  report: %s\n", report->failures[i]);
+}
+
+static int prepare(struct fixture *f, struct hostprep_report *report, struct vl_error *err)
+{
+        *err = (struct vl_error){0};
+        return hostprep_prepare(f->def, &f->opts, report, err);
+}
+
+/* Restores with options that share nothing with the run that prepared: only the
+ * runtime dir, like `vmlaunch restore NAME` in a fresh process. */
+static int restore_fresh(struct fixture *f, struct hostprep_report *report)
+{
+        struct hostprep_options fresh = {.run_dir = f->run,
+                                         .units = f->opts.units,
+                                         .modules = f->opts.modules,
+                                         .timeout_ms = 2000};
+        struct vl_error err = {0};
+        int r = hostprep_restore(&fresh, report, &err);
+        if (r < 0)
+                fprintf(stderr, "restore: %s\n", err.msg);
+        return r;
+}
+
+static void test_prepare_rtx2060_moves_group_to_vfio_and_changes_the_host(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+        struct hostprep_report report;
+        struct vl_error err;
+        int r = prepare(&f, &report, &err);
+        if (r < 0)
+                fprintf(stderr, "prepare: %s\n", err.msg);
+        assert_int_equal(r, 0);
+        char buf[128];
+        const char *fns[] = {"0000:06:00.0", "0000:06:00.1", "0000:06:00.2", "0000:06:00.3"};
+        for (size_t i = 0; i < 4; i++) {
+                fixture_driver(&f, fns[i], buf, sizeof(buf));
+                assert_string_equal(buf, "vfio-pci");
+        }
+        fixture_driver(&f, "0000:00:01.0", buf, sizeof(buf));
+        assert_string_equal(buf, "pcieport"); /* the bridge stays */
+        fixture_driver(&f, "0000:00:1f.3", buf, sizeof(buf));
+        assert_string_equal(buf, "snd_hda_intel"); /* onboard audio keeps its driver */
+        assert_false(fixture_exists(&f, "/sys/module/nvidia"));
+        assert_false(fixture_exists(&f, "/sys/module/nvidia_drm"));
+        assert_true(fixture_exists(&f, "/sys/module/snd_hda_intel"));
+        assert_true(fixture_exists(&f, "/sys/module/vfio_pci"));
+        fixture_read(&f, "/sys/class/vtconsole/vtcon1/bind", buf, sizeof(buf));
+        assert_string_equal(buf, "0");
+        assert_false(fixture_exists(&f, "/sys/bus/platform/devices/efi-framebuffer.0/driver"));
+        fixture_read(&f, "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", buf, sizeof(buf));
+        assert_string_equal(buf, "512");
+        fixture_read(&f, "/sys/devices/system/cpu/cpu1/cpufreq/scaling_governor", buf, sizeof(buf));
+        assert_string_equal(buf, "performance");
+        fixture_read(&f, "/sys/devices/system/cpu/cpu3/cpufreq/scaling_governor", buf, sizeof(buf));
+        assert_string_equal(buf, "schedutil"); /* not pinned */
+        assert_true(hostprep_journal_exists(f.run));
+        hostprep_report_free(&report);
+        fixture_teardown(&f);
+}
+
+static void prepare_restore_identical(const char *tree, const char *ini)
+{
+        struct fixture f;
+        fixture_setup(&f, tree, ini);
+        char *before = fixture_snapshot(&f);
+        struct hostprep_report report;
+        struct vl_error err;
+        int r = prepare(&f, &report, &err);
+        if (r < 0)
+                fprintf(stderr, "prepare %s: %s\n", tree, err.msg);
+        assert_int_equal(r, 0);
+        hostprep_report_free(&report);
+        char *during = fixture_snapshot(&f);
+        assert_string_not_equal(before, during);
+        assert_int_equal(restore_fresh(&f, &report), 0);
+        assert_int_equal(report.n_failures, 0);
+        char *after = fixture_snapshot(&f);
+        assert_same_tree(before, after);
+        assert_false(hostprep_journal_exists(f.run));
+        hostprep_report_free(&report);
+        free(before);
+        free(during);
+        free(after);
+        fixture_teardown(&f);
+}
+
+static void test_restore_after_prepare_rtx2060_is_byte_identical(void **state)
+{
+        (void)state;
+        prepare_restore_identical("rtx2060-4fn", DEF_RTX2060);
+}
+
+static void test_restore_after_prepare_amd_simpledrm_is_byte_identical(void **state)
+{
+        (void)state;
+        prepare_restore_identical("amd-2fn-simpledrm", DEF_AMD);
+}
+
+static void test_every_failing_step_rolls_back_to_a_byte_identical_tree(void **state)
+{
+        (void)state;
+        for (size_t k = 1; k <= hostprep_n_steps; k++) {
+                struct fixture f;
+                fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+                char *before = fixture_snapshot(&f);
+                char number[16];
+                snprintf(number, sizeof(number), "%zu", k);
+                setenv("VMLAUNCH_FAIL_STEP", number, 1);
+                struct hostprep_report report;
+                struct vl_error err;
+                int r = prepare(&f, &report, &err);
+                unsetenv("VMLAUNCH_FAIL_STEP");
+                fprintf(stderr, "step %zu (%s): %s\n", k, hostprep_steps[k - 1]->name, err.msg);
+                assert_true(r < 0);
+                assert_non_null(strstr(err.msg, "injected failure"));
+                print_report(&report);
+                assert_int_equal(report.n_failures, 0);
+                char *after = fixture_snapshot(&f);
+                assert_same_tree(before, after);
+                assert_false(hostprep_journal_exists(f.run));
+                hostprep_report_free(&report);
+                free(before);
+                free(after);
+                fixture_teardown(&f);
+        }
+}
+
+static void test_failing_undo_is_named_and_a_second_restore_finishes(void **state)
+{
+        (void)state;
+        for (size_t j = 1; j <= hostprep_n_steps; j++) {
+                struct fixture f;
+                fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+                char *before = fixture_snapshot(&f);
+                struct hostprep_report report;
+                struct vl_error err;
+                assert_int_equal(prepare(&f, &report, &err), 0);
+                hostprep_report_free(&report);
+                char number[16];
+                snprintf(number, sizeof(number), "%zu", j);
+                setenv("VMLAUNCH_FAIL_UNDO", number, 1);
+                int r = restore_fresh(&f, &report);
+                unsetenv("VMLAUNCH_FAIL_UNDO");
+                char *after = fixture_snapshot(&f);
+                if (strcmp(before, after) == 0) {
+                        /* the step journaled nothing (checks, hooks without hooks) */
+                        assert_int_equal(r, 0);
+                        assert_int_equal(report.n_failures, 0);
+                } else {
+                        assert_true(r < 0);
+                        assert_true(report.n_failures > 0);
+                        assert_true(report.journal_kept);
+                        /* step j's undo records are each named; later undos that depend
+                         * on them (a module reload wants the device off vfio-pci) may fail
+                         * too and are named as well */
+                        const char *name = hostprep_steps[j - 1]->name;
+                        size_t named = 0;
+                        for (size_t i = 0; i < report.n_failures; i++) {
+                                fprintf(stderr, "undo %zu: %s\n", j, report.failures[i]);
+                                assert_non_null(strstr(report.failures[i], ": could not "));
+                                named += strncmp(report.failures[i], name, strlen(name)) == 0 &&
+                                         strstr(report.failures[i], "VMLAUNCH_FAIL_UNDO");
+                        }
+                        assert_true(named > 0);
+                }
+                hostprep_report_free(&report);
+                assert_int_equal(restore_fresh(&f, &report), 0);
+                char *final = fixture_snapshot(&f);
+                assert_same_tree(before, final);
+                assert_false(hostprep_journal_exists(f.run));
+                hostprep_report_free(&report);
+                free(before);
+                free(after);
+                free(final);
+                fixture_teardown(&f);
+        }
+}
+
+static void test_crash_after_each_step_then_restore_from_the_journal_alone(void **state)
+{
+        (void)state;
+        for (size_t k = 1; k <= hostprep_n_steps; k++) {
+                struct fixture f;
+                fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+                char *before = fixture_snapshot(&f);
+                f.opts.crash_after_step = (unsigned)k;
+                struct hostprep_report report;
+                struct vl_error err;
+                assert_int_equal(prepare(&f, &report, &err), 0);
+                hostprep_report_free(&report);
+                assert_true(hostprep_journal_exists(f.run));
+                assert_int_equal(restore_fresh(&f, &report), 0);
+                hostprep_report_free(&report);
+                char *after = fixture_snapshot(&f);
+                assert_same_tree(before, after);
+                /* restoring twice is harmless */
+                assert_int_equal(restore_fresh(&f, &report), 0);
+                assert_true(report.nothing_to_restore);
+                hostprep_report_free(&report);
+                free(before);
+                free(after);
+                fixture_teardown(&f);
+        }
+}
+
+static void test_restore_of_a_journal_with_a_torn_last_line_restores_the_rest(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+        char *before = fixture_snapshot(&f);
+        f.opts.crash_after_step = 5; /* vtconsoles */
+        struct hostprep_report report;
+        struct vl_error err;
+        assert_int_equal(prepare(&f, &report, &err), 0);
+        hostprep_report_free(&report);
+        char path[512];
+        snprintf(path, sizeof(path), "%s/journal", f.run);
+        FILE *j = fopen(path, "a");
+        fputs("framebuffer desc=rebind driver=efi-fr", j); /* killed mid-append */
+        fclose(j);
+        assert_int_equal(restore_fresh(&f, &report), 0);
+        hostprep_report_free(&report);
+        char *after = fixture_snapshot(&f);
+        assert_same_tree(before, after);
+        free(before);
+        free(after);
+        fixture_teardown(&f);
+}
+
+static void test_restore_without_a_journal_has_nothing_to_restore(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+        struct hostprep_report report;
+        assert_int_equal(restore_fresh(&f, &report), 0);
+        assert_true(report.nothing_to_restore);
+        hostprep_report_free(&report);
+        fixture_teardown(&f);
+}
+
+static void test_prepare_refuses_while_a_journal_waits_for_restore(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+        f.opts.crash_after_step = 2;
+        struct hostprep_report report;
+        struct vl_error err;
+        assert_int_equal(prepare(&f, &report, &err), 0);
+        hostprep_report_free(&report);
+        f.opts.crash_after_step = 0;
+        assert_int_equal(prepare(&f, &report, &err), -EBUSY);
+        assert_non_null(strstr(err.msg, "vmlaunch restore win10"));
+        hostprep_report_free(&report);
+        assert_int_equal(restore_fresh(&f, &report), 0);
+        hostprep_report_free(&report);
+        fixture_teardown(&f);
+}
+
+static void expect_prepare_fails_unchanged(const char *tree, const char *ini, const char *setup_rel,
+                                           const char *setup_content, const char *message)
+{
+        struct fixture f;
+        fixture_setup(&f, tree, ini);
+        if (setup_rel)
+                fixture_write_tmp(&f, setup_rel, setup_content);
+        char *before = fixture_snapshot(&f);
+        struct hostprep_report report;
+        struct vl_error err;
+        int r = prepare(&f, &report, &err);
+        fprintf(stderr, "%s: %s\n", tree, err.msg);
+        assert_true(r < 0);
+        assert_non_null(strstr(err.msg, message));
+        print_report(&report);
+        assert_int_equal(report.n_failures, 0);
+        char *after = fixture_snapshot(&f);
+        assert_same_tree(before, after);
+        hostprep_report_free(&report);
+        free(before);
+        free(after);
+        fixture_teardown(&f);
+}
+
+static void test_group_with_a_sata_controller_is_refused_naming_it(void **state)
+{
+        (void)state;
+        expect_prepare_fails_unchanged("sata-in-group", DEF_RTX2060, NULL, NULL,
+                                       "0000:06:00.2 (SATA controller, class 0x0106) is in the "
+                                       "GPU's IOMMU group 14; the host needs it");
+}
+
+static void test_process_holding_the_gpu_is_named_with_its_unit(void **state)
+{
+        (void)state;
+        expect_prepare_fails_unchanged("rtx2060-4fn-persistenced", DEF_RTX2060, NULL, NULL,
+                                       "process 900 (nvidia-persiste) of "
+                                       "nvidia-persistenced.service holds /dev/nvidiactl");
+}
+
+static void test_hugepage_shortfall_says_reserved_n_of_m_and_frees_them(void **state)
+{
+        (void)state;
+        expect_prepare_fails_unchanged("rtx2060-4fn", DEF_RTX2060, "fake/hugepages_obtainable",
+                                       "100", "reserved 100 of 512 2048 kB pages");
+}
+
+static void test_module_in_use_fails_before_unloading_anything(void **state)
+{
+        (void)state;
+        expect_prepare_fails_unchanged("rtx2060-4fn", DEF_RTX2060,
+                                       "root/sys/module/nvidia_uvm/refcnt", "1\n",
+                                       "module nvidia_uvm is in use");
+}
+
+static void test_stuck_unbind_times_out_names_the_write_and_rolls_back(void **state)
+{
+        (void)state;
+        /* 06:00.1's unbind never returns: the helper is stuck, we roll back */
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+        char *before = fixture_snapshot(&f);
+        fixture_write_tmp(&f, "fake/hang", "/sys/bus/pci/drivers/snd_hda_intel/unbind");
+        f.opts.timeout_ms = 300;
+        struct hostprep_report report;
+        struct vl_error err;
+        int r = prepare(&f, &report, &err);
+        fprintf(stderr, "%s\n", err.msg);
+        assert_int_equal(r, -ETIMEDOUT);
+        assert_non_null(strstr(err.msg, "writing '0000:06:00.1' to "
+                                        "/sys/bus/pci/drivers/snd_hda_intel/unbind did not finish"));
+        unlink(f.fake); /* keep the hang marker out of the comparison */
+        char hang[600];
+        snprintf(hang, sizeof(hang), "%s/hang", f.fake);
+        unlink(hang);
+        char *after = fixture_snapshot(&f);
+        /* 06:00.1 was never unbound (the stuck write "did not happen"), so the rest
+         * comes back exactly */
+        assert_same_tree(before, after);
+        hostprep_report_free(&report);
+        free(before);
+        free(after);
+        fixture_teardown(&f);
+}
+
+static void test_framebuffer_removed_by_the_kernel_is_not_rebound(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+        struct hostprep_report report;
+        struct vl_error err;
+        assert_int_equal(prepare(&f, &report, &err), 0);
+        hostprep_report_free(&report);
+        /* Linux >= 6.0: vfio-pci removed the conflicting efi-framebuffer.0 */
+        char path[600];
+        snprintf(path, sizeof(path), "%s/sys/bus/platform/devices/efi-framebuffer.0", f.root);
+        rmdir(path);
+        assert_false(fixture_exists(&f, "/sys/bus/platform/devices/efi-framebuffer.0"));
+        assert_int_equal(restore_fresh(&f, &report), 0);
+        assert_int_equal(report.n_failures, 0);
+        hostprep_report_free(&report);
+        fixture_teardown(&f);
+}
+
+static void write_hook(const struct fixture *f, const char *stage, const char *name,
+                       const char *body)
+{
+        char rel[512], path[1024];
+        snprintf(rel, sizeof(rel), "hooks/win10/%s/%s", stage, name);
+        fixture_write_tmp(f, rel, body);
+        snprintf(path, sizeof(path), "%s/%s", f->tmp, rel);
+        chmod(path, 0755);
+}
+
+static void test_hooks_run_with_vm_and_stage_and_a_failing_prepare_hook_rolls_back(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+        char *before = fixture_snapshot(&f);
+        char body[1024];
+        snprintf(body, sizeof(body),
+                 "#!/bin/sh\necho \"$VMLAUNCH_VM $VMLAUNCH_STAGE $1 $2 $3\" >> %s/hooks.log\n",
+                 f.tmp);
+        write_hook(&f, "release/end", "10-log", body);
+        write_hook(&f, "prepare/begin", "10-log", body);
+        write_hook(&f, "prepare/begin", "20-fail", "#!/bin/sh\nexit 3\n");
+        struct hostprep_report report;
+        struct vl_error err;
+        int r = prepare(&f, &report, &err);
+        assert_true(r < 0);
+        assert_non_null(strstr(err.msg, "20-fail (prepare/begin) exited with status 3"));
+        hostprep_report_free(&report);
+        char *after = fixture_snapshot(&f);
+        assert_same_tree(before, after);
+        char log_path[600], log[512] = "";
+        snprintf(log_path, sizeof(log_path), "%s/hooks.log", f.tmp);
+        FILE *in = fopen(log_path, "r");
+        assert_non_null(in);
+        size_t n = fread(log, 1, sizeof(log) - 1, in);
+        log[n] = '\0';
+        fclose(in);
+        assert_string_equal(log, "win10 prepare/begin win10 prepare begin\n"
+                                 "win10 release/end win10 release end\n");
+        free(before);
+        free(after);
+        fixture_teardown(&f);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_prepare_rtx2060_moves_group_to_vfio_and_changes_the_host),
+                cmocka_unit_test(test_restore_after_prepare_rtx2060_is_byte_identical),
+                cmocka_unit_test(test_restore_after_prepare_amd_simpledrm_is_byte_identical),
+                cmocka_unit_test(test_every_failing_step_rolls_back_to_a_byte_identical_tree),
+                cmocka_unit_test(test_failing_undo_is_named_and_a_second_restore_finishes),
+                cmocka_unit_test(test_crash_after_each_step_then_restore_from_the_journal_alone),
+                cmocka_unit_test(test_restore_of_a_journal_with_a_torn_last_line_restores_the_rest),
+                cmocka_unit_test(test_restore_without_a_journal_has_nothing_to_restore),
+                cmocka_unit_test(test_prepare_refuses_while_a_journal_waits_for_restore),
+                cmocka_unit_test(test_group_with_a_sata_controller_is_refused_naming_it),
+                cmocka_unit_test(test_process_holding_the_gpu_is_named_with_its_unit),
+                cmocka_unit_test(test_hugepage_shortfall_says_reserved_n_of_m_and_frees_them),
+                cmocka_unit_test(test_module_in_use_fails_before_unloading_anything),
+                cmocka_unit_test(test_stuck_unbind_times_out_names_the_write_and_rolls_back),
+                cmocka_unit_test(test_framebuffer_removed_by_the_kernel_is_not_rebound),
+                cmocka_unit_test(test_hooks_run_with_vm_and_stage_and_a_failing_prepare_hook_rolls_back),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
