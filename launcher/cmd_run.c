@@ -17,6 +17,7 @@
 #include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "launcher/exit_codes.h"
+#include "launcher/kvm_probe.h"
 #include "launcher/pin.h"
 #include "launcher/qemu_argv.h"
 #include "launcher/qemu_compat.h"
@@ -45,6 +46,7 @@ struct run {
         struct qmp_client *qmp;
         struct runstate state;
         unsigned qemu_version;
+        enum vmdef_accel accel; /* resolved: KVM or TCG */
 };
 
 static void usage(FILE *out)
@@ -133,12 +135,10 @@ static int explain_early_exit(struct run *run, struct vl_error *err)
 static int start_qemu(struct run *run, struct vl_error *err)
 {
         struct qemu_argv_opts aopts = {.run_dir = run->run_dir,
-                                       .qemu_version = run->qemu_version};
-        int r = resolve_accel(run->def, &aopts.accel, err);
-        if (r < 0)
-                return r;
+                                       .qemu_version = run->qemu_version,
+                                       .accel = run->accel};
         struct vl_strv argv = {0};
-        r = qemu_argv_build(run->def, &aopts, &argv, err);
+        int r = qemu_argv_build(run->def, &aopts, &argv, err);
         if (r < 0) {
                 vl_strv_free(&argv);
                 return vl_error_prefix(err, "build the QEMU command line");
@@ -159,7 +159,7 @@ static int start_qemu(struct run *run, struct vl_error *err)
                 return r;
         runlog(LOG_INFO, "started QEMU %u.%u.%u (pid %d, %s), paused", run->qemu_version / 10000,
                run->qemu_version / 100 % 100, run->qemu_version % 100, (int)run->proc.pid,
-               aopts.accel == VMDEF_ACCEL_TCG ? "TCG" : "KVM");
+               run->accel == VMDEF_ACCEL_TCG ? "TCG" : "KVM");
         if (req.memlock_bytes)
                 runlog(LOG_INFO, "RLIMIT_MEMLOCK of QEMU: %llu MiB (guest RAM + 1 GiB for VFIO)",
                        (unsigned long long)(req.memlock_bytes >> 20));
@@ -236,7 +236,10 @@ static int run_locked(struct run *run)
                                                     : "qemu-system-x86_64",
                               &binary, &err) < 0 ||
             spawn_probe_qemu_version(binary, &run->qemu_version, &err) < 0 ||
-            qemu_compat_check(run->def, run->qemu_version, &err) < 0) {
+            qemu_compat_check(run->def, run->qemu_version, &err) < 0 ||
+            resolve_accel(run->def, &run->accel, &err) < 0 ||
+            (run->accel == VMDEF_ACCEL_KVM &&
+             kvm_probe_hyperv("/dev/kvm", &run->def->hyperv, &err) < 0)) {
                 runlog(LOG_ERR, "%s", err.msg);
                 return VL_EXIT_HOST_CHECK;
         }
