@@ -1,35 +1,61 @@
-/* vmlaunch restore: a stub until host preparation lands; harmless when there is
- * nothing to restore, so vmlaunch@.service can always run it (ExecStopPost). */
-#include <errno.h>
+/* vmlaunch restore NAME: replay the journal a killed vmlaunch left in RUN_DIR, so the
+ * host gets its drivers, modules, consoles, framebuffer, hugepages, governors and
+ * units back. Harmless when there is nothing to restore (vmlaunch@.service runs it as
+ * ExecStopPost) and when run twice: every undo is idempotent. */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "hostprep/hostprep.h"
 #include "launcher/commands.h"
 #include "launcher/exit_codes.h"
+#include "launcher/runlog.h"
 #include "launcher/runstate.h"
 #include "util/cleanup.h"
+
+static void log_line(void *userdata, int priority, const char *line)
+{
+        (void)userdata;
+        runlog(priority, "%s", line);
+}
 
 int cmd_restore(int argc, char **argv)
 {
         if (argc != 2 || argv[1][0] == '-') {
-                fprintf(stderr, "Usage: vmlaunch restore NAME\n");
-                return argc == 2 && !strcmp(argv[1], "--help") ? VL_EXIT_OK : VL_EXIT_USAGE;
+                bool help = argc == 2 && !strcmp(argv[1], "--help");
+                fprintf(help ? stdout : stderr,
+                        "Usage: vmlaunch restore NAME\n"
+                        "Puts the host back after a vmlaunch that was killed, from the journal in "
+                        "$VMLAUNCH_RUNTIME_DIR/NAME (default /run/vmlaunch/NAME).\n");
+                return help ? VL_EXIT_OK : VL_EXIT_USAGE;
         }
+        const char *name = argv[1];
         struct vl_error err = {0};
         _cleanup_free_ char *dir = NULL;
-        if (runstate_dir(argv[1], &dir, &err) < 0) {
+        if (runstate_dir(name, &dir, &err) < 0) {
                 fprintf(stderr, "vmlaunch restore: %s\n", err.msg);
                 return VL_EXIT_USAGE;
         }
-        _cleanup_free_ char *journal = runstate_path(dir, "journal");
-        if (!journal)
-                return VL_EXIT_FAILURE;
-        if (access(journal, F_OK) < 0 && errno == ENOENT) {
-                fprintf(stderr, "vmlaunch restore: nothing to restore for %s\n", argv[1]);
-                return VL_EXIT_OK;
+        if (runstate_is_locked(dir) == 1) {
+                fprintf(stderr,
+                        "vmlaunch restore: %s is running; its vmlaunch restores the host when "
+                        "the VM ends (`vmlaunch stop %s`)\n",
+                        name, name);
+                return VL_EXIT_BUSY;
         }
-        fprintf(stderr, "vmlaunch restore: %s exists, but this build cannot replay it yet\n",
-                journal);
-        return VL_EXIT_NOT_IMPLEMENTED;
+        struct hostprep_options opts = {.run_dir = dir, .log = log_line};
+        struct hostprep_report report;
+        int r = hostprep_restore(&opts, &report, &err);
+        int code = VL_EXIT_OK;
+        if (r == 0 && report.nothing_to_restore) {
+                printf("nothing to restore for %s\n", name);
+        } else if (r == 0) {
+                printf("restored the host for %s\n", name);
+        } else {
+                for (size_t i = 0; i < report.n_failures; i++)
+                        fprintf(stderr, "vmlaunch restore: %s\n", report.failures[i]);
+                fprintf(stderr, "vmlaunch restore: %s\n", err.msg);
+                code = report.n_failures ? VL_EXIT_RESTORE : VL_EXIT_FAILURE;
+        }
+        hostprep_report_free(&report);
+        return code;
 }
