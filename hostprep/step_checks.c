@@ -12,6 +12,7 @@
 #include "hostprep/pci.h"
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
+#include "util/cleanup.h"
 #include "vmdefs/vmdef.h"
 
 struct checks_state {
@@ -175,25 +176,17 @@ static int checks_inspect(struct hostprep_ctx *ctx, void **state, struct vl_erro
         if (pci_group_read(addr, &g, &group_err) < 0) {
                 r = vl_strv_push(&s->problems, group_err.msg);
         } else {
-                struct vl_strv members = {0};
-                for (size_t i = 0; i < g.count && r == 0; i++)
-                        r = vl_strv_pushf(&members, "%s%s (%s%s%s)", i ? ", " : "",
-                                          g.devices[i].addr, pci_class_name(g.devices[i].class_code),
-                                          g.devices[i].driver[0] ? ", " : "", g.devices[i].driver);
-                struct vl_strv joined = {0};
-                if (r == 0) {
-                        size_t len = 0;
-                        for (size_t i = 0; i < members.count; i++)
-                                len += strlen(members.items[i]);
-                        char *line = calloc(1, len + 1);
-                        for (size_t i = 0; line && i < members.count; i++)
-                                strcat(line, members.items[i]);
-                        r = line ? vl_strv_pushf(&s->lines, "IOMMU group %s: %s", g.id, line)
-                                 : -ENOMEM;
-                        free(line);
-                }
-                vl_strv_free(&members);
-                vl_strv_free(&joined);
+                _cleanup_free_ char *line = NULL;
+                size_t len = 0;
+                FILE *mem = open_memstream(&line, &len);
+                for (size_t i = 0; mem && i < g.count; i++)
+                        fprintf(mem, "%s%s (%s%s%s)", i ? ", " : "", g.devices[i].addr,
+                                pci_class_name(g.devices[i].class_code),
+                                g.devices[i].driver[0] ? ", " : "", g.devices[i].driver);
+                if (!mem || fclose(mem) != 0)
+                        r = -ENOMEM;
+                else
+                        r = vl_strv_pushf(&s->lines, "IOMMU group %s: %s", g.id, line);
                 if (r == 0)
                         r = check_group(def, &g, s);
                 if (r == 0)

@@ -120,6 +120,28 @@ static void test_plan_with_host_actions_off_lists_no_host_changes(void **state)
         free(text);
 }
 
+static void test_check_lists_every_problem_without_changing_anything(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "sata-in-group", DEF_RTX2060);
+        char *before = fixture_snapshot(&f);
+        fixture_write_tmp(&f, "root/proc/meminfo", "MemAvailable: 1000 kB\n");
+        struct hostprep_report report;
+        struct vl_error err = {0};
+        assert_true(hostprep_check(f.def, &f.opts, &report, &err) < 0);
+        assert_int_equal(report.n_failures, 2);
+        assert_non_null(strstr(report.failures[0], "0000:06:00.2 (SATA controller"));
+        assert_non_null(strstr(report.failures[1], "hugepages: the VM needs 512 more 2048 kB pages"));
+        hostprep_report_free(&report);
+        fixture_write_tmp(&f, "root/proc/meminfo", "MemAvailable:   24000000 kB\n");
+        char *after = fixture_snapshot(&f);
+        assert_string_equal(before, after);
+        free(before);
+        free(after);
+        fixture_teardown(&f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -128,6 +150,7 @@ int main(void)
                 cmocka_unit_test(test_plan_efifb_host_unbinds_efi_framebuffer),
                 cmocka_unit_test(test_plan_sata_in_group_says_it_will_fail_naming_the_controller),
                 cmocka_unit_test(test_plan_with_host_actions_off_lists_no_host_changes),
+                cmocka_unit_test(test_check_lists_every_problem_without_changing_anything),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
