@@ -18,6 +18,8 @@ must modprobe -r "${drivers[@]}"
 for f in "${functions[@]}"; do
   expect_eq "$f is unbound once its driver is unloaded" "$(driver_of "$f")" "(none)"
 done
+loaded_modules() { cut -d' ' -f1 /proc/modules | sort; }
+loaded_modules >/tmp/modules.before-vfio
 must modprobe vfio-pci
 for f in "${functions[@]}"; do
   must sh -c "echo vfio-pci > /sys/bus/pci/devices/$f/driver_override"
@@ -51,9 +53,17 @@ for f in "${functions[@]}"; do
   must sh -c "echo > /sys/bus/pci/devices/$f/driver_override"
   must sh -c "echo $f > /sys/bus/pci/drivers/vfio-pci/unbind"
 done
-# vfio loads vfio_iommu_type1 on demand, so it is no dependency of vfio-pci: name it,
-# first, or it keeps vfio (and with it the rest) loaded.
-must modprobe -r vfio_iommu_type1 vfio-pci
+# Unload exactly what vfio brought in. "modprobe -r vfio-pci" is not enough: it removes
+# only direct dependencies, and vfio loaded vfio_iommu_type1 on demand (no dependency).
+# Unused modules go first, until none of them is left.
+vfio_modules() { loaded_modules | comm -13 /tmp/modules.before-vfio -; }
+echo "modules loaded for vfio: $(vfio_modules | paste -sd' ')"
+for pass in 1 2 3 4 5; do
+  for m in $(vfio_modules); do
+    [ "$(awk -v m="$m" '$1 == m {print $3}' /proc/modules)" = 0 ] && rmmod "$m"
+  done
+done
+expect_eq "the modules vfio brought in are unloaded" "$(vfio_modules | paste -sd' ')" ""
 must modprobe -a "${drivers[@]}"
 for v in /sys/class/vtconsole/vtcon*; do
   grep -q 'frame buffer' "$v/name" && must sh -c "echo 1 > $v/bind"
