@@ -1,0 +1,110 @@
+#!/bin/bash
+# Measures `vmlaunch run` against bare QEMU doing the same steps:
+#  1. time from start to a running, pinned guest (vmlaunch: the "is running" log
+#     line; bare: Python spawns QEMU -S, QMP handshake, query-cpus-fast and
+#     query-iothreads, sched_setaffinity per thread, cont);
+#  2. vmlaunch's wakeups while the guest idles (voluntary context switches);
+#  3. vmlaunch's peak RSS (VmHWM).
+# Usage: bench/run_bench.sh [BUILD_DIR] [RUNS] [IDLE_SECONDS]   (root; QEMU installed)
+set -eu
+cd "$(dirname "$0")/.."
+build=${1:-build}
+runs=${2:-10}
+idle_s=${3:-20}
+vmlaunch=$PWD/$build/launcher/vmlaunch
+[ -x "$vmlaunch" ] || { echo "build first: $vmlaunch is missing"; exit 1; }
+
+tmp=$(mktemp -d /tmp/vmlaunch-bench.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+export VMLAUNCH_RUNTIME_DIR=$tmp/run VMLAUNCH_CONFIG_DIR=$tmp/etc
+mkdir -p "$VMLAUNCH_CONFIG_DIR"
+install -m 0644 -o root -g root tests/integration/launcher/pinned.ini "$VMLAUNCH_CONFIG_DIR/vltest.ini"
+"$vmlaunch" plan --json vltest >"$tmp/plan.json"
+
+python3 - "$vmlaunch" "$tmp" "$runs" "$idle_s" <<'PY'
+import json, os, socket, statistics, subprocess, sys, time
+
+vmlaunch, tmp, runs, idle_s = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+plan = json.load(open(f"{tmp}/plan.json"))
+env = dict(os.environ)
+
+def status_field(pid, key):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(key + ":"):
+            return line.split()[1]
+
+def vmlaunch_once(measure_idle=False):
+    log = open(f"{tmp}/run.log", "w+")
+    t0 = time.monotonic()
+    p = subprocess.Popen([vmlaunch, "run", "vltest"], stdout=log, stderr=subprocess.STDOUT, env=env)
+    while True:
+        log.seek(0)
+        if "is running" in log.read():
+            break
+        if p.poll() is not None:
+            sys.exit("vmlaunch ended early:\n" + open(f"{tmp}/run.log").read())
+        time.sleep(0.001)
+    ready = time.monotonic() - t0
+    idle = None
+    if measure_idle:
+        before = int(status_field(p.pid, "voluntary_ctxt_switches"))
+        time.sleep(idle_s)
+        idle = int(status_field(p.pid, "voluntary_ctxt_switches")) - before
+    hwm = int(status_field(p.pid, "VmHWM"))
+    subprocess.run([vmlaunch, "stop", "--force", "vltest"], env=env, capture_output=True)
+    p.wait(timeout=20)
+    return ready, idle, hwm
+
+def qmp(sock, f, cmd):
+    sock.sendall(json.dumps({"execute": cmd}).encode() + b"\n")
+    while True:
+        msg = json.loads(f.readline())
+        if "return" in msg or "error" in msg:
+            return msg.get("return")
+
+def bare_once():
+    run_dir = f"{tmp}/bare"
+    os.makedirs(run_dir, exist_ok=True)
+    for s in ("qmp.sock", "ctl.qmp"):
+        try:
+            os.unlink(f"{run_dir}/{s}")
+        except FileNotFoundError:
+            pass
+    planned_dir = os.environ["VMLAUNCH_RUNTIME_DIR"] + "/vltest"
+    argv = [a.replace(planned_dir, run_dir).replace("/run/vmlaunch/vltest", run_dir)
+            for a in plan["qemu"]["argv"]]
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, preexec_fn=lambda: os.sched_setaffinity(0, {1}))
+    s = socket.socket(socket.AF_UNIX)
+    while True:
+        try:
+            s.connect(f"{run_dir}/qmp.sock")
+            break
+        except (FileNotFoundError, ConnectionRefusedError):
+            if p.poll() is not None:
+                sys.exit(f"bare QEMU exited with {p.returncode}")
+            time.sleep(0.001)
+    f = s.makefile()
+    f.readline()  # greeting
+    qmp(s, f, "qmp_capabilities")
+    pins = {0: {1}, 1: {0}}
+    for cpu in qmp(s, f, "query-cpus-fast"):
+        os.sched_setaffinity(cpu["thread-id"], pins[cpu["cpu-index"]])
+    for io in qmp(s, f, "query-iothreads"):
+        os.sched_setaffinity(io["thread-id"], {0})
+    qmp(s, f, "cont")
+    ready = time.monotonic() - t0
+    qmp(s, f, "quit")
+    p.wait(timeout=10)
+    return ready
+
+vm = [vmlaunch_once() for _ in range(runs)]
+bare = [bare_once() for _ in range(runs)]
+_, idle, hwm = vmlaunch_once(measure_idle=True)
+ms = lambda xs: f"median {statistics.median(xs) * 1000:.1f} ms, min {min(xs) * 1000:.1f} ms, max {max(xs) * 1000:.1f} ms"
+print(f"start to running+pinned, {runs} runs each:")
+print(f"  vmlaunch run:  {ms([r[0] for r in vm])}")
+print(f"  bare QEMU+QMP: {ms(bare)}")
+print(f"vmlaunch idle wakeups: {idle} voluntary context switches in {idle_s} s")
+print(f"vmlaunch peak RSS (VmHWM): {max([r[2] for r in vm] + [hwm])} kB")
+PY
