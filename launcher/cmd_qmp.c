@@ -81,8 +81,8 @@ int cmd_qmp(int argc, char **argv)
                 fprintf(stderr, "vmlaunch qmp: %s%s%s\n", r == -EREMOTEIO ? command : "",
                         r == -EREMOTEIO ? ": " : "", err.msg);
         } else {
-                printf("%s\n", ret ? json_object_to_json_string_ext(ret, JSON_C_TO_STRING_PRETTY |
-                                                                              JSON_C_TO_STRING_SPACED)
+                printf("%s\n", ret ? json_object_to_json_string_ext(
+                                             ret, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED)
                                    : "{}");
                 ex = VL_EXIT_OK;
         }

@@ -31,10 +31,10 @@
 
 /* QEMU creates its monitor socket early, but answers only once the machine is
  * built, which includes preallocating (and zeroing) all guest RAM. */
-#define QMP_CONNECT_TIMEOUT_MS 30000
+#define QMP_CONNECT_TIMEOUT_MS   30000
 #define QMP_HANDSHAKE_TIMEOUT_MS 120000
-#define QMP_COMMAND_TIMEOUT_MS 10000
-#define QEMU_EXIT_WAIT_MS 2000
+#define QMP_COMMAND_TIMEOUT_MS   10000
+#define QEMU_EXIT_WAIT_MS        2000
 
 struct run {
         struct vm_def *def;
@@ -134,9 +134,8 @@ static int explain_early_exit(struct run *run, struct vl_error *err)
 
 static int start_qemu(struct run *run, struct vl_error *err)
 {
-        struct qemu_argv_opts aopts = {.run_dir = run->run_dir,
-                                       .qemu_version = run->qemu_version,
-                                       .accel = run->accel};
+        struct qemu_argv_opts aopts = {
+                .run_dir = run->run_dir, .qemu_version = run->qemu_version, .accel = run->accel};
         struct vl_strv argv = {0};
         int r = qemu_argv_build(run->def, &aopts, &argv, err);
         if (r < 0) {
@@ -232,8 +231,7 @@ static int run_locked(struct run *run)
 {
         struct vl_error err = {0};
         _cleanup_free_ char *binary = NULL;
-        if (spawn_find_binary(run->def->qemu_binary ? run->def->qemu_binary
-                                                    : "qemu-system-x86_64",
+        if (spawn_find_binary(run->def->qemu_binary ? run->def->qemu_binary : "qemu-system-x86_64",
                               &binary, &err) < 0 ||
             spawn_probe_qemu_version(binary, &run->qemu_version, &err) < 0 ||
             qemu_compat_check(run->def, run->qemu_version, &err) < 0 ||
@@ -295,8 +293,7 @@ static int run_locked(struct run *run)
 static int run_vm(struct vm_def *def)
 {
         struct vl_error err = {0};
-        struct run run = {.def = def, .lock_fd = -1, .signal_fd = -1,
-                          .proc = QEMU_PROC_NONE};
+        struct run run = {.def = def, .lock_fd = -1, .signal_fd = -1, .proc = QEMU_PROC_NONE};
         int ex = VL_EXIT_FAILURE;
 
         /* Writes to a QEMU that just died must be errors, not a fatal SIGPIPE. */
@@ -313,8 +310,8 @@ static int run_vm(struct vm_def *def)
                         ex = VL_EXIT_BUSY;
                 goto fail;
         }
-        run.state = (struct runstate){.pid = getpid(),
-                                      .shutdown_timeout_s = def->shutdown_timeout_s};
+        run.state =
+                (struct runstate){.pid = getpid(), .shutdown_timeout_s = def->shutdown_timeout_s};
         publish_state(&run, "starting");
 
         ex = run_locked(&run);
@@ -347,7 +344,8 @@ int cmd_run(int argc, char **argv)
                         return VL_EXIT_OK;
                 }
                 if (argv[i][0] == '-' || target) {
-                        fprintf(stderr, "vmlaunch run: unexpected '%s'; see `vmlaunch run --help`\n",
+                        fprintf(stderr,
+                                "vmlaunch run: unexpected '%s'; see `vmlaunch run --help`\n",
                                 argv[i]);
                         return VL_EXIT_USAGE;
                 }

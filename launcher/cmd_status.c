@@ -86,8 +86,10 @@ int cmd_status(int argc, char **argv)
                 } else if (!strcmp(argv[i], "--json")) {
                         json = true;
                 } else if (argv[i][0] == '-' || name) {
-                        fprintf(stderr, "vmlaunch status: unexpected '%s'; see "
-                                        "`vmlaunch status --help`\n", argv[i]);
+                        fprintf(stderr,
+                                "vmlaunch status: unexpected '%s'; see "
+                                "`vmlaunch status --help`\n",
+                                argv[i]);
                         return VL_EXIT_USAGE;
                 } else {
                         name = argv[i];
@@ -107,8 +109,9 @@ int cmd_status(int argc, char **argv)
                         struct json_object *o = json_object_new_object();
                         json_object_object_add(o, "name", json_object_new_string(name));
                         json_object_object_add(o, "running", json_object_new_boolean(0));
-                        printf("%s\n", json_object_to_json_string_ext(
-                                               o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+                        printf("%s\n",
+                               json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                                         JSON_C_TO_STRING_SPACED));
                         json_object_put(o);
                 } else
                         fprintf(stderr, "vmlaunch status: %s\n", err.msg);
@@ -138,11 +141,12 @@ int cmd_status(int argc, char **argv)
                         char cpus[256];
                         read_cpus_allowed(st.qemu_pid, t->tid, cpus, sizeof(cpus));
                         struct json_object *e = json_object_new_object();
-                        json_object_object_add(e, "kind", json_object_new_string(
-                                                                  t->kind == PIN_VCPU ? "vcpu"
-                                                                                      : "iothread"));
+                        json_object_object_add(
+                                e, "kind",
+                                json_object_new_string(t->kind == PIN_VCPU ? "vcpu" : "iothread"));
                         if (t->kind == PIN_VCPU)
-                                json_object_object_add(e, "index", json_object_new_int((int)t->vcpu));
+                                json_object_object_add(e, "index",
+                                                       json_object_new_int((int)t->vcpu));
                         else
                                 json_object_object_add(e, "id", json_object_new_string(t->id));
                         json_object_object_add(e, "tid", json_object_new_int(t->tid));

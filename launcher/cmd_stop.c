@@ -93,13 +93,17 @@ int cmd_stop(int argc, char **argv)
                         errno = 0;
                         timeout_s = strtol(v, &end, 10);
                         if (!*v || *end || errno || timeout_s < 0 || timeout_s > 86400) {
-                                fprintf(stderr, "vmlaunch stop: --timeout '%s': expected "
-                                                "seconds from 0 to 86400\n", v);
+                                fprintf(stderr,
+                                        "vmlaunch stop: --timeout '%s': expected "
+                                        "seconds from 0 to 86400\n",
+                                        v);
                                 return VL_EXIT_USAGE;
                         }
                 } else if (a[0] == '-' || name) {
-                        fprintf(stderr, "vmlaunch stop: unexpected '%s'; see "
-                                        "`vmlaunch stop --help`\n", a);
+                        fprintf(stderr,
+                                "vmlaunch stop: unexpected '%s'; see "
+                                "`vmlaunch stop --help`\n",
+                                a);
                         return VL_EXIT_USAGE;
                 } else {
                         name = a;
@@ -128,8 +132,8 @@ int cmd_stop(int argc, char **argv)
                         fprintf(stderr, "vmlaunch stop: %s is not running\n", name);
                         return VL_EXIT_OK;
                 }
-                fprintf(stderr, "vmlaunch stop: pidfd_open of vmlaunch pid %d: %s\n",
-                        (int)st.pid, strerror(errno));
+                fprintf(stderr, "vmlaunch stop: pidfd_open of vmlaunch pid %d: %s\n", (int)st.pid,
+                        strerror(errno));
                 return VL_EXIT_FAILURE;
         }
         /* The pid came from the state file; make sure it is still that VM's
@@ -139,8 +143,8 @@ int cmd_stop(int argc, char **argv)
                 return VL_EXIT_OK;
         }
         if (timeout_s < 0)
-                timeout_s = (force ? 0 : st.shutdown_timeout_s) +
-                            SUPERVISE_KILL_GRACE_MS / 1000 + STOP_MARGIN_S;
+                timeout_s = (force ? 0 : st.shutdown_timeout_s) + SUPERVISE_KILL_GRACE_MS / 1000 +
+                            STOP_MARGIN_S;
         long long deadline = now_ms() + timeout_s * 1000;
 
         if (send_signal(pidfd, force ? SIGINT : SIGTERM) < 0) {

@@ -6,8 +6,7 @@
 #include "qmp/qmp.h"
 #include "util/cleanup.h"
 
-int ctl_find_running(const char *name, char **run_dir, struct runstate *st,
-                     struct vl_error *err)
+int ctl_find_running(const char *name, char **run_dir, struct runstate *st, struct vl_error *err)
 {
         _cleanup_free_ char *dir = NULL;
         int r = runstate_dir(name, &dir, err);

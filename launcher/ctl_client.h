@@ -12,8 +12,7 @@ struct qmp_client;
 
 /* Fills *run_dir (malloc'd) and *st. -ESRCH with err "NAME is not running" when
  * no vmlaunch holds the VM's lock. */
-int ctl_find_running(const char *name, char **run_dir, struct runstate *st,
-                     struct vl_error *err);
+int ctl_find_running(const char *name, char **run_dir, struct runstate *st, struct vl_error *err);
 
 /* Connects to RUN_DIR/ctl.qmp and negotiates capabilities. */
 int ctl_connect(const char *run_dir, struct qmp_client **out, struct vl_error *err);

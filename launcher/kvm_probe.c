@@ -11,8 +11,8 @@
 #include "util/cleanup.h"
 
 /* Hyper-V MSRs (Hyper-V TLFS, appendix "MSRs"). */
-#define HV_X64_MSR_RESET 0x40000003
-#define HV_X64_MSR_VP_RUNTIME 0x40000010
+#define HV_X64_MSR_RESET          0x40000003
+#define HV_X64_MSR_VP_RUNTIME     0x40000010
 #define HV_X64_MSR_VP_ASSIST_PAGE 0x40000073
 
 /* How QEMU finds out: a KVM capability it checks, or an MSR it writes at
@@ -42,8 +42,7 @@ static const struct hv_need needs[] = {
          "KVM_CAP_HYPERV_ENLIGHTENED_VMCS"},
         {"vapic", offsetof(struct vmdef_hyperv, vapic), 0, HV_X64_MSR_VP_ASSIST_PAGE,
          "the VP assist page MSR"},
-        {"reset", offsetof(struct vmdef_hyperv, reset), 0, HV_X64_MSR_RESET,
-         "the reset MSR"},
+        {"reset", offsetof(struct vmdef_hyperv, reset), 0, HV_X64_MSR_RESET, "the reset MSR"},
         {"runtime", offsetof(struct vmdef_hyperv, runtime), 0, HV_X64_MSR_VP_RUNTIME,
          "the VP runtime MSR"},
 };
@@ -82,8 +81,7 @@ int kvm_probe_hyperv(const char *kvm_path, const struct vmdef_hyperv *hv, struct
                         if (vm < 0 && (vm = ioctl(kvm, KVM_CREATE_VM, 0)) < 0)
                                 return vl_error_set(err, errno, "KVM_CREATE_VM on %s", kvm_path);
                         if (vcpu < 0 && (vcpu = ioctl(vm, KVM_CREATE_VCPU, 0)) < 0)
-                                return vl_error_set(err, errno, "KVM_CREATE_VCPU on %s",
-                                                    kvm_path);
+                                return vl_error_set(err, errno, "KVM_CREATE_VCPU on %s", kvm_path);
                         ok = msr_accepted(vcpu, n->msr);
                 }
                 if (!ok) {

@@ -76,11 +76,10 @@ int pin_parse_iothreads(struct json_object *ret, struct pin_report *r, struct vl
                 struct json_object *io = json_object_array_get_idx(ret, i), *id;
                 int64_t tid;
                 if (!json_object_object_get_ex(io, "id", &id) ||
-                    !json_object_is_type(id, json_type_string) ||
-                    !get_int(io, "thread-id", &tid) || tid <= 0)
+                    !json_object_is_type(id, json_type_string) || !get_int(io, "thread-id", &tid) ||
+                    tid <= 0)
                         return vl_error_set(err, EPROTO,
-                                            "query-iothreads: entry %zu has no id or thread-id",
-                                            i);
+                                            "query-iothreads: entry %zu has no id or thread-id", i);
                 struct pin_thread *t;
                 if (report_add(r, &t) < 0)
                         return -ENOMEM;
@@ -118,8 +117,7 @@ void pin_format_cpus(const cpu_set_t *set, char *buf, size_t len)
                 if (last == cpu)
                         used += (size_t)snprintf(buf + used, len - used, "%s%d", sep, cpu);
                 else
-                        used += (size_t)snprintf(buf + used, len - used, "%s%d-%d", sep, cpu,
-                                                 last);
+                        used += (size_t)snprintf(buf + used, len - used, "%s%d-%d", sep, cpu, last);
                 cpu = last;
         }
         if (!used)
@@ -147,8 +145,8 @@ void pin_describe(const struct pin_thread *t, char *buf, size_t len)
         char name[96], cpus[256];
         thread_name(t, name, sizeof(name));
         pin_format_cpus(&t->actual, cpus, sizeof(cpus));
-        snprintf(buf, len, "%s -> %s %s%s", name, CPU_COUNT(&t->actual) == 1 ? "CPU" : "CPUs",
-                 cpus, t->pinned ? "" : " (unpinned)");
+        snprintf(buf, len, "%s -> %s %s%s", name, CPU_COUNT(&t->actual) == 1 ? "CPU" : "CPUs", cpus,
+                 t->pinned ? "" : " (unpinned)");
 }
 
 static const struct vmdef_iothread *find_iothread(const struct vm_def *def, const char *id)
@@ -160,8 +158,8 @@ static const struct vmdef_iothread *find_iothread(const struct vm_def *def, cons
 }
 
 /* Decides what each thread found over QMP should get. */
-static int plan_pins(const struct vm_def *def, const cpu_set_t *all_cpus,
-                     struct pin_report *r, struct vl_error *err)
+static int plan_pins(const struct vm_def *def, const cpu_set_t *all_cpus, struct pin_report *r,
+                     struct vl_error *err)
 {
         for (size_t i = 0; i < r->count; i++) {
                 struct pin_thread *t = &r->threads[i];

@@ -22,7 +22,7 @@ struct pin_thread {
         unsigned vcpu; /* PIN_VCPU: QMP's cpu-index */
         char id[64];   /* PIN_IOTHREAD: the iothread's id */
         pid_t tid;
-        bool pinned;   /* false: left with the CPUs it inherited */
+        bool pinned; /* false: left with the CPUs it inherited */
         cpu_set_t wanted;
         cpu_set_t actual; /* read back after pinning */
 };

@@ -27,8 +27,7 @@ static void flush_partial(struct qemu_output *o, enum qemu_stream stream)
 }
 
 /* Splits new bytes into lines; an overlong line is logged in pieces. */
-static void add_bytes(struct qemu_output *o, enum qemu_stream stream, const char *data,
-                      size_t n)
+static void add_bytes(struct qemu_output *o, enum qemu_stream stream, const char *data, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
                 char c = data[i];
@@ -72,8 +71,7 @@ void qemu_output_drain(struct qemu_output *o, int fd, enum qemu_stream stream)
 
 void qemu_output_tail(const struct qemu_output *o, char *buf, size_t len)
 {
-        size_t n = o->tail_count < QEMU_OUTPUT_TAIL_LINES ? o->tail_count
-                                                          : QEMU_OUTPUT_TAIL_LINES;
+        size_t n = o->tail_count < QEMU_OUTPUT_TAIL_LINES ? o->tail_count : QEMU_OUTPUT_TAIL_LINES;
         size_t used = 0;
         buf[0] = '\0';
         for (size_t i = o->tail_count - n; i < o->tail_count && used < len; i++)

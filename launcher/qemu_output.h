@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #define QEMU_OUTPUT_TAIL_LINES 8
-#define QEMU_OUTPUT_LINE_MAX 1024
+#define QEMU_OUTPUT_LINE_MAX   1024
 
 enum qemu_stream { QEMU_STDOUT, QEMU_STDERR };
 

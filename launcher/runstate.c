@@ -153,8 +153,8 @@ int runstate_write(const char *dir, const struct runstate *st, struct vl_error *
         _cleanup_free_ char *tmp = runstate_path(dir, RUNSTATE_STATE_FILE ".new");
         if (!path || !tmp)
                 return -ENOMEM;
-        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                                      0600);
+        _cleanup_close_ int fd =
+                open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return vl_error_set(err, errno, "create %s", tmp);
         char text[256];

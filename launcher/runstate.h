@@ -11,7 +11,7 @@
 #define RUNSTATE_DEFAULT_ROOT "/run/vmlaunch"
 
 /* Names of the files inside RUN_DIR. */
-#define RUNSTATE_LOCK_FILE "lock"
+#define RUNSTATE_LOCK_FILE  "lock"
 #define RUNSTATE_STATE_FILE "state"
 #define RUNSTATE_QMP_SOCKET "qmp.sock"
 #define RUNSTATE_CTL_SOCKET "ctl.qmp"
@@ -33,10 +33,10 @@ int runstate_is_locked(const char *dir);
 
 /* What a running `vmlaunch run` publishes for `status` and `stop`. */
 struct runstate {
-        pid_t pid;      /* the supervising vmlaunch */
-        pid_t qemu_pid; /* 0 before QEMU is started */
-        char phase[16]; /* "starting", "running", "stopping" */
-        int64_t started_s;  /* realtime seconds when the guest was let run */
+        pid_t pid;         /* the supervising vmlaunch */
+        pid_t qemu_pid;    /* 0 before QEMU is started */
+        char phase[16];    /* "starting", "running", "stopping" */
+        int64_t started_s; /* realtime seconds when the guest was let run */
         unsigned shutdown_timeout_s;
 };
 

@@ -21,7 +21,7 @@
 
 extern char **environ;
 
-#define GIB (1024ULL * 1024 * 1024)
+#define GIB                      (1024ULL * 1024 * 1024)
 #define VERSION_PROBE_TIMEOUT_MS 10000
 
 /* What the child was doing when it failed, sent to the parent over a pipe that
@@ -137,8 +137,7 @@ static void format_cpus(const struct vmdef_cpulist *l, char *buf, size_t len)
         size_t used = 0;
         buf[0] = '\0';
         for (size_t i = 0; i < l->count && used < len; i++)
-                used += (size_t)snprintf(buf + used, len - used, "%s%u", i ? "," : "",
-                                         l->cpus[i]);
+                used += (size_t)snprintf(buf + used, len - used, "%s%u", i ? "," : "", l->cpus[i]);
 }
 
 static int child_failure_error(const struct child_failure *f, const struct child_plan *p,

@@ -22,7 +22,10 @@ struct qemu_proc {
         int err_fd;
 };
 
-#define QEMU_PROC_NONE {.pid = 0, .pidfd = -1, .out_fd = -1, .err_fd = -1}
+#define QEMU_PROC_NONE                                                                             \
+        {                                                                                          \
+                .pid = 0, .pidfd = -1, .out_fd = -1, .err_fd = -1                                  \
+        }
 
 /* Starts QEMU. Returns 0, or -errno with err naming the step that failed in the
  * child (affinity, rlimit, exec, ...). Signals blocked in the caller are

@@ -122,9 +122,8 @@ static void on_event(const char *event, struct json_object *data, struct json_ob
         } else if (!strcmp(event, "RTC_CHANGE")) {
                 /* Guests set their clock; nothing a user needs to see. */
         } else {
-                const char *json = data ? json_object_to_json_string_ext(
-                                                  data, JSON_C_TO_STRING_PLAIN)
-                                        : "";
+                const char *json =
+                        data ? json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN) : "";
                 runlog(LOG_INFO, "QEMU event %s %s", event, json);
         }
 }
@@ -218,8 +217,7 @@ static void run_deadlines(struct supervisor *s, long long now)
                 kill_qemu(s);
         }
         if (s->quit_at_ms != NO_DEADLINE && now >= s->quit_at_ms) {
-                runlog(LOG_WARNING,
-                       "the guest did not shut down within %u s: quitting QEMU",
+                runlog(LOG_WARNING, "the guest did not shut down within %u s: quitting QEMU",
                        s->p->shutdown_timeout_s);
                 start_quit(s, now);
         }
@@ -272,10 +270,11 @@ static void classify(const struct supervisor *s, struct supervise_result *res)
         bool clean_exit = WIFEXITED(s->wait_status) && WEXITSTATUS(s->wait_status) == 0;
         if (s->stop_requested) {
                 res->end = SUPERVISE_STOPPED;
-                snprintf(res->detail, sizeof(res->detail), "stopped on request: QEMU %s%s%s",
-                         how, s->shutdown_by_guest ? " after the guest shut down" : "",
+                snprintf(res->detail, sizeof(res->detail), "stopped on request: QEMU %s%s%s", how,
+                         s->shutdown_by_guest ? " after the guest shut down" : "",
                          s->phase == PHASE_KILLED ? " (killed after ignoring quit)" : "");
-        } else if (s->panicked || (s->shutdown_seen && !strcmp(s->shutdown_reason, "guest-panic"))) {
+        } else if (s->panicked ||
+                   (s->shutdown_seen && !strcmp(s->shutdown_reason, "guest-panic"))) {
                 res->end = SUPERVISE_CRASHED;
                 snprintf(res->detail, sizeof(res->detail), "the guest panicked; QEMU %s", how);
         } else if (clean_exit && s->shutdown_seen && s->shutdown_by_guest) {
@@ -357,8 +356,8 @@ int supervise_run(const struct supervise_params *p, struct supervise_result *res
         return 0;
 }
 
-void supervise_end_qemu(struct qmp_client *qmp, struct qemu_proc *proc,
-                        struct qemu_output *output, int *wait_status)
+void supervise_end_qemu(struct qmp_client *qmp, struct qemu_proc *proc, struct qemu_output *output,
+                        int *wait_status)
 {
         int status = 0;
         if (!proc->pid)

@@ -26,8 +26,8 @@ enum supervise_end {
 
 struct supervise_result {
         enum supervise_end end;
-        int wait_status; /* from waitpid */
-        char detail[256];   /* one line for the log: what ended it */
+        int wait_status;  /* from waitpid */
+        char detail[256]; /* one line for the log: what ended it */
 };
 
 struct supervise_params {
@@ -56,8 +56,8 @@ int supervise_run(const struct supervise_params *p, struct supervise_result *res
 
 /* Ends a QEMU whose launch failed: `quit` over QMP (or SIGTERM when qmp is
  * NULL), SIGKILL after the grace period, reaped, its output forwarded. */
-void supervise_end_qemu(struct qmp_client *qmp, struct qemu_proc *proc,
-                        struct qemu_output *output, int *wait_status);
+void supervise_end_qemu(struct qmp_client *qmp, struct qemu_proc *proc, struct qemu_output *output,
+                        int *wait_status);
 
 /* Describes a waitpid status: "exited with status 1", "was killed by SIGKILL". */
 void supervise_describe_status(int wait_status, char *buf, size_t len);
