@@ -97,7 +97,7 @@ qemu_command() { # share console mode(run|shell)
   cp "$ovmf_vars" "$share/../OVMF_VARS.fd" || return 1
   if [ "$mode" = shell ]; then serial=(-serial mon:stdio); else serial=(-serial "file:$console"); fi
   qemu=(qemu-system-x86_64 -name system-host -nodefaults -display none -no-reboot \
-    -machine q35,kernel-irqchip=split -accel tcg,thread=multi -smp 2 -m "$memory_mib" \
+    -machine q35,kernel-irqchip=split -accel tcg,thread=multi -cpu max -smp 2 -m "$memory_mib" \
     -drive "if=pflash,format=raw,file=$ovmf_code,readonly=on" \
     -drive "if=pflash,format=raw,file=$share/../OVMF_VARS.fd" \
     -kernel "$dir/vmlinuz" -initrd "$dir/initramfs.cpio.gz" \
@@ -149,7 +149,8 @@ run) [ $# -ge 1 ] || die "usage: host.sh run SCENARIO [OUT]"
      reason=$(prepare) || die "cannot prepare the emulated host: $reason"; run "$@" ;;
 test) [ $# -eq 1 ] || die "usage: host.sh test SCENARIO"
       reason=$(prepare) || skip "cannot prepare the emulated host: $(echo "$reason" | tail -1)"
-      run "$1" ;;
+      out=$(mktemp -d "$dir/run.XXXXXX") || exit 1
+      run "$1" "$out" && rm -rf "$out" ;; # a failed run's files stay for a look
 shell) reason=$(prepare) || die "cannot prepare the emulated host: $reason"
        out=$(mktemp -d "$dir/shell.XXXXXX") && fill_share "$out/share" "" &&
          qemu_command "$out/share" "" shell && exec "${qemu[@]}" ;;
