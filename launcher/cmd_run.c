@@ -47,6 +47,7 @@ struct run {
         struct runstate state;
         unsigned qemu_version;
         enum vmdef_accel accel; /* resolved: KVM or TCG */
+        bool qmp_ready;         /* capabilities negotiated: QEMU takes commands */
 };
 
 static void usage(FILE *out)
@@ -132,6 +133,24 @@ static int explain_early_exit(struct run *run, struct vl_error *err)
                             last);
 }
 
+/* QEMU greets only once the machine is built, which includes preallocating
+ * all guest RAM: wait for that while still answering Ctrl-C/SIGTERM. */
+static int wait_for_greeting(struct run *run, struct vl_error *err)
+{
+        struct pollfd fds[] = {{.fd = qmp_fd(run->qmp), .events = POLLIN},
+                               {.fd = run->signal_fd, .events = POLLIN},
+                               {.fd = run->proc.pidfd, .events = POLLIN}};
+        int n;
+        do
+                n = poll(fds, 3, QMP_HANDSHAKE_TIMEOUT_MS);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return vl_error_set(err, errno, "poll");
+        if (fds[1].revents)
+                return vl_error_set(err, ECANCELED, "asked to stop before the guest ran");
+        return 0; /* the handshake reports a timeout or a QEMU that is gone */
+}
+
 static int start_qemu(struct run *run, struct vl_error *err)
 {
         struct qemu_argv_opts aopts = {
@@ -172,7 +191,12 @@ static int start_qemu(struct run *run, struct vl_error *err)
         if (r == -ESRCH)
                 return explain_early_exit(run, err);
         if (r >= 0)
+                r = wait_for_greeting(run, err);
+        if (r == -ECANCELED)
+                return r;
+        if (r >= 0)
                 r = qmp_handshake(run->qmp, QMP_HANDSHAKE_TIMEOUT_MS, err);
+        run->qmp_ready = r >= 0;
         if (r < 0) {
                 /* A QEMU that rejects its command line closes the monitor as it
                  * exits: give it a moment to be gone, then quote its error. */
@@ -251,8 +275,13 @@ static int run_locked(struct run *run)
         sd_notify(0, "STATUS=Starting QEMU");
         if (start_qemu(run, &err) < 0 || pin_and_continue(run, &err) < 0) {
                 bool stopped = err.errnum == ECANCELED;
-                runlog(LOG_ERR, "QEMU failed to start: %s", err.msg);
-                supervise_end_qemu(run->qmp, &run->proc, &run->output, NULL);
+                if (stopped)
+                        runlog(LOG_NOTICE, "stopped on request before the guest ran");
+                else
+                        runlog(LOG_ERR, "QEMU failed to start: %s", err.msg);
+                /* Before the handshake QEMU refuses `quit`; SIGTERM does the same. */
+                supervise_end_qemu(run->qmp_ready ? run->qmp : NULL, &run->proc, &run->output,
+                                   NULL);
                 ex = stopped ? VL_EXIT_STOPPED : VL_EXIT_QEMU_START;
         } else {
                 run->state.started_s = (int64_t)time(NULL);

@@ -258,10 +258,12 @@ int pin_qemu_threads(struct qmp_client *qmp, const struct vm_def *def, pid_t qem
                         continue;
                 if (sched_setaffinity(t->tid, sizeof(t->wanted), &t->wanted) < 0) {
                         pin_format_cpus(&t->wanted, cpus, sizeof(cpus));
+                        bool one = CPU_COUNT(&t->wanted) == 1;
                         rc = vl_error_set(err, errno,
-                                          "pin %s to CPUs %s (are they online and inside "
-                                          "vmlaunch's cpuset?)",
-                                          thread_name(t, name, sizeof(name)), cpus);
+                                          "pin %s to %s %s (%s online and inside vmlaunch's "
+                                          "cpuset?)",
+                                          thread_name(t, name, sizeof(name)), one ? "CPU" : "CPUs",
+                                          cpus, one ? "is it" : "are they");
                         goto out;
                 }
         }
