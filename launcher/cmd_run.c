@@ -140,15 +140,18 @@ static int wait_for_greeting(struct run *run, struct vl_error *err)
         struct pollfd fds[] = {{.fd = qmp_fd(run->qmp), .events = POLLIN},
                                {.fd = run->signal_fd, .events = POLLIN},
                                {.fd = run->proc.pidfd, .events = POLLIN}};
-        int n;
-        do
-                n = poll(fds, 3, QMP_HANDSHAKE_TIMEOUT_MS);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return vl_error_set(err, errno, "poll");
-        if (fds[1].revents)
-                return vl_error_set(err, ECANCELED, "asked to stop before the guest ran");
-        return 0; /* the handshake reports a timeout or a QEMU that is gone */
+        for (;;) {
+                int n = poll(fds, 3, QMP_HANDSHAKE_TIMEOUT_MS);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return vl_error_set(err, errno, "poll");
+                if (!fds[1].revents)
+                        return 0; /* the handshake reports a timeout or a QEMU that is gone */
+                if (supervise_stop_pending(run->signal_fd))
+                        return vl_error_set(err, ECANCELED, "asked to stop before the guest ran");
+                supervise_drop_sigchld(); /* e.g. from the version probe */
+        }
 }
 
 static int start_qemu(struct run *run, struct vl_error *err)

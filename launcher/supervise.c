@@ -71,6 +71,16 @@ bool supervise_stop_pending(int signal_fd)
                sigismember(&pending, SIGHUP);
 }
 
+void supervise_drop_sigchld(void)
+{
+        sigset_t chld;
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        const struct timespec now = {0, 0};
+        while (sigtimedwait(&chld, NULL, &now) == SIGCHLD)
+                ;
+}
+
 void supervise_describe_status(int st, char *buf, size_t len)
 {
         if (WIFEXITED(st))

@@ -49,6 +49,9 @@ int supervise_signals_open(struct vl_error *err);
  * can give up before letting the guest run. */
 bool supervise_stop_pending(int signal_fd);
 
+/* Consumes a pending SIGCHLD, leaving stop signals in the signalfd. */
+void supervise_drop_sigchld(void);
+
 /* Runs until QEMU has exited and was reaped. Installs its own event handler on
  * the QMP client and logs guest events. */
 int supervise_run(const struct supervise_params *p, struct supervise_result *res,
