@@ -120,7 +120,8 @@ console_tail() { # console
   echo "---- end of console ----"
 }
 
-# Boots once, runs SCENARIO inside, prints its output; exit status = the scenario's.
+# Boots once, runs SCENARIO inside, prints its output. Returns 0 when the scenario passed,
+# 77 when it skipped itself, 1 otherwise (with the tail of the host's console).
 run() { # scenario [out]
   local scenario=$1 out=${2:-} share console status start=$SECONDS
   [ -f "$scenario" ] || die "no scenario file $scenario"
@@ -129,16 +130,21 @@ run() { # scenario [out]
   fill_share "$share" "$scenario" || return 1
   qemu_command "$share" "$console" run || return 1
   timeout --kill-after=10 "$boot_timeout_s" "${qemu[@]}" </dev/null >"$out/qemu.log" 2>&1
-  local qemu_status=$?
+  local qemu_status=$? took_s=$((SECONDS - start)) name
+  name=$(basename "$scenario")
   cat "$share/output" 2>/dev/null || cat "$share/output.partial" 2>/dev/null
   status=$(cat "$share/status" 2>/dev/null)
-  echo "emulated host: $(basename "$scenario") ended with status ${status:-none} in $((SECONDS - start)) s (files in $out)"
   if [ "$qemu_status" -eq 124 ] || [ "$qemu_status" -eq 137 ]; then
-    echo "emulated host: no power-off within $boot_timeout_s s"; status=
+    echo "emulated host: $name did not finish within $boot_timeout_s s (files in $out)"; status=
   elif [ "$qemu_status" -ne 0 ]; then
-    echo "emulated host: qemu exited with $qemu_status:"; cat "$out/qemu.log"; status=
+    echo "emulated host: qemu exited with status $qemu_status (files in $out):"; cat "$out/qemu.log"; status=
+  elif [ -z "$status" ]; then
+    echo "emulated host: powered off after $took_s s without running $name (files in $out)"
+  else
+    echo "emulated host: $name exited with status $status after $took_s s (files in $out)"
   fi
   [ "${status:-}" = 0 ] && return 0
+  [ "${status:-}" = 77 ] && return 77 # the scenario said "skipped: ..."
   console_tail "$console"
   return 1
 }
@@ -153,6 +159,6 @@ test) [ $# -eq 1 ] || die "usage: host.sh test SCENARIO"
       run "$1" "$out" && rm -rf "$out" ;; # a failed run's files stay for a look
 shell) reason=$(prepare) || die "cannot prepare the emulated host: $reason"
        out=$(mktemp -d "$dir/shell.XXXXXX") && fill_share "$out/share" "" &&
-         qemu_command "$out/share" "" shell && exec "${qemu[@]}" ;;
+         qemu_command "$out/share" "" shell && "${qemu[@]}"; rm -rf "$out" ;;
 *) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 esac
