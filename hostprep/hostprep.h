@@ -100,6 +100,13 @@ int hostprep_restore(const struct hostprep_options *opts, struct hostprep_report
 
 bool hostprep_journal_exists(const char *run_dir);
 
+struct vmdef_pci_addr;
+/* The endpoints of the GPU's IOMMU group (bridges excluded), the [gpu] address first,
+ * as read from the host. *members is malloc'd; nothing when the VM has no GPU.
+ * -ENOENT: the device is not on this host; other errors: no IOMMU group. */
+int hostprep_gpu_group(const struct vm_def *def, struct vmdef_pci_addr **members, size_t *n,
+                       struct vl_error *err);
+
 /* Runs HOOKS_DIR/NAME/STAGE/ executables in name order, e.g. stage "started/begin". */
 int hostprep_run_hooks(const struct vm_def *def, const char *stage, struct vl_error *err);
 

@@ -15,9 +15,9 @@
 #include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "launcher/exit_codes.h"
+#include "launcher/host_facts.h"
 #include "launcher/qemu_argv.h"
 #include "launcher/qemu_escape.h"
-#include "launcher/runstate.h"
 #include "util/cleanup.h"
 
 static void plan_usage(FILE *out)
@@ -31,20 +31,18 @@ static void plan_usage(FILE *out)
                      "      --json            print one JSON object: {\"name\", \"definition\",\n"
                      "                        \"qemu\": {\"binary\", \"argv\"}, \"steps\", "
                      "\"warnings\"}\n"
-                     "                        (argv[0] is the binary)\n" VL_CLI_DEF_OPTIONS_HELP
+                     "                        (argv[0] is the binary)\n"
+                     "      --topology FILE|DESC  pin against an hwloc XML file or synthetic\n"
+                     "                        description instead of this host's "
+                     "CPUs\n" VL_CLI_DEF_OPTIONS_HELP
                      "\nExit status: 0 OK, 1 unexpected error, 2 usage, 3 invalid or unsafe "
                      "definition.\n");
 }
 
 /* What the plan is made of besides the definition: the facts `run` reads from the
- * host. Each has its own resolver so host inspection can replace it alone. */
+ * host (shared with run through host_facts) and the host steps prepare would take. */
 struct plan_facts {
-        char *run_dir;
-        enum vmdef_accel accel;
-        const char *accel_reason;
-        /* The GPU's IOMMU group; NULL: qemu_argv_build uses the definition's. */
-        struct vmdef_pci_addr *gpu_group;
-        size_t n_gpu_group;
+        struct host_facts host;
         /* What prepare would change, or why this host could not be inspected (the
          * plan still shows the command line: a definition can be planned anywhere). */
         struct hostprep_plan steps;
@@ -53,56 +51,22 @@ struct plan_facts {
 
 static void plan_facts_free(struct plan_facts *f)
 {
-        free(f->run_dir);
-        free(f->gpu_group);
+        host_facts_free(&f->host);
         hostprep_plan_free(&f->steps);
         free(f->steps_unavailable);
         *f = (struct plan_facts){0};
 }
 
-/* The seam for host inspection: def -> the GPU's IOMMU group, function 0 first.
- * Until hostprep reads the group from sysfs, the plan uses the definition's
- * `group` (or the address alone), which qemu_argv_build does when given NULL. */
-static int plan_resolve_gpu_group(const struct vm_def *def, struct vmdef_pci_addr **group,
-                                  size_t *n, struct vl_error *err)
+static int plan_resolve_facts(struct vm_def *def, const struct host_facts_opts *hopts,
+                              struct plan_facts *f, struct vmdef_diags *diags, struct vl_error *err)
 {
-        (void)def;
-        (void)err;
-        *group = NULL;
-        *n = 0;
-        return 0;
-}
-
-/* accel = auto means KVM when /dev/kvm can be opened for a VM, TCG otherwise. */
-static enum vmdef_accel plan_resolve_accel(const struct vm_def *def, const char **reason)
-{
-        if (def->accel != VMDEF_ACCEL_AUTO) {
-                *reason = "as defined";
-                return def->accel;
-        }
-        int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-        if (fd < 0) {
-                *reason = "auto: /dev/kvm is not usable";
-                return VMDEF_ACCEL_TCG;
-        }
-        close(fd);
-        *reason = "auto: /dev/kvm is usable";
-        return VMDEF_ACCEL_KVM;
-}
-
-static int plan_resolve_facts(const struct vm_def *def, struct plan_facts *f, struct vl_error *err)
-{
-        int r = runstate_dir(def->name, &f->run_dir, err);
-        if (r < 0)
-                return r;
-        f->accel = plan_resolve_accel(def, &f->accel_reason);
-        r = plan_resolve_gpu_group(def, &f->gpu_group, &f->n_gpu_group, err);
+        int r = host_facts_resolve(def, hopts, &f->host, diags, err);
         if (r < 0)
                 return r;
 
-        struct hostprep_options hopts = {.run_dir = f->run_dir};
+        struct hostprep_options opts = {.run_dir = f->host.run_dir};
         struct vl_error host_err = {0};
-        r = hostprep_plan(def, &hopts, &f->steps, &host_err);
+        r = hostprep_plan(def, &opts, &f->steps, &host_err);
         if (r == -ENOMEM)
                 return vl_error_set(err, ENOMEM, "planning the host steps");
         if (r < 0 && asprintf(&f->steps_unavailable,
@@ -142,6 +106,32 @@ static int plan_load(const char *target, const struct vl_cli_def_opts *dopts, st
         return VL_EXIT_OK;
 }
 
+static void print_cpulist(const char *label, const struct vmdef_cpulist *l)
+{
+        char buf[1024];
+        hostprep_cpulist_format(l->cpus, l->count, buf, sizeof(buf));
+        printf("  %-14s CPUs %s\n", label, buf);
+}
+
+/* The pins run will apply after QEMU starts and before the guest runs. */
+static void print_pins(const struct vm_def *def)
+{
+        if (!def->vcpu_pin.count && !def->emulator_pin.count)
+                return;
+        printf("\nPinning (applied before the guest runs):\n");
+        for (size_t i = 0; i < def->vcpu_pin.count; i++)
+                printf("  vCPU %-9zu CPU %u\n", i, def->vcpu_pin.cpus[i]);
+        if (def->emulator_pin.count)
+                print_cpulist("emulator", &def->emulator_pin);
+        for (size_t i = 0; i < def->n_iothreads; i++) {
+                if (!def->iothreads[i].pin.count)
+                        continue;
+                char label[80];
+                snprintf(label, sizeof(label), "iothread %s", def->iothreads[i].id);
+                print_cpulist(label, &def->iothreads[i].pin);
+        }
+}
+
 static void print_text(const struct vm_def *def, const struct plan_facts *facts,
                        const struct vmdef_diags *diags, const struct vl_strv *argv)
 {
@@ -149,8 +139,13 @@ static void print_text(const struct vm_def *def, const struct plan_facts *facts,
         printf("VM %s (%s)\n", def->name, def->path);
         if (def->description && *def->description)
                 printf("  %s\n", def->description);
-        printf("  accelerator: %s (%s)\n", facts->accel == VMDEF_ACCEL_TCG ? "tcg" : "kvm",
-               facts->accel_reason);
+        printf("  accelerator: %s (%s)\n", facts->host.accel == VMDEF_ACCEL_TCG ? "tcg" : "kvm",
+               facts->host.accel_reason);
+        if (facts->host.pin_reasons.count)
+                printf("  vcpu_pin = auto:\n");
+        for (size_t i = 0; i < facts->host.pin_reasons.count; i++)
+                printf("    %s\n", facts->host.pin_reasons.items[i]);
+        print_pins(def);
         printf("\nHost steps:\n");
         if (facts->steps_unavailable)
                 printf("  (%s)\n", facts->steps_unavailable);
@@ -219,6 +214,45 @@ static struct json_object *json_steps(const struct hostprep_plan *steps)
         return array;
 }
 
+static struct json_object *json_cpus(const struct vmdef_cpulist *l)
+{
+        struct json_object *array = json_object_new_array();
+        for (size_t i = 0; array && i < l->count; i++) {
+                struct json_object *n = json_object_new_int64(l->cpus[i]);
+                if (!n || json_object_array_add(array, n) < 0) {
+                        json_object_put(n);
+                        json_object_put(array);
+                        return NULL;
+                }
+        }
+        return array;
+}
+
+/* {"vcpus": [CPU of vCPU 0, ...], "emulator": [...], "iothreads": {"io1": [...]}} */
+static struct json_object *json_pins(const struct vm_def *def)
+{
+        struct json_object *pins = json_object_new_object();
+        struct json_object *iothreads = json_object_new_object();
+        int r = pins && iothreads ? 0 : -ENOMEM;
+        if (r == 0)
+                r = json_add_object(pins, "vcpus", json_cpus(&def->vcpu_pin));
+        if (r == 0)
+                r = json_add_object(pins, "emulator", json_cpus(&def->emulator_pin));
+        for (size_t i = 0; r == 0 && i < def->n_iothreads; i++)
+                r = json_add_object(iothreads, def->iothreads[i].id,
+                                    json_cpus(&def->iothreads[i].pin));
+        if (r == 0) {
+                r = json_add_object(pins, "iothreads", iothreads);
+                iothreads = NULL;
+        }
+        json_object_put(iothreads);
+        if (r < 0) {
+                json_object_put(pins);
+                return NULL;
+        }
+        return pins;
+}
+
 static struct json_object *json_plan(const struct vm_def *def, const struct plan_facts *facts,
                                      const struct vmdef_diags *diags, const struct vl_strv *argv)
 {
@@ -247,6 +281,21 @@ static struct json_object *json_plan(const struct vm_def *def, const struct plan
                 r = json_add_string(root, "name", def->name);
         if (r == 0)
                 r = json_add_string(root, "definition", def->path);
+        if (r == 0)
+                r = json_add_string(root, "accel",
+                                    facts->host.accel == VMDEF_ACCEL_TCG ? "tcg" : "kvm");
+        if (r == 0)
+                r = json_add_object(root, "pins", json_pins(def));
+        if (r == 0 && facts->host.pin_reasons.count) {
+                struct json_object *reasons = json_object_new_array();
+                r = reasons ? 0 : -ENOMEM;
+                for (size_t i = 0; r == 0 && i < facts->host.pin_reasons.count; i++)
+                        r = json_array_add_string(reasons, facts->host.pin_reasons.items[i]);
+                if (r == 0)
+                        r = json_add_object(root, "pin_reasons", reasons);
+                else
+                        json_object_put(reasons);
+        }
         if (r == 0) {
                 r = json_add_object(root, "qemu", qemu);
                 qemu = NULL;
@@ -286,6 +335,8 @@ int cmd_plan(int argc, char **argv)
         struct vl_cli_def_opts dopts = {0};
         const char *target = NULL;
         bool json = false;
+        struct host_facts_opts hopts = {.mode = HOST_FACTS_PLAN,
+                                        .topology_origin = HOSTPREP_TOPOLOGY_HOST};
 
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i];
@@ -295,6 +346,20 @@ int cmd_plan(int argc, char **argv)
                 }
                 if (!strcmp(a, "--json")) {
                         json = true;
+                        continue;
+                }
+                if (!strcmp(a, "--topology") || !strncmp(a, "--topology=", 11)) {
+                        const char *arg = a[10] == '=' ? a + 11 : (i + 1 < argc ? argv[++i] : NULL);
+                        if (!arg || !*arg) {
+                                fprintf(stderr, "vmlaunch plan: --topology needs FILE or "
+                                                "a synthetic description\n");
+                                return VL_EXIT_USAGE;
+                        }
+                        hopts.topology_arg = arg;
+                        hopts.topology_origin =
+                                access(arg, F_OK) == 0 || !hostprep_topology_looks_synthetic(arg)
+                                        ? HOSTPREP_TOPOLOGY_XML
+                                        : HOSTPREP_TOPOLOGY_SYNTHETIC;
                         continue;
                 }
                 int r = vl_cli_parse_def_option(argc, argv, &i, &dopts, "plan");
@@ -330,16 +395,21 @@ int cmd_plan(int argc, char **argv)
         if (ex != VL_EXIT_OK)
                 goto out;
 
-        if (plan_resolve_facts(def, &facts, &err) < 0) {
+        if (plan_resolve_facts(def, &hopts, &facts, &diags, &err) < 0) {
                 fprintf(stderr, "vmlaunch plan: %s\n", err.msg);
                 ex = err.errnum == ENOMEM ? VL_EXIT_FAILURE : VL_EXIT_DEFINITION;
                 goto out;
         }
+        if (diags.n_errors) { /* e.g. vcpu_pin = auto does not fit this host */
+                vl_cli_print_diags(&diags, def->path);
+                ex = VL_EXIT_DEFINITION;
+                goto out;
+        }
         struct qemu_argv_opts opts = {
-                .run_dir = facts.run_dir,
-                .gpu_group = facts.gpu_group,
-                .n_gpu_group = facts.n_gpu_group,
-                .accel = facts.accel,
+                .run_dir = facts.host.run_dir,
+                .gpu_group = facts.host.gpu_group,
+                .n_gpu_group = facts.host.n_gpu_group,
+                .accel = facts.host.accel,
         };
         if (qemu_argv_build(def, &opts, &qemu_argv, &err) < 0) {
                 fprintf(stderr, "vmlaunch plan: %s: %s\n", def->path, err.msg);

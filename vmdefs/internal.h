@@ -54,9 +54,6 @@ int vmdef_finish_and_validate(struct vm_def *def, const struct vmdef_ini *ini,
                               struct vmdef_diags *diags);
 
 /* diag.c */
-void vmdef_diag_add(struct vmdef_diags *diags, enum vmdef_severity severity, unsigned line,
-                    const char *section, const char *key, const char *fmt, ...)
-        __attribute__((format(printf, 6, 7)));
 /* Levenshtein distance, case-insensitive; for "did you mean" suggestions. */
 size_t vmdef_edit_distance(const char *a, const char *b);
 /* True when `candidate` is close enough to `typed` to suggest it. */

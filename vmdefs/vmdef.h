@@ -230,6 +230,11 @@ struct vmdef_diags {
 /* Formats one diagnostic in the one-line form above. */
 void vmdef_diag_format(const struct vmdef_diag *d, const char *file, char *buf, size_t len);
 void vmdef_diags_free(struct vmdef_diags *diags);
+/* Adds one diagnostic (also used by later stages that find problems with a definition
+ * on this host: pins, accelerator, GPU group). */
+void vmdef_diag_add(struct vmdef_diags *diags, enum vmdef_severity severity, unsigned line,
+                    const char *section, const char *key, const char *fmt, ...)
+        __attribute__((format(printf, 6, 7)));
 
 /* Options that change what the loader accepts. */
 struct vmdef_load_opts {

@@ -1,4 +1,5 @@
 /* The plan for each fixture host: the ordered list of what prepare would change. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -142,10 +143,38 @@ static void test_check_lists_every_problem_without_changing_anything(void **stat
         fixture_teardown(&f);
 }
 
+/* QEMU gets the group's endpoints, the [gpu] address first; the root port stays. */
+static void test_gpu_group_lists_endpoints_without_the_bridge_gpu_first(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+        struct vmdef_pci_addr *members = NULL;
+        size_t n = 0;
+        struct vl_error err = {0};
+        assert_int_equal(hostprep_gpu_group(f.def, &members, &n, &err), 0);
+        assert_int_equal(n, 4);
+        const char *expected[] = {"0000:06:00.0", "0000:06:00.1", "0000:06:00.2",
+                                  "0000:06:00.3"};
+        for (size_t i = 0; i < n; i++) {
+                char addr[16];
+                vmdef_pci_addr_format(&members[i], addr);
+                assert_string_equal(addr, expected[i]);
+        }
+        free(members);
+
+        f.def->gpu_address.slot = 7; /* a card that is not in this machine */
+        assert_int_equal(hostprep_gpu_group(f.def, &members, &n, &err), -ENOENT);
+        assert_null(members);
+        assert_non_null(strstr(err.msg, "0000:06:07.0"));
+        fixture_teardown(&f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_plan_rtx2060_4fn_unloads_nvidia_stack_and_binds_four_functions),
+                cmocka_unit_test(test_gpu_group_lists_endpoints_without_the_bridge_gpu_first),
                 cmocka_unit_test(test_plan_amd_2fn_simpledrm_unbinds_simple_framebuffer),
                 cmocka_unit_test(test_plan_efifb_host_unbinds_efi_framebuffer),
                 cmocka_unit_test(test_plan_sata_in_group_says_it_will_fail_naming_the_controller),

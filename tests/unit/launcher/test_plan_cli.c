@@ -112,7 +112,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
         (void)state;
-        const char *files[] = {"win10.ini", "demo.ini", "broken.ini"};
+        const char *files[] = {"win10.ini", "demo.ini", "broken.ini", "auto.ini"};
         for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
                 char path[4096];
                 snprintf(path, sizeof(path), "%s/%s", tmp_dir, files[i]);
@@ -231,6 +231,73 @@ static void test_plan_without_a_definition_is_a_usage_error(void **state)
         free(res.out);
 }
 
+/* Writes text as TMP/name, mode 0644, and returns the path. */
+static char *write_definition(const char *name, const char *text)
+{
+        char *path = NULL;
+        assert_true(asprintf(&path, "%s/%s", tmp_dir, name) > 0);
+        FILE *f = fopen(path, "we");
+        assert_non_null(f);
+        assert_int_equal(fputs(text, f) >= 0, 1);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(chmod(path, 0644), 0);
+        return path;
+}
+
+static void expect_cpus(struct json_object *array, const int *cpus, size_t n)
+{
+        assert_int_equal(json_object_array_length(array), n);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(json_object_get_int(json_object_array_get_idx(array, i)), cpus[i]);
+}
+
+/* The guide's Ryzen 5 1600 (two 3-core CCXs): auto puts 8 vCPUs on 4 whole cores,
+ * leaves core 0 to the host, and plan shows the pins run will apply. */
+static void test_plan_resolves_vcpu_pin_auto_against_a_given_topology(void **state)
+{
+        (void)state;
+        char *path = write_definition("auto.ini", "[vm]\nname = auto\n"
+                                                  "[qemu]\naccel = tcg\n"
+                                                  "[cpu]\nmodel = max\ncores = 4\nthreads = 2\n"
+                                                  "vcpu_pin = auto\n"
+                                                  "[hyperv]\nenabled = no\n"
+                                                  "[iothreads]\nio1 =\n");
+        const char *args[] = {"plan", "--json", "--allow-unsafe-owner", "--topology",
+                              "pack:1 l3:2 core:3 pu:2", path, NULL};
+        struct run_result res = run_vmlaunch(args);
+        assert_int_equal(res.exit_code, 0);
+        struct json_object *plan = json_tokener_parse(res.out);
+        assert_non_null(plan);
+        struct json_object *pins = field(plan, "pins", json_type_object);
+        const int vcpus[] = {4, 5, 6, 7, 8, 9, 10, 11}, emulator[] = {2}, io1[] = {3};
+        expect_cpus(field(pins, "vcpus", json_type_array), vcpus, 8);
+        expect_cpus(field(pins, "emulator", json_type_array), emulator, 1);
+        expect_cpus(field(field(pins, "iothreads", json_type_object), "io1", json_type_array),
+                    io1, 1);
+        assert_true(json_object_array_length(field(plan, "pin_reasons", json_type_array)) > 0);
+        assert_string_equal(json_object_get_string(field(plan, "accel", json_type_string)), "tcg");
+        json_object_put(plan);
+        free(res.out);
+        free(path);
+}
+
+/* 16 vCPUs cannot get whole cores on 6 cores: plan refuses with the reason. */
+static void test_plan_refuses_vcpu_pin_auto_that_does_not_fit(void **state)
+{
+        (void)state;
+        char *path = write_definition("auto.ini", "[vm]\nname = auto\n"
+                                                  "[qemu]\naccel = tcg\n"
+                                                  "[cpu]\nmodel = max\ncores = 8\nthreads = 2\n"
+                                                  "vcpu_pin = auto\n"
+                                                  "[hyperv]\nenabled = no\n");
+        const char *args[] = {"plan", "--allow-unsafe-owner", "--topology",
+                              "pack:1 l3:2 core:3 pu:2", path, NULL};
+        struct run_result res = run_vmlaunch(args);
+        assert_int_equal(res.exit_code, 3);
+        free(res.out);
+        free(path);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -239,6 +306,8 @@ int main(void)
                 cmocka_unit_test(test_plan_text_is_pasteable_one_argument_per_line),
                 cmocka_unit_test(test_plan_of_an_invalid_definition_exits_3_and_prints_nothing),
                 cmocka_unit_test(test_plan_without_a_definition_is_a_usage_error),
+                cmocka_unit_test(test_plan_resolves_vcpu_pin_auto_against_a_given_topology),
+                cmocka_unit_test(test_plan_refuses_vcpu_pin_auto_that_does_not_fit),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,145 @@
+#include "launcher/host_facts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hostprep/hostprep.h"
+#include "launcher/runstate.h"
+
+static enum vmdef_severity severity_of(const struct host_facts_opts *opts)
+{
+        return opts->mode == HOST_FACTS_PLAN ? VMDEF_WARNING : VMDEF_ERROR;
+}
+
+/* accel = auto means KVM when /dev/kvm opens for a VM, TCG otherwise; accel = kvm on a
+ * host without a usable /dev/kvm is this host's problem, not the definition's. */
+static void resolve_accel(const struct vm_def *def, const struct host_facts_opts *opts,
+                          struct host_facts *f, struct vmdef_diags *diags)
+{
+        if (def->accel == VMDEF_ACCEL_TCG) {
+                f->accel = VMDEF_ACCEL_TCG;
+                snprintf(f->accel_reason, sizeof(f->accel_reason), "as defined");
+                return;
+        }
+        int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+        int kvm_errno = fd < 0 ? errno : 0;
+        if (fd >= 0)
+                close(fd);
+        if (def->accel == VMDEF_ACCEL_KVM) {
+                f->accel = VMDEF_ACCEL_KVM;
+                snprintf(f->accel_reason, sizeof(f->accel_reason), "as defined");
+                if (kvm_errno)
+                        vmdef_diag_add(diags, severity_of(opts), 0, "qemu", "accel",
+                                       "kvm, but /dev/kvm cannot be opened (%s); enable "
+                                       "virtualization in the firmware and load kvm_intel or "
+                                       "kvm_amd, or use accel = auto",
+                                       strerror(kvm_errno));
+                return;
+        }
+        f->accel = kvm_errno ? VMDEF_ACCEL_TCG : VMDEF_ACCEL_KVM;
+        snprintf(f->accel_reason, sizeof(f->accel_reason), "auto: /dev/kvm %s",
+                 kvm_errno ? strerror(kvm_errno) : "is usable");
+}
+
+static int resolve_gpu_group(const struct vm_def *def, const struct host_facts_opts *opts,
+                             struct host_facts *f, struct vmdef_diags *diags)
+{
+        struct vl_error err = {0};
+        int r = hostprep_gpu_group(def, &f->gpu_group, &f->n_gpu_group, &err);
+        if (r == -ENOMEM)
+                return r;
+        const char *fallback = opts->mode == HOST_FACTS_PLAN && def->n_gpu_group
+                                       ? "; planning with the definition's group"
+                                       : "";
+        char addr[16];
+        vmdef_pci_addr_format(&def->gpu_address, addr);
+        if (r == -ENOENT)
+                vmdef_diag_add(diags, severity_of(opts), 0, "gpu", "address",
+                               "%s is not a PCI device of this host; expected an address "
+                               "`lspci -D` lists%s",
+                               addr, fallback);
+        else if (r < 0)
+                vmdef_diag_add(diags, severity_of(opts), 0, "gpu", "address", "%s%s", err.msg,
+                               fallback);
+        return 0;
+}
+
+/* A pin on a CPU this machine lacks is an error for run, a warning for a plan made on
+ * another machine. */
+static void add_findings(const struct hostprep_pin_findings *found,
+                         const struct host_facts_opts *opts, struct vmdef_diags *diags)
+{
+        for (size_t i = 0; i < found->count; i++) {
+                const struct vmdef_diag *d = &found->items[i];
+                enum vmdef_severity sev = d->severity;
+                if (opts->mode == HOST_FACTS_PLAN &&
+                    opts->topology_origin == HOSTPREP_TOPOLOGY_HOST)
+                        sev = VMDEF_WARNING;
+                vmdef_diag_add(diags, sev, d->line, d->section, d->key, "%s", d->msg);
+        }
+}
+
+/* vcpu_pin = auto needs a topology to mean anything; without one, plan says so and
+ * the command line shows the guest unpinned. */
+static int resolve_pins(struct vm_def *def, const struct host_facts_opts *opts,
+                        struct host_facts *f, struct vmdef_diags *diags)
+{
+        bool has_pins = def->vcpu_pin_auto || def->vcpu_pin.count || def->emulator_pin.count;
+        for (size_t i = 0; i < def->n_iothreads && !has_pins; i++)
+                has_pins = def->iothreads[i].pin.count > 0;
+        if (!has_pins)
+                return 0;
+
+        struct hostprep_topology *topo = NULL;
+        struct vl_error err = {0};
+        int r = hostprep_topology_load(opts->topology_origin, opts->topology_arg, &topo, &err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                vmdef_diag_add(diags, def->vcpu_pin_auto ? severity_of(opts) : VMDEF_WARNING, 0,
+                               "cpu", "vcpu_pin", "cannot read the CPU topology (%s); %s", err.msg,
+                               def->vcpu_pin_auto ? "auto needs it to choose the CPUs"
+                                                  : "the pins were not checked");
+                return 0;
+        }
+        r = hostprep_topology_apply_auto_pin(topo, def, &f->pin_reasons, &err);
+        if (r == -EINVAL)
+                vmdef_diag_add(diags, VMDEF_ERROR, 0, "cpu", "vcpu_pin", "%s", err.msg);
+        if (r == 0) {
+                struct hostprep_pin_findings found = {0};
+                r = hostprep_pin_check(topo, def, &found);
+                if (r == 0)
+                        add_findings(&found, opts, diags);
+                hostprep_pin_findings_free(&found);
+        }
+        hostprep_topology_free(topo);
+        return r == -ENOMEM ? r : 0;
+}
+
+int host_facts_resolve(struct vm_def *def, const struct host_facts_opts *opts,
+                       struct host_facts *facts, struct vmdef_diags *diags, struct vl_error *err)
+{
+        *facts = (struct host_facts){0};
+        int r = runstate_dir(def->name, &facts->run_dir, err);
+        if (r < 0)
+                return r;
+        resolve_accel(def, opts, facts, diags);
+        r = resolve_gpu_group(def, opts, facts, diags);
+        if (r == 0)
+                r = resolve_pins(def, opts, facts, diags);
+        if (r < 0)
+                return vl_error_set(err, -r, "%s: reading the host", def->name);
+        return 0;
+}
+
+void host_facts_free(struct host_facts *facts)
+{
+        free(facts->run_dir);
+        free(facts->gpu_group);
+        vl_strv_free(&facts->pin_reasons);
+        *facts = (struct host_facts){0};
+}

@@ -1,0 +1,45 @@
+/* What `plan`, `check` and `run` learn from the host before building QEMU's command
+ * line: the run folder, the accelerator, the GPU's IOMMU group, `vcpu_pin = auto`
+ * resolved and the pins checked against the CPU topology. One resolver for all three
+ * verbs so that `plan` shows exactly what `run` will do. */
+#pragma once
+
+#include <stddef.h>
+
+#include "hostprep/topology.h"
+#include "util/strv.h"
+#include "vmdefs/vmdef.h"
+
+enum host_facts_mode {
+        /* plan: the definition may be for another machine; what this host lacks is a
+         * warning and the definition's own values stand in. */
+        HOST_FACTS_PLAN,
+        /* check, run: what this host lacks is an error. */
+        HOST_FACTS_STRICT,
+};
+
+struct host_facts_opts {
+        enum host_facts_mode mode;
+        /* The topology to pin against: this host unless --topology says otherwise. */
+        enum hostprep_topology_origin topology_origin;
+        const char *topology_arg;
+};
+
+struct host_facts {
+        char *run_dir;
+        enum vmdef_accel accel; /* KVM or TCG, never AUTO */
+        char accel_reason[160];
+        /* The group as found on the host; NULL when the definition's stands in. */
+        struct vmdef_pci_addr *gpu_group;
+        size_t n_gpu_group;
+        /* Why vcpu_pin = auto chose what it chose, one line each. */
+        struct vl_strv pin_reasons;
+};
+
+/* Resolves the facts for def (def's pins are filled in when vcpu_pin = auto).
+ * Problems go to diags as warnings (PLAN) or errors (STRICT), in the definition's
+ * FILE:LINE: [section] key: form. Returns 0, or -errno with err set for what stops
+ * every verb (out of memory, a run folder name that cannot be built). */
+int host_facts_resolve(struct vm_def *def, const struct host_facts_opts *opts,
+                       struct host_facts *facts, struct vmdef_diags *diags, struct vl_error *err);
+void host_facts_free(struct host_facts *facts);
