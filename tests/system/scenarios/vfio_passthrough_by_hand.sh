@@ -14,6 +14,8 @@ must systemctl stop display-manager.service
 for v in /sys/class/vtconsole/vtcon*; do
   grep -q 'frame buffer' "$v/name" && must sh -c "echo 0 > $v/bind"
 done
+expect_eq "bochs is unused once the display manager and fbcon let go" \
+  "$(awk '$1 == "bochs" {print $3}' /proc/modules)" 0
 must modprobe -r "${drivers[@]}"
 for f in "${functions[@]}"; do
   expect_eq "$f is unbound once its driver is unloaded" "$(driver_of "$f")" "(none)"
@@ -65,6 +67,8 @@ for pass in 1 2 3 4 5; do
 done
 expect_eq "the modules vfio brought in are unloaded" "$(vfio_modules | paste -sd' ')" ""
 must modprobe -a "${drivers[@]}"
+# fbcon takes the console back by itself when bochs registers its framebuffer again.
+expect_eq "fbcon is bound again once bochs is back" "$(cat /sys/class/vtconsole/vtcon1/bind)" 1
 for v in /sys/class/vtconsole/vtcon*; do
   grep -q 'frame buffer' "$v/name" && must sh -c "echo 1 > $v/bind"
 done
