@@ -45,14 +45,16 @@ kernel_package() {
   apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -1
 }
 
-# Prints nothing and returns 1 when the host cannot be prepared here.
+# Returns 1, after printing why (last line = the reason), when the host cannot be prepared.
 prepare() {
   mkdir -p "$dir" || return 1
   exec 9>"$dir/.lock" && flock 9 # tests of one build share the cache
   install_missing_packages || return 1
   local package version key
   package=$(kernel_package)
-  [ -n "$package" ] || { echo "apt-cache knows no linux-image-amd64"; return 1; }
+  # A fresh CI container has no package lists yet.
+  [ -n "$package" ] || [ "$(id -u)" -ne 0 ] || { apt-get update -qq >/dev/null 2>&1; package=$(kernel_package); }
+  [ -n "$package" ] || { echo "apt-cache knows no linux-image-amd64 (run apt-get update)"; return 1; }
   version=${package#linux-image-}
   # The initramfs depends on the kernel and on initramfs-init: rebuild when either changes.
   key="$package $(sha256sum <"$here/initramfs-init")"
@@ -64,7 +66,7 @@ prepare() {
   dpkg -x "$dir"/"$package"_*.deb "$dir/root" && rm -f "$dir"/*.deb || return 1
   depmod -b "$dir/root" "$version" || return 1
 
-  local initramfs=$dir/initramfs module
+  local initramfs=$dir/initramfs module ko
   mkdir -p "$initramfs"/{bin,dev,proc,sys,lower,upper,newroot,modules}
   cp /bin/busybox "$initramfs/bin/busybox" && ln -s busybox "$initramfs/bin/sh"
   cp "$here/initramfs-init" "$initramfs/init" && chmod +x "$initramfs/init"
