@@ -14,10 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hostprep/hostprep.h"
 #include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "launcher/exit_codes.h"
+#include "launcher/host_facts.h"
 #include "launcher/kvm_probe.h"
+#include "launcher/ovmf_vars.h"
 #include "launcher/pin.h"
 #include "launcher/qemu_argv.h"
 #include "launcher/qemu_compat.h"
@@ -46,8 +49,8 @@ struct run {
         struct qmp_client *qmp;
         struct runstate state;
         unsigned qemu_version;
-        enum vmdef_accel accel; /* resolved: KVM or TCG */
-        bool qmp_ready;         /* capabilities negotiated: QEMU takes commands */
+        struct host_facts facts; /* accelerator, GPU group, pins as resolved */
+        bool qmp_ready;          /* capabilities negotiated: QEMU takes commands */
 };
 
 static void usage(FILE *out)
@@ -60,21 +63,73 @@ static void usage(FILE *out)
                      "Options:\n" VL_CLI_DEF_OPTIONS_HELP "  --help                this text\n");
 }
 
-/* Host preparation (drivers, hugepages, ...) runs here, before QEMU exists. */
+static void host_log(void *userdata, int priority, const char *line)
+{
+        (void)userdata;
+        runlog(priority, "%s", line);
+}
+
+static void report_failures(const struct hostprep_report *report)
+{
+        for (size_t i = 0; i < report->n_failures; i++)
+                runlog(LOG_ERR, "  %s", report->failures[i]);
+}
+
+/* Host preparation (display manager, consoles, drivers, vfio-pci, hugepages,
+ * governor, prepare hooks) runs here, before QEMU exists; every change is journaled
+ * first, and a failure has already been rolled back when this returns. */
 static int host_prepare(struct run *run, struct vl_error *err)
 {
-        (void)run;
-        (void)err;
-        return 0;
+        struct hostprep_options opts = {.run_dir = run->run_dir, .log = host_log};
+        struct hostprep_report report = {0};
+        int r = hostprep_prepare(run->def, &opts, &report, err);
+        if (r < 0 && report.n_failures) {
+                runlog(LOG_ERR, "rolling back left these changes in place:");
+                report_failures(&report);
+        }
+        hostprep_report_free(&report);
+        return r;
 }
 
 /* And is undone here, once QEMU is gone for whatever reason. Returns < 0 when
- * some host state could not be put back. */
+ * some host state could not be put back (the journal stays for `vmlaunch restore`). */
 static int host_restore(struct run *run, struct vl_error *err)
 {
-        (void)run;
-        (void)err;
-        return 0;
+        struct hostprep_options opts = {.run_dir = run->run_dir, .log = host_log};
+        struct hostprep_report report = {0};
+        int r = hostprep_restore(&opts, &report, err);
+        if (r < 0) {
+                report_failures(&report);
+                if (report.journal_kept)
+                        runlog(LOG_ERR,
+                               "the journal is kept: fix the cause, then run "
+                               "`vmlaunch restore %s`",
+                               run->def->name);
+        }
+        hostprep_report_free(&report);
+        return r;
+}
+
+/* What this host must have for the definition: its files, a usable accelerator,
+ * the GPU's group, pins on CPUs that exist (vcpu_pin = auto resolved here). */
+static int check_host(struct run *run, struct vl_error *err)
+{
+        struct vmdef_diags diags = {0};
+        struct host_facts_opts opts = {.mode = HOST_FACTS_STRICT,
+                                       .topology_origin = HOSTPREP_TOPOLOGY_HOST};
+        vmdef_check_files(run->def, VMDEF_ERROR, &diags);
+        int r = host_facts_resolve(run->def, &opts, &run->facts, &diags, err);
+        if (r == 0) {
+                vl_cli_print_diags(&diags, run->def->path);
+                if (diags.n_errors)
+                        r = vl_error_set(err, 0, "%s: this host cannot run it (%zu problem%s)",
+                                         run->def->name, diags.n_errors,
+                                         diags.n_errors == 1 ? "" : "s");
+        }
+        for (size_t i = 0; r == 0 && i < run->facts.pin_reasons.count; i++)
+                runlog(LOG_INFO, "vcpu_pin = auto: %s", run->facts.pin_reasons.items[i]);
+        vmdef_diags_free(&diags);
+        return r;
 }
 
 static void publish_state(struct run *run, const char *phase)
@@ -90,30 +145,6 @@ static void on_stopping(void *userdata)
         struct run *run = userdata;
         publish_state(run, "stopping");
         sd_notify(0, "STOPPING=1\nSTATUS=Shutting the guest down");
-}
-
-/* KVM when asked for or when `auto` finds a usable /dev/kvm, TCG otherwise. */
-static int resolve_accel(const struct vm_def *def, enum vmdef_accel *accel, struct vl_error *err)
-{
-        if (def->accel == VMDEF_ACCEL_TCG) {
-                *accel = VMDEF_ACCEL_TCG;
-                return 0;
-        }
-        int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-        if (fd >= 0) {
-                close(fd);
-                *accel = VMDEF_ACCEL_KVM;
-                return 0;
-        }
-        if (def->accel == VMDEF_ACCEL_KVM)
-                return vl_error_set(err, errno,
-                                    "[qemu] accel = kvm, but /dev/kvm cannot be opened (is "
-                                    "virtualization enabled in the firmware, kvm_amd/kvm_intel "
-                                    "loaded?)");
-        runlog(LOG_WARNING, "/dev/kvm cannot be opened (%s): running the guest with TCG, slowly",
-               strerror(errno));
-        *accel = VMDEF_ACCEL_TCG;
-        return 0;
 }
 
 /* QEMU is gone before it was ready: explain with the last line it printed. */
@@ -156,8 +187,11 @@ static int wait_for_greeting(struct run *run, struct vl_error *err)
 
 static int start_qemu(struct run *run, struct vl_error *err)
 {
-        struct qemu_argv_opts aopts = {
-                .run_dir = run->run_dir, .qemu_version = run->qemu_version, .accel = run->accel};
+        struct qemu_argv_opts aopts = {.run_dir = run->run_dir,
+                                       .qemu_version = run->qemu_version,
+                                       .accel = run->facts.accel,
+                                       .gpu_group = run->facts.gpu_group,
+                                       .n_gpu_group = run->facts.n_gpu_group};
         struct vl_strv argv = {0};
         int r = qemu_argv_build(run->def, &aopts, &argv, err);
         if (r < 0) {
@@ -180,7 +214,7 @@ static int start_qemu(struct run *run, struct vl_error *err)
                 return r;
         runlog(LOG_INFO, "started QEMU %u.%u.%u (pid %d, %s), paused", run->qemu_version / 10000,
                run->qemu_version / 100 % 100, run->qemu_version % 100, (int)run->proc.pid,
-               run->accel == VMDEF_ACCEL_TCG ? "TCG" : "KVM");
+               run->facts.accel == VMDEF_ACCEL_TCG ? "TCG" : "KVM");
         if (req.memlock_bytes)
                 runlog(LOG_INFO, "RLIMIT_MEMLOCK of QEMU: %llu MiB (guest RAM + 1 GiB for VFIO)",
                        (unsigned long long)(req.memlock_bytes >> 20));
@@ -261,16 +295,28 @@ static int run_locked(struct run *run)
         if (spawn_find_binary(run->def->qemu_binary ? run->def->qemu_binary : "qemu-system-x86_64",
                               &binary, &err) < 0 ||
             spawn_probe_qemu_version(binary, &run->qemu_version, &err) < 0 ||
-            qemu_compat_check(run->def, run->qemu_version, &err) < 0 ||
-            resolve_accel(run->def, &run->accel, &err) < 0 ||
-            (run->accel == VMDEF_ACCEL_KVM &&
+            qemu_compat_check(run->def, run->qemu_version, &err) < 0 || check_host(run, &err) < 0 ||
+            (run->facts.accel == VMDEF_ACCEL_KVM &&
              kvm_probe_hyperv("/dev/kvm", &run->def->hyperv, &err) < 0)) {
+                runlog(LOG_ERR, "%s", err.msg);
+                return err.errnum == ENOMEM ? VL_EXIT_FAILURE : VL_EXIT_HOST_CHECK;
+        }
+        bool vars_created = false;
+        if (ovmf_vars_ensure(run->def, &vars_created, &err) < 0) {
                 runlog(LOG_ERR, "%s", err.msg);
                 return VL_EXIT_HOST_CHECK;
         }
+        if (vars_created)
+                runlog(LOG_INFO, "created the VM's UEFI variables %s from %s", run->def->ovmf_vars,
+                       run->def->ovmf_vars_template);
 
-        if (host_prepare(run, &err) < 0) {
-                runlog(LOG_ERR, "prepare the host: %s", err.msg);
+        int r = host_prepare(run, &err);
+        if (r == -EBUSY) {
+                runlog(LOG_ERR, "%s", err.msg);
+                return VL_EXIT_BUSY;
+        }
+        if (r < 0) {
+                runlog(LOG_ERR, "prepare the host: %s; what was done has been undone", err.msg);
                 return VL_EXIT_PREPARE;
         }
 
@@ -287,6 +333,8 @@ static int run_locked(struct run *run)
                                    NULL);
                 ex = stopped ? VL_EXIT_STOPPED : VL_EXIT_QEMU_START;
         } else {
+                if (hostprep_run_hooks(run->def, "started/begin", &err) < 0)
+                        runlog(LOG_WARNING, "started hook: %s", err.msg);
                 run->state.started_s = (int64_t)time(NULL);
                 publish_state(run, "running");
                 runlog(LOG_NOTICE, "guest %s is running", run->def->name);
@@ -348,6 +396,7 @@ static int run_vm(struct vm_def *def)
 
         ex = run_locked(&run);
         qemu_proc_close(&run.proc);
+        host_facts_free(&run.facts);
         runstate_cleanup(run.run_dir, run.lock_fd);
         free(run.run_dir);
         close(run.signal_fd);

@@ -1,13 +1,13 @@
 #include "launcher/host_facts.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "hostprep/hostprep.h"
+#include "launcher/kvm_usable.h"
 #include "launcher/runstate.h"
 
 static enum vmdef_severity severity_of(const struct host_facts_opts *opts)
@@ -15,8 +15,9 @@ static enum vmdef_severity severity_of(const struct host_facts_opts *opts)
         return opts->mode == HOST_FACTS_PLAN ? VMDEF_WARNING : VMDEF_ERROR;
 }
 
-/* accel = auto means KVM when /dev/kvm opens for a VM, TCG otherwise; accel = kvm on a
- * host without a usable /dev/kvm is this host's problem, not the definition's. */
+/* accel = auto means KVM when a test vCPU works the way QEMU will use it, TCG
+ * otherwise; accel = kvm on a host where it does not is this host's problem, not
+ * the definition's. */
 static void resolve_accel(const struct vm_def *def, const struct host_facts_opts *opts,
                           struct host_facts *f, struct vmdef_diags *diags)
 {
@@ -25,24 +26,24 @@ static void resolve_accel(const struct vm_def *def, const struct host_facts_opts
                 snprintf(f->accel_reason, sizeof(f->accel_reason), "as defined");
                 return;
         }
-        int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-        int kvm_errno = fd < 0 ? errno : 0;
-        if (fd >= 0)
-                close(fd);
+        bool host_features = def->cpu_model &&
+                             (!strcmp(def->cpu_model, "host") || !strcmp(def->cpu_model, "max"));
+        char why[128] = "";
+        bool usable = kvm_usable("/dev/kvm", host_features, why, sizeof(why));
         if (def->accel == VMDEF_ACCEL_KVM) {
                 f->accel = VMDEF_ACCEL_KVM;
                 snprintf(f->accel_reason, sizeof(f->accel_reason), "as defined");
-                if (kvm_errno)
+                if (!usable)
                         vmdef_diag_add(diags, severity_of(opts), 0, "qemu", "accel",
-                                       "kvm, but /dev/kvm cannot be opened (%s); enable "
+                                       "kvm, but KVM is not usable here (%s); enable "
                                        "virtualization in the firmware and load kvm_intel or "
                                        "kvm_amd, or use accel = auto",
-                                       strerror(kvm_errno));
+                                       why);
                 return;
         }
-        f->accel = kvm_errno ? VMDEF_ACCEL_TCG : VMDEF_ACCEL_KVM;
-        snprintf(f->accel_reason, sizeof(f->accel_reason), "auto: /dev/kvm %s",
-                 kvm_errno ? strerror(kvm_errno) : "is usable");
+        f->accel = usable ? VMDEF_ACCEL_KVM : VMDEF_ACCEL_TCG;
+        snprintf(f->accel_reason, sizeof(f->accel_reason), "auto: %s",
+                 usable ? "KVM is usable" : why);
 }
 
 static int resolve_gpu_group(const struct vm_def *def, const struct host_facts_opts *opts,
