@@ -1,38 +1,82 @@
 /* vmlaunch check: is the definition valid, and does this host have what it needs?
- * Changes nothing. Stages run in order; each adds diagnostics, and the first stage with
- * errors decides the exit code. Host checks (IOMMU, KVM, ...) go in check_stages. */
+ * Changes nothing, like virt-host-validate. Stages run in order; each adds
+ * diagnostics; any error makes the exit code 4. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "hostprep/hostprep.h"
 #include "launcher/cli_common.h"
+#include "launcher/host_facts.h"
+#include "launcher/kvm_probe.h"
 #include "launcher/commands.h"
 #include "launcher/exit_codes.h"
 
 static void check_usage(FILE *out)
 {
-        fprintf(out, "Usage: vmlaunch check [OPTIONS] NAME|FILE\n\n"
-                     "Validates the VM definition and the files it needs; changes nothing.\n"
-                     "NAME reads CONFIG_DIR/NAME.ini; a FILE is any path with a '/' or "
-                     "ending in .ini.\n\n"
-                     "Options:\n"
-                     "  -h, --help            show this help\n" VL_CLI_DEF_OPTIONS_HELP
-                     "\nExit status: 0 OK, 2 usage, 3 invalid or unsafe definition, 4 the host "
-                     "lacks something (e.g. a missing disk image).\n");
+        fprintf(out,
+                "Usage: vmlaunch check [OPTIONS] NAME|FILE\n\n"
+                "Validates the VM definition, the files it needs and this host (KVM, the GPU's\n"
+                "IOMMU group and drivers, CPU pins, hugepages); changes nothing.\n"
+                "NAME reads CONFIG_DIR/NAME.ini; a FILE is any path with a '/' or "
+                "ending in .ini.\n\n"
+                "Options:\n"
+                "  -h, --help            show this help\n" VL_CLI_DEF_OPTIONS_HELP
+                "\nExit status: 0 OK, 2 usage, 3 invalid or unsafe definition, 4 the host "
+                "lacks something (e.g. a missing disk image).\n");
 }
 
-/* One host check: adds diagnostics for what this host lacks. */
+/* One host check: adds diagnostics for what this host lacks. Returns < 0 only when
+ * it could not look (out of memory). */
 struct check_stage {
         const char *name;
-        void (*run)(const struct vm_def *def, struct vmdef_diags *diags);
+        int (*run)(struct vm_def *def, struct host_facts *facts, struct vmdef_diags *diags);
 };
 
-static void check_files(const struct vm_def *def, struct vmdef_diags *diags)
+static int check_files(struct vm_def *def, struct host_facts *facts, struct vmdef_diags *diags)
 {
+        (void)facts;
         vmdef_check_files(def, VMDEF_ERROR, diags);
+        return 0;
+}
+
+/* Accelerator, the GPU's IOMMU group, pins against the CPU topology. */
+static int check_facts(struct vm_def *def, struct host_facts *facts, struct vmdef_diags *diags)
+{
+        struct host_facts_opts opts = {.mode = HOST_FACTS_STRICT,
+                                       .topology_origin = HOSTPREP_TOPOLOGY_HOST};
+        struct vl_error err = {0};
+        return host_facts_resolve(def, &opts, facts, diags, &err);
+}
+
+static int check_hyperv(struct vm_def *def, struct host_facts *facts, struct vmdef_diags *diags)
+{
+        struct vl_error err = {0};
+        if (facts->accel == VMDEF_ACCEL_KVM && kvm_probe_hyperv("/dev/kvm", &def->hyperv, &err) < 0)
+                vmdef_diag_add(diags, VMDEF_ERROR, 0, "", "this host", "%s", err.msg);
+        return 0;
+}
+
+/* What prepare would find: group contents, who holds the GPU, hugepages obtainable. */
+static int check_host_steps(struct vm_def *def, struct host_facts *facts, struct vmdef_diags *diags)
+{
+        struct hostprep_options opts = {.run_dir = facts->run_dir};
+        struct hostprep_report report = {0};
+        struct vl_error err = {0};
+        int r = hostprep_check(def, &opts, &report, &err);
+        for (size_t i = 0; i < report.n_failures; i++)
+                vmdef_diag_add(diags, VMDEF_ERROR, 0, "", "this host", "%s", report.failures[i]);
+        if (r < 0 && r != -ENOMEM && !report.n_failures)
+                vmdef_diag_add(diags, VMDEF_ERROR, 0, "", "this host", "%s", err.msg);
+        hostprep_report_free(&report);
+        return r == -ENOMEM ? r : 0;
 }
 
 static const struct check_stage check_stages[] = {
         {"files", check_files},
+        {"host facts", check_facts},
+        {"hyperv", check_hyperv},
+        {"host steps", check_host_steps},
 };
 
 int cmd_check(int argc, char **argv)
@@ -52,14 +96,16 @@ int cmd_check(int argc, char **argv)
                 if (r > 0)
                         continue;
                 if (a[0] == '-' && a[1]) {
-                        fprintf(stderr, "vmlaunch check: unknown option '%s'; see `vmlaunch "
-                                        "check --help`\n",
+                        fprintf(stderr,
+                                "vmlaunch check: unknown option '%s'; see `vmlaunch "
+                                "check --help`\n",
                                 a);
                         return VL_EXIT_USAGE;
                 }
                 if (target) {
-                        fprintf(stderr, "vmlaunch check: one NAME|FILE expected, got '%s' and "
-                                        "'%s'\n",
+                        fprintf(stderr,
+                                "vmlaunch check: one NAME|FILE expected, got '%s' and "
+                                "'%s'\n",
                                 target, a);
                         return VL_EXIT_USAGE;
                 }
@@ -76,10 +122,19 @@ int cmd_check(int argc, char **argv)
                 return ex;
 
         struct vmdef_diags diags = {0};
-        for (size_t s = 0; s < sizeof(check_stages) / sizeof(check_stages[0]); s++)
-                check_stages[s].run(def, &diags);
+        struct host_facts facts = {0};
+        for (size_t s = 0; s < sizeof(check_stages) / sizeof(check_stages[0]); s++) {
+                if (check_stages[s].run(def, &facts, &diags) < 0) {
+                        fprintf(stderr, "vmlaunch check: %s: out of memory\n",
+                                check_stages[s].name);
+                        ex = VL_EXIT_FAILURE;
+                        break;
+                }
+        }
         vl_cli_print_diags(&diags, def->path);
-        if (diags.n_errors) {
+        if (ex != VL_EXIT_OK) {
+                /* already said */
+        } else if (diags.n_errors) {
                 fprintf(stderr, "%s: this host cannot run it (%zu problem%s)\n", def->name,
                         diags.n_errors, diags.n_errors == 1 ? "" : "s");
                 ex = VL_EXIT_HOST_CHECK;
@@ -89,6 +144,7 @@ int cmd_check(int argc, char **argv)
                        def->n_disks, def->n_disks == 1 ? "" : "s",
                        def->has_gpu ? ", GPU passthrough" : "");
         }
+        host_facts_free(&facts);
         vmdef_diags_free(&diags);
         vmdef_free(def);
         return ex;
