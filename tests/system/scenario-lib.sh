@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scenarios running INSIDE the emulated host: small check helpers that print
 # "ok - ..." / "FAIL - ..." lines (readable in CI logs) and count failures.
 failures=0

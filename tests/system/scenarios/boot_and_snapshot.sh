@@ -1,5 +1,7 @@
+#!/bin/bash
 # Scenario (runs inside the emulated host): the host boots like a single-GPU desktop,
 # and the snapshot tool is stable when nothing changes.
+# shellcheck source=tests/system/scenario-lib.sh
 source "$SYSTEM_TESTS/scenario-lib.sh"
 gpu=0000:00:02.0
 

@@ -1,6 +1,8 @@
+#!/bin/bash
 # Scenario (runs inside the emulated host): by hand, what vmlaunch automates. Hand the
 # GPU's IOMMU group to vfio-pci, start a nested QEMU with it, give everything back, and
 # check with the snapshot tool that the host is exactly as it was.
+# shellcheck source=tests/system/scenario-lib.sh
 source "$SYSTEM_TESTS/scenario-lib.sh"
 functions=(0000:00:02.0 0000:00:02.1 0000:00:02.2)
 drivers=(bochs snd_hda_intel xhci_pci)
