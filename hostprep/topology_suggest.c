@@ -208,16 +208,6 @@ static unsigned capacity_of(const struct selection *s, const bool *cand)
         return total;
 }
 
-static int cpulist_push(struct vmdef_cpulist *l, unsigned cpu)
-{
-        unsigned *cpus = realloc(l->cpus, (l->count + 1) * sizeof(*cpus));
-        if (!cpus)
-                return -ENOMEM;
-        l->cpus = cpus;
-        l->cpus[l->count++] = cpu;
-        return 0;
-}
-
 static void format_list(const struct vmdef_cpulist *l, char *buf, size_t len)
 {
         hostprep_cpulist_format(l->cpus, l->count, buf, len);
@@ -323,7 +313,7 @@ static int choose_service_cpus(const struct selection *s, const struct vmdef_cpu
                 }
                 used_hk = used_hk || (size_t)best == s->housekeeping;
                 for (size_t k = 0; k < t->cores[best].n_cpus; k++)
-                        if (cpulist_push(out, t->cores[best].cpus[k]) < 0)
+                        if (vmdef_cpulist_append(out, t->cores[best].cpus[k]) < 0)
                                 return -ENOMEM;
         }
         /* *why is completed by split_service_cpus: "emulator on CPU 2" + *why. */
@@ -351,7 +341,7 @@ static int choose_service_cpus(const struct selection *s, const struct vmdef_cpu
                         bool used = false;
                         for (size_t v = 0; v < vcpus->count; v++)
                                 used = used || vcpus->cpus[v] == t->cores[i].cpus[k];
-                        if (!used && cpulist_push(out, t->cores[i].cpus[k]) < 0)
+                        if (!used && vmdef_cpulist_append(out, t->cores[i].cpus[k]) < 0)
                                 return -ENOMEM;
                 }
         }
@@ -362,7 +352,7 @@ static int choose_service_cpus(const struct selection *s, const struct vmdef_cpu
         }
         const struct hostprep_core *hk = &t->cores[s->housekeeping];
         for (size_t k = 0; k < hk->n_cpus; k++)
-                if (cpulist_push(out, hk->cpus[k]) < 0)
+                if (vmdef_cpulist_append(out, hk->cpus[k]) < 0)
                         return -ENOMEM;
         *why = strdup_printf(": every CPU runs a vCPU, so QEMU shares core %zu with vCPUs; use "
                              "fewer vCPUs to give it a CPU of its own",
@@ -383,7 +373,7 @@ static int split_service_cpus(const struct vmdef_cpulist *service, unsigned n_io
         bool room = service->count > n_io;
         size_t n_emulator = room ? service->count - n_io : service->count;
         for (size_t k = 0; k < n_emulator; k++)
-                if (cpulist_push(&p->emulator, service->cpus[k]) < 0)
+                if (vmdef_cpulist_append(&p->emulator, service->cpus[k]) < 0)
                         return -ENOMEM;
         char list[CPULIST_MAX];
         format_list(&p->emulator, list, sizeof(list));
@@ -402,7 +392,7 @@ static int split_service_cpus(const struct vmdef_cpulist *service, unsigned n_io
         for (unsigned i = 0; i < n_io; i++) {
                 unsigned cpu =
                         room ? service->cpus[n_emulator + i] : service->cpus[i % service->count];
-                if (cpulist_push(&p->iothreads[i], cpu) < 0)
+                if (vmdef_cpulist_append(&p->iothreads[i], cpu) < 0)
                         return -ENOMEM;
         }
         hostprep_cpulist_format(p->iothreads[0].cpus, 1, list, sizeof(list));
@@ -627,7 +617,7 @@ int hostprep_pin_suggest(const struct hostprep_topology *topo,
                         continue;
                 unsigned c = core_capacity(&topo->cores[i], s.guest_threads);
                 for (unsigned k = 0; k < c && left > 0; k++, left--)
-                        if (cpulist_push(&p.vcpus, topo->cores[i].cpus[k]) < 0)
+                        if (vmdef_cpulist_append(&p.vcpus, topo->cores[i].cpus[k]) < 0)
                                 goto fail;
         }
         if (need > 0 || left > 0)

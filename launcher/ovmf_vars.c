@@ -9,23 +9,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
-
-/* mkdir -p for the folders above path; existing ones are left as they are. */
-static int make_parents(const char *path, struct vl_error *err)
-{
-        char dir[PATH_MAX];
-        if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-                return vl_error_set(err, ENAMETOOLONG, "%s", path);
-        for (char *p = dir + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                        return vl_error_set(err, errno, "create %s for [firmware] vars", dir);
-                *p = '/';
-        }
-        return 0;
-}
+#include "util/fs.h"
 
 static int copy_fd(int in, int out)
 {
@@ -53,7 +37,7 @@ int ovmf_vars_ensure(const struct vm_def *def, bool *created, struct vl_error *e
         if (def->firmware != VMDEF_FIRMWARE_UEFI || !def->ovmf_vars || !def->ovmf_vars_template ||
             access(def->ovmf_vars, F_OK) == 0)
                 return 0;
-        int r = make_parents(def->ovmf_vars, err);
+        int r = vl_mkdir_parents(def->ovmf_vars, 0700, err);
         if (r < 0)
                 return r;
         _cleanup_close_ int in = open(def->ovmf_vars_template, O_RDONLY | O_CLOEXEC);

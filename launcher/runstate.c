@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 #define LOCK_ATTEMPTS 5
 
@@ -38,25 +39,9 @@ int runstate_dir(const char *name, char **dir, struct vl_error *err)
 
 /* mkdir -p for the runtime root; the root itself is not private (0755) so
  * that listing which VMs run needs no privilege, but each RUN_DIR is. */
-static int mkdir_parents(const char *path, struct vl_error *err)
-{
-        _cleanup_free_ char *copy = strdup(path);
-        if (!copy)
-                return -ENOMEM;
-        for (char *p = copy + 1; *p; p++) {
-                if (*p != '/')
-                        continue;
-                *p = '\0';
-                if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-                        return vl_error_set(err, errno, "create %s", copy);
-                *p = '/';
-        }
-        return 0;
-}
-
 int runstate_dir_create(const char *dir, struct vl_error *err)
 {
-        int r = mkdir_parents(dir, err);
+        int r = vl_mkdir_parents(dir, 0755, err);
         if (r < 0)
                 return r;
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)

@@ -102,18 +102,23 @@ static int read_cpu(const char **p, unsigned *cpu, char *why, size_t why_len)
         return 0;
 }
 
-static int cpulist_add(struct vmdef_cpulist *l, unsigned cpu, char *why, size_t why_len)
+int vmdef_cpulist_append(struct vmdef_cpulist *l, unsigned cpu)
 {
-        for (size_t i = 0; i < l->count; i++)
-                if (l->cpus[i] == cpu)
-                        return fail(why, why_len, "CPU %u is listed twice; expected each CPU once",
-                                    cpu);
         unsigned *cpus = realloc(l->cpus, (l->count + 1) * sizeof(*cpus));
         if (!cpus)
                 return -ENOMEM;
         l->cpus = cpus;
         l->cpus[l->count++] = cpu;
         return 0;
+}
+
+static int cpulist_add(struct vmdef_cpulist *l, unsigned cpu, char *why, size_t why_len)
+{
+        for (size_t i = 0; i < l->count; i++)
+                if (l->cpus[i] == cpu)
+                        return fail(why, why_len, "CPU %u is listed twice; expected each CPU once",
+                                    cpu);
+        return vmdef_cpulist_append(l, cpu);
 }
 
 static const char *skip_blanks(const char *p)

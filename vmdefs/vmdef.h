@@ -276,5 +276,7 @@ int vmdef_parse_cpulist(const char *s, struct vmdef_cpulist *out, char *why, siz
 int vmdef_parse_pci_addr(const char *s, struct vmdef_pci_addr *out, char *why, size_t why_len);
 int vmdef_parse_bool(const char *s, bool *out, char *why, size_t why_len);
 void vmdef_cpulist_free(struct vmdef_cpulist *l);
+/* Appends one CPU (no duplicate check). Returns 0 or -ENOMEM. */
+int vmdef_cpulist_append(struct vmdef_cpulist *l, unsigned cpu);
 /* "0000:06:00.0" */
 void vmdef_pci_addr_format(const struct vmdef_pci_addr *a, char buf[static 16]);
