@@ -95,21 +95,8 @@ int cmd_check(int argc, char **argv)
                         return VL_EXIT_USAGE;
                 if (r > 0)
                         continue;
-                if (a[0] == '-' && a[1]) {
-                        fprintf(stderr,
-                                "vmlaunch check: unknown option '%s'; see `vmlaunch "
-                                "check --help`\n",
-                                a);
+                if (vl_cli_take_target("check", a, &target) < 0)
                         return VL_EXIT_USAGE;
-                }
-                if (target) {
-                        fprintf(stderr,
-                                "vmlaunch check: one NAME|FILE expected, got '%s' and "
-                                "'%s'\n",
-                                target, a);
-                        return VL_EXIT_USAGE;
-                }
-                target = a;
         }
         if (!target) {
                 check_usage(stderr);

@@ -367,19 +367,8 @@ int cmd_plan(int argc, char **argv)
                         return VL_EXIT_USAGE;
                 if (r > 0)
                         continue;
-                if (a[0] == '-' && a[1]) {
-                        fprintf(stderr,
-                                "vmlaunch plan: unknown option '%s'; see `vmlaunch plan --help`\n",
-                                a);
+                if (vl_cli_take_target("plan", a, &target) < 0)
                         return VL_EXIT_USAGE;
-                }
-                if (target) {
-                        fprintf(stderr,
-                                "vmlaunch plan: one NAME|FILE expected, got '%s' and '%s'\n",
-                                target, a);
-                        return VL_EXIT_USAGE;
-                }
-                target = a;
         }
         if (!target) {
                 plan_usage(stderr);
