@@ -2,7 +2,9 @@
  * drivers_probe, wait for the driver link), loading vfio_pci/vfio_iommu_type1 when
  * needed. On restore: clear driver_override, unbind from vfio-pci, reprobe, check the
  * device is back on its original driver; unload the vfio modules only if this run
- * loaded them and no device is bound to vfio-pci any more (another VM may use it). */
+ * loaded them and no device is bound to vfio-pci any more (another VM may use it),
+ * together with the dependencies loading them brought in (vfio, vfio_pci_core,
+ * vfio_virqfd, irqbypass): those that were not loaded before and are unused. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -33,6 +35,54 @@ static bool module_loaded(const char *module)
         char path[PATH_MAX];
         snprintf(path, sizeof(path), "/sys/module/%s", module);
         return sysroot_exists(path);
+}
+
+/* Loadable modules only: built-in ones have a /sys/module entry without refcnt. */
+static bool module_loadable_loaded(const char *module)
+{
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "/sys/module/%s/refcnt", module);
+        return sysroot_exists(path);
+}
+
+/* The loaded modules, comma-separated, for the journal: after a restore, a
+ * dependency of vfio_pci is unloaded only if it is not in this list. */
+static int loaded_modules_list(char **out)
+{
+        struct vl_strv all = {0};
+        *out = NULL;
+        int r = sysroot_list_dir("/sys/module", &all);
+        if (r < 0)
+                return r;
+        size_t len = 1;
+        for (size_t i = 0; i < all.count; i++)
+                len += strlen(all.items[i]) + 1;
+        char *list = calloc(1, len);
+        for (size_t i = 0; list && i < all.count; i++) {
+                if (!module_loadable_loaded(all.items[i]))
+                        continue;
+                if (list[0])
+                        strcat(list, ",");
+                strcat(list, all.items[i]);
+        }
+        vl_strv_free(&all);
+        if (!list)
+                return -ENOMEM;
+        *out = list;
+        return 0;
+}
+
+static bool in_comma_list(const char *list, const char *name)
+{
+        size_t n = strlen(name);
+        for (const char *p = list; p && *p;) {
+                const char *end = strchr(p, ',');
+                size_t len = end ? (size_t)(end - p) : strlen(p);
+                if (len == n && !strncmp(p, name, n))
+                        return true;
+                p = end ? end + 1 : NULL;
+        }
+        return false;
 }
 
 static void vfio_free(void *state)
@@ -167,8 +217,16 @@ static int vfio_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *er
                 for (size_t i = 0; i < s->to_load.count; i++)
                         snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
                                  i ? "," : "", s->to_load.items[i]);
+                /* Loading vfio_pci brings in its dependencies: what was loaded before
+                 * tells restore which of them to leave alone. */
+                char *present = NULL;
+                r = loaded_modules_list(&present);
+                if (r < 0)
+                        return vl_error_set(err, -r, "list the loaded modules (/sys/module)");
                 r = step_journal(ctx, "unload the vfio modules this run loaded, if unused",
-                                 (const char *const[]){"loaded", list, NULL}, err);
+                                 (const char *const[]){"loaded", list, "present", present, NULL},
+                                 err);
+                free(present);
         }
         for (size_t i = 0; i < s->to_load.count && r == 0; i++) {
                 r = ctx->modules->insert(ctx->modules->userdata, s->to_load.items[i], err);
@@ -211,7 +269,60 @@ static int undo_device(struct hostprep_ctx *ctx, const char *addr, const char *d
         return r;
 }
 
-static int undo_modules(struct hostprep_ctx *ctx, const char *loaded, struct vl_error *err)
+static bool strv_has(const struct vl_strv *v, const char *s)
+{
+        for (size_t i = 0; i < v->count; i++)
+                if (!strcmp(v->items[i], s))
+                        return true;
+        return false;
+}
+
+/* Adds to deps every loaded module that a module of deps (or of roots) holds,
+ * transitively: what loading the roots brought in. */
+static int collect_dependencies(const char *const *roots, size_t n_roots, struct vl_strv *deps)
+{
+        struct vl_strv all = {0};
+        int r = sysroot_list_dir("/sys/module", &all);
+        if (r < 0)
+                return r;
+        for (bool grew = true; grew && r == 0;) {
+                grew = false;
+                for (size_t i = 0; i < all.count && r == 0; i++) {
+                        const char *d = all.items[i];
+                        if (strv_has(deps, d))
+                                continue;
+                        for (size_t j = 0; j < n_roots + deps->count; j++) {
+                                const char *m = j < n_roots ? roots[j] : deps->items[j - n_roots];
+                                char path[PATH_MAX];
+                                snprintf(path, sizeof(path), "/sys/module/%s/holders/%s", d, m);
+                                if (sysroot_exists(path)) {
+                                        r = vl_strv_push(deps, d);
+                                        grew = true;
+                                        break;
+                                }
+                        }
+                }
+        }
+        vl_strv_free(&all);
+        return r;
+}
+
+static bool module_unused(const char *module)
+{
+        char path[PATH_MAX], line[32];
+        struct vl_strv holders = {0};
+        snprintf(path, sizeof(path), "/sys/module/%s/refcnt", module);
+        if (sysroot_read_line(path, line, sizeof(line)) < 0 || strcmp(line, "0") != 0)
+                return false;
+        snprintf(path, sizeof(path), "/sys/module/%s/holders", module);
+        sysroot_list_dir(path, &holders);
+        bool unused = holders.count == 0;
+        vl_strv_free(&holders);
+        return unused;
+}
+
+static int undo_modules(struct hostprep_ctx *ctx, const char *loaded, const char *present,
+                        struct vl_error *err)
 {
         char **addrs = NULL;
         size_t n = 0;
@@ -223,19 +334,39 @@ static int undo_modules(struct hostprep_ctx *ctx, const char *loaded, struct vl_
                 return 0;
         }
         pci_addrs_free(addrs, n);
-        char list[128];
-        snprintf(list, sizeof(list), "%s", loaded);
-        /* unload in reverse load order: vfio_pci before vfio_iommu_type1 */
-        for (int i = 1; i >= 0; i--) {
-                if (!strstr(list, vfio_modules[i]) || !module_loaded(vfio_modules[i]))
-                        continue;
-                int r = ctx->modules->remove(ctx->modules->userdata, vfio_modules[i],
-                                             ctx->timeout_ms, err);
-                if (r < 0)
-                        return r;
-                step_log(ctx, LOG_INFO, "unloaded module %s", vfio_modules[i]);
+        struct vl_strv deps = {0};
+        if (present && collect_dependencies(vfio_modules, 2, &deps) < 0) {
+                vl_strv_free(&deps);
+                return vl_error_set(err, ENOMEM, "list the vfio modules' dependencies");
         }
-        return 0;
+        int r = 0;
+        /* unload in reverse load order: vfio_pci before vfio_iommu_type1 */
+        for (int i = 1; i >= 0 && r == 0; i--) {
+                if (!in_comma_list(loaded, vfio_modules[i]) || !module_loaded(vfio_modules[i]))
+                        continue;
+                r = ctx->modules->remove(ctx->modules->userdata, vfio_modules[i], ctx->timeout_ms,
+                                         err);
+                if (r == 0)
+                        step_log(ctx, LOG_INFO, "unloaded module %s", vfio_modules[i]);
+        }
+        /* Then what they brought in, users before what they use: repeat while some
+         * module not loaded before becomes unused. */
+        for (bool progress = true; progress && r == 0;) {
+                progress = false;
+                for (size_t i = 0; i < deps.count && r == 0; i++) {
+                        const char *m = deps.items[i];
+                        if (in_comma_list(present, m) || !module_loadable_loaded(m) ||
+                            !module_unused(m))
+                                continue;
+                        r = ctx->modules->remove(ctx->modules->userdata, m, ctx->timeout_ms, err);
+                        if (r == 0) {
+                                step_log(ctx, LOG_INFO, "unloaded module %s", m);
+                                progress = true;
+                        }
+                }
+        }
+        vl_strv_free(&deps);
+        return r;
 }
 
 static int vfio_undo(struct hostprep_ctx *ctx, const struct journal_record *rec,
@@ -243,7 +374,7 @@ static int vfio_undo(struct hostprep_ctx *ctx, const struct journal_record *rec,
 {
         const char *loaded = journal_record_get(rec, "loaded");
         if (loaded)
-                return undo_modules(ctx, loaded, err);
+                return undo_modules(ctx, loaded, journal_record_get(rec, "present"), err);
         const char *addr = journal_record_get(rec, "device");
         const char *driver = journal_record_get(rec, "driver");
         const char *override = journal_record_get(rec, "override");
