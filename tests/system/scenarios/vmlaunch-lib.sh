@@ -1,0 +1,75 @@
+# shellcheck shell=bash
+# Sourced by the vmlaunch scenarios (inside the emulated host), after scenario-lib.sh:
+# start `vmlaunch run` of the test VM in the background, wait for it, show its log.
+vm=gpu
+vm_def=$SYSTEM_TESTS/defs/gpu.ini
+vm_log=/tmp/vmlaunch-run.log
+run_pid=
+
+# A copy of the test VM's definition with some keys changed, root-owned 0644 as
+# vmlaunch demands: def_variant FILE 'sed script'.
+def_variant() {
+  sed "$2" "$vm_def" >"$1" && chmod 0644 "$1"
+}
+
+# Starts `vmlaunch run DEF` in the background; its output goes to $vm_log.
+start_run() { # [def] [env assignments...]
+  local def=${1:-$vm_def}
+  shift
+  echo "+ vmlaunch run $def &"
+  env "$@" "$VMLAUNCH" run "$def" >"$vm_log" 2>&1 &
+  run_pid=$!
+}
+
+# Runs `vmlaunch run` in the foreground; sets run_status, output in $vm_log.
+run_to_end() { # [def] [env assignments...]
+  local def=${1:-$vm_def}
+  shift
+  echo "+ vmlaunch run $def"
+  env "$@" timeout 120 "$VMLAUNCH" run "$def" >"$vm_log" 2>&1
+  run_status=$?
+}
+
+vm_running() {
+  "$VMLAUNCH" status "$vm" --json 2>/dev/null | grep -Eq '"state": ?"running"'
+}
+
+# Waits until status says running; fails early when vmlaunch has already ended.
+wait_running() {
+  local deadline=$((SECONDS + 120))
+  until vm_running; do
+    if ! kill -0 "$run_pid" 2>/dev/null; then
+      fail "vmlaunch run ended before the guest ran"
+      return 1
+    fi
+    [ $SECONDS -lt $deadline ] || { fail "timed out after 120 s: the guest runs"; return 1; }
+    sleep 0.2
+  done
+  pass "vmlaunch status says $vm is running"
+}
+
+# Waits for the background vmlaunch run; sets run_status.
+wait_run_end() { # timeout_s
+  local deadline=$((SECONDS + ${1:-60}))
+  while kill -0 "$run_pid" 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || { fail "vmlaunch run still runs after ${1:-60} s"; kill -9 "$run_pid"; break; }
+    sleep 0.2
+  done
+  wait "$run_pid"
+  run_status=$?
+}
+
+show_log() {
+  echo "---- vmlaunch's log ($vm_log) ----"
+  cat "$vm_log"
+  echo "---- end of vmlaunch's log ----"
+}
+
+# finish, with vmlaunch's log when something failed.
+finish_vm() {
+  [ $failures -eq 0 ] || show_log
+  finish
+}
+
+module_loaded() { grep -q "^$1 " /proc/modules; }
+unit_state() { systemctl is-active "$1" 2>/dev/null; }
