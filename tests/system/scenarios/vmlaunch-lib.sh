@@ -73,3 +73,8 @@ finish_vm() {
 
 module_loaded() { grep -q "^$1 " /proc/modules; }
 unit_state() { systemctl is-active "$1" 2>/dev/null; }
+
+# One field of `vmlaunch status --json` (e.g. qemu_pid).
+vm_status_field() {
+  "$VMLAUNCH" status "$vm" --json | jq -r ".$1"
+}
