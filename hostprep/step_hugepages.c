@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@ struct hugepages_state {
         char pool[200]; /* the hugepages-NkB folder */
         unsigned long size_kb;
         unsigned long needed, previous, free_now, target;
-        int node; /* -1: the global pool */
+        int node;    /* -1: the global pool */
+        int n_nodes; /* NUMA nodes of the host */
         char problem[768];
 };
 
@@ -33,24 +35,23 @@ static int read_ulong(const char *path, unsigned long *out)
         return end == line ? -EINVAL : 0;
 }
 
-/* The NUMA node holding every pinned CPU, or -1 (unpinned, spread, or one node). */
-static int single_node(const struct vm_def *def)
+/* The NUMA node holding every CPU the vCPUs are pinned to, or -1: unpinned, spread
+ * over nodes, or a host with one node. The vCPUs are what touches guest memory; the
+ * emulator thread may sit elsewhere. *n_nodes: how many nodes the host has. */
+static int vcpu_node(const struct vm_def *def, int *n_nodes)
 {
-        unsigned *cpus = NULL;
-        size_t n = 0;
+        const struct vmdef_cpulist *pin = &def->vcpu_pin;
         struct vl_strv nodes;
-        if (pinned_cpus(def, &cpus, &n) < 0 || n == 0 ||
-            sysroot_list_dir("/sys/devices/system/node", &nodes) < 0) {
-                free(cpus);
+        *n_nodes = 0;
+        if (pin->count == 0 || sysroot_list_dir("/sys/devices/system/node", &nodes) < 0)
                 return -1;
-        }
-        int found = -1, n_nodes = 0;
+        int found = -1;
         for (size_t i = 0; i < nodes.count; i++) {
                 int node;
                 char tail;
                 if (sscanf(nodes.items[i], "node%d%c", &node, &tail) != 1)
                         continue;
-                n_nodes++;
+                (*n_nodes)++;
                 char path[PATH_MAX], line[1024], why[128];
                 snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", node);
                 struct vmdef_cpulist list = {0};
@@ -58,16 +59,15 @@ static int single_node(const struct vm_def *def)
                     vmdef_parse_cpulist(line, &list, why, sizeof(why)) < 0)
                         continue;
                 size_t inside = 0;
-                for (size_t c = 0; c < n; c++)
+                for (size_t c = 0; c < pin->count; c++)
                         for (size_t j = 0; j < list.count; j++)
-                                inside += list.cpus[j] == cpus[c];
+                                inside += list.cpus[j] == pin->cpus[c];
                 vmdef_cpulist_free(&list);
-                if (inside == n)
+                if (inside == pin->count)
                         found = node;
         }
         vl_strv_free(&nodes);
-        free(cpus);
-        return n_nodes > 1 ? found : -1;
+        return *n_nodes > 1 ? found : -1;
 }
 
 static int hugepages_inspect(struct hostprep_ctx *ctx, void **state, struct vl_error *err)
@@ -81,7 +81,7 @@ static int hugepages_inspect(struct hostprep_ctx *ctx, void **state, struct vl_e
         s->size_kb = (unsigned long)(def->hugepage_bytes / 1024);
         s->needed = (unsigned long)((def->memory_bytes + def->hugepage_bytes - 1) /
                                     def->hugepage_bytes);
-        s->node = single_node(def);
+        s->node = vcpu_node(def, &s->n_nodes);
         if (s->node >= 0)
                 snprintf(s->pool, sizeof(s->pool),
                          "/sys/devices/system/node/node%d/hugepages/hugepages-%lukB", s->node,
@@ -133,9 +133,15 @@ static int hugepages_describe(struct hostprep_ctx *ctx, const void *state,
         const struct hugepages_state *s = state;
         if (s->problem[0])
                 return plan_add(plan, "hugepages", "cannot reserve: %s", s->problem);
-        return plan_add(plan, "hugepages", "reserve %lu x %lu kB pages%s%s: %s/nr_hugepages %lu -> %lu",
-                        s->target - s->previous, s->size_kb, s->node >= 0 ? " on NUMA node " : "",
-                        s->node >= 0 ? "of the pinned CPUs" : "", s->pool, s->previous, s->target);
+        char where[96] = "";
+        if (s->node >= 0)
+                snprintf(where, sizeof(where), " on NUMA node %d (the vCPUs' node)", s->node);
+        else if (s->n_nodes > 1)
+                snprintf(where, sizeof(where), " from all %d NUMA nodes (the vCPUs are not on one)",
+                         s->n_nodes);
+        return plan_add(plan, "hugepages", "reserve %lu x %lu kB pages%s: %s/nr_hugepages %lu -> %lu",
+                        s->target - s->previous, s->size_kb, where, s->pool, s->previous,
+                        s->target);
 }
 
 static int write_ulong(const char *path, unsigned long v, struct vl_error *err)
@@ -150,11 +156,14 @@ static int hugepages_apply(struct hostprep_ctx *ctx, void *state, struct vl_erro
         const struct hugepages_state *s = state;
         if (s->problem[0])
                 return vl_error_set(err, 0, "%s", s->problem);
-        char path[256], prev[32], desc[320];
+        char path[256], prev[32], added[32], desc[320];
         snprintf(path, sizeof(path), "%s/nr_hugepages", s->pool);
         snprintf(prev, sizeof(prev), "%lu", s->previous);
+        snprintf(added, sizeof(added), "%lu", s->target - s->previous);
         snprintf(desc, sizeof(desc), "set %s back to %lu", path, s->previous);
-        int r = step_journal(ctx, desc, (const char *const[]){"path", path, "pages", prev, NULL}, err);
+        int r = step_journal(ctx, desc,
+                             (const char *const[]){"path", path, "pages", prev, "added", added, NULL},
+                             err);
         if (r < 0)
                 return r;
         /* compaction makes contiguous free memory out of fragments; best effort */
@@ -166,12 +175,16 @@ static int hugepages_apply(struct hostprep_ctx *ctx, void *state, struct vl_erro
                 r = read_ulong(path, &got) < 0 ? vl_error_set(err, EIO, "read back %s", path) : 0;
         if (r == 0 && got < s->target) {
                 write_ulong(path, s->previous, &ignored);
+                char on_node[32] = "";
+                if (s->node >= 0)
+                        snprintf(on_node, sizeof(on_node), " on node %d", s->node);
                 return vl_error_set(err, 0,
-                                    "hugepages: reserved %lu of %lu %lu kB pages (memory is too "
-                                    "fragmented or in use); freed them again. Reserve them at boot "
-                                    "(hugepages=N on the kernel command line) or lower [memory] size",
+                                    "hugepages: reserved %lu of %lu pages%s (%lu kB each; memory "
+                                    "is too fragmented or in use); freed them again. Reserve them "
+                                    "at boot (hugepages=N on the kernel command line) or lower "
+                                    "[memory] size",
                                     got > s->previous ? got - s->previous : 0,
-                                    s->target - s->previous, s->size_kb);
+                                    s->target - s->previous, on_node, s->size_kb);
         }
         if (r < 0)
                 return r;
@@ -192,10 +205,42 @@ static int hugepages_undo(struct hostprep_ctx *ctx, const struct journal_record 
         unsigned long previous = strtoul(pages, &end, 10);
         if (*end || !*pages)
                 return vl_error_set(err, EINVAL, "hugepages record: bad page count '%s'", pages);
-        if (read_ulong(path, &now) == 0 && now == previous)
+        /* added: what we reserved; journals without it predate the field */
+        const char *added_s = journal_record_get(rec, "added");
+        unsigned long added = added_s ? strtoul(added_s, &end, 10) : 0;
+        if (added_s && (*end || !*added_s))
+                return vl_error_set(err, EINVAL, "hugepages record: bad added count '%s'", added_s);
+        bool known = read_ulong(path, &now) == 0;
+        if (!known || !added_s) {
+                if (known && now == previous)
+                        return 0;
+                int r = write_ulong(path, previous, err);
+                if (r == 0)
+                        step_log(ctx, LOG_INFO, "hugepage pool %s back to %lu pages", path, previous);
+                return r;
+        }
+        /* Take back our pages only while they are all still there: at or below the
+         * size before the VM there is nothing of ours left (a second restore lands
+         * here); above it by more than we added, someone else reserved pages while the
+         * VM ran, and those stay. In between we cannot tell whose pages remain. */
+        if (now <= previous)
                 return 0;
-        int r = write_ulong(path, previous, err);
-        if (r == 0)
+        if (now < previous + added) {
+                step_log(ctx, LOG_WARNING,
+                         "hugepage pool %s has %lu pages: more than the %lu before the VM, fewer "
+                         "than the %lu with its own; leaving it (some may be someone else's: "
+                         "lower it by hand if they are unused)",
+                         path, now, previous, previous + added);
+                return 0;
+        }
+        unsigned long want = now - added;
+        int r = write_ulong(path, want, err);
+        if (r == 0 && want != previous)
+                step_log(ctx, LOG_WARNING,
+                         "hugepage pool %s: someone else reserved %lu more pages while the VM "
+                         "ran; freed only our %lu (%lu -> %lu)",
+                         path, want - previous, added, now, want);
+        else if (r == 0)
                 step_log(ctx, LOG_INFO, "hugepage pool %s back to %lu pages", path, previous);
         return r;
 }

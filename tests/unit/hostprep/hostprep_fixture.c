@@ -322,6 +322,17 @@ static int fake_probe(const char *dev)
         return r == -ENODEV ? 0 : r; /* driver not loaded: stays unbound, like the kernel */
 }
 
+/* Adds delta to a counter file under the root (a missing file counts as 0). */
+static void fake_counter_add(const char *path, long delta)
+{
+        char full[PATH_MAX], buf[64];
+        root_path(full, sizeof(full), "%s", path);
+        read_small(full, buf, sizeof(buf));
+        long v = strtol(buf, NULL, 10) + delta;
+        PATHF(buf, "%ld\n", v > 0 ? v : 0);
+        write_text(full, buf);
+}
+
 static int fake_hugepages(const char *path, const char *value, struct vl_error *err)
 {
         char full[PATH_MAX], buf[64], freep[PATH_MAX];
@@ -355,6 +366,15 @@ static int fake_hugepages(const char *path, const char *value, struct vl_error *
         unsigned long free_before = strtoul(freebuf, NULL, 10);
         PATHF(freebuf, "%lu\n", free_before + got - before);
         sysroot_write_raw(fp, freebuf, err);
+        /* a node's pool is part of the global one: the kernel counts it there too */
+        char size[64];
+        if (sscanf(path, "/sys/devices/system/node/node%*u/hugepages/%63[^/]/nr_hugepages", size) == 1) {
+                char global[PATH_MAX];
+                PATHF(global, "/sys/kernel/mm/hugepages/%s/nr_hugepages", size);
+                fake_counter_add(global, (long)got - (long)before);
+                PATHF(global, "/sys/kernel/mm/hugepages/%s/free_hugepages", size);
+                fake_counter_add(global, (long)got - (long)before);
+        }
         return sysroot_write_raw(path, buf, err);
 }
 

@@ -335,7 +335,7 @@ static void test_hugepage_shortfall_says_reserved_n_of_m_and_frees_them(void **s
 {
         (void)state;
         expect_prepare_fails_unchanged("rtx2060-4fn", DEF_RTX2060, "fake/hugepages_obtainable",
-                                       "100", "reserved 100 of 512 2048 kB pages");
+                                       "100", "reserved 100 of 512 pages (2048 kB each");
 }
 
 static void test_module_in_use_fails_before_unloading_anything(void **state)
