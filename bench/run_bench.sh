@@ -3,8 +3,10 @@
 #  1. time from start to a running, pinned guest (vmlaunch: the "is running" log
 #     line; bare: Python spawns QEMU -S, QMP handshake, query-cpus-fast and
 #     query-iothreads, sched_setaffinity per thread, cont);
-#  2. vmlaunch's wakeups while the guest idles (voluntary context switches);
-#  3. vmlaunch's peak RSS (VmHWM).
+#  2. time from QEMU's exit (`quit` sent straight to the control socket, so no
+#     vmlaunch process is involved) to vmlaunch's exit, both seen through pidfds;
+#  3. vmlaunch's wakeups while the guest idles (voluntary context switches);
+#  4. vmlaunch's peak RSS (VmHWM).
 # Usage: bench/run_bench.sh [BUILD_DIR] [RUNS] [IDLE_SECONDS]   (root; QEMU installed)
 set -eu
 cd "$(dirname "$0")/.."
@@ -22,7 +24,7 @@ install -m 0644 -o root -g root tests/integration/launcher/pinned.ini "$VMLAUNCH
 "$vmlaunch" plan --json vltest >"$tmp/plan.json"
 
 python3 - "$vmlaunch" "$tmp" "$runs" "$idle_s" <<'PY'
-import json, os, socket, statistics, subprocess, sys, time
+import json, os, select, socket, statistics, subprocess, sys, time
 
 vmlaunch, tmp, runs, idle_s = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 plan = json.load(open(f"{tmp}/plan.json"))
@@ -51,9 +53,37 @@ def vmlaunch_once(measure_idle=False):
         time.sleep(idle_s)
         idle = int(status_field(p.pid, "voluntary_ctxt_switches")) - before
     hwm = int(status_field(p.pid, "VmHWM"))
-    subprocess.run([vmlaunch, "stop", "--force", "vltest"], env=env, capture_output=True)
+    exit_latency = quit_and_time_exit(p)
+    return ready, idle, hwm, exit_latency
+
+def state_field(key):
+    for line in open(os.environ["VMLAUNCH_RUNTIME_DIR"] + "/vltest/state"):
+        if line.startswith(key + "="):
+            return line.strip().split("=", 1)[1]
+
+def quit_and_time_exit(p):
+    """Seconds from QEMU's exit to vmlaunch's exit after a `quit`."""
+    qemu_fd = os.pidfd_open(int(state_field("qemu_pid")))
+    vmlaunch_fd = os.pidfd_open(p.pid)
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(os.environ["VMLAUNCH_RUNTIME_DIR"] + "/vltest/ctl.qmp")
+    f = s.makefile()
+    f.readline()  # greeting
+    qmp(s, f, "qmp_capabilities")
+    s.sendall(b'{"execute": "quit"}\n')
+    poller = select.poll()
+    poller.register(qemu_fd, select.POLLIN)
+    poller.register(vmlaunch_fd, select.POLLIN)
+    gone = {}
+    while len(gone) < 2:
+        for fd, _ in poller.poll(20000):
+            gone.setdefault(fd, time.monotonic())
+            poller.unregister(fd)
+    s.close()
+    os.close(qemu_fd)
+    os.close(vmlaunch_fd)
     p.wait(timeout=20)
-    return ready, idle, hwm
+    return gone[vmlaunch_fd] - gone[qemu_fd]
 
 def qmp(sock, f, cmd):
     sock.sendall(json.dumps({"execute": cmd}).encode() + b"\n")
@@ -100,11 +130,12 @@ def bare_once():
 
 vm = [vmlaunch_once() for _ in range(runs)]
 bare = [bare_once() for _ in range(runs)]
-_, idle, hwm = vmlaunch_once(measure_idle=True)
+_, idle, hwm, _ = vmlaunch_once(measure_idle=True)
 ms = lambda xs: f"median {statistics.median(xs) * 1000:.1f} ms, min {min(xs) * 1000:.1f} ms, max {max(xs) * 1000:.1f} ms"
 print(f"start to running+pinned, {runs} runs each:")
 print(f"  vmlaunch run:  {ms([r[0] for r in vm])}")
 print(f"  bare QEMU+QMP: {ms(bare)}")
+print(f"QEMU exit to vmlaunch exit: {ms([r[3] for r in vm])}")
 print(f"vmlaunch idle wakeups: {idle} voluntary context switches in {idle_s} s")
 print(f"vmlaunch peak RSS (VmHWM): {max([r[2] for r in vm] + [hwm])} kB")
 PY
