@@ -108,7 +108,7 @@ static void apply_line(const char *tmp, char *line, char *base, size_t base_len,
         char *save = NULL;
         for (char *w = strtok_r(line, " \t", &save); w && n < 16; w = strtok_r(NULL, " \t", &save)) {
                 words[n++] = w;
-                if (n == 2 && !strcmp(words[0], "file")) {
+                if (n == 2 && (!strcmp(words[0], "file") || !strcmp(words[0], "append"))) {
                         rest = save;
                         break;
                 }
@@ -129,6 +129,15 @@ static void apply_line(const char *tmp, char *line, char *base, size_t base_len,
                         rest++;
                 PATHF(q, "%s\n", rest && *rest ? rest : "");
                 write_text(p, rest && *rest ? q : "");
+        } else if (!strcmp(cmd, "append") && n == 2) {
+                /* the text after one separator, indentation kept (/proc/iomem nesting) */
+                PATHF(p, "%s/%s", base, words[1]);
+                parent_dirs(p);
+                FILE *out = fopen(p, "a");
+                if (!out)
+                        die("append to %s: %s", p, strerror(errno));
+                fprintf(out, "%s\n", rest ? rest : "");
+                fclose(out);
         } else if (!strcmp(cmd, "link") && n == 3) {
                 PATHF(p, "%s/%s", base, words[1]);
                 make_link(p, words[2]);

@@ -9,6 +9,9 @@
  *
  *   include NAME                      another manifest
  *   file PATH [CONTENT...]            a file holding CONTENT + "\n" ("file PATH" = empty)
+ *   append PATH TEXT                  adds the line TEXT (everything after the one space
+ *                                     that follows PATH, indentation kept) to the file:
+ *                                     multi-line files such as /proc/iomem, resource
  *   link PATH TARGET                  a symlink
  *   dir PATH
  *   pcidev ADDR CLASS GROUP DRIVER    a PCI device in IOMMU group GROUP, bound to

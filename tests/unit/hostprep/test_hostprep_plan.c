@@ -54,7 +54,8 @@ static void test_plan_rtx2060_4fn_unloads_nvidia_stack_and_binds_four_functions(
                     "governor: cpu2 governor schedutil -> performance\n"
                     "units: stop display-manager.service\n"
                     "vtconsoles: unbind vtcon1 ((M) frame buffer device)\n"
-                    "framebuffer: unbind efi-framebuffer.0 from efi-framebuffer\n"
+                    "framebuffer: unbind efi-framebuffer.0 from efi-framebuffer: its memory "
+                    "e0000000-e07e8fff (efifb in /proc/iomem) is in BAR 1 of 0000:06:00.0\n"
                     "modules: keep module snd_hda_intel loaded: driver snd_hda_intel also "
                     "drives 0000:00:1f.3, outside the group (only the group's devices are "
                     "unbound)\n"
@@ -77,7 +78,9 @@ static void test_plan_amd_2fn_simpledrm_unbinds_simple_framebuffer(void **state)
 {
         (void)state;
         char *text = plan_of("amd-2fn-simpledrm", DEF_AMD);
-        assert_non_null(strstr(text, "framebuffer: unbind simple-framebuffer.0 from simple-framebuffer\n"));
+        assert_non_null(strstr(text, "framebuffer: unbind simple-framebuffer.0 from "
+                                     "simple-framebuffer: its memory d0000000-d02fffff (BOOTFB in "
+                                     "/proc/iomem) is in BAR 0 of 0000:0c:00.0\n"));
         assert_null(strstr(text, "efi-framebuffer"));
         assert_non_null(strstr(text, "modules: unload module amdgpu\n"));
         assert_non_null(strstr(text, "vfio: 0000:0c:00.0 amdgpu -> vfio-pci\n"
@@ -89,8 +92,38 @@ static void test_plan_efifb_host_unbinds_efi_framebuffer(void **state)
 {
         (void)state;
         char *text = plan_of("rtx2060-4fn", DEF_RTX2060);
-        assert_non_null(strstr(text, "framebuffer: unbind efi-framebuffer.0 from efi-framebuffer\n"));
+        assert_non_null(strstr(text, "framebuffer: unbind efi-framebuffer.0 from efi-framebuffer: "
+                                     "its memory e0000000-e07e8fff (efifb in /proc/iomem) is in "
+                                     "BAR 1 of 0000:06:00.0\n"));
         assert_null(strstr(text, "simple-framebuffer"));
+        free(text);
+}
+
+/* The host boots on its iGPU: simpledrm scans out of the iGPU's aperture, not the
+ * RTX 2060's BARs, so the host keeps it. */
+static void test_plan_keeps_a_framebuffer_on_another_card(void **state)
+{
+        (void)state;
+        char *text = plan_of("rtx2060-igpu-simpledrm", DEF_RTX2060);
+        if (!strstr(text, "framebuffer: keep"))
+                fprintf(stderr, "%s", text);
+        assert_non_null(strstr(text, "framebuffer: keep simple-framebuffer.0 on simple-framebuffer: "
+                                     "its memory c0000000-c07e8fff (BOOTFB in /proc/iomem) is on "
+                                     "another card, outside the BARs of 0000:06:00.0's IOMMU "
+                                     "group\n"));
+        assert_null(strstr(text, "framebuffer: unbind"));
+        free(text);
+}
+
+/* Without /proc/iomem (or BARs) nobody can tell where the framebuffer is: unbind it,
+ * since one left on the GPU's BARs keeps vfio-pci from claiming them. */
+static void test_plan_unbinds_a_framebuffer_whose_memory_is_unknown_and_says_why(void **state)
+{
+        (void)state;
+        char *text = plan_of("sata-in-group", DEF_RTX2060);
+        assert_non_null(strstr(text, "framebuffer: unbind efi-framebuffer.0 from efi-framebuffer: "
+                                     "/proc/iomem does not show where its memory is, so it may be "
+                                     "on the GPU\n"));
         free(text);
 }
 
@@ -177,6 +210,8 @@ int main(void)
                 cmocka_unit_test(test_gpu_group_lists_endpoints_without_the_bridge_gpu_first),
                 cmocka_unit_test(test_plan_amd_2fn_simpledrm_unbinds_simple_framebuffer),
                 cmocka_unit_test(test_plan_efifb_host_unbinds_efi_framebuffer),
+                cmocka_unit_test(test_plan_keeps_a_framebuffer_on_another_card),
+                cmocka_unit_test(test_plan_unbinds_a_framebuffer_whose_memory_is_unknown_and_says_why),
                 cmocka_unit_test(test_plan_sata_in_group_says_it_will_fail_naming_the_controller),
                 cmocka_unit_test(test_plan_with_host_actions_off_lists_no_host_changes),
                 cmocka_unit_test(test_check_lists_every_problem_without_changing_anything),

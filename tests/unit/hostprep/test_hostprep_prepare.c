@@ -376,11 +376,23 @@ static void test_stuck_unbind_times_out_names_the_write_and_rolls_back(void **st
         fixture_teardown(&f);
 }
 
+static char log_text[4096];
+
+static void capture_log(void *userdata, int priority, const char *line)
+{
+        (void)userdata;
+        (void)priority;
+        size_t used = strlen(log_text);
+        snprintf(log_text + used, sizeof(log_text) - used, "%s\n", line);
+}
+
 static void test_framebuffer_removed_by_the_kernel_is_not_rebound(void **state)
 {
         (void)state;
         struct fixture f;
         fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+        f.opts.log = capture_log;
+        log_text[0] = '\0';
         struct hostprep_report report;
         struct vl_error err;
         assert_int_equal(prepare(&f, &report, &err), 0);
@@ -390,9 +402,42 @@ static void test_framebuffer_removed_by_the_kernel_is_not_rebound(void **state)
         snprintf(path, sizeof(path), "%s/sys/bus/platform/devices/efi-framebuffer.0", f.root);
         rmdir(path);
         assert_false(fixture_exists(&f, "/sys/bus/platform/devices/efi-framebuffer.0"));
-        assert_int_equal(restore_fresh(&f, &report), 0);
+        struct vl_error restore_err = {0};
+        assert_int_equal(hostprep_restore(&f.opts, &report, &restore_err), 0);
         assert_int_equal(report.n_failures, 0);
         hostprep_report_free(&report);
+        assert_false(fixture_exists(&f, "/sys/bus/platform/devices/efi-framebuffer.0"));
+        assert_false(fixture_exists(&f, "/sys/bus/platform/drivers/efi-framebuffer/efi-framebuffer.0"));
+        assert_non_null(strstr(log_text, "efi-framebuffer.0 is gone: the kernel removed it"));
+        assert_null(strstr(log_text, "rebound efi-framebuffer.0"));
+        fixture_teardown(&f);
+}
+
+/* The framebuffer is on the host's iGPU: prepare leaves it bound, restore has
+ * nothing of it to put back. */
+static void test_prepare_on_an_igpu_host_leaves_its_framebuffer_bound(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-igpu-simpledrm", DEF_RTX2060);
+        char *before = fixture_snapshot(&f);
+        struct hostprep_report report;
+        struct vl_error err;
+        int r = prepare(&f, &report, &err);
+        if (r < 0)
+                fprintf(stderr, "prepare: %s\n", err.msg);
+        assert_int_equal(r, 0);
+        hostprep_report_free(&report);
+        char buf[128];
+        fixture_driver(&f, "0000:06:00.0", buf, sizeof(buf));
+        assert_string_equal(buf, "vfio-pci");
+        assert_true(fixture_exists(&f, "/sys/bus/platform/devices/simple-framebuffer.0/driver"));
+        assert_int_equal(restore_fresh(&f, &report), 0);
+        hostprep_report_free(&report);
+        char *after = fixture_snapshot(&f);
+        assert_same_tree(before, after);
+        free(before);
+        free(after);
         fixture_teardown(&f);
 }
 
@@ -459,6 +504,7 @@ int main(void)
                 cmocka_unit_test(test_module_in_use_fails_before_unloading_anything),
                 cmocka_unit_test(test_stuck_unbind_times_out_names_the_write_and_rolls_back),
                 cmocka_unit_test(test_framebuffer_removed_by_the_kernel_is_not_rebound),
+                cmocka_unit_test(test_prepare_on_an_igpu_host_leaves_its_framebuffer_bound),
                 cmocka_unit_test(test_hooks_run_with_vm_and_stage_and_a_failing_prepare_hook_rolls_back),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
