@@ -25,6 +25,7 @@
 #include "launcher/qemu_argv.h"
 #include "launcher/qemu_compat.h"
 #include "launcher/qemu_output.h"
+#include "launcher/qemu_version_cache.h"
 #include "launcher/runlog.h"
 #include "launcher/runstate.h"
 #include "launcher/spawn.h"
@@ -248,6 +249,19 @@ static int start_qemu(struct run *run, struct vl_error *err)
                 return -ENOMEM;
         if (chmod(sock, 0600) < 0 || chmod(ctl, 0600) < 0)
                 return vl_error_set(err, errno, "make QEMU's monitor sockets private (0600)");
+        /* The version checked before spawning may come from the cache: QEMU's own
+         * word in the greeting decides, before the guest runs. */
+        unsigned greeted = qmp_qemu_version(run->qmp);
+        if (greeted && greeted != run->qemu_version) {
+                runlog(LOG_WARNING, "QEMU's greeting says version %u.%u.%u, not %u.%u.%u",
+                       greeted / 10000, greeted / 100 % 100, greeted % 100,
+                       run->qemu_version / 10000, run->qemu_version / 100 % 100,
+                       run->qemu_version % 100);
+                run->qemu_version = greeted;
+                r = qemu_compat_check(run->def, greeted, err);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -287,14 +301,28 @@ static int exit_code_for(enum supervise_end end)
         }
 }
 
+/* The QEMU version cache is shared by all VMs: RUN_DIR's parent, the runtime root. */
+static char *version_cache_path(const char *run_dir)
+{
+        const char *slash = strrchr(run_dir, '/');
+        char *path;
+        if (asprintf(&path, "%.*s/%s", slash ? (int)(slash - run_dir) : 1, slash ? run_dir : ".",
+                     QEMU_VERSION_CACHE_FILE) < 0)
+                return NULL;
+        return path;
+}
+
 /* Everything after the run dir is locked. Returns an exit code. */
 static int run_locked(struct run *run)
 {
         struct vl_error err = {0};
         _cleanup_free_ char *binary = NULL;
+        _cleanup_free_ char *version_cache = version_cache_path(run->run_dir);
+        if (!version_cache)
+                return VL_EXIT_FAILURE;
         if (spawn_find_binary(run->def->qemu_binary ? run->def->qemu_binary : "qemu-system-x86_64",
                               &binary, &err) < 0 ||
-            spawn_probe_qemu_version(binary, &run->qemu_version, &err) < 0 ||
+            qemu_version_cached(binary, version_cache, &run->qemu_version, NULL, &err) < 0 ||
             qemu_compat_check(run->def, run->qemu_version, &err) < 0 || check_host(run, &err) < 0 ||
             (run->facts.accel == VMDEF_ACCEL_KVM &&
              kvm_probe_hyperv("/dev/kvm", &run->def->hyperv, &err) < 0)) {
