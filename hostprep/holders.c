@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hostprep/hostprep.h"
 #include "hostprep/sysroot.h"
 
 /* Device node prefixes that belong to the group: /dev/dri/card1, /dev/snd/pcmC1D3p, ... */
@@ -139,4 +140,77 @@ int holders_scan(const struct pci_group *group, struct gpu_holder **out, size_t 
         vl_strv_free(&pids);
         vl_strv_free(&prefixes);
         return r;
+}
+
+/* Survivors: the holders whose pid did not exit, or that were reported exited but are
+ * still there on the rescan (a reused pid: nothing more to wait on). */
+static size_t keep_survivors(struct gpu_holder *h, size_t n, const bool *exited,
+                             const int *gone, size_t n_gone)
+{
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++) {
+                bool seen_gone = false;
+                for (size_t j = 0; j < n_gone && !seen_gone; j++)
+                        seen_gone = gone[j] == h[i].pid;
+                if ((exited && !exited[i]) || seen_gone)
+                        h[kept++] = h[i];
+        }
+        return kept;
+}
+
+int holders_wait_gone(const struct pci_group *group, const struct hostprep_process_ops *ops,
+                      uint64_t deadline_ms, struct gpu_holder **left, size_t *n_left,
+                      struct vl_error *err)
+{
+        *left = NULL;
+        *n_left = 0;
+        int *gone = NULL; /* pids reported exited so far */
+        size_t n_gone = 0;
+        for (;;) {
+                struct gpu_holder *h = NULL;
+                size_t n = 0;
+                int r = holders_scan(group, &h, &n);
+                if (r < 0) {
+                        free(gone);
+                        return vl_error_set(err, -r, "scanning /proc for holders of the GPU");
+                }
+                size_t stale = keep_survivors(h, n, NULL, gone, n_gone);
+                if (n == 0 || stale > 0) {
+                        free(gone);
+                        if (n == 0) {
+                                free(h);
+                                return 0;
+                        }
+                        *left = h;
+                        *n_left = stale;
+                        return -EBUSY;
+                }
+                int *pids = calloc(n, sizeof(*pids));
+                bool *exited = calloc(n, sizeof(*exited));
+                int *more = realloc(gone, (n_gone + n) * sizeof(*more));
+                if (more)
+                        gone = more;
+                r = pids && exited && more ? 0 : vl_error_set(err, ENOMEM, "waiting for holders");
+                for (size_t i = 0; r == 0 && i < n; i++)
+                        pids[i] = h[i].pid;
+                if (r == 0)
+                        r = ops->wait_exit(ops->userdata, pids, n, deadline_ms, exited, err);
+                size_t survivors = r == 0 ? keep_survivors(h, n, exited, NULL, 0) : 0;
+                for (size_t i = 0; r == 0 && i < n; i++)
+                        if (exited[i])
+                                gone[n_gone++] = pids[i];
+                free(pids);
+                free(exited);
+                if (r < 0 || survivors > 0) {
+                        free(gone);
+                        if (r < 0) {
+                                free(h);
+                                return r;
+                        }
+                        *left = h;
+                        *n_left = survivors;
+                        return -EBUSY;
+                }
+                free(h); /* all exited: look again for anyone they handed the node to */
+        }
 }

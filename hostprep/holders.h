@@ -3,6 +3,8 @@
  * found by reading /proc/PID/fd links, with the systemd unit from /proc/PID/cgroup. */
 #pragma once
 
+#include <stdint.h>
+
 #include "hostprep/pci.h"
 #include "util/strv.h"
 
@@ -14,3 +16,15 @@ struct gpu_holder {
 };
 
 int holders_scan(const struct pci_group *group, struct gpu_holder **out, size_t *count);
+
+struct hostprep_process_ops;
+/* Waits, until deadline_ms (CLOCK_MONOTONIC), for every process that holds the group's
+ * device nodes to exit, rescanning after each round (a holder may hand the node on).
+ * 0: none left. -EBUSY: *left (malloc'd) are the survivors. Other -errno: err. */
+int holders_wait_gone(const struct pci_group *group, const struct hostprep_process_ops *ops,
+                      uint64_t deadline_ms, struct gpu_holder **left, size_t *n_left,
+                      struct vl_error *err);
+
+/* The default process ops: pidfd_open + one poll over all of them. */
+extern const struct hostprep_process_ops hostprep_pidfd_processes;
+uint64_t monotonic_ms(void);

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/error.h"
 
@@ -46,10 +47,23 @@ struct hostprep_module_ops {
         int (*insert)(void *userdata, const char *module, struct vl_error *err);
 };
 
+/* Waiting for processes to exit (holders of the GPU after their units stopped). The
+ * default waits on pidfds; under a fixture root (VMLAUNCH_SYSROOT) a process is only a
+ * /proc/PID folder with nothing behind it to wait on, so it counts as exited exactly
+ * when that folder is gone, and the default returns at once. */
+struct hostprep_process_ops {
+        void *userdata;
+        /* Waits until each of pids has exited or deadline_ms (CLOCK_MONOTONIC, in ms)
+         * has passed; exited[i] says which did. */
+        int (*wait_exit)(void *userdata, const int *pids, size_t n, uint64_t deadline_ms,
+                         bool *exited, struct vl_error *err);
+};
+
 struct hostprep_options {
         const char *run_dir; /* holds the journal; prepare creates it (0700) */
         const struct hostprep_unit_ops *units;     /* NULL: systemd over D-Bus */
         const struct hostprep_module_ops *modules; /* NULL: libkmod */
+        const struct hostprep_process_ops *processes; /* NULL: pidfds */
         /* One line per host change (priority: LOG_INFO, LOG_WARNING, LOG_ERR). */
         void (*log)(void *userdata, int priority, const char *line);
         void *log_userdata;

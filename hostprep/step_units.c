@@ -1,12 +1,18 @@
 /* Stop the configured systemd units (default display-manager.service) and wait for
  * each stop job; start the ones that were active again on restore. A unit that does
- * not exist or is not running (headless host) is skipped. */
+ * not exist or is not running (headless host) is skipped. Then wait (pidfds, one
+ * deadline) for the processes still holding the GPU's device nodes to exit, so the
+ * modules can be unloaded; survivors are named and the step fails (rolling back). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
 
+#include "hostprep/holders.h"
+#include "hostprep/pci.h"
 #include "hostprep/steps.h"
+#include "util/cleanup.h"
 #include "vmdefs/vmdef.h"
 
 struct units_state {
@@ -51,6 +57,55 @@ static int units_describe(struct hostprep_ctx *ctx, const void *state, struct ho
         return 0;
 }
 
+/* "process 1200 (Xorg) of gdm.service holds /dev/nvidia0, ..." */
+static char *describe_holders(const struct gpu_holder *h, size_t n)
+{
+        char *text = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&text, &len);
+        if (!mem)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                fprintf(mem, "%sprocess %d (%s)%s%s holds %s", i ? ", " : "", h[i].pid, h[i].comm,
+                        h[i].unit[0] ? " of " : "", h[i].unit, h[i].node);
+        if (fclose(mem) != 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+static int wait_for_holders(struct hostprep_ctx *ctx, const struct units_state *s,
+                            struct vl_error *err)
+{
+        const struct vm_def *def = ctx->def;
+        if (!def->has_gpu)
+                return 0;
+        char addr[16];
+        vmdef_pci_addr_format(&def->gpu_address, addr);
+        struct pci_group g;
+        struct vl_error ignored = {0};
+        if (pci_group_read(addr, &g, &ignored) < 0)
+                return 0; /* the checks step has said so already */
+        const struct hostprep_process_ops *ops =
+                ctx->opts->processes ? ctx->opts->processes : &hostprep_pidfd_processes;
+        struct gpu_holder *left = NULL;
+        size_t n = 0;
+        int r = holders_wait_gone(&g, ops, monotonic_ms() + ctx->timeout_ms, &left, &n, err);
+        pci_group_free(&g);
+        if (r == -EBUSY) {
+                _cleanup_free_ char *who = describe_holders(left, n);
+                vl_error_set(err, 0,
+                             "after stopping %s%s, %zu process(es) still held the GPU %u ms "
+                             "later: %s; stop them (or add their units to [host] stop_units) "
+                             "and try again",
+                             s->active.items[0], s->active.count > 1 ? " and the other units" : "",
+                             n, ctx->timeout_ms, who ? who : "(out of memory)");
+        }
+        free(left);
+        return r;
+}
+
 static int units_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *err)
 {
         const struct units_state *s = state;
@@ -65,7 +120,7 @@ static int units_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *e
                         return r;
                 step_log(ctx, LOG_INFO, "stopped %s", unit);
         }
-        return 0;
+        return wait_for_holders(ctx, s, err);
 }
 
 static int units_undo(struct hostprep_ctx *ctx, const struct journal_record *rec,

@@ -593,6 +593,89 @@ static int fake_unit_query(void *ud, const char *unit, enum hostprep_unit_state 
         return 0;
 }
 
+/* Whether the whitespace-separated list in TMP/fake/NAME holds pid. */
+static bool fake_pid_listed(const char *name, int pid)
+{
+        char p[PATH_MAX], list[256], word[16];
+        fake_path(p, sizeof(p), "/%s", name);
+        read_small(p, list, sizeof(list));
+        PATHF(word, "%d", pid);
+        for (char *save = NULL, *w = strtok_r(list, " ", &save); w; w = strtok_r(NULL, " ", &save))
+                if (!strcmp(w, word))
+                        return true;
+        return false;
+}
+
+/* The unit in /proc/PID/cgroup under dir ("0::/system.slice/gdm.service" -> gdm.service). */
+static void process_unit(const char *dir, const char *pid, char *unit, size_t len)
+{
+        char p[PATH_MAX], line[512];
+        PATHF(p, "%s/%s/cgroup", dir, pid);
+        read_small(p, line, sizeof(line));
+        const char *slash = strrchr(line, '/');
+        snprintf(unit, len, "%s", slash ? slash + 1 : "");
+}
+
+static void fake_process_exit(int pid)
+{
+        char from[PATH_MAX], to[PATH_MAX];
+        root_path(from, sizeof(from), "/proc/%d", pid);
+        fake_path(to, sizeof(to), "/procstash/%d", pid);
+        move(from, to);
+}
+
+/* systemd stopping a unit kills its cgroup; starting it starts them again */
+static void fake_unit_processes(const char *id, bool stop)
+{
+        char dir[PATH_MAX], from[PATH_MAX], to[PATH_MAX], unit[256];
+        if (stop)
+                root_path(dir, sizeof(dir), "/proc");
+        else
+                fake_path(dir, sizeof(dir), "/procstash");
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                int pid = atoi(de->d_name);
+                if (pid <= 0)
+                        continue;
+                process_unit(dir, de->d_name, unit, sizeof(unit));
+                if (strcmp(unit, id) != 0 || (stop && fake_pid_listed("linger", pid)))
+                        continue;
+                if (stop) {
+                        fake_process_exit(pid);
+                } else {
+                        PATHF(from, "%s/%s", dir, de->d_name);
+                        root_path(to, sizeof(to), "/proc/%s", de->d_name);
+                        move(from, to);
+                }
+        }
+        if (d)
+                closedir(d);
+        if (!stop)
+                rmdir(dir); /* only when empty: the tree comes back byte-identical */
+}
+
+static int fake_wait_exit(void *ud, const int *pids, size_t n, uint64_t deadline_ms, bool *exited,
+                          struct vl_error *err)
+{
+        (void)deadline_ms;
+        (void)err;
+        struct fixture *f = ud;
+        for (size_t i = 0; i < n; i++) {
+                char p[PATH_MAX], word[16];
+                struct stat st;
+                PATHF(word, "%d ", pids[i]);
+                strncat(f->waited, word, sizeof(f->waited) - strlen(f->waited) - 1);
+                root_path(p, sizeof(p), "/proc/%d", pids[i]);
+                exited[i] = stat(p, &st) < 0;
+                if (!exited[i] && fake_pid_listed("exits_when_waited", pids[i])) {
+                        fake_process_exit(pids[i]);
+                        exited[i] = true;
+                }
+        }
+        return 0;
+}
+
 static int fake_unit_set(const char *unit, const char *state, struct vl_error *err)
 {
         char p[PATH_MAX], line[256], out[300];
@@ -603,6 +686,7 @@ static int fake_unit_set(const char *unit, const char *state, struct vl_error *e
         const char *alias = strchr(line, ' ');
         PATHF(out, "%s%s\n", state, alias ? alias : "");
         write_text(p, out);
+        fake_unit_processes(alias ? alias + 1 : unit, !strcmp(state, "inactive"));
         return 0;
 }
 
@@ -659,9 +743,11 @@ void fixture_setup(struct fixture *f, const char *tree_name, const char *ini_tex
                                               .stop = fake_unit_stop,
                                               .start = fake_unit_start};
         f->modules = (struct hostprep_module_ops){.remove = fake_remove, .insert = fake_insert};
+        f->processes = (struct hostprep_process_ops){.userdata = f, .wait_exit = fake_wait_exit};
         f->opts = (struct hostprep_options){.run_dir = f->run,
                                             .units = &f->units,
                                             .modules = &f->modules,
+                                            .processes = &f->processes,
                                             .timeout_ms = 2000};
 }
 

@@ -27,6 +27,13 @@
  * matched driver if loaded), nr_hugepages (capped by TMP/fake/hugepages_free_KB),
  * compact_memory (discarded). Module removal moves the module and its drivers into
  * the stash (refusing while holders remain), loading moves them back and probes.
+ *
+ * Processes are /proc/PID folders. Stopping a unit kills its processes (those whose
+ * cgroup ends in the unit's real name) by moving them to TMP/fake/procstash, except
+ * the pids listed in TMP/fake/linger ("1200 1400"), which outlive the stop job;
+ * starting the unit brings them back. Waiting for processes (the fake process ops)
+ * returns at once: a pid listed in TMP/fake/exits_when_waited exits then (stashed),
+ * the rest that are still in /proc survive the deadline.
  */
 #pragma once
 
@@ -44,6 +51,8 @@ struct fixture {
         char hooks[300];
         struct hostprep_unit_ops units;
         struct hostprep_module_ops modules;
+        struct hostprep_process_ops processes;
+        char waited[256]; /* the pids the fake was asked to wait for, "1200 1400 " */
         struct hostprep_options opts;
         struct vm_def *def;
 };

@@ -331,6 +331,44 @@ static void test_process_holding_the_gpu_is_named_with_its_unit(void **state)
                                        "nvidia-persistenced.service holds /dev/nvidiactl");
 }
 
+/* Xorg outlives gdm's stop job for a moment: prepare waits for it (pidfd in real life,
+ * the fake here) before anything is unloaded. */
+static void test_holder_that_exits_after_the_unit_stopped_is_waited_for(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+        fixture_write_tmp(&f, "fake/linger", "1200");
+        fixture_write_tmp(&f, "fake/exits_when_waited", "1200");
+        char *before = fixture_snapshot(&f);
+        struct hostprep_report report;
+        struct vl_error err;
+        int r = prepare(&f, &report, &err);
+        if (r < 0)
+                fprintf(stderr, "prepare: %s\n", err.msg);
+        assert_int_equal(r, 0);
+        hostprep_report_free(&report);
+        assert_string_equal(f.waited, "1200 ");
+        assert_false(fixture_exists(&f, "/proc/1200"));
+        assert_false(fixture_exists(&f, "/sys/module/nvidia"));
+        assert_int_equal(restore_fresh(&f, &report), 0);
+        hostprep_report_free(&report);
+        char *after = fixture_snapshot(&f);
+        assert_same_tree(before, after); /* gdm started again: Xorg is back */
+        free(before);
+        free(after);
+        fixture_teardown(&f);
+}
+
+static void test_holder_surviving_the_deadline_is_named_and_prepare_rolls_back(void **state)
+{
+        (void)state;
+        expect_prepare_fails_unchanged("rtx2060-4fn", DEF_RTX2060, "fake/linger", "1200",
+                                       "after stopping display-manager.service, 1 process(es) "
+                                       "still held the GPU 2000 ms later: process 1200 (Xorg) of "
+                                       "gdm.service holds /dev/nvidia0; stop them");
+}
+
 static void test_hugepage_shortfall_says_reserved_n_of_m_and_frees_them(void **state)
 {
         (void)state;
@@ -500,6 +538,8 @@ int main(void)
                 cmocka_unit_test(test_prepare_refuses_while_a_journal_waits_for_restore),
                 cmocka_unit_test(test_group_with_a_sata_controller_is_refused_naming_it),
                 cmocka_unit_test(test_process_holding_the_gpu_is_named_with_its_unit),
+                cmocka_unit_test(test_holder_that_exits_after_the_unit_stopped_is_waited_for),
+                cmocka_unit_test(test_holder_surviving_the_deadline_is_named_and_prepare_rolls_back),
                 cmocka_unit_test(test_hugepage_shortfall_says_reserved_n_of_m_and_frees_them),
                 cmocka_unit_test(test_module_in_use_fails_before_unloading_anything),
                 cmocka_unit_test(test_stuck_unbind_times_out_names_the_write_and_rolls_back),
