@@ -114,6 +114,10 @@ int hostprep_restore(const struct hostprep_options *opts, struct hostprep_report
 
 bool hostprep_journal_exists(const char *run_dir);
 
+/* The NUMA node holding every CPU the vCPUs are pinned to, or -1: unpinned, spread
+ * over nodes, or a host with one node. *n_nodes: how many nodes the host has. */
+int hostprep_vcpu_numa_node(const struct vm_def *def, int *n_nodes);
+
 struct vmdef_pci_addr;
 /* The endpoints of the GPU's IOMMU group (bridges excluded), the [gpu] address first,
  * as read from the host. *members is malloc'd; nothing when the VM has no GPU.

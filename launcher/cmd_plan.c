@@ -399,6 +399,8 @@ int cmd_plan(int argc, char **argv)
                 .gpu_group = facts.host.gpu_group,
                 .n_gpu_group = facts.host.n_gpu_group,
                 .accel = facts.host.accel,
+                .bind_numa_node = facts.host.numa_node >= 0,
+                .numa_node = facts.host.numa_node >= 0 ? (unsigned)facts.host.numa_node : 0,
         };
         if (qemu_argv_build(def, &opts, &qemu_argv, &err) < 0) {
                 fprintf(stderr, "vmlaunch plan: %s: %s\n", def->path, err.msg);

@@ -124,7 +124,7 @@ static int resolve_pins(struct vm_def *def, const struct host_facts_opts *opts,
 int host_facts_resolve(struct vm_def *def, const struct host_facts_opts *opts,
                        struct host_facts *facts, struct vmdef_diags *diags, struct vl_error *err)
 {
-        *facts = (struct host_facts){0};
+        *facts = (struct host_facts){.numa_node = -1};
         int r = runstate_dir(def->name, &facts->run_dir, err);
         if (r < 0)
                 return r;
@@ -132,6 +132,8 @@ int host_facts_resolve(struct vm_def *def, const struct host_facts_opts *opts,
         r = resolve_gpu_group(def, opts, facts, diags);
         if (r == 0)
                 r = resolve_pins(def, opts, facts, diags);
+        int n_nodes = 0;
+        facts->numa_node = hostprep_vcpu_numa_node(def, &n_nodes);
         if (r < 0)
                 return vl_error_set(err, -r, "%s: reading the host", def->name);
         return 0;
@@ -142,5 +144,5 @@ void host_facts_free(struct host_facts *facts)
         free(facts->run_dir);
         free(facts->gpu_group);
         vl_strv_free(&facts->pin_reasons);
-        *facts = (struct host_facts){0};
+        *facts = (struct host_facts){.numa_node = -1};
 }

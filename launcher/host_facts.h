@@ -32,6 +32,8 @@ struct host_facts {
         /* The group as found on the host; NULL when the definition's stands in. */
         struct vmdef_pci_addr *gpu_group;
         size_t n_gpu_group;
+        /* The NUMA node of every vCPU pin, -1 when there is none (one node, spread). */
+        int numa_node;
         /* Why vcpu_pin = auto chose what it chose, one line each. */
         struct vl_strv pin_reasons;
 };

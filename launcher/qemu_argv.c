@@ -275,6 +275,10 @@ static int add_memory(struct argv_builder *b)
                 optstr_begin(&o, "memory-backend-ram,id=mem");
                 optstr_addf(&o, "size=%s", size);
         }
+        /* libvirt's <numatune mode='strict'>: the pages come from the node the vCPUs
+         * run on, where prepare reserved them. */
+        if (b->opts->bind_numa_node)
+                optstr_addf(&o, "host-nodes=%u,policy=bind", b->opts->numa_node);
         if (def->prealloc) {
                 optstr_addf(&o, "prealloc=on");
                 if (def->prealloc_threads)

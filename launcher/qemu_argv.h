@@ -1,6 +1,8 @@
 /* The QEMU command line: a pure function of a definition and resolved host facts. */
 #pragma once
 
+#include <stdbool.h>
+
 #include "util/error.h"
 #include "util/strv.h"
 #include "vmdefs/vmdef.h"
@@ -15,6 +17,10 @@ struct qemu_argv_opts {
         size_t n_gpu_group;
         /* Accelerator after resolving `auto` (KVM usable?); AUTO here means KVM. */
         enum vmdef_accel accel;
+        /* Bind guest memory to this host NUMA node (the vCPUs' node, where the
+         * hugepages were reserved). */
+        bool bind_numa_node;
+        unsigned numa_node;
         /* QEMU's version, major*10000 + minor*100 + micro; 0: assume the newest. */
         unsigned qemu_version;
 };

@@ -93,6 +93,23 @@ static void test_memory_on_1G_hugepages_names_the_page_size(void **state)
         vl_strv_free(&argv);
 }
 
+static void test_memory_is_bound_to_the_vcpus_numa_node(void **state)
+{
+        (void)state;
+        struct vm_def def = test_def();
+        def.memory_bytes = 16ULL << 30;
+        def.hugepage_bytes = 1ULL << 30;
+        struct qemu_argv_opts opts = test_opts();
+        opts.bind_numa_node = true;
+        opts.numa_node = 1;
+        struct vl_strv argv;
+        build_ok(&def, &opts, &argv);
+        assert_string_equal(flag_value(&argv, "-object", "memory-backend", 0),
+                            "memory-backend-memfd,id=mem,size=16G,hugetlb=on,hugetlbsize=1G,"
+                            "share=on,host-nodes=1,policy=bind,prealloc=on");
+        vl_strv_free(&argv);
+}
+
 static void test_memory_size_that_is_not_whole_gigabytes_is_written_in_megabytes(void **state)
 {
         (void)state;
@@ -841,6 +858,7 @@ int main(void)
                 cmocka_unit_test(test_memory_without_hugepages_uses_a_ram_backend),
                 cmocka_unit_test(test_memory_on_2M_hugepages_is_a_hugetlb_memfd_preallocated),
                 cmocka_unit_test(test_memory_on_1G_hugepages_names_the_page_size),
+                cmocka_unit_test(test_memory_is_bound_to_the_vcpus_numa_node),
                 cmocka_unit_test(
                         test_memory_size_that_is_not_whole_gigabytes_is_written_in_megabytes),
                 cmocka_unit_test(test_smp_gives_the_count_and_the_whole_topology),
