@@ -32,7 +32,8 @@ struct hostprep_unit_ops {
          * gdm.service, so processes of an alias's unit are recognised. */
         int (*query)(void *userdata, const char *unit, enum hostprep_unit_state *state,
                      char **id, struct vl_error *err);
-        /* Stop/start and wait until the job is done. */
+        /* Stop/start and wait until the job is done. start may return 1: the job is
+         * queued but cannot run before vmlaunch exits (its own unit is stopping). */
         int (*stop)(void *userdata, const char *unit, unsigned timeout_ms, struct vl_error *err);
         int (*start)(void *userdata, const char *unit, unsigned timeout_ms, struct vl_error *err);
 };

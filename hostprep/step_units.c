@@ -140,7 +140,10 @@ static int units_undo(struct hostprep_ctx *ctx, const struct journal_record *rec
         r = ctx->units->start(ctx->units->userdata, unit, ctx->timeout_ms, err);
         if (r == 0)
                 step_log(ctx, LOG_INFO, "started %s", unit);
-        return r;
+        if (r > 0)
+                step_log(ctx, LOG_INFO, "queued the start of %s: it runs once this service "
+                                        "has stopped", unit);
+        return r < 0 ? r : 0;
 }
 
 static void units_free(void *state)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-login.h>
 #include <time.h>
 
 #include "hostprep/hostprep.h"
@@ -101,7 +102,34 @@ static long long now_us(void)
         return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Calls StopUnit/StartUnit and waits for its JobRemoved signal. */
+/* True when vmlaunch runs inside a unit that systemd is stopping (vmlaunch@NAME on
+ * `systemctl stop`, its ExecStopPost restore). A start job for a unit ordered with
+ * ours (vmlaunch@.service is After=display-manager.service) is then ordered after our
+ * stop job, which ends only when we exit: waiting for it would deadlock until the
+ * timeout. systemd runs it right after our unit has stopped. */
+static bool own_unit_stopping(sd_bus *bus)
+{
+        char *own = NULL, *active = NULL;
+        sd_bus_message *reply = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *path;
+        bool stopping = false;
+        if (sd_pid_get_unit(0, &own) >= 0 &&
+            sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply, "s",
+                               own) >= 0 &&
+            sd_bus_message_read(reply, "o", &path) >= 0 &&
+            sd_bus_get_property_string(bus, SD_DEST, path, SD_UNIT, "ActiveState", &e,
+                                       &active) >= 0)
+                stopping = !strcmp(active, "deactivating");
+        sd_bus_error_free(&e);
+        sd_bus_message_unref(reply);
+        free(own);
+        free(active);
+        return stopping;
+}
+
+/* Calls StopUnit/StartUnit and waits for its JobRemoved signal. Returns 1 for a start
+ * job left queued because our own unit is stopping (own_unit_stopping). */
 static int run_job(const char *method, const char *unit, unsigned timeout_ms,
                    struct vl_error *err)
 {
@@ -134,6 +162,8 @@ static int run_job(const char *method, const char *unit, unsigned timeout_ms,
         }
         if (sd_bus_message_read(reply, "o", &wait.job) < 0)
                 return vl_error_set(err, EIO, "%s %s: bad reply from systemd", verb, unit);
+        if (!strcmp(method, "StartUnit") && own_unit_stopping(bus))
+                return 1;
         long long deadline = now_us() + (long long)timeout_ms * 1000;
         while (!wait.result) {
                 r = sd_bus_process(bus, NULL);
