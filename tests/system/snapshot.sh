@@ -6,8 +6,15 @@ set -u
 sys=${SYSFS:-/sys} proc=${PROCFS:-/proc} dev=${DEVFS:-/dev}
 units=${SNAPSHOT_UNITS:-display-manager.service}
 
-first_line() { [ -r "$1" ] && head -n 1 "$1" || echo "(none)"; }
-link_name() { [ -L "$1" ] && basename "$(readlink "$1")" || echo "(none)"; }
+# Few forks: under TCG each one costs milliseconds, and scenarios snapshot often.
+first_line() {
+  local line=
+  if [ -r "$1" ]; then IFS= read -r line <"$1"; echo "$line"; else echo "(none)"; fi
+}
+link_name() {
+  local target
+  if [ -L "$1" ]; then target=$(readlink "$1"); echo "${target##*/}"; else echo "(none)"; fi
+}
 
 {
   # Each PCI function: driver, driver_override and IOMMU group.
@@ -18,10 +25,13 @@ link_name() { [ -L "$1" ] && basename "$(readlink "$1")" || echo "(none)"; }
   done
   # Loaded modules with their use count and holders (holders sorted: the kernel lists
   # them in load order, which differs after an unload/reload cycle).
-  while read -r name _size refcount holders state _rest; do
-    holders=$(tr ',' '\n' <<<"${holders%,}" | grep -v '^-$' | LC_ALL=C sort | paste -sd, -)
-    echo "module $name refcount=$refcount holders=${holders:--} state=$state"
-  done <"$proc/modules"
+  LC_ALL=C awk '{
+    n = split($4, h, ","); m = 0
+    for (i = 1; i <= n; i++) if (h[i] != "" && h[i] != "-") s[++m] = h[i]
+    for (i = 2; i <= m; i++) { v = s[i]; for (j = i - 1; j >= 1 && s[j] > v; j--) s[j + 1] = s[j]; s[j + 1] = v }
+    list = "-"; for (i = 1; i <= m; i++) list = (i == 1 ? "" : list ",") s[i]
+    print "module " $1 " refcount=" $3 " holders=" list " state=" $5
+  }' "$proc/modules"
   for v in "$sys"/class/vtconsole/vtcon*; do
     [ -e "$v" ] || continue
     echo "vtconsole $(basename "$v") bind=$(first_line "$v/bind") name=$(first_line "$v/name")"
