@@ -57,19 +57,13 @@ static int check_hyperv(struct vm_def *def, struct host_facts *facts, struct vmd
         return 0;
 }
 
-/* What prepare would find: group contents, who holds the GPU, hugepages obtainable. */
+/* What prepare would find: group contents, who holds the GPU, hugepages obtainable.
+ * Skipped when the GPU's group could not be read (that was said once already). */
 static int check_host_steps(struct vm_def *def, struct host_facts *facts, struct vmdef_diags *diags)
 {
-        struct hostprep_options opts = {.run_dir = facts->run_dir};
-        struct hostprep_report report = {0};
-        struct vl_error err = {0};
-        int r = hostprep_check(def, &opts, &report, &err);
-        for (size_t i = 0; i < report.n_failures; i++)
-                vmdef_diag_add(diags, VMDEF_ERROR, 0, "", "this host", "%s", report.failures[i]);
-        if (r < 0 && r != -ENOMEM && !report.n_failures)
-                vmdef_diag_add(diags, VMDEF_ERROR, 0, "", "this host", "%s", err.msg);
-        hostprep_report_free(&report);
-        return r == -ENOMEM ? r : 0;
+        if (def->has_gpu && !facts->n_gpu_group)
+                return 0;
+        return host_facts_check_steps(def, facts, diags);
 }
 
 static const struct check_stage check_stages[] = {

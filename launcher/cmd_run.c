@@ -111,23 +111,6 @@ static int host_restore(struct run *run, struct vl_error *err)
         return r;
 }
 
-/* What host preparation would refuse (a device the host needs in the GPU's group,
- * a process outside stop_units holding the GPU, hugepages the host cannot give),
- * found while nothing has changed yet: a refusal, not a failed preparation. */
-static int check_host_steps(struct run *run, struct vmdef_diags *diags)
-{
-        struct hostprep_options opts = {.run_dir = run->run_dir};
-        struct hostprep_report report = {0};
-        struct vl_error err = {0};
-        int r = hostprep_check(run->def, &opts, &report, &err);
-        for (size_t i = 0; i < report.n_failures; i++)
-                vmdef_diag_add(diags, VMDEF_ERROR, 0, "", "this host", "%s", report.failures[i]);
-        if (r < 0 && r != -ENOMEM && !report.n_failures)
-                vmdef_diag_add(diags, VMDEF_ERROR, 0, "", "this host", "%s", err.msg);
-        hostprep_report_free(&report);
-        return r == -ENOMEM ? r : 0;
-}
-
 /* What this host must have for the definition: its files, a usable accelerator,
  * the GPU's group, pins on CPUs that exist (vcpu_pin = auto resolved here), and
  * nothing that host preparation would refuse. */
@@ -139,7 +122,7 @@ static int check_host(struct run *run, struct vl_error *err)
         vmdef_check_files(run->def, VMDEF_ERROR, &diags);
         int r = host_facts_resolve(run->def, &opts, &run->facts, &diags, err);
         /* Only when the facts hold: a missing group is already reported above. */
-        if (r == 0 && !diags.n_errors && check_host_steps(run, &diags) < 0)
+        if (r == 0 && !diags.n_errors && host_facts_check_steps(run->def, &run->facts, &diags) < 0)
                 r = vl_error_set(err, ENOMEM, "check the host");
         if (r == 0) {
                 vl_cli_print_diags(&diags, run->def->path);
@@ -209,15 +192,14 @@ static int wait_for_greeting(struct run *run, struct vl_error *err)
 
 static int start_qemu(struct run *run, struct vl_error *err)
 {
-        struct qemu_argv_opts aopts = {.run_dir = run->run_dir,
-                                       .qemu_version = run->qemu_version,
-                                       .accel = run->facts.accel,
-                                       .gpu_group = run->facts.gpu_group,
-                                       .n_gpu_group = run->facts.n_gpu_group,
-                                       .bind_numa_node = run->facts.numa_node >= 0,
-                                       .numa_node = run->facts.numa_node >= 0
-                                                            ? (unsigned)run->facts.numa_node
-                                                            : 0};
+        struct qemu_argv_opts aopts = {
+                .run_dir = run->run_dir,
+                .qemu_version = run->qemu_version,
+                .accel = run->facts.accel,
+                .gpu_group = run->facts.gpu_group,
+                .n_gpu_group = run->facts.n_gpu_group,
+                .bind_numa_node = run->facts.numa_node >= 0,
+                .numa_node = run->facts.numa_node >= 0 ? (unsigned)run->facts.numa_node : 0};
         struct vl_strv argv = {0};
         int r = qemu_argv_build(run->def, &aopts, &argv, err);
         if (r < 0) {

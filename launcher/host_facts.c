@@ -146,3 +146,18 @@ void host_facts_free(struct host_facts *facts)
         vl_strv_free(&facts->pin_reasons);
         *facts = (struct host_facts){.numa_node = -1};
 }
+
+int host_facts_check_steps(const struct vm_def *def, const struct host_facts *facts,
+                           struct vmdef_diags *diags)
+{
+        struct hostprep_options opts = {.run_dir = facts->run_dir};
+        struct hostprep_report report = {0};
+        struct vl_error err = {0};
+        int r = hostprep_check(def, &opts, &report, &err);
+        for (size_t i = 0; i < report.n_failures; i++)
+                vmdef_diag_add(diags, VMDEF_ERROR, 0, "", "this host", "%s", report.failures[i]);
+        if (r < 0 && r != -ENOMEM && !report.n_failures)
+                vmdef_diag_add(diags, VMDEF_ERROR, 0, "", "this host", "%s", err.msg);
+        hostprep_report_free(&report);
+        return r == -ENOMEM ? r : 0;
+}

@@ -45,3 +45,9 @@ struct host_facts {
 int host_facts_resolve(struct vm_def *def, const struct host_facts_opts *opts,
                        struct host_facts *facts, struct vmdef_diags *diags, struct vl_error *err);
 void host_facts_free(struct host_facts *facts);
+
+/* What host preparation would refuse (a device the host needs in the GPU's group,
+ * a process outside stop_units holding the GPU, hugepages the host cannot give),
+ * as errors in diags, found while nothing has changed. Returns 0 or -ENOMEM. */
+int host_facts_check_steps(const struct vm_def *def, const struct host_facts *facts,
+                           struct vmdef_diags *diags);
