@@ -20,6 +20,10 @@ expect_eq "the guest's query-pci lists the VGA device 1234:1111" \
 for f in 0000:00:02.0 0000:00:02.1 0000:00:02.2; do
   expect_eq "$f is on vfio-pci" "$(driver_of "$f")" vfio-pci
 done
+# The kernel's view of each thread's CPUs, as status reads them from /proc.
+expect_eq "vCPU 0, vCPU 1 and iothread io1 are pinned to CPUs 0, 1 and 1" \
+  "$("$VMLAUNCH" status "$vm" --json | jq -r '[.threads[] | "\(.index // .id)=\(.cpus)"] | sort | join(" ")')" \
+  "0=0 1=1 io1=1"
 expect_eq "the display manager is stopped" "$(unit_state display-manager.service)" inactive
 expect_eq "bochs is unloaded" "$(module_loaded bochs && echo loaded)" ""
 expect_eq "64 hugepages of 2 MiB are reserved" "$(cat $hugepages)" 64
