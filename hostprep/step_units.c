@@ -141,8 +141,7 @@ static int units_undo(struct hostprep_ctx *ctx, const struct journal_record *rec
         if (r == 0)
                 step_log(ctx, LOG_INFO, "started %s", unit);
         if (r > 0)
-                step_log(ctx, LOG_INFO, "queued the start of %s: it runs once this service "
-                                        "has stopped", unit);
+                step_log(ctx, LOG_INFO, "queued the start of %s (runs once we have stopped)", unit);
         return r < 0 ? r : 0;
 }
 

@@ -113,14 +113,16 @@ static bool own_unit_stopping(sd_bus *bus)
         sd_bus_message *reply = NULL;
         sd_bus_error e = SD_BUS_ERROR_NULL;
         const char *path;
-        bool stopping = false;
-        if (sd_pid_get_unit(0, &own) >= 0 &&
-            sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply, "s",
-                               own) >= 0 &&
-            sd_bus_message_read(reply, "o", &path) >= 0 &&
-            sd_bus_get_property_string(bus, SD_DEST, path, SD_UNIT, "ActiveState", &e,
-                                       &active) >= 0)
-                stopping = !strcmp(active, "deactivating");
+        int r = sd_pid_get_unit(0, &own);
+        if (r >= 0)
+                r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply,
+                                       "s", own);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "o", &path);
+        if (r >= 0)
+                r = sd_bus_get_property_string(bus, SD_DEST, path, SD_UNIT, "ActiveState", &e,
+                                               &active);
+        bool stopping = r >= 0 && !strcmp(active, "deactivating");
         sd_bus_error_free(&e);
         sd_bus_message_unref(reply);
         free(own);
