@@ -77,7 +77,8 @@ int deadline_run(const char *what, int (*fn)(void *arg, struct vl_error *err), v
                         return vl_error_set(err, ETIMEDOUT,
                                             "%s did not finish within %u ms (helper process %d "
                                             "is stuck in the kernel); going on without it",
-                                            what, timeout_ms ? timeout_ms : DEADLINE_DEFAULT_TIMEOUT_MS,
+                                            what,
+                                            timeout_ms ? timeout_ms : DEADLINE_DEFAULT_TIMEOUT_MS,
                                             (int)pid);
                 }
                 if (r < 0)
@@ -110,8 +111,7 @@ static int write_in_helper(void *arg, struct vl_error *err)
         return sysroot_write(req->path, req->value, err);
 }
 
-int deadline_write(const char *path, const char *value, unsigned timeout_ms,
-                   struct vl_error *err)
+int deadline_write(const char *path, const char *value, unsigned timeout_ms, struct vl_error *err)
 {
         char what[512];
         snprintf(what, sizeof(what), "writing '%s' to %s", value, path);

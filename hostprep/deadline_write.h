@@ -16,8 +16,7 @@
 
 /* Writes value to the system file `path` (a /sys path; the sysroot is applied) in a
  * helper process. Returns 0, the write's -errno, or -ETIMEDOUT; err names the write. */
-int deadline_write(const char *path, const char *value, unsigned timeout_ms,
-                   struct vl_error *err);
+int deadline_write(const char *path, const char *value, unsigned timeout_ms, struct vl_error *err);
 
 /* Runs fn(arg) in a helper process. fn returns 0 or -errno and may fill err, whose
  * message is passed back to the parent. `what` names the operation for a timeout. */

@@ -25,8 +25,7 @@ static int group_nodes(const struct pci_group *group, struct vl_strv *prefixes)
                         for (size_t j = 0; j < names.count && r == 0; j++)
                                 if (!strncmp(names.items[j], "card", 4) ||
                                     !strncmp(names.items[j], "renderD", 7))
-                                        r = vl_strv_pushf(prefixes, "/dev/dri/%s",
-                                                          names.items[j]);
+                                        r = vl_strv_pushf(prefixes, "/dev/dri/%s", names.items[j]);
                         vl_strv_free(&names);
                 }
                 snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/sound", dev->addr);
@@ -128,7 +127,8 @@ int holders_scan(const struct pci_group *group, struct gpu_holder **out, size_t 
                         *out = more;
                         struct gpu_holder *h = &more[(*count)++];
                         *h = (struct gpu_holder){.pid = (int)pid};
-                        snprintf(h->node, sizeof(h->node), "%.*s", (int)sizeof(h->node) - 1, target);
+                        snprintf(h->node, sizeof(h->node), "%.*s", (int)sizeof(h->node) - 1,
+                                 target);
                         snprintf(dir, sizeof(dir), "/proc/%ld/comm", pid);
                         if (sysroot_read_line(dir, h->comm, sizeof(h->comm)) < 0)
                                 snprintf(h->comm, sizeof(h->comm), "?");
@@ -144,8 +144,8 @@ int holders_scan(const struct pci_group *group, struct gpu_holder **out, size_t 
 
 /* Survivors: the holders whose pid did not exit, or that were reported exited but are
  * still there on the rescan (a reused pid: nothing more to wait on). */
-static size_t keep_survivors(struct gpu_holder *h, size_t n, const bool *exited,
-                             const int *gone, size_t n_gone)
+static size_t keep_survivors(struct gpu_holder *h, size_t n, const bool *exited, const int *gone,
+                             size_t n_gone)
 {
         size_t kept = 0;
         for (size_t i = 0; i < n; i++) {

@@ -31,8 +31,7 @@ void step_log(struct hostprep_ctx *ctx, int priority, const char *fmt, ...)
 
 int plan_add(struct hostprep_plan *plan, const char *step, const char *fmt, ...)
 {
-        struct hostprep_plan_item *more =
-                realloc(plan->items, (plan->count + 1) * sizeof(*more));
+        struct hostprep_plan_item *more = realloc(plan->items, (plan->count + 1) * sizeof(*more));
         if (!more)
                 return -ENOMEM;
         plan->items = more;
@@ -77,8 +76,8 @@ static void report_add(struct hostprep_report *report, const char *fmt, ...)
         va_start(ap, fmt);
         int n = vasprintf(&line, fmt, ap);
         va_end(ap);
-        char **more = n < 0 ? NULL
-                            : realloc(report->failures, (report->n_failures + 1) * sizeof(*more));
+        char **more =
+                n < 0 ? NULL : realloc(report->failures, (report->n_failures + 1) * sizeof(*more));
         if (!more) { /* out of memory: the count still tells the caller something failed */
                 if (n >= 0)
                         free(line);
@@ -108,7 +107,8 @@ int step_journal(struct hostprep_ctx *ctx, const char *desc, const char *const *
                 return r;
         if (ctx->fail_step == ctx->current_index && !ctx->fail_injected) {
                 ctx->fail_injected = true;
-                return vl_error_set(err, EIO, "%s: injected failure before '%s' (VMLAUNCH_FAIL_STEP)",
+                return vl_error_set(err, EIO,
+                                    "%s: injected failure before '%s' (VMLAUNCH_FAIL_STEP)",
                                     ctx->current->name, desc);
         }
         return 0;
@@ -226,7 +226,8 @@ static int undo_journal(struct hostprep_ctx *ctx, struct hostprep_report *report
                         continue;
                 }
                 if (k == fail_undo) {
-                        report_add(report, "%s: could not %s: injected failure (VMLAUNCH_FAIL_UNDO)",
+                        report_add(report,
+                                   "%s: could not %s: injected failure (VMLAUNCH_FAIL_UNDO)",
                                    rec->step, desc);
                         continue;
                 }
@@ -242,9 +243,9 @@ static int undo_journal(struct hostprep_ctx *ctx, struct hostprep_report *report
         if (report->n_failures) {
                 report->journal_kept = true;
                 vl_error_set(err, 0,
-                                    "%zu change(s) could not be undone; the journal stays in %s: "
-                                    "fix the cause and run `vmlaunch restore` again",
-                                    report->n_failures, run_dir);
+                             "%zu change(s) could not be undone; the journal stays in %s: "
+                             "fix the cause and run `vmlaunch restore` again",
+                             report->n_failures, run_dir);
                 return -EIO;
         }
         return journal_remove(run_dir, err);

@@ -30,8 +30,8 @@ struct hostprep_unit_ops {
         void *userdata;
         /* *id (malloc'd, may stay NULL): the unit's real name, display-manager.service ->
          * gdm.service, so processes of an alias's unit are recognised. */
-        int (*query)(void *userdata, const char *unit, enum hostprep_unit_state *state,
-                     char **id, struct vl_error *err);
+        int (*query)(void *userdata, const char *unit, enum hostprep_unit_state *state, char **id,
+                     struct vl_error *err);
         /* Stop/start and wait until the job is done. start may return 1: the job is
          * queued but cannot run before vmlaunch exits (its own unit is stopping). */
         int (*stop)(void *userdata, const char *unit, unsigned timeout_ms, struct vl_error *err);
@@ -61,9 +61,9 @@ struct hostprep_process_ops {
 };
 
 struct hostprep_options {
-        const char *run_dir; /* holds the journal; prepare creates it (0700) */
-        const struct hostprep_unit_ops *units;     /* NULL: systemd over D-Bus */
-        const struct hostprep_module_ops *modules; /* NULL: libkmod */
+        const char *run_dir;                   /* holds the journal; prepare creates it (0700) */
+        const struct hostprep_unit_ops *units; /* NULL: systemd over D-Bus */
+        const struct hostprep_module_ops *modules;    /* NULL: libkmod */
         const struct hostprep_process_ops *processes; /* NULL: pidfds */
         /* One line per host change (priority: LOG_INFO, LOG_WARNING, LOG_ERR). */
         void (*log)(void *userdata, int priority, const char *line);

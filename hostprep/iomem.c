@@ -12,8 +12,8 @@
 /* IORESOURCE_MEM in include/linux/ioport.h: the BAR decodes memory, not I/O ports */
 #define IORESOURCE_MEM 0x00000200
 
-static const char *const fb_names[] = {"efifb",    "vesafb",    "BOOTFB",
-                                       "simple-framebuffer", "simplefb", "simpledrm"};
+static const char *const fb_names[] = {"efifb",    "vesafb",   "BOOTFB", "simple-framebuffer",
+                                       "simplefb", "simpledrm"};
 
 static int push(struct mem_ranges *out, uint64_t start, uint64_t end, const char *name)
 {

@@ -260,8 +260,7 @@ int journal_load(const char *run_dir, struct journal_records *out, struct vl_err
                 }
                 if (line[0] == '\0')
                         continue;
-                struct journal_record *more =
-                        realloc(out->items, (out->count + 1) * sizeof(*more));
+                struct journal_record *more = realloc(out->items, (out->count + 1) * sizeof(*more));
                 if (!more) {
                         r = vl_error_set(err, ENOMEM, "%s", path);
                         break;

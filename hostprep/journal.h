@@ -19,7 +19,7 @@
 #include "util/error.h"
 
 #define JOURNAL_VERSION 1
-#define JOURNAL_FILE "journal"
+#define JOURNAL_FILE    "journal"
 
 struct journal_field {
         char *key;

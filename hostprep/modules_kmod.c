@@ -60,8 +60,8 @@ static int kmod_insert(void *userdata, const char *module, struct vl_error *err)
                 vl_error_set(err, r == -ENOENT ? ENOENT : -r, "load module %s%s", module,
                              r == -ENOENT ? " (is it installed for this kernel?)" : "");
         else if (r > 0) /* blacklisted or similar: libkmod returns a positive reason */
-                r = vl_error_set(err, EPERM, "load module %s: refused by the modprobe configuration",
-                                 module);
+                r = vl_error_set(err, EPERM,
+                                 "load module %s: refused by the modprobe configuration", module);
         kmod_module_unref(mod);
         kmod_unref(kctx);
         return r;

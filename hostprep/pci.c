@@ -34,15 +34,24 @@ const char *pci_class_name(unsigned class_code)
                 unsigned class16;
                 const char *name;
         } names[] = {
-                {0x0100, "SCSI storage controller"}, {0x0101, "IDE interface"},
-                {0x0104, "RAID bus controller"},     {0x0106, "SATA controller"},
-                {0x0107, "SAS controller"},          {0x0108, "Non-Volatile memory controller"},
-                {0x0200, "Ethernet controller"},     {0x0280, "Network controller"},
-                {0x0300, "VGA compatible controller"}, {0x0302, "3D controller"},
-                {0x0380, "Display controller"},      {0x0401, "Multimedia audio controller"},
-                {0x0403, "Audio device"},            {0x0600, "Host bridge"},
-                {0x0604, "PCI bridge"},              {0x0c03, "USB controller"},
-                {0x0c05, "SMBus"},                   {0x0c80, "Serial bus controller"},
+                {0x0100, "SCSI storage controller"},
+                {0x0101, "IDE interface"},
+                {0x0104, "RAID bus controller"},
+                {0x0106, "SATA controller"},
+                {0x0107, "SAS controller"},
+                {0x0108, "Non-Volatile memory controller"},
+                {0x0200, "Ethernet controller"},
+                {0x0280, "Network controller"},
+                {0x0300, "VGA compatible controller"},
+                {0x0302, "3D controller"},
+                {0x0380, "Display controller"},
+                {0x0401, "Multimedia audio controller"},
+                {0x0403, "Audio device"},
+                {0x0600, "Host bridge"},
+                {0x0604, "PCI bridge"},
+                {0x0c03, "USB controller"},
+                {0x0c05, "SMBus"},
+                {0x0c80, "Serial bus controller"},
         };
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
                 if (names[i].class16 == class_code >> 8)
@@ -96,7 +105,8 @@ int pci_device_read(const char *addr, struct pci_device *dev, struct vl_error *e
                 return vl_error_set(err, -r, "PCI device %s: reading its driver", addr);
         snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", addr);
         if (sysroot_read_line(path, line, sizeof(line)) == 0 && strcmp(line, "(null)") != 0)
-                snprintf(dev->override, sizeof(dev->override), "%.*s", (int)sizeof(dev->override) - 1, line);
+                snprintf(dev->override, sizeof(dev->override), "%.*s",
+                         (int)sizeof(dev->override) - 1, line);
         return 0;
 }
 

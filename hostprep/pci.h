@@ -12,10 +12,10 @@
 
 struct pci_device {
         char addr[PCI_ADDR_LEN];
-        unsigned class_code;          /* 24-bit class, e.g. 0x030000 */
-        char driver[PCI_NAME_LEN];    /* "" when unbound */
-        char module[PCI_NAME_LEN];    /* module of that driver; "" when built in or unbound */
-        char override[PCI_NAME_LEN];  /* driver_override; "" when "(null)" */
+        unsigned class_code;         /* 24-bit class, e.g. 0x030000 */
+        char driver[PCI_NAME_LEN];   /* "" when unbound */
+        char module[PCI_NAME_LEN];   /* module of that driver; "" when built in or unbound */
+        char override[PCI_NAME_LEN]; /* driver_override; "" when "(null)" */
 };
 
 struct pci_group {

@@ -55,8 +55,7 @@ static bool path_has_device(const char *path, const char *addr)
         return false;
 }
 
-static int check_group(const struct vm_def *def, const struct pci_group *g,
-                       struct checks_state *s)
+static int check_group(const struct vm_def *def, const struct pci_group *g, struct checks_state *s)
 {
         char boot_path[PATH_MAX];
         boot_disk_path(boot_path, sizeof(boot_path));
@@ -211,9 +210,9 @@ static int checks_describe(struct hostprep_ctx *ctx, const void *state, struct h
         for (size_t i = 0; i < s->problems.count; i++)
                 if (plan_add(plan, "checks", "will fail: %s", s->problems.items[i]) < 0)
                         return -ENOMEM;
-        if (s->problems.count == 0 &&
-            plan_add(plan, "checks", "no device the host needs in the group, nobody else "
-                                     "holds the GPU") < 0)
+        if (s->problems.count == 0 && plan_add(plan, "checks",
+                                               "no device the host needs in the group, nobody else "
+                                               "holds the GPU") < 0)
                 return -ENOMEM;
         return 0;
 }

@@ -26,8 +26,8 @@ static const char *const fb_drivers[] = {"efi-framebuffer", "simple-framebuffer"
 struct fb_state {
         struct vl_strv drivers; /* parallel: driver, bound platform device */
         struct vl_strv devices;
-        bool unbind;            /* the framebuffer is on the GPU (or may be) */
-        char why[384];          /* for the plan: which memory, which BAR */
+        bool unbind;   /* the framebuffer is on the GPU (or may be) */
+        char why[384]; /* for the plan: which memory, which BAR */
 };
 
 /* The memory BARs of the devices passed through: the GPU's IOMMU group, or the GPU
@@ -49,7 +49,8 @@ static int group_bars(const struct vm_def *def, struct mem_ranges *bars, char *w
                 if (pci_memory_bars(dev, &one) < 0)
                         continue;
                 for (size_t j = 0; j < one.count && r == 0; j++) {
-                        struct mem_range *more = realloc(bars->items, (bars->count + 1) * sizeof(*more));
+                        struct mem_range *more =
+                                realloc(bars->items, (bars->count + 1) * sizeof(*more));
                         if (!more) {
                                 r = -ENOMEM;
                                 break;
@@ -138,7 +139,8 @@ static int fb_inspect(struct hostprep_ctx *ctx, void **state, struct vl_error *e
                 for (size_t j = 0; j < entries.count && r == 0; j++) {
                         char dev[PATH_MAX];
                         /* bound devices appear as links named like the device */
-                        snprintf(dev, sizeof(dev), "/sys/bus/platform/devices/%s", entries.items[j]);
+                        snprintf(dev, sizeof(dev), "/sys/bus/platform/devices/%s",
+                                 entries.items[j]);
                         if (strncmp(entries.items[j], fb_drivers[i], strlen(fb_drivers[i])) != 0 ||
                             !sysroot_exists(dev))
                                 continue;
@@ -198,13 +200,13 @@ static bool is_known_fb_driver(const char *driver)
         return false;
 }
 
-static int fb_undo(struct hostprep_ctx *ctx, const struct journal_record *rec,
-                   struct vl_error *err)
+static int fb_undo(struct hostprep_ctx *ctx, const struct journal_record *rec, struct vl_error *err)
 {
         const char *driver = journal_record_get(rec, "driver");
         const char *dev = journal_record_get(rec, "device");
         if (!driver || !dev || !is_known_fb_driver(driver) || strchr(dev, '/'))
-                return vl_error_set(err, EINVAL, "framebuffer record without a valid driver/device");
+                return vl_error_set(err, EINVAL,
+                                    "framebuffer record without a valid driver/device");
         char path[PATH_MAX], bound[128];
         snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s", dev);
         if (!sysroot_exists(path)) {

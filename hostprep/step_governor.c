@@ -64,7 +64,7 @@ static int governor_inspect(struct hostprep_ctx *ctx, void **state, struct vl_er
         unsigned *cpus = NULL;
         size_t n = 0;
         int r = def->governor_cpus == VMDEF_GOVERNOR_ALL ? all_cpus(&cpus, &n)
-                                                          : pinned_cpus(def, &cpus, &n);
+                                                         : pinned_cpus(def, &cpus, &n);
         if (r == 0 && n == 0 && def->governor_cpus == VMDEF_GOVERNOR_PINNED)
                 r = all_cpus(&cpus, &n); /* nothing pinned: the guest may run anywhere */
         if (r < 0)
@@ -124,9 +124,9 @@ static int governor_apply(struct hostprep_ctx *ctx, void *state, struct vl_error
                 governor_path(c->cpu, path, sizeof(path));
                 snprintf(cpu, sizeof(cpu), "%u", c->cpu);
                 snprintf(desc, sizeof(desc), "set cpu%u governor back to %s", c->cpu, c->previous);
-                int r = step_journal(ctx, desc,
-                                     (const char *const[]){"cpu", cpu, "governor", c->previous, NULL},
-                                     err);
+                int r = step_journal(
+                        ctx, desc, (const char *const[]){"cpu", cpu, "governor", c->previous, NULL},
+                        err);
                 if (r == 0)
                         r = sysroot_write(path, s->target, err);
                 if (r < 0)

@@ -105,9 +105,9 @@ static int hugepages_describe(struct hostprep_ctx *ctx, const void *state,
         else if (s->n_nodes > 1)
                 snprintf(where, sizeof(where), " from all %d NUMA nodes (the vCPUs are not on one)",
                          s->n_nodes);
-        return plan_add(plan, "hugepages", "reserve %lu x %lu kB pages%s: %s/nr_hugepages %lu -> %lu",
-                        s->target - s->previous, s->size_kb, where, s->pool, s->previous,
-                        s->target);
+        return plan_add(
+                plan, "hugepages", "reserve %lu x %lu kB pages%s: %s/nr_hugepages %lu -> %lu",
+                s->target - s->previous, s->size_kb, where, s->pool, s->previous, s->target);
 }
 
 static int write_ulong(const char *path, unsigned long v, struct vl_error *err)
@@ -127,9 +127,9 @@ static int hugepages_apply(struct hostprep_ctx *ctx, void *state, struct vl_erro
         snprintf(prev, sizeof(prev), "%lu", s->previous);
         snprintf(added, sizeof(added), "%lu", s->target - s->previous);
         snprintf(desc, sizeof(desc), "set %s back to %lu", path, s->previous);
-        int r = step_journal(ctx, desc,
-                             (const char *const[]){"path", path, "pages", prev, "added", added, NULL},
-                             err);
+        int r = step_journal(
+                ctx, desc, (const char *const[]){"path", path, "pages", prev, "added", added, NULL},
+                err);
         if (r < 0)
                 return r;
         /* compaction makes contiguous free memory out of fragments; best effort */
@@ -182,7 +182,8 @@ static int hugepages_undo(struct hostprep_ctx *ctx, const struct journal_record 
                         return 0;
                 int r = write_ulong(path, previous, err);
                 if (r == 0)
-                        step_log(ctx, LOG_INFO, "hugepage pool %s back to %lu pages", path, previous);
+                        step_log(ctx, LOG_INFO, "hugepage pool %s back to %lu pages", path,
+                                 previous);
                 return r;
         }
         /* Take back our pages only while they are all still there: at or below the

@@ -163,8 +163,7 @@ static int modules_inspect(struct hostprep_ctx *ctx, void **state, struct vl_err
         return 0;
 }
 
-static int modules_describe(struct hostprep_ctx *ctx, const void *state,
-                            struct hostprep_plan *plan)
+static int modules_describe(struct hostprep_ctx *ctx, const void *state, struct hostprep_plan *plan)
 {
         (void)ctx;
         const struct modules_state *s = state;
@@ -213,14 +212,16 @@ static int fail_if_in_use(const struct modules_state *s, struct vl_error *err)
                                 size_t used = strlen(who);
                                 snprintf(who + used, sizeof(who) - used, "%s%d (%s%s%s) holds %s",
                                          j ? "; " : ": ", procs[j].pid, procs[j].comm,
-                                         procs[j].unit[0] ? ", " : "", procs[j].unit, procs[j].node);
+                                         procs[j].unit[0] ? ", " : "", procs[j].unit,
+                                         procs[j].node);
                         }
                 free(procs);
-                return vl_error_set(err, EBUSY,
-                                    "module %s is in use (%ld references, %ld from other modules)%s; "
-                                    "stop what uses the GPU, nothing was unloaded",
-                                    m, refcnt, held_by_modules,
-                                    who[0] ? who : ": no process has a GPU node open (a kernel user?)");
+                return vl_error_set(
+                        err, EBUSY,
+                        "module %s is in use (%ld references, %ld from other modules)%s; "
+                        "stop what uses the GPU, nothing was unloaded",
+                        m, refcnt, held_by_modules,
+                        who[0] ? who : ": no process has a GPU node open (a kernel user?)");
         }
         return 0;
 }
@@ -235,10 +236,10 @@ static int modules_apply(struct hostprep_ctx *ctx, void *state, struct vl_error 
                         continue;
                 char desc[128];
                 snprintf(desc, sizeof(desc), "load module %s", m);
-                r = step_journal(ctx, desc,
-                                 (const char *const[]){"module", m, "devices", s->devices.items[i],
-                                                       NULL},
-                                 err);
+                r = step_journal(
+                        ctx, desc,
+                        (const char *const[]){"module", m, "devices", s->devices.items[i], NULL},
+                        err);
                 if (r == 0)
                         r = ctx->modules->remove(ctx->modules->userdata, m, ctx->timeout_ms, err);
                 if (r == 0)

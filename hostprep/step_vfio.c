@@ -20,7 +20,7 @@
 #include "hostprep/sysroot.h"
 #include "vmdefs/vmdef.h"
 
-#define VFIO_DRIVER "vfio-pci"
+#define VFIO_DRIVER    "vfio-pci"
 #define DRIVER_POLL_MS 10
 
 static const char *const vfio_modules[] = {"vfio_iommu_type1", "vfio_pci"}; /* load order */
@@ -328,8 +328,9 @@ static int undo_modules(struct hostprep_ctx *ctx, const char *loaded, const char
         size_t n = 0;
         pci_driver_devices(VFIO_DRIVER, &addrs, &n);
         if (n) {
-                step_log(ctx, LOG_NOTICE, "keeping the vfio modules loaded: %s is still bound to "
-                                          VFIO_DRIVER, addrs[0]);
+                step_log(ctx, LOG_NOTICE,
+                         "keeping the vfio modules loaded: %s is still bound to " VFIO_DRIVER,
+                         addrs[0]);
                 pci_addrs_free(addrs, n);
                 return 0;
         }

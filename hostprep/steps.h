@@ -25,8 +25,8 @@ struct hostprep_ctx {
         unsigned timeout_ms;
         struct journal *journal; /* while preparing */
         const struct hostprep_step *current;
-        size_t current_index;  /* 1-based */
-        size_t fail_step;      /* VMLAUNCH_FAIL_STEP, 0: off */
+        size_t current_index; /* 1-based */
+        size_t fail_step;     /* VMLAUNCH_FAIL_STEP, 0: off */
         bool fail_injected;
 };
 

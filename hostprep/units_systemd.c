@@ -9,10 +9,10 @@
 #include "hostprep/hostprep.h"
 #include "hostprep/sysroot.h"
 
-#define SD_DEST "org.freedesktop.systemd1"
-#define SD_PATH "/org/freedesktop/systemd1"
+#define SD_DEST    "org.freedesktop.systemd1"
+#define SD_PATH    "/org/freedesktop/systemd1"
 #define SD_MANAGER "org.freedesktop.systemd1.Manager"
-#define SD_UNIT "org.freedesktop.systemd1.Unit"
+#define SD_UNIT    "org.freedesktop.systemd1.Unit"
 
 static void bus_unrefp(sd_bus **bus)
 {
@@ -132,8 +132,7 @@ static bool own_unit_stopping(sd_bus *bus)
 
 /* Calls StopUnit/StartUnit and waits for its JobRemoved signal. Returns 1 for a start
  * job left queued because our own unit is stopping (own_unit_stopping). */
-static int run_job(const char *method, const char *unit, unsigned timeout_ms,
-                   struct vl_error *err)
+static int run_job(const char *method, const char *unit, unsigned timeout_ms, struct vl_error *err)
 {
         const char *verb = !strcmp(method, "StopUnit") ? "stop" : "start";
         if (sysroot_is_fixture())
@@ -154,11 +153,11 @@ static int run_job(const char *method, const char *unit, unsigned timeout_ms,
                                 on_job_removed, &wait);
         if (r < 0)
                 return vl_error_set(err, -r, "%s %s: subscribing to JobRemoved", verb, unit);
-        r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, method, &e, &reply, "ss",
-                               unit, "replace");
+        r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, method, &e, &reply, "ss", unit,
+                               "replace");
         if (r < 0) {
-                int ret = vl_error_set(err, -r, "%s %s: %s", verb, unit,
-                                       e.message ? e.message : "");
+                int ret =
+                        vl_error_set(err, -r, "%s %s: %s", verb, unit, e.message ? e.message : "");
                 sd_bus_error_free(&e);
                 return ret;
         }
@@ -184,14 +183,13 @@ static int run_job(const char *method, const char *unit, unsigned timeout_ms,
         }
         int ok = !strcmp(wait.result, "done");
         r = ok ? 0
-               : vl_error_set(err, EIO, "%s %s: job ended with '%s' (see `journalctl -u %s`)",
-                              verb, unit, wait.result, unit);
+               : vl_error_set(err, EIO, "%s %s: job ended with '%s' (see `journalctl -u %s`)", verb,
+                              unit, wait.result, unit);
         free(wait.result);
         return r;
 }
 
-static int systemd_stop(void *userdata, const char *unit, unsigned timeout_ms,
-                        struct vl_error *err)
+static int systemd_stop(void *userdata, const char *unit, unsigned timeout_ms, struct vl_error *err)
 {
         (void)userdata;
         return run_job("StopUnit", unit, timeout_ms, err);

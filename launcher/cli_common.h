@@ -31,10 +31,10 @@ struct vl_cli_def_opts {
 };
 
 /* Lines for a verb's --help describing the options above. */
-#define VL_CLI_DEF_OPTIONS_HELP                                                          \
-        "  --config-dir DIR      read NAME.ini from DIR (default: $VMLAUNCH_CONFIG_DIR,\n" \
-        "                        else /etc/vmlaunch)\n"                                    \
-        "  --allow-unsafe-owner  accept a definition not owned by root (tests; ignored\n"  \
+#define VL_CLI_DEF_OPTIONS_HELP                                                                    \
+        "  --config-dir DIR      read NAME.ini from DIR (default: $VMLAUNCH_CONFIG_DIR,\n"         \
+        "                        else /etc/vmlaunch)\n"                                            \
+        "  --allow-unsafe-owner  accept a definition not owned by root (tests; ignored\n"          \
         "                        when run as root)\n"
 
 /* Recognizes one shared option at argv[*i] (`--config-dir DIR`, `--config-dir=DIR`,

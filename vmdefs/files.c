@@ -22,10 +22,11 @@ static void need_file(struct vmdef_diags *diags, enum vmdef_severity severity, u
         bool ok = S_ISREG(st.st_mode) || (block_ok && S_ISBLK(st.st_mode)) ||
                   (char_ok && S_ISCHR(st.st_mode));
         if (!ok)
-                vmdef_diag_add(diags, severity, line, section, key,
-                               "%s: not a %s; expected %s", path,
-                               char_ok ? "character device" : block_ok ? "file or block device"
-                                                                       : "regular file",
+                vmdef_diag_add(diags, severity, line, section, key, "%s: not a %s; expected %s",
+                               path,
+                               char_ok    ? "character device"
+                               : block_ok ? "file or block device"
+                                          : "regular file",
                                what);
 }
 
@@ -42,9 +43,8 @@ void vmdef_check_files(const struct vm_def *def, enum vmdef_severity severity,
         if (def->firmware == VMDEF_FIRMWARE_UEFI) {
                 need_file(diags, severity, 0, "firmware", "code", def->ovmf_code, false, false,
                           "the OVMF code file (Debian package ovmf)");
-                need_file(diags, severity, 0, "firmware", "vars_template",
-                          def->ovmf_vars_template, false, false,
-                          "the OVMF variables template (Debian package ovmf)");
+                need_file(diags, severity, 0, "firmware", "vars_template", def->ovmf_vars_template,
+                          false, false, "the OVMF variables template (Debian package ovmf)");
         }
         need_file(diags, severity, 0, "gpu", "romfile", def->gpu_romfile, false, false,
                   "an existing VBIOS ROM file");

@@ -35,8 +35,8 @@ struct vmdef_ini {
 int vmdef_ini_read(const char *text, size_t len, struct vmdef_ini *ini, struct vmdef_diags *diags);
 void vmdef_ini_free(struct vmdef_ini *ini);
 /* The entry for key in the (first) section called section_name, or NULL. */
-const struct vmdef_ini_entry *vmdef_ini_find(const struct vmdef_ini *ini,
-                                             const char *section_name, const char *key);
+const struct vmdef_ini_entry *vmdef_ini_find(const struct vmdef_ini *ini, const char *section_name,
+                                             const char *key);
 
 /* keys.c: section and key tables. */
 /* Checks a section name; fills a diagnostic (with suggestion) and returns false when it

@@ -338,8 +338,7 @@ static int parse_hugepages(const char *v, void *t, char *why, size_t why_len)
         }
         if (vmdef_parse_size(v, &size, ignored, sizeof(ignored)) < 0 ||
             (size != 2u << 20 && size != 1u << 30))
-                return fail(why, why_len,
-                            "not a hugepage size of x86-64; expected off, 2M or 1G");
+                return fail(why, why_len, "not a hugepage size of x86-64; expected off, 2M or 1G");
         *bytes = size;
         return 0;
 }
@@ -359,9 +358,9 @@ static int parse_cpu_flags(const char *v, void *t, char *why, size_t why_len)
         for (size_t i = 0; r == 0 && i < items.count; i++) {
                 const char *f = items.items[i];
                 const char *eq = strchr(f, '=');
-                bool ok = (f[0] == '+' || f[0] == '-') ? f[1] && !eq && chars_in(f + 1, "_.-")
-                                                       : eq && eq > f && eq[1] &&
-                                                                 chars_in(f, "_.-=");
+                bool ok = (f[0] == '+' || f[0] == '-')
+                                  ? f[1] && !eq && chars_in(f + 1, "_.-")
+                                  : eq && eq > f && eq[1] && chars_in(f, "_.-=");
                 if (!ok)
                         r = fail(why, why_len,
                                  "\"%s\" is not a CPU flag; expected +flag, -flag or "
@@ -490,8 +489,8 @@ static int parse_usb_product(const char *v, void *t, char *why, size_t why_len)
 
 static int parse_grab_toggle(const char *v, void *t, char *why, size_t why_len)
 {
-        static const char *const toggles[] = {"ctrl-ctrl",  "alt-alt",         "shift-shift",
-                                              "meta-meta",  "scrolllock",      "ctrl-scrolllock",
+        static const char *const toggles[] = {"ctrl-ctrl", "alt-alt",    "shift-shift",
+                                              "meta-meta", "scrolllock", "ctrl-scrolllock",
                                               NULL};
         for (size_t i = 0; toggles[i]; i++)
                 if (!strcmp(v, toggles[i]))
@@ -526,8 +525,9 @@ static int parse_mac(const char *v, void *t, char *why, size_t why_len)
             sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
                    &end) != 6 ||
             strspn(v, "0123456789abcdefABCDEF:") != 17)
-                return fail(why, why_len, "not a MAC address; expected 6 hex bytes like "
-                                          "52:54:00:12:34:56");
+                return fail(why, why_len,
+                            "not a MAC address; expected 6 hex bytes like "
+                            "52:54:00:12:34:56");
         if (b[0] & 1)
                 return fail(why, why_len,
                             "a multicast address; expected a unicast MAC (first byte even), "
@@ -539,8 +539,7 @@ static int parse_disk_serial(const char *v, void *t, char *why, size_t why_len)
 {
         /* virtio-blk carries at most 20 bytes of serial (VIRTIO_BLK_ID_BYTES). */
         if (!*v || strlen(v) > 20 || !chars_in(v, "_.-"))
-                return fail(why, why_len,
-                            "expected 1 to 20 letters, digits, '_', '.' or '-'");
+                return fail(why, why_len, "expected 1 to 20 letters, digits, '_', '.' or '-'");
         return set_string(&((struct vmdef_disk *)t)->serial, v);
 }
 
@@ -553,9 +552,8 @@ static int parse_disk_iothread(const char *v, void *t, char *why, size_t why_len
 
 static int parse_stop_units(const char *v, void *t, char *why, size_t why_len)
 {
-        static const char *const suffixes[] = {".service", ".target", ".socket", ".scope",
-                                               ".slice",   ".mount",  ".timer",  ".path",
-                                               NULL};
+        static const char *const suffixes[] = {".service", ".target", ".socket", ".scope", ".slice",
+                                               ".mount",   ".timer",  ".path",   NULL};
         struct vm_def *def = t;
         struct vl_strv units = {0};
         int r = split_list(v, &units);
@@ -625,23 +623,35 @@ static const char *const firmware_names[] = {"uefi", "bios", NULL};
 static const char *const format_names[] = {"qcow2", "raw", NULL};
 static const char *const bus_names[] = {"virtio-blk", "virtio-scsi", "sata", NULL};
 static const char *const media_names[] = {"disk", "cdrom", NULL};
-static const char *const cache_names[] = {"none", "writeback", "writethrough", "directsync",
-                                          "unsafe", NULL};
+static const char *const cache_names[] = {"none",       "writeback", "writethrough",
+                                          "directsync", "unsafe",    NULL};
 static const char *const aio_names[] = {"native", "threads", "io_uring", NULL};
 static const char *const discard_names[] = {"unmap", "ignore", NULL};
 static const char *const net_mode_names[] = {"user", "bridge", NULL};
 static const char *const auto_off_names[] = {"auto", "off", NULL};
 static const char *const governor_cpus_names[] = {"pinned", "all", NULL};
 
-#define DEF(field) offsetof(struct vm_def, field)
-#define HV(field) offsetof(struct vm_def, hyperv.field)
-#define DISK(field) offsetof(struct vmdef_disk, field)
+#define DEF(field)   offsetof(struct vm_def, field)
+#define HV(field)    offsetof(struct vm_def, hyperv.field)
+#define DISK(field)  offsetof(struct vmdef_disk, field)
 #define EVDEV(field) offsetof(struct vmdef_evdev, field)
-#define NET(field) offsetof(struct vmdef_net, field)
-#define CUSTOM(k, name, fn) {k, name, T_CUSTOM, 0, 0, 0, NULL, fn}
-#define TYPED(k, name, type, off) {k, name, type, off, 0, 0, NULL, NULL}
-#define RANGED(k, name, off, lo, hi) {k, name, T_UINT, off, lo, hi, NULL, NULL}
-#define ENUMK(k, name, off, names) {k, name, T_ENUM, off, 0, 0, names, NULL}
+#define NET(field)   offsetof(struct vmdef_net, field)
+#define CUSTOM(k, name, fn)                                                                        \
+        {                                                                                          \
+                k, name, T_CUSTOM, 0, 0, 0, NULL, fn                                               \
+        }
+#define TYPED(k, name, type, off)                                                                  \
+        {                                                                                          \
+                k, name, type, off, 0, 0, NULL, NULL                                               \
+        }
+#define RANGED(k, name, off, lo, hi)                                                               \
+        {                                                                                          \
+                k, name, T_UINT, off, lo, hi, NULL, NULL                                           \
+        }
+#define ENUMK(k, name, off, names)                                                                 \
+        {                                                                                          \
+                k, name, T_ENUM, off, 0, 0, names, NULL                                            \
+        }
 
 static const struct key_def keys[] = {
         CUSTOM(K_VM, "name", parse_name),
@@ -828,8 +838,9 @@ static int apply_typed(const struct key_def *k, const char *v, void *target, cha
                 return set_string(field, v);
         case T_PATH:
                 if (v[0] != '/')
-                        return fail(why, why_len, "not an absolute path; expected a path "
-                                                  "starting with /");
+                        return fail(why, why_len,
+                                    "not an absolute path; expected a path "
+                                    "starting with /");
                 return set_string(field, v);
         case T_BOOL:
                 return vmdef_parse_bool(v, field, why, why_len);
@@ -837,8 +848,8 @@ static int apply_typed(const struct key_def *k, const char *v, void *target, cha
                 errno = 0;
                 unsigned long n = strtoul(v, &end, 10);
                 if (!isdigit((unsigned char)v[0]) || *end || errno || n < k->min || n > k->max)
-                        return fail(why, why_len, "expected a whole number from %u to %u",
-                                    k->min, k->max);
+                        return fail(why, why_len, "expected a whole number from %u to %u", k->min,
+                                    k->max);
                 *(unsigned *)field = (unsigned)n;
                 return 0;
         }
@@ -862,7 +873,10 @@ static int apply_typed(const struct key_def *k, const char *v, void *target, cha
                         }
                         size_t used = strlen(list);
                         snprintf(list + used, sizeof(list) - used, "%s%s",
-                                 !i ? "" : k->names[i + 1] ? ", " : " or ", k->names[i]);
+                                 !i                ? ""
+                                 : k->names[i + 1] ? ", "
+                                                   : " or ",
+                                 k->names[i]);
                 }
                 return fail(why, why_len, "expected %s", list);
         }
@@ -902,8 +916,7 @@ static void report_unknown_key(enum kind kind, const char *section, const struct
                         continue;
                 vmdef_diag_add(diags, VMDEF_ERROR, e->line, section, e->key,
                                "unknown key in this section; `%s` belongs in [%s%s]", e->key,
-                               kind_names[keys[i].kind],
-                               kind_has_id(keys[i].kind) ? ".ID" : "");
+                               kind_names[keys[i].kind], kind_has_id(keys[i].kind) ? ".ID" : "");
                 return;
         }
         char list[512] = "";
@@ -917,8 +930,8 @@ static void report_unknown_key(enum kind kind, const char *section, const struct
                        "unknown key; expected one of %s", list);
 }
 
-static void report_bad_value(const struct vmdef_ini_entry *e, const char *section,
-                             const char *why, struct vmdef_diags *diags)
+static void report_bad_value(const struct vmdef_ini_entry *e, const char *section, const char *why,
+                             struct vmdef_diags *diags)
 {
         char shown[80];
         vmdef_quote_value(e->value, shown, sizeof(shown));
@@ -926,8 +939,8 @@ static void report_bad_value(const struct vmdef_ini_entry *e, const char *sectio
 }
 
 /* [iothreads]: every key is an iothread ID, its value a CPU list or nothing. */
-static int apply_iothread(struct vm_def *def, const char *section,
-                          const struct vmdef_ini_entry *e, struct vmdef_diags *diags)
+static int apply_iothread(struct vm_def *def, const char *section, const struct vmdef_ini_entry *e,
+                          struct vmdef_diags *diags)
 {
         char why[WHY_LEN];
         struct vmdef_cpulist pin = {0};
@@ -946,8 +959,7 @@ static int apply_iothread(struct vm_def *def, const char *section,
                         return 0;
                 }
         }
-        struct vmdef_iothread *t =
-                realloc(def->iothreads, (def->n_iothreads + 1) * sizeof(*t));
+        struct vmdef_iothread *t = realloc(def->iothreads, (def->n_iothreads + 1) * sizeof(*t));
         if (!t) {
                 vmdef_cpulist_free(&pin);
                 return -ENOMEM;

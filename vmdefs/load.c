@@ -13,7 +13,7 @@
 
 /* A definition is a page of text; this only stops a wrong path from eating memory. */
 #define MAX_DEFINITION_BYTES (16u << 20)
-#define DEFAULT_CONFIG_DIR "/etc/vmlaunch"
+#define DEFAULT_CONFIG_DIR   "/etc/vmlaunch"
 
 char *vmdef_resolve_path(const char *name_or_file, const char *config_dir)
 {
@@ -56,9 +56,9 @@ int vmdef_parse_string(const char *path, const char *text, size_t len, struct vm
                 vmdef_diag_add(diags, VMDEF_ERROR, 0, NULL, NULL,
                                "%s; expected a VM definition with sections such as [memory] "
                                "and [cpu] (see vmlaunch.ini(5))",
-                               len == 0            ? "is empty"
-                               : ini.saw_content   ? "has no sections"
-                                                   : "has only comments and blank lines");
+                               len == 0          ? "is empty"
+                               : ini.saw_content ? "has no sections"
+                                                 : "has only comments and blank lines");
                 r = -EINVAL;
                 goto out;
         }

@@ -21,11 +21,11 @@ struct reader {
         unsigned line;
         struct vmdef_ini *ini;
         struct vmdef_diags *diags;
-        bool stopped;       /* binary data seen: read no further */
-        bool inih_has_key;  /* mirrors inih's prev_name: decides continuation lines */
-        bool continuation;  /* the line just handed to inih continues the previous key */
-        bool key_rejected;  /* the previous key line was rejected: drop its continuations */
-        bool have_section;  /* a (valid or not) section header was seen */
+        bool stopped;      /* binary data seen: read no further */
+        bool inih_has_key; /* mirrors inih's prev_name: decides continuation lines */
+        bool continuation; /* the line just handed to inih continues the previous key */
+        bool key_rejected; /* the previous key line was rejected: drop its continuations */
+        bool have_section; /* a (valid or not) section header was seen */
         int enomem;
 };
 
@@ -99,8 +99,7 @@ static bool line_is_text(struct reader *r, const char *s, size_t n)
 static int section_add(struct reader *r, const char *name, size_t n, bool ignored)
 {
         struct vmdef_ini *ini = r->ini;
-        struct vmdef_ini_section *s =
-                realloc(ini->sections, (ini->n_sections + 1) * sizeof(*s));
+        struct vmdef_ini_section *s = realloc(ini->sections, (ini->n_sections + 1) * sizeof(*s));
         if (!s)
                 return -ENOMEM;
         ini->sections = s;
@@ -343,8 +342,8 @@ void vmdef_ini_free(struct vmdef_ini *ini)
         memset(ini, 0, sizeof(*ini));
 }
 
-const struct vmdef_ini_entry *vmdef_ini_find(const struct vmdef_ini *ini,
-                                             const char *section_name, const char *key)
+const struct vmdef_ini_entry *vmdef_ini_find(const struct vmdef_ini *ini, const char *section_name,
+                                             const char *key)
 {
         for (size_t i = 0; i < ini->n_entries; i++) {
                 const struct vmdef_ini_entry *e = &ini->entries[i];

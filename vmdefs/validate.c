@@ -8,7 +8,7 @@
 #include "vmdefs/internal.h"
 
 /* The largest vCPU count of QEMU 7.2's q35 machine. */
-#define MAX_VCPUS 288
+#define MAX_VCPUS  288
 #define MIN_MEMORY (64ull << 20)
 
 struct checker {
@@ -29,11 +29,11 @@ static bool given(const struct checker *c, const char *section, const char *key)
         return vmdef_ini_find(c->ini, section, key) != NULL;
 }
 
-#define ERR(c, section, key, ...)                                                        \
-        vmdef_diag_add((c)->diags, VMDEF_ERROR, key_line(c, section, key), section, key, \
+#define ERR(c, section, key, ...)                                                                  \
+        vmdef_diag_add((c)->diags, VMDEF_ERROR, key_line(c, section, key), section, key,           \
                        __VA_ARGS__)
-#define WARN(c, section, key, ...)                                                         \
-        vmdef_diag_add((c)->diags, VMDEF_WARNING, key_line(c, section, key), section, key, \
+#define WARN(c, section, key, ...)                                                                 \
+        vmdef_diag_add((c)->diags, VMDEF_WARNING, key_line(c, section, key), section, key,         \
                        __VA_ARGS__)
 
 unsigned vmdef_vcpu_count(const struct vm_def *def)
@@ -202,8 +202,7 @@ static void check_cpu(struct checker *c)
                 ERR(c, "cpu", "vcpu_pin",
                     "lists %zu CPUs but the VM has %u vCPUs (sockets %u x dies %u x cores %u "
                     "x threads %u); expected exactly %u CPUs, one per vCPU",
-                    def->vcpu_pin.count, n, def->sockets, def->dies, def->cores, def->threads,
-                    n);
+                    def->vcpu_pin.count, n, def->sockets, def->dies, def->cores, def->threads, n);
         if (def->isolate_cpus && !def->vcpu_pin.count && !def->vcpu_pin_auto)
                 ERR(c, "host", "isolate_cpus",
                     "needs pinned vCPUs; expected [cpu] vcpu_pin = CPU list or auto");
@@ -222,8 +221,7 @@ static void check_hyperv(struct checker *c)
                         const struct vmdef_ini_entry *e = &c->ini->entries[i];
                         if (!strcmp(c->ini->sections[e->section].name, "hyperv") &&
                             strcmp(e->key, "enabled"))
-                                vmdef_diag_add(c->diags, VMDEF_WARNING, e->line, "hyperv",
-                                               e->key,
+                                vmdef_diag_add(c->diags, VMDEF_WARNING, e->line, "hyperv", e->key,
                                                "ignored because enabled = no; remove it or "
                                                "set enabled = yes");
                 }
@@ -237,9 +235,9 @@ static void check_hyperv(struct checker *c)
                 size_t key_off, needs_off;
         } deps[] = {
 #define DEP(a, b) {#a, #b, offsetof(struct vmdef_hyperv, a), offsetof(struct vmdef_hyperv, b)}
-                DEP(synic, vpindex), DEP(stimer, synic),    DEP(stimer, time),
-                DEP(stimer_direct, stimer), DEP(tlbflush, vpindex), DEP(ipi, vpindex),
-                DEP(evmcs, vapic),  DEP(tlbflush_ext, tlbflush),
+                DEP(synic, vpindex),        DEP(stimer, synic),          DEP(stimer, time),
+                DEP(stimer_direct, stimer), DEP(tlbflush, vpindex),      DEP(ipi, vpindex),
+                DEP(evmcs, vapic),          DEP(tlbflush_ext, tlbflush),
 #undef DEP
         };
         for (size_t i = 0; i < sizeof(deps) / sizeof(deps[0]); i++) {
@@ -250,8 +248,8 @@ static void check_hyperv(struct checker *c)
                 /* Point at the line the user wrote: the flag, or else what turned off. */
                 if (given(c, "hyperv", deps[i].key))
                         ERR(c, "hyperv", deps[i].key,
-                            "needs %s, which is off; expected %s = yes or %s = no",
-                            deps[i].needs, deps[i].needs, deps[i].key);
+                            "needs %s, which is off; expected %s = yes or %s = no", deps[i].needs,
+                            deps[i].needs, deps[i].key);
                 else
                         ERR(c, "hyperv", deps[i].needs,
                             "off, but %s (on by default) needs it; expected %s = yes or %s = "
@@ -354,13 +352,13 @@ static void check_gpu(struct checker *c)
         }
         bool in_group = !def->n_gpu_group;
         for (size_t i = 0; i < def->n_gpu_group; i++)
-                in_group |= !memcmp(&def->gpu_group[i], &def->gpu_address,
-                                    sizeof(def->gpu_address));
+                in_group |=
+                        !memcmp(&def->gpu_group[i], &def->gpu_address, sizeof(def->gpu_address));
         if (!in_group) {
                 char addr[16];
                 vmdef_pci_addr_format(&def->gpu_address, addr);
-                ERR(c, "gpu", "group", "does not contain the GPU address %s; expected %s in the list",
-                    addr, addr);
+                ERR(c, "gpu", "group",
+                    "does not contain the GPU address %s; expected %s in the list", addr, addr);
         }
 }
 

@@ -11,9 +11,9 @@
 
 #include "vmdefs/vmdef.h"
 
-#define SIZE_EXPECTED "expected a size like 12G, 12288M, 12GiB or a number of bytes"
+#define SIZE_EXPECTED    "expected a size like 12G, 12288M, 12GiB or a number of bytes"
 #define CPULIST_EXPECTED "expected host CPU numbers and ranges like 0-3,8,10-11"
-#define PCI_EXPECTED "expected a PCI address like 06:00.0 or 0000:06:00.0"
+#define PCI_EXPECTED     "expected a PCI address like 06:00.0 or 0000:06:00.0"
 
 static int fail(char *why, size_t why_len, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
@@ -53,8 +53,8 @@ int vmdef_parse_size(const char *s, uint64_t *bytes, char *why, size_t why_len)
                 const char *suffix;
                 unsigned shift;
         } units[] = {
-                {"", 0},    {"B", 0},    {"K", 10},   {"KiB", 10}, {"M", 20},
-                {"MiB", 20}, {"G", 30},  {"GiB", 30}, {"T", 40},   {"TiB", 40},
+                {"", 0},     {"B", 0},  {"K", 10},   {"KiB", 10}, {"M", 20},
+                {"MiB", 20}, {"G", 30}, {"GiB", 30}, {"T", 40},   {"TiB", 40},
         };
         const char *p = s;
         uint64_t n;
@@ -225,8 +225,8 @@ int vmdef_parse_pci_addr(const char *s, struct vmdef_pci_addr *out, char *why, s
                 return fail(why, why_len, "slot %02x is out of range; slots go from 00 to 1f",
                             fields[1]);
         if (fields[2] > 7)
-                return fail(why, why_len,
-                            "function %x is out of range; functions go from 0 to 7", fields[2]);
+                return fail(why, why_len, "function %x is out of range; functions go from 0 to 7",
+                            fields[2]);
         a.bus = fields[0];
         a.slot = fields[1];
         a.function = fields[2];
@@ -238,8 +238,8 @@ bad:
 
 void vmdef_pci_addr_format(const struct vmdef_pci_addr *a, char buf[static 16])
 {
-        snprintf(buf, 16, "%04x:%02x:%02x.%x", a->domain & 0xffff, a->bus & 0xff,
-                 a->slot & 0x1f, a->function & 7);
+        snprintf(buf, 16, "%04x:%02x:%02x.%x", a->domain & 0xffff, a->bus & 0xff, a->slot & 0x1f,
+                 a->function & 7);
 }
 
 int vmdef_parse_bool(const char *s, bool *out, char *why, size_t why_len)

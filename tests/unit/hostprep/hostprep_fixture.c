@@ -25,10 +25,10 @@ static char fake_dir[300];
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* snprintf into an array, failing the test when it does not fit */
-#define PATHF(buf, ...)                                                                  \
-        do {                                                                             \
-                if (snprintf(buf, sizeof(buf), __VA_ARGS__) >= (int)sizeof(buf))         \
-                        die("path too long: %s", buf);                                   \
+#define PATHF(buf, ...)                                                                            \
+        do {                                                                                       \
+                if (snprintf(buf, sizeof(buf), __VA_ARGS__) >= (int)sizeof(buf))                   \
+                        die("path too long: %s", buf);                                             \
         } while (0)
 
 static void die(const char *fmt, ...)
@@ -106,7 +106,8 @@ static void apply_line(const char *tmp, char *line, char *base, size_t base_len,
         size_t n = 0;
         char *rest = NULL; /* file content: everything after the path */
         char *save = NULL;
-        for (char *w = strtok_r(line, " \t", &save); w && n < 16; w = strtok_r(NULL, " \t", &save)) {
+        for (char *w = strtok_r(line, " \t", &save); w && n < 16;
+             w = strtok_r(NULL, " \t", &save)) {
                 words[n++] = w;
                 if (n == 2 && (!strcmp(words[0], "file") || !strcmp(words[0], "append"))) {
                         rest = save;
@@ -187,8 +188,7 @@ static void apply_line(const char *tmp, char *line, char *base, size_t base_len,
                 PATHF(p, "%s/sys/module/%s/holders", base, words[1]);
                 mkdir_p(p);
                 for (size_t i = 3; i < n; i++) {
-                        PATHF(p, "%s/sys/module/%s/holders/%s", base, words[1],
-                                 words[i]);
+                        PATHF(p, "%s/sys/module/%s/holders/%s", base, words[1], words[i]);
                         PATHF(q, "../../%s", words[i]);
                         make_link(p, q);
                 }
@@ -366,8 +366,7 @@ static int fake_hugepages(const char *path, const char *value, struct vl_error *
         PATHF(buf, "%lu\n", got);
         /* free_hugepages follows nr_hugepages (nothing uses the pages here) */
         char fp[PATH_MAX];
-        PATHF(fp, "%.*s/free_hugepages", (int)(strlen(path) - strlen("/nr_hugepages")),
-                 path);
+        PATHF(fp, "%.*s/free_hugepages", (int)(strlen(path) - strlen("/nr_hugepages")), path);
         char freebuf[64];
         char ffull[PATH_MAX];
         root_path(ffull, sizeof(ffull), "%s", fp);
@@ -377,7 +376,8 @@ static int fake_hugepages(const char *path, const char *value, struct vl_error *
         sysroot_write_raw(fp, freebuf, err);
         /* a node's pool is part of the global one: the kernel counts it there too */
         char size[64];
-        if (sscanf(path, "/sys/devices/system/node/node%*u/hugepages/%63[^/]/nr_hugepages", size) == 1) {
+        if (sscanf(path, "/sys/devices/system/node/node%*u/hugepages/%63[^/]/nr_hugepages", size) ==
+            1) {
                 char global[PATH_MAX];
                 PATHF(global, "/sys/kernel/mm/hugepages/%s/nr_hugepages", size);
                 fake_counter_add(global, (long)got - (long)before);
@@ -408,7 +408,8 @@ static int fake_kernel_write(const char *path, const char *value, struct vl_erro
         }
         if (sscanf(path, "/sys/bus/%31[^/]/drivers/%127[^/]/%31s", bus, driver, op) == 3 &&
             (!strcmp(op, "unbind") || !strcmp(op, "bind"))) {
-                r = !strcmp(op, "bind") ? fake_bind(bus, dev, driver) : fake_unbind(bus, dev, driver);
+                r = !strcmp(op, "bind") ? fake_bind(bus, dev, driver)
+                                        : fake_unbind(bus, dev, driver);
                 return r < 0 ? vl_error_set(err, -r, "write '%s' to %s", dev, path) : 0;
         }
         if (!strcmp(path, "/sys/bus/pci/drivers_probe")) {
@@ -587,8 +588,9 @@ static int fake_unit_query(void *ud, const char *unit, enum hostprep_unit_state 
         read_small(p, s, sizeof(s));
         sscanf(s, "%*s %199s", name);
         s[strcspn(s, " ")] = '\0';
-        *state = !s[0] ? HOSTPREP_UNIT_MISSING
-                       : !strcmp(s, "active") ? HOSTPREP_UNIT_ACTIVE : HOSTPREP_UNIT_INACTIVE;
+        *state = !s[0]                  ? HOSTPREP_UNIT_MISSING
+                 : !strcmp(s, "active") ? HOSTPREP_UNIT_ACTIVE
+                                        : HOSTPREP_UNIT_INACTIVE;
         *id = s[0] ? strdup(name[0] ? name : unit) : NULL;
         return 0;
 }
@@ -739,9 +741,8 @@ void fixture_setup(struct fixture *f, const char *tree_name, const char *ini_tex
         }
         vmdef_diags_free(&diags);
 
-        f->units = (struct hostprep_unit_ops){.query = fake_unit_query,
-                                              .stop = fake_unit_stop,
-                                              .start = fake_unit_start};
+        f->units = (struct hostprep_unit_ops){
+                .query = fake_unit_query, .stop = fake_unit_stop, .start = fake_unit_start};
         f->modules = (struct hostprep_module_ops){.remove = fake_remove, .insert = fake_insert};
         f->processes = (struct hostprep_process_ops){.userdata = f, .wait_exit = fake_wait_exit};
         f->opts = (struct hostprep_options){.run_dir = f->run,

@@ -15,16 +15,16 @@
 #include "hostprep_defs.h"
 #include "hostprep_fixture.h"
 
-#define NODE1_POOL "/sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages"
-#define NODE0_POOL "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages"
+#define NODE1_POOL  "/sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages"
+#define NODE0_POOL  "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages"
 #define GLOBAL_POOL "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
 
 /* DEF_RTX2060 with other pins: 1 GiB = 512 x 2M pages. */
-#define DEF_PINNED(vcpus)                                                                \
-        "[vm]\nname = win10\n"                                                           \
-        "[memory]\nsize = 1G\nhugepages = 2M\nallocate_hugepages = yes\n"                \
-        "[cpu]\ncores = 2\nthreads = 1\nvcpu_pin = " vcpus "\nemulator_pin = 0\n"        \
-        "[gpu]\naddress = 06:00.0\n"                                                     \
+#define DEF_PINNED(vcpus)                                                                          \
+        "[vm]\nname = win10\n"                                                                     \
+        "[memory]\nsize = 1G\nhugepages = 2M\nallocate_hugepages = yes\n"                          \
+        "[cpu]\ncores = 2\nthreads = 1\nvcpu_pin = " vcpus "\nemulator_pin = 0\n"                  \
+        "[gpu]\naddress = 06:00.0\n"                                                               \
         "[host]\nstop_units = display-manager.service\n"
 
 static char log_text[4096];
@@ -183,9 +183,9 @@ static void test_restore_frees_only_our_pages_when_someone_reserved_more_meanwhi
         assert_non_null(strstr(log_text, "someone else reserved 32 more pages while the VM ran; "
                                          "freed only our 512 (608 -> 96)"));
         /* restoring again changes nothing */
-        fixture_write_tmp(&f, "run/vm/journal", "vmlaunch-journal 1 vm=win10\n"
-                                                "hugepages desc=again path=" NODE1_POOL
-                                                " pages=64 added=512\n");
+        fixture_write_tmp(&f, "run/vm/journal",
+                          "vmlaunch-journal 1 vm=win10\n"
+                          "hugepages desc=again path=" NODE1_POOL " pages=64 added=512\n");
         assert_int_equal(restore(&f), 0);
         assert_pool(&f, NODE1_POOL, "96");
         fixture_teardown(&f);
@@ -196,10 +196,13 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_plan_of_vcpus_pinned_to_node_1_reserves_on_node_1),
                 cmocka_unit_test(test_plan_of_vcpus_spanning_both_nodes_uses_the_global_pool),
-                cmocka_unit_test(test_prepare_on_node_1_then_restore_gives_back_exactly_node_1s_pages),
-                cmocka_unit_test(test_prepare_spanning_both_nodes_reserves_and_restores_the_global_pool),
+                cmocka_unit_test(
+                        test_prepare_on_node_1_then_restore_gives_back_exactly_node_1s_pages),
+                cmocka_unit_test(
+                        test_prepare_spanning_both_nodes_reserves_and_restores_the_global_pool),
                 cmocka_unit_test(test_shortfall_on_node_1_says_reserved_n_of_m_pages_on_node_1),
-                cmocka_unit_test(test_restore_frees_only_our_pages_when_someone_reserved_more_meanwhile),
+                cmocka_unit_test(
+                        test_restore_frees_only_our_pages_when_someone_reserved_more_meanwhile),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,7 +53,8 @@ static void test_journal_records_round_trip_with_escaped_values(void **state)
                                                               "vtcon", "vtcon1", NULL},
                                         &err),
                          0);
-        assert_int_equal(journal_append(j, "units", (const char *const[]){"unit", "", NULL}, &err), 0);
+        assert_int_equal(journal_append(j, "units", (const char *const[]){"unit", "", NULL}, &err),
+                         0);
         journal_close(j);
         struct journal_records recs;
         assert_int_equal(journal_load(dir, &recs, &err), 0);
@@ -74,10 +75,11 @@ static void test_journal_is_line_based_and_versioned(void **state)
         struct journal *j;
         struct vl_error err = {0};
         assert_int_equal(journal_create(dir, "win10", &j, &err), 0);
-        assert_int_equal(journal_append(j, "governor",
-                                        (const char *const[]){"cpu", "0", "governor", "schedutil", NULL},
-                                        &err),
-                         0);
+        assert_int_equal(
+                journal_append(j, "governor",
+                               (const char *const[]){"cpu", "0", "governor", "schedutil", NULL},
+                               &err),
+                0);
         journal_close(j);
         char path[300], text[256] = "";
         snprintf(path, sizeof(path), "%s/journal", dir);
@@ -85,7 +87,8 @@ static void test_journal_is_line_based_and_versioned(void **state)
         size_t n = fread(text, 1, sizeof(text) - 1, f);
         text[n] = '\0';
         fclose(f);
-        assert_string_equal(text, "vmlaunch-journal 1 vm=win10\ngovernor cpu=0 governor=schedutil\n");
+        assert_string_equal(text,
+                            "vmlaunch-journal 1 vm=win10\ngovernor cpu=0 governor=schedutil\n");
 }
 
 static void test_journal_create_refuses_an_existing_journal(void **state)
@@ -184,7 +187,8 @@ static void test_vmlaunch_restore_replays_a_journal_left_by_a_killed_run(void **
         assert_string_equal(buf, "1");
         fixture_read(&f, "/sys/devices/system/cpu/cpu3/cpufreq/scaling_governor", buf, sizeof(buf));
         assert_string_equal(buf, "schedutil");
-        fixture_read(&f, "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", buf, sizeof(buf));
+        fixture_read(&f, "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", buf,
+                     sizeof(buf));
         assert_string_equal(buf, "0");
         assert_false(hostprep_journal_exists(f.run));
         /* twice is harmless */
@@ -197,12 +201,19 @@ static void test_vmlaunch_restore_replays_a_journal_left_by_a_killed_run(void **
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_journal_records_round_trip_with_escaped_values, make_dir, remove_dir),
-                cmocka_unit_test_setup_teardown(test_journal_is_line_based_and_versioned, make_dir, remove_dir),
-                cmocka_unit_test_setup_teardown(test_journal_create_refuses_an_existing_journal, make_dir, remove_dir),
-                cmocka_unit_test_setup_teardown(test_journal_skips_a_torn_last_line, make_dir, remove_dir),
-                cmocka_unit_test_setup_teardown(test_journal_of_another_version_is_refused_with_advice, make_dir, remove_dir),
-                cmocka_unit_test_setup_teardown(test_journal_load_without_journal_is_enoent, make_dir, remove_dir),
+                cmocka_unit_test_setup_teardown(test_journal_records_round_trip_with_escaped_values,
+                                                make_dir, remove_dir),
+                cmocka_unit_test_setup_teardown(test_journal_is_line_based_and_versioned, make_dir,
+                                                remove_dir),
+                cmocka_unit_test_setup_teardown(test_journal_create_refuses_an_existing_journal,
+                                                make_dir, remove_dir),
+                cmocka_unit_test_setup_teardown(test_journal_skips_a_torn_last_line, make_dir,
+                                                remove_dir),
+                cmocka_unit_test_setup_teardown(
+                        test_journal_of_another_version_is_refused_with_advice, make_dir,
+                        remove_dir),
+                cmocka_unit_test_setup_teardown(test_journal_load_without_journal_is_enoent,
+                                                make_dir, remove_dir),
                 cmocka_unit_test(test_vmlaunch_restore_replays_a_journal_left_by_a_killed_run),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,9 +57,8 @@ static void test_pidfd_wait_sees_an_exit_and_names_a_process_past_the_deadline(v
         bool exited[2] = {false, false};
         struct vl_error err = {0};
         uint64_t start = monotonic_ms();
-        assert_int_equal(hostprep_pidfd_processes.wait_exit(NULL, pids, 2, start + 300, exited,
-                                                            &err),
-                         0);
+        assert_int_equal(
+                hostprep_pidfd_processes.wait_exit(NULL, pids, 2, start + 300, exited, &err), 0);
         uint64_t took = monotonic_ms() - start;
         assert_true(exited[0]);
         assert_false(exited[1]);
@@ -78,7 +77,8 @@ static void test_pidfd_wait_sees_an_exit_and_names_a_process_past_the_deadline(v
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_pidfd_wait_sees_an_exit_and_names_a_process_past_the_deadline),
+                cmocka_unit_test(
+                        test_pidfd_wait_sees_an_exit_and_names_a_process_past_the_deadline),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

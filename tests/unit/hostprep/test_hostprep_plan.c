@@ -107,10 +107,11 @@ static void test_plan_keeps_a_framebuffer_on_another_card(void **state)
         char *text = plan_of("rtx2060-igpu-simpledrm", DEF_RTX2060);
         if (!strstr(text, "framebuffer: keep"))
                 fprintf(stderr, "%s", text);
-        assert_non_null(strstr(text, "framebuffer: keep simple-framebuffer.0 on simple-framebuffer: "
-                                     "its memory c0000000-c07e8fff (BOOTFB in /proc/iomem) is on "
-                                     "another card, outside the BARs of 0000:06:00.0's IOMMU "
-                                     "group\n"));
+        assert_non_null(strstr(text,
+                               "framebuffer: keep simple-framebuffer.0 on simple-framebuffer: "
+                               "its memory c0000000-c07e8fff (BOOTFB in /proc/iomem) is on "
+                               "another card, outside the BARs of 0000:06:00.0's IOMMU "
+                               "group\n"));
         assert_null(strstr(text, "framebuffer: unbind"));
         free(text);
 }
@@ -139,11 +140,11 @@ static void test_plan_sata_in_group_says_it_will_fail_naming_the_controller(void
 static void test_plan_with_host_actions_off_lists_no_host_changes(void **state)
 {
         (void)state;
-        char *text = plan_of("rtx2060-4fn",
-                             "[vm]\nname = win10\n[memory]\nsize = 1G\n"
-                             "[gpu]\naddress = 06:00.0\n"
-                             "[host]\nstop_units =\nvtconsoles = off\nframebuffer = off\n"
-                             "unload_modules = off\ngovernor = off\n");
+        char *text =
+                plan_of("rtx2060-4fn", "[vm]\nname = win10\n[memory]\nsize = 1G\n"
+                                       "[gpu]\naddress = 06:00.0\n"
+                                       "[host]\nstop_units =\nvtconsoles = off\nframebuffer = off\n"
+                                       "unload_modules = off\ngovernor = off\n");
         assert_null(strstr(text, "units:"));
         assert_null(strstr(text, "vtconsoles:"));
         assert_null(strstr(text, "framebuffer:"));
@@ -166,7 +167,8 @@ static void test_check_lists_every_problem_without_changing_anything(void **stat
         assert_true(hostprep_check(f.def, &f.opts, &report, &err) < 0);
         assert_int_equal(report.n_failures, 2);
         assert_non_null(strstr(report.failures[0], "0000:06:00.2 (SATA controller"));
-        assert_non_null(strstr(report.failures[1], "hugepages: the VM needs 512 more 2048 kB pages"));
+        assert_non_null(
+                strstr(report.failures[1], "hugepages: the VM needs 512 more 2048 kB pages"));
         hostprep_report_free(&report);
         fixture_write_tmp(&f, "root/proc/meminfo", "MemAvailable:   24000000 kB\n");
         char *after = fixture_snapshot(&f);
@@ -187,8 +189,7 @@ static void test_gpu_group_lists_endpoints_without_the_bridge_gpu_first(void **s
         struct vl_error err = {0};
         assert_int_equal(hostprep_gpu_group(f.def, &members, &n, &err), 0);
         assert_int_equal(n, 4);
-        const char *expected[] = {"0000:06:00.0", "0000:06:00.1", "0000:06:00.2",
-                                  "0000:06:00.3"};
+        const char *expected[] = {"0000:06:00.0", "0000:06:00.1", "0000:06:00.2", "0000:06:00.3"};
         for (size_t i = 0; i < n; i++) {
                 char addr[16];
                 vmdef_pci_addr_format(&members[i], addr);
@@ -206,12 +207,14 @@ static void test_gpu_group_lists_endpoints_without_the_bridge_gpu_first(void **s
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_plan_rtx2060_4fn_unloads_nvidia_stack_and_binds_four_functions),
+                cmocka_unit_test(
+                        test_plan_rtx2060_4fn_unloads_nvidia_stack_and_binds_four_functions),
                 cmocka_unit_test(test_gpu_group_lists_endpoints_without_the_bridge_gpu_first),
                 cmocka_unit_test(test_plan_amd_2fn_simpledrm_unbinds_simple_framebuffer),
                 cmocka_unit_test(test_plan_efifb_host_unbinds_efi_framebuffer),
                 cmocka_unit_test(test_plan_keeps_a_framebuffer_on_another_card),
-                cmocka_unit_test(test_plan_unbinds_a_framebuffer_whose_memory_is_unknown_and_says_why),
+                cmocka_unit_test(
+                        test_plan_unbinds_a_framebuffer_whose_memory_is_unknown_and_says_why),
                 cmocka_unit_test(test_plan_sata_in_group_says_it_will_fail_naming_the_controller),
                 cmocka_unit_test(test_plan_with_host_actions_off_lists_no_host_changes),
                 cmocka_unit_test(test_check_lists_every_problem_without_changing_anything),

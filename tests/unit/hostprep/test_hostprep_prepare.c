@@ -79,7 +79,8 @@ static void test_prepare_rtx2060_moves_group_to_vfio_and_changes_the_host(void *
         fixture_read(&f, "/sys/class/vtconsole/vtcon1/bind", buf, sizeof(buf));
         assert_string_equal(buf, "0");
         assert_false(fixture_exists(&f, "/sys/bus/platform/devices/efi-framebuffer.0/driver"));
-        fixture_read(&f, "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", buf, sizeof(buf));
+        fixture_read(&f, "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", buf,
+                     sizeof(buf));
         assert_string_equal(buf, "512");
         fixture_read(&f, "/sys/devices/system/cpu/cpu1/cpufreq/scaling_governor", buf, sizeof(buf));
         assert_string_equal(buf, "performance");
@@ -398,8 +399,9 @@ static void test_stuck_unbind_times_out_names_the_write_and_rolls_back(void **st
         int r = prepare(&f, &report, &err);
         fprintf(stderr, "%s\n", err.msg);
         assert_int_equal(r, -ETIMEDOUT);
-        assert_non_null(strstr(err.msg, "writing '0000:06:00.1' to "
-                                        "/sys/bus/pci/drivers/snd_hda_intel/unbind did not finish"));
+        assert_non_null(strstr(err.msg,
+                               "writing '0000:06:00.1' to "
+                               "/sys/bus/pci/drivers/snd_hda_intel/unbind did not finish"));
         unlink(f.fake); /* keep the hang marker out of the comparison */
         char hang[600];
         snprintf(hang, sizeof(hang), "%s/hang", f.fake);
@@ -445,7 +447,8 @@ static void test_framebuffer_removed_by_the_kernel_is_not_rebound(void **state)
         assert_int_equal(report.n_failures, 0);
         hostprep_report_free(&report);
         assert_false(fixture_exists(&f, "/sys/bus/platform/devices/efi-framebuffer.0"));
-        assert_false(fixture_exists(&f, "/sys/bus/platform/drivers/efi-framebuffer/efi-framebuffer.0"));
+        assert_false(
+                fixture_exists(&f, "/sys/bus/platform/drivers/efi-framebuffer/efi-framebuffer.0"));
         assert_non_null(strstr(log_text, "efi-framebuffer.0 is gone: the kernel removed it"));
         assert_null(strstr(log_text, "rebound efi-framebuffer.0"));
         fixture_teardown(&f);
@@ -539,13 +542,15 @@ int main(void)
                 cmocka_unit_test(test_group_with_a_sata_controller_is_refused_naming_it),
                 cmocka_unit_test(test_process_holding_the_gpu_is_named_with_its_unit),
                 cmocka_unit_test(test_holder_that_exits_after_the_unit_stopped_is_waited_for),
-                cmocka_unit_test(test_holder_surviving_the_deadline_is_named_and_prepare_rolls_back),
+                cmocka_unit_test(
+                        test_holder_surviving_the_deadline_is_named_and_prepare_rolls_back),
                 cmocka_unit_test(test_hugepage_shortfall_says_reserved_n_of_m_and_frees_them),
                 cmocka_unit_test(test_module_in_use_fails_before_unloading_anything),
                 cmocka_unit_test(test_stuck_unbind_times_out_names_the_write_and_rolls_back),
                 cmocka_unit_test(test_framebuffer_removed_by_the_kernel_is_not_rebound),
                 cmocka_unit_test(test_prepare_on_an_igpu_host_leaves_its_framebuffer_bound),
-                cmocka_unit_test(test_hooks_run_with_vm_and_stage_and_a_failing_prepare_hook_rolls_back),
+                cmocka_unit_test(
+                        test_hooks_run_with_vm_and_stage_and_a_failing_prepare_hook_rolls_back),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -262,8 +262,9 @@ static void test_plan_resolves_vcpu_pin_auto_against_a_given_topology(void **sta
                                                   "vcpu_pin = auto\n"
                                                   "[hyperv]\nenabled = no\n"
                                                   "[iothreads]\nio1 =\n");
-        const char *args[] = {"plan", "--json", "--allow-unsafe-owner", "--topology",
-                              "pack:1 l3:2 core:3 pu:2", path, NULL};
+        const char *args[] = {
+                "plan", "--json", "--allow-unsafe-owner", "--topology", "pack:1 l3:2 core:3 pu:2",
+                path,   NULL};
         struct run_result res = run_vmlaunch(args);
         assert_int_equal(res.exit_code, 0);
         struct json_object *plan = json_tokener_parse(res.out);
@@ -272,8 +273,8 @@ static void test_plan_resolves_vcpu_pin_auto_against_a_given_topology(void **sta
         const int vcpus[] = {4, 5, 6, 7, 8, 9, 10, 11}, emulator[] = {2}, io1[] = {3};
         expect_cpus(field(pins, "vcpus", json_type_array), vcpus, 8);
         expect_cpus(field(pins, "emulator", json_type_array), emulator, 1);
-        expect_cpus(field(field(pins, "iothreads", json_type_object), "io1", json_type_array),
-                    io1, 1);
+        expect_cpus(field(field(pins, "iothreads", json_type_object), "io1", json_type_array), io1,
+                    1);
         assert_true(json_object_array_length(field(plan, "pin_reasons", json_type_array)) > 0);
         assert_string_equal(json_object_get_string(field(plan, "accel", json_type_string)), "tcg");
         json_object_put(plan);
@@ -290,8 +291,9 @@ static void test_plan_refuses_vcpu_pin_auto_that_does_not_fit(void **state)
                                                   "[cpu]\nmodel = max\ncores = 8\nthreads = 2\n"
                                                   "vcpu_pin = auto\n"
                                                   "[hyperv]\nenabled = no\n");
-        const char *args[] = {"plan", "--allow-unsafe-owner", "--topology",
-                              "pack:1 l3:2 core:3 pu:2", path, NULL};
+        const char *args[] = {"plan",       "--allow-unsafe-owner",
+                              "--topology", "pack:1 l3:2 core:3 pu:2",
+                              path,         NULL};
         struct run_result res = run_vmlaunch(args);
         assert_int_equal(res.exit_code, 3);
         free(res.out);

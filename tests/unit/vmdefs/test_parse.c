@@ -412,7 +412,8 @@ int main(void)
                 cmocka_unit_test(test_warnings_are_marked_and_do_not_fail),
                 cmocka_unit_test(test_indented_key_after_a_key_is_a_continuation_not_a_key),
                 cmocka_unit_test(test_long_section_name_is_rejected_not_truncated),
-                cmocka_unit_test(test_load_refuses_a_file_not_owned_by_root_even_when_asked_as_root),
+                cmocka_unit_test(
+                        test_load_refuses_a_file_not_owned_by_root_even_when_asked_as_root),
                 cmocka_unit_test(test_load_refuses_a_file_writable_by_others),
                 cmocka_unit_test(test_load_reads_a_safe_file),
                 cmocka_unit_test(test_load_reports_missing_file_and_directory),
