@@ -87,6 +87,12 @@ fill_share() { # share scenario
   local share=$1 scenario=$2
   mkdir -p "$share" && cp -a "$here/guest" "$share/guest" || return 1
   [ -n "$scenario" ] && { cp "$scenario" "$share/scenario.sh" || return 1; }
+  # The host's /tmp is a tmpfs of its own (see initramfs-init): name the folders under
+  # the build machine's /tmp that must stay visible (a checkout or build in /tmp).
+  local p
+  for p in "$source_root" "${BUILD_ROOT:-}" "${VMLAUNCH:+$(dirname "$VMLAUNCH")}" "$here"; do
+    case $p in /tmp/?*) p=${p#/tmp/}; echo "/tmp/${p%%/*}" ;; esac
+  done | sort -u >"$share/keep-under-tmp"
   cat >"$share/env" <<ENV
 export SOURCE_ROOT='$source_root' BUILD_ROOT='${BUILD_ROOT:-$source_root/build}'
 export VMLAUNCH='${VMLAUNCH:-}' SYSTEM_TESTS='$here'
