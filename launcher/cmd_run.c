@@ -323,6 +323,15 @@ static char *version_cache_path(const char *run_dir)
 static int run_locked(struct run *run)
 {
         struct vl_error err = {0};
+        /* A journal left by a killed vmlaunch means the host is still prepared: every
+         * check below would see that state, not the host's own. */
+        if (hostprep_journal_exists(run->run_dir)) {
+                runlog(LOG_ERR,
+                       "%s: an earlier run left the host prepared (journal in %s); run "
+                       "`vmlaunch restore %s` first",
+                       run->def->name, run->run_dir, run->def->name);
+                return VL_EXIT_BUSY;
+        }
         _cleanup_free_ char *binary = NULL;
         _cleanup_free_ char *version_cache = version_cache_path(run->run_dir);
         if (!version_cache)
