@@ -6,7 +6,6 @@
  * BARs by itself (aperture_remove_conflicting_pci_devices), so the platform device
  * may be gone at restore: then there is nothing to rebind and we say so. */
 #include <errno.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +13,7 @@
 #include <syslog.h>
 
 #include "hostprep/deadline_write.h"
-#include "hostprep/iomem.h"
-#include "hostprep/pci.h"
+#include "hostprep/firmware_fb.h"
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
 #include "vmdefs/vmdef.h"
@@ -29,90 +27,6 @@ struct fb_state {
         bool unbind;   /* the framebuffer is on the GPU (or may be) */
         char why[384]; /* for the plan: which memory, which BAR */
 };
-
-/* The memory BARs of the devices passed through: the GPU's IOMMU group, or the GPU
- * alone when the group cannot be read. */
-static int group_bars(const struct vm_def *def, struct mem_ranges *bars, char *who, size_t len)
-{
-        char addr[16];
-        vmdef_pci_addr_format(&def->gpu_address, addr);
-        snprintf(who, len, "%s", addr);
-        *bars = (struct mem_ranges){0};
-        struct pci_group g = {0};
-        struct vl_error ignored;
-        bool have_group = pci_group_read(addr, &g, &ignored) == 0;
-        size_t n = have_group ? g.count : 1;
-        int r = 0;
-        for (size_t i = 0; i < n && r == 0; i++) {
-                const char *dev = have_group ? g.devices[i].addr : addr;
-                struct mem_ranges one;
-                if (pci_memory_bars(dev, &one) < 0)
-                        continue;
-                for (size_t j = 0; j < one.count && r == 0; j++) {
-                        struct mem_range *more =
-                                realloc(bars->items, (bars->count + 1) * sizeof(*more));
-                        if (!more) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        bars->items = more;
-                        more[bars->count] = one.items[j];
-                        /* "BAR 1 of 0000:06:00.0" */
-                        snprintf(more[bars->count].name, sizeof(more->name), "%.16s of %.16s",
-                                 one.items[j].name, dev);
-                        bars->count++;
-                }
-                mem_ranges_free(&one);
-        }
-        if (have_group)
-                pci_group_free(&g);
-        return r;
-}
-
-/* Whether the firmware framebuffer's memory (from /proc/iomem) lies in one of the
- * passed-through devices' BARs. A framebuffer on another card (the iGPU) stays with
- * the host; when the memory cannot be found, assume it is on the GPU: a framebuffer
- * left on the BARs would keep vfio-pci from claiming them. */
-static int fb_decide(const struct vm_def *def, struct fb_state *s)
-{
-        struct mem_ranges fbs, bars;
-        char who[16];
-        int r = iomem_framebuffers(&fbs);
-        if (r == 0)
-                r = group_bars(def, &bars, who, sizeof(who));
-        if (r < 0) {
-                mem_ranges_free(&fbs);
-                return r;
-        }
-        s->unbind = true;
-        if (fbs.count == 0)
-                snprintf(s->why, sizeof(s->why),
-                         "/proc/iomem does not show where its memory is, so it may be on the GPU");
-        else if (bars.count == 0)
-                snprintf(s->why, sizeof(s->why),
-                         "the BARs of %s cannot be read, so its memory may be on them", who);
-        for (size_t i = 0; i < fbs.count && bars.count; i++)
-                for (size_t j = 0; j < bars.count; j++) {
-                        if (!mem_ranges_overlap(&fbs.items[i], &bars.items[j]))
-                                continue;
-                        snprintf(s->why, sizeof(s->why),
-                                 "its memory %" PRIx64 "-%" PRIx64 " (%s in /proc/iomem) is in %s",
-                                 fbs.items[i].start, fbs.items[i].end, fbs.items[i].name,
-                                 bars.items[j].name);
-                        goto done;
-                }
-        if (fbs.count && bars.count) {
-                s->unbind = false;
-                snprintf(s->why, sizeof(s->why),
-                         "its memory %" PRIx64 "-%" PRIx64 " (%s in /proc/iomem) is on another "
-                         "card, outside the BARs of %s's IOMMU group",
-                         fbs.items[0].start, fbs.items[0].end, fbs.items[0].name, who);
-        }
-done:
-        mem_ranges_free(&fbs);
-        mem_ranges_free(&bars);
-        return 0;
-}
 
 static void fb_free(void *state)
 {
@@ -150,8 +64,14 @@ static int fb_inspect(struct hostprep_ctx *ctx, void **state, struct vl_error *e
                 }
                 vl_strv_free(&entries);
         }
-        if (r == 0 && s->devices.count)
-                r = fb_decide(ctx->def, s);
+        if (r == 0 && s->devices.count) {
+                struct firmware_fb_place place;
+                r = firmware_fb_locate(ctx->def, &place);
+                if (r == 0) {
+                        s->unbind = place.on_gpu;
+                        snprintf(s->why, sizeof(s->why), "%s", place.why);
+                }
+        }
         if (r < 0 || s->devices.count == 0) {
                 fb_free(s);
                 return r < 0 ? vl_error_set(err, -r, "framebuffer") : 0;

@@ -1,5 +1,6 @@
-/* Unbind the VT consoles that draw on a framebuffer, so the framebuffer (and the GPU
- * behind it) can be let go; bind them again on restore. */
+/* Unbind the VT consoles that draw on a framebuffer of the GPU's group, so the
+ * framebuffer (and the GPU behind it) can be let go; bind them again on restore.
+ * Consoles fbcon draws on another card (the iGPU's) stay with the host (fbcon.h). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "hostprep/fbcon.h"
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
 #include "vmdefs/vmdef.h"
@@ -14,13 +16,14 @@
 #define VTCON_DIR "/sys/class/vtconsole"
 
 struct vtcon_state {
-        struct vl_strv names; /* vtcon1 ... bound to a framebuffer console */
-        struct vl_strv descs; /* their "name" attribute */
+        struct vl_strv names;     /* vtcon1 ... bound to a framebuffer console */
+        struct vl_strv descs;     /* their "name" attribute */
+        struct fbcon_place place; /* unbind only when on_gpu */
 };
 
 static int vtcon_inspect(struct hostprep_ctx *ctx, void **state, struct vl_error *err)
 {
-        if (ctx->def && ctx->def->vtconsoles == VMDEF_OFF)
+        if (ctx->def && (ctx->def->vtconsoles == VMDEF_OFF || !ctx->def->has_gpu))
                 return 0;
         struct vl_strv entries;
         if (sysroot_list_dir(VTCON_DIR, &entries) < 0)
@@ -50,6 +53,8 @@ static int vtcon_inspect(struct hostprep_ctx *ctx, void **state, struct vl_error
                 }
         }
         vl_strv_free(&entries);
+        if (r == 0 && s->names.count)
+                r = fbcon_locate(ctx->def, &s->place);
         if (r < 0 || s->names.count == 0) {
                 vl_strv_free(&s->names);
                 vl_strv_free(&s->descs);
@@ -64,10 +69,15 @@ static int vtcon_describe(struct hostprep_ctx *ctx, const void *state, struct ho
 {
         (void)ctx;
         const struct vtcon_state *s = state;
-        for (size_t i = 0; i < s->names.count; i++)
-                if (plan_add(plan, "vtconsoles", "unbind %s (%s)", s->names.items[i],
-                             s->descs.items[i]) < 0)
+        for (size_t i = 0; i < s->names.count; i++) {
+                int r = s->place.on_gpu
+                                ? plan_add(plan, "vtconsoles", "unbind %s (%s)", s->names.items[i],
+                                           s->descs.items[i])
+                                : plan_add(plan, "vtconsoles", "keep %s (%s): %s",
+                                           s->names.items[i], s->descs.items[i], s->place.why);
+                if (r < 0)
                         return -ENOMEM;
+        }
         return 0;
 }
 
@@ -81,7 +91,7 @@ static int vtcon_write_bind(const char *vtcon, const char *value, struct vl_erro
 static int vtcon_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *err)
 {
         struct vtcon_state *s = state;
-        for (size_t i = 0; i < s->names.count; i++) {
+        for (size_t i = 0; i < s->names.count && s->place.on_gpu; i++) {
                 const char *vtcon = s->names.items[i];
                 char desc[128];
                 snprintf(desc, sizeof(desc), "rebind %s", vtcon);
@@ -90,7 +100,8 @@ static int vtcon_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *e
                         r = vtcon_write_bind(vtcon, "0", err);
                 if (r < 0)
                         return r;
-                step_log(ctx, LOG_INFO, "unbound %s (%s)", vtcon, s->descs.items[i]);
+                step_log(ctx, LOG_INFO, "unbound %s (%s): %s", vtcon, s->descs.items[i],
+                         s->place.why);
         }
         return 0;
 }

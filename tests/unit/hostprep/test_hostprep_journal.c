@@ -166,9 +166,12 @@ static void test_vmlaunch_restore_replays_a_journal_left_by_a_killed_run(void **
                 return;
         }
         struct fixture f;
-        fixture_setup(&f, "rtx2060-4fn",
+        /* a GPU nobody holds (no unit to stop: this vmlaunch would ask the real systemd),
+         * whose framebuffer fbcon draws on, so the console is unbound */
+        fixture_setup(&f, "amd-2fn-simpledrm",
                       "[vm]\nname = vm\n[memory]\nsize = 1G\nhugepages = 2M\n"
-                      "allocate_hugepages = yes\n[host]\nstop_units =\ngovernor_cpus = all\n");
+                      "allocate_hugepages = yes\n[gpu]\naddress = 0c:00.0\n"
+                      "[host]\nstop_units =\ngovernor_cpus = all\n");
         f.opts.crash_after_step = 5; /* killed after hugepages, governor, vtconsoles */
         struct hostprep_report report;
         struct vl_error err = {0};

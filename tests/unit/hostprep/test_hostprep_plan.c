@@ -13,10 +13,14 @@
 #include "hostprep_defs.h"
 #include "hostprep_fixture.h"
 
-static char *plan_of(const char *tree, const char *ini)
+/* setup_rel, setup_content: a file written under TMP before planning (or NULL) */
+static char *plan_of_changed(const char *tree, const char *ini, const char *setup_rel,
+                             const char *setup_content)
 {
         struct fixture f;
         fixture_setup(&f, tree, ini);
+        if (setup_rel)
+                fixture_write_tmp(&f, setup_rel, setup_content);
         struct hostprep_plan plan;
         struct vl_error err = {0};
         int r = hostprep_plan(f.def, &f.opts, &plan, &err);
@@ -27,6 +31,11 @@ static char *plan_of(const char *tree, const char *ini)
         hostprep_plan_free(&plan);
         fixture_teardown(&f);
         return text;
+}
+
+static char *plan_of(const char *tree, const char *ini)
+{
+        return plan_of_changed(tree, ini, NULL, NULL);
 }
 
 static void assert_plan(const char *tree, const char *ini, const char *expected)
@@ -81,6 +90,8 @@ static void test_plan_amd_2fn_simpledrm_unbinds_simple_framebuffer(void **state)
         assert_non_null(strstr(text, "framebuffer: unbind simple-framebuffer.0 from "
                                      "simple-framebuffer: its memory d0000000-d02fffff (BOOTFB in "
                                      "/proc/iomem) is in BAR 0 of 0000:0c:00.0\n"));
+        /* fbcon draws on simpledrm's fb0, whose memory is the AMD card's */
+        assert_non_null(strstr(text, "vtconsoles: unbind vtcon1 ((M) frame buffer device)\n"));
         assert_null(strstr(text, "efi-framebuffer"));
         assert_non_null(strstr(text, "modules: unload module amdgpu\n"));
         assert_non_null(strstr(text, "vfio: 0000:0c:00.0 amdgpu -> vfio-pci\n"
@@ -100,19 +111,44 @@ static void test_plan_efifb_host_unbinds_efi_framebuffer(void **state)
 }
 
 /* The host boots on its iGPU: simpledrm scans out of the iGPU's aperture, not the
- * RTX 2060's BARs, so the host keeps it. */
+ * RTX 2060's BARs, so the host keeps it, and keeps the console fbcon draws on it. */
 static void test_plan_keeps_a_framebuffer_on_another_card(void **state)
 {
         (void)state;
         char *text = plan_of("rtx2060-igpu-simpledrm", DEF_RTX2060);
         if (!strstr(text, "framebuffer: keep"))
                 fprintf(stderr, "%s", text);
+        assert_non_null(strstr(text, "vtconsoles: keep vtcon1 ((M) frame buffer device): fbcon "
+                                     "draws on fb0 (simpledrm on another card)\n"));
+        assert_null(strstr(text, "vtconsoles: unbind"));
         assert_non_null(strstr(text,
                                "framebuffer: keep simple-framebuffer.0 on simple-framebuffer: "
                                "its memory c0000000-c07e8fff (BOOTFB in /proc/iomem) is on "
                                "another card, outside the BARs of 0000:06:00.0's IOMMU "
                                "group\n"));
         assert_null(strstr(text, "framebuffer: unbind"));
+        free(text);
+}
+
+/* The same iGPU host with fbcon moved to nvidia-drm's fb1 on the RTX 2060: by the
+ * kernel command line, or as the boot VGA device's framebuffer (fbcon's primary). */
+static void test_plan_unbinds_the_console_when_fbcon_draws_on_the_gpus_own_framebuffer(void **state)
+{
+        (void)state;
+        const char *unbind = "vtconsoles: unbind vtcon1 ((M) frame buffer device)\n";
+        char *text = plan_of_changed("rtx2060-igpu-simpledrm", DEF_RTX2060, "root/proc/cmdline",
+                                     "BOOT_IMAGE=/vmlinuz root=/dev/nvme0n1p2 fbcon=map:1\n");
+        assert_non_null(strstr(text, unbind));
+        assert_non_null(strstr(text, "framebuffer: keep simple-framebuffer.0")); /* still */
+        free(text);
+        text = plan_of_changed("rtx2060-igpu-simpledrm", DEF_RTX2060,
+                               "root/sys/bus/pci/devices/0000:06:00.0/boot_vga", "1\n");
+        assert_non_null(strstr(text, unbind));
+        free(text);
+        /* a map that keeps the consoles on fb0 */
+        text = plan_of_changed("rtx2060-igpu-simpledrm", DEF_RTX2060, "root/proc/cmdline",
+                               "quiet fbcon=font:VGA8x16,map:0\n");
+        assert_non_null(strstr(text, "vtconsoles: keep vtcon1"));
         free(text);
 }
 
@@ -213,6 +249,8 @@ int main(void)
                 cmocka_unit_test(test_plan_amd_2fn_simpledrm_unbinds_simple_framebuffer),
                 cmocka_unit_test(test_plan_efifb_host_unbinds_efi_framebuffer),
                 cmocka_unit_test(test_plan_keeps_a_framebuffer_on_another_card),
+                cmocka_unit_test(
+                        test_plan_unbinds_the_console_when_fbcon_draws_on_the_gpus_own_framebuffer),
                 cmocka_unit_test(
                         test_plan_unbinds_a_framebuffer_whose_memory_is_unknown_and_says_why),
                 cmocka_unit_test(test_plan_sata_in_group_says_it_will_fail_naming_the_controller),

@@ -454,8 +454,8 @@ static void test_framebuffer_removed_by_the_kernel_is_not_rebound(void **state)
         fixture_teardown(&f);
 }
 
-/* The framebuffer is on the host's iGPU: prepare leaves it bound, restore has
- * nothing of it to put back. */
+/* The framebuffer is on the host's iGPU: prepare leaves it bound, and the console
+ * fbcon draws on it; restore has nothing of either to put back. */
 static void test_prepare_on_an_igpu_host_leaves_its_framebuffer_bound(void **state)
 {
         (void)state;
@@ -473,7 +473,49 @@ static void test_prepare_on_an_igpu_host_leaves_its_framebuffer_bound(void **sta
         fixture_driver(&f, "0000:06:00.0", buf, sizeof(buf));
         assert_string_equal(buf, "vfio-pci");
         assert_true(fixture_exists(&f, "/sys/bus/platform/devices/simple-framebuffer.0/driver"));
+        fixture_read(&f, "/sys/class/vtconsole/vtcon1/bind", buf, sizeof(buf));
+        assert_string_equal(buf, "1");
+        char journal[512], *text = NULL;
+        snprintf(journal, sizeof(journal), "%s/journal", f.run);
+        FILE *in = fopen(journal, "r");
+        assert_non_null(in);
+        size_t cap = 0;
+        while (getdelim(&text, &cap, '\0', in) > 0)
+                assert_null(strstr(text, "vtconsoles"));
+        free(text);
+        fclose(in);
         assert_int_equal(restore_fresh(&f, &report), 0);
+        hostprep_report_free(&report);
+        char *after = fixture_snapshot(&f);
+        assert_same_tree(before, after);
+        free(before);
+        free(after);
+        fixture_teardown(&f);
+}
+
+/* fbcon mapped to nvidia-drm's fb1 on the RTX 2060: the console is unbound, and
+ * restore binds it again. */
+static void
+test_prepare_on_an_igpu_host_unbinds_a_console_on_the_gpu_and_restore_rebinds_it(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-igpu-simpledrm", DEF_RTX2060);
+        fixture_write_tmp(&f, "root/proc/cmdline", "root=/dev/nvme0n1p2 fbcon=map:1\n");
+        char *before = fixture_snapshot(&f);
+        struct hostprep_report report;
+        struct vl_error err;
+        int r = prepare(&f, &report, &err);
+        if (r < 0)
+                fprintf(stderr, "prepare: %s\n", err.msg);
+        assert_int_equal(r, 0);
+        hostprep_report_free(&report);
+        char buf[128];
+        fixture_read(&f, "/sys/class/vtconsole/vtcon1/bind", buf, sizeof(buf));
+        assert_string_equal(buf, "0");
+        assert_true(fixture_exists(&f, "/sys/bus/platform/devices/simple-framebuffer.0/driver"));
+        assert_int_equal(restore_fresh(&f, &report), 0);
+        assert_int_equal(report.n_failures, 0);
         hostprep_report_free(&report);
         char *after = fixture_snapshot(&f);
         assert_same_tree(before, after);
@@ -549,6 +591,8 @@ int main(void)
                 cmocka_unit_test(test_stuck_unbind_times_out_names_the_write_and_rolls_back),
                 cmocka_unit_test(test_framebuffer_removed_by_the_kernel_is_not_rebound),
                 cmocka_unit_test(test_prepare_on_an_igpu_host_leaves_its_framebuffer_bound),
+                cmocka_unit_test(
+                        test_prepare_on_an_igpu_host_unbinds_a_console_on_the_gpu_and_restore_rebinds_it),
                 cmocka_unit_test(
                         test_hooks_run_with_vm_and_stage_and_a_failing_prepare_hook_rolls_back),
         };
