@@ -1,12 +1,24 @@
 /* Replays fuzzer inputs in the normal test suite: runs the harness it is linked with
  * on every file of the directories given (sorted, so failures are reproducible) and
- * names each file before running it, so a crash points at its input. */
+ * names each file before running it, so a crash points at its input. An input that
+ * takes longer than REPLAY_MAX_SECONDS fails: the fuzzers count a slow input as a hang. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tests/fuzz/fuzz.h"
+
+/* Generous: ASan and a busy machine; the inputs take milliseconds. */
+#define REPLAY_MAX_SECONDS 10.0
+
+static double now_seconds(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* Reads a whole file into a malloc'd buffer (never NULL, also for an empty file). */
 static int read_file(const char *path, uint8_t **out, size_t *len)
@@ -65,9 +77,16 @@ static int replay_dir(const char *dir)
                         } else {
                                 printf("replay %s (%zu bytes)\n", path, len);
                                 fflush(stdout);
+                                double start = now_seconds();
                                 LLVMFuzzerTestOneInput(data, len);
+                                double took = now_seconds() - start;
                                 free(data);
                                 replayed++;
+                                if (took > REPLAY_MAX_SECONDS) {
+                                        fprintf(stderr, "%s: took %.1f s, more than %.0f s\n", path,
+                                                took, REPLAY_MAX_SECONDS);
+                                        failed = 1;
+                                }
                         }
                 }
                 free(names[i]);
