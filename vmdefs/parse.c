@@ -15,6 +15,13 @@
 /* inih copies section names into a 50-byte buffer. */
 #define INI_SECTION_MAX 49
 
+/* A definition is a page of text. These bound the time and memory a wrong or broken
+ * file costs (later checks compare every key and section with the others): reading
+ * stops at the first line past them. */
+#define INI_MAX_SECTIONS    256
+#define INI_MAX_ENTRIES     2048
+#define INI_MAX_VALUE_BYTES (16 * 1024)
+
 struct reader {
         const char *text;
         size_t len, pos;
@@ -96,9 +103,25 @@ static bool line_is_text(struct reader *r, const char *s, size_t n)
         return true;
 }
 
+/* Adds the error for a limit reached and stops reading. */
+static void stop_at_limit(struct reader *r, const char *what)
+{
+        vmdef_diag_add(r->diags, VMDEF_ERROR, r->line, NULL, NULL,
+                       "%s; a definition is expected to be a page of text (nothing after this "
+                       "line was read)",
+                       what);
+        r->stopped = true;
+}
+
 static int section_add(struct reader *r, const char *name, size_t n, bool ignored)
 {
         struct vmdef_ini *ini = r->ini;
+        if (r->stopped)
+                return 0;
+        if (ini->n_sections == INI_MAX_SECTIONS) {
+                stop_at_limit(r, "more than 256 sections");
+                return 0;
+        }
         struct vmdef_ini_section *s = realloc(ini->sections, (ini->n_sections + 1) * sizeof(*s));
         if (!s)
                 return -ENOMEM;
@@ -277,6 +300,10 @@ static char *reader_next(char *str, int num, void *stream)
 static int entry_add(struct reader *r, const char *key, const char *value)
 {
         struct vmdef_ini *ini = r->ini;
+        if (ini->n_entries == INI_MAX_ENTRIES) {
+                stop_at_limit(r, "more than 2048 keys");
+                return 0;
+        }
         struct vmdef_ini_entry *e = realloc(ini->entries, (ini->n_entries + 1) * sizeof(*e));
         if (!e)
                 return -ENOMEM;
@@ -300,6 +327,10 @@ static int entry_extend(struct reader *r, const char *value)
 {
         struct vmdef_ini_entry *e = &r->ini->entries[r->ini->n_entries - 1];
         size_t old = strlen(e->value), add = strlen(value);
+        if (old + 1 + add > INI_MAX_VALUE_BYTES) {
+                stop_at_limit(r, "value longer than 16 KiB with its continuation lines");
+                return 0;
+        }
         char *v = realloc(e->value, old + add + 2);
         if (!v)
                 return -ENOMEM;
@@ -313,8 +344,8 @@ static int handler(void *user, const char *section, const char *name, const char
 {
         struct reader *r = user;
         (void)section; /* ours is the same, and not cut at 49 bytes */
-        if (!r->ini->n_sections)
-                return 1; /* only after running out of memory for the section */
+        if (!r->ini->n_sections || r->stopped)
+                return 1; /* out of memory for the section, or past a limit */
         if (r->continuation && r->ini->n_entries)
                 r->enomem |= entry_extend(r, value);
         else
