@@ -7,11 +7,17 @@
 
 #include "vmdefs/internal.h"
 
+/* The wrong file (binary data, a log) has a problem on nearly every line: keep the first
+ * ones, which is all anyone reads, so memory stays bounded. */
+#define MAX_DIAGS 200
+
 void vmdef_diag_add(struct vmdef_diags *diags, enum vmdef_severity severity, unsigned line,
                     const char *section, const char *key, const char *fmt, ...)
 {
         if (severity == VMDEF_ERROR)
                 diags->n_errors++; /* counted even if the text cannot be stored */
+        if (diags->count >= MAX_DIAGS)
+                return;
         if (diags->count == diags->cap) {
                 size_t cap = diags->cap ? diags->cap * 2 : 16;
                 struct vmdef_diag *items = realloc(diags->items, cap * sizeof(*items));
@@ -24,6 +30,11 @@ void vmdef_diag_add(struct vmdef_diags *diags, enum vmdef_severity severity, uns
         memset(d, 0, sizeof(*d));
         d->severity = severity;
         d->line = line;
+        if (diags->count == MAX_DIAGS) {
+                snprintf(d->msg, sizeof(d->msg),
+                         "more problems follow; fix the %d above and check again", MAX_DIAGS - 1);
+                return;
+        }
         snprintf(d->section, sizeof(d->section), "%s", section ? section : "");
         snprintf(d->key, sizeof(d->key), "%s", key ? key : "");
         va_list ap;

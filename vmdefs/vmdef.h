@@ -231,7 +231,8 @@ struct vmdef_diags {
 void vmdef_diag_format(const struct vmdef_diag *d, const char *file, char *buf, size_t len);
 void vmdef_diags_free(struct vmdef_diags *diags);
 /* Adds one diagnostic (also used by later stages that find problems with a definition
- * on this host: pins, accelerator, GPU group). */
+ * on this host: pins, accelerator, GPU group). At most 200 are kept, the last of them
+ * saying that more follow; n_errors counts every error. */
 void vmdef_diag_add(struct vmdef_diags *diags, enum vmdef_severity severity, unsigned line,
                     const char *section, const char *key, const char *fmt, ...)
         __attribute__((format(printf, 6, 7)));
