@@ -4,14 +4,18 @@
  * writer closes its side when done, so the client always ends with -EPIPE at worst
  * and never waits for a deadline; a hang is a bug.
  *
- * Input: byte 0 picks the chunk size and the message size cap, the rest is what
- * "QEMU" sends. The client then runs handshake, two commands, a qmp_send and
- * qmp_dispatch until the stream ends, with handlers that read what they are given. */
+ * Input: byte 0 picks the chunk size, the message size cap, the handlers and whether
+ * the peer sends the rest once or over and over until the client gives up (a QEMU that
+ * floods events: the client must still honour its deadlines). The client then runs
+ * handshake, two commands, a qmp_send and qmp_dispatch until the stream ends, with
+ * handlers that read what they are given. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -22,11 +26,14 @@
 /* Deadlines never expire in a correct run (the peer always closes): short enough
  * that a client stuck waiting shows up as slow, long enough for a loaded machine. */
 #define FUZZ_TIMEOUT_MS 2000
+/* A flooding peer keeps the client busy until its deadlines: keep those short. */
+#define FUZZ_FLOOD_TIMEOUT_MS 20
 
 struct peer {
         int fd;
         const uint8_t *data;
         size_t size, chunk;
+        bool forever;
 };
 
 static void *peer_main(void *arg)
@@ -40,6 +47,8 @@ static void *peer_main(void *arg)
                 if (w <= 0)
                         break; /* the client gave up and closed */
                 off += (size_t)w;
+                if (p->forever && off == p->size)
+                        off = 0;
         }
         shutdown(p->fd, SHUT_WR);
         return NULL;
@@ -69,25 +78,48 @@ static void on_reply(const char *command, struct json_object *ret, const char *e
                 touched += strlen(error);
 }
 
-static void run_client(struct qmp_client *c)
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Every call must keep its deadline, whatever the peer sends. The slack is for a
+ * loaded machine and ASan; a missed deadline is a hang, so abort like one. */
+static void check_deadline(int64_t start_ms, int timeout_ms)
+{
+        if (now_ms() - start_ms > timeout_ms + 1000)
+                abort();
+}
+
+static void run_client(struct qmp_client *c, int timeout_ms, int dispatch_rounds)
 {
         struct vl_error err;
         struct json_object *ret = NULL;
-        if (qmp_handshake(c, FUZZ_TIMEOUT_MS, &err) < 0)
+        int64_t start = now_ms();
+        int r = qmp_handshake(c, timeout_ms, &err);
+        check_deadline(start, timeout_ms);
+        if (r < 0)
                 return;
         (void)qmp_qemu_version(c);
-        if (qmp_execute(c, "query-status", NULL, FUZZ_TIMEOUT_MS, &ret, &err) == 0 && ret)
+        start = now_ms();
+        r = qmp_execute(c, "query-status", NULL, timeout_ms, &ret, &err);
+        check_deadline(start, timeout_ms);
+        if (r == 0 && ret)
                 touched += strlen(json_object_to_json_string(ret));
         json_object_put(ret);
         ret = NULL;
         struct json_object *args = json_object_new_object();
         json_object_object_add(args, "device", json_object_new_string("vfio0"));
         qmp_send(c, "device_del", args, &err);
-        if (qmp_execute(c, "query-pci", args, FUZZ_TIMEOUT_MS, &ret, &err) == 0)
+        start = now_ms();
+        if (qmp_execute(c, "query-pci", args, timeout_ms, &ret, &err) == 0)
                 json_object_put(ret);
+        check_deadline(start, timeout_ms);
         json_object_put(args);
         /* Bounded: each call either consumes input or fails for good at EOF. */
-        for (int i = 0; i < 4096; i++)
+        for (int i = 0; i < dispatch_rounds; i++)
                 if (qmp_dispatch(c, &err) < 0)
                         break;
 }
@@ -101,8 +133,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 abort();
-        struct peer p = {
-                .fd = sv[1], .data = data + 1, .size = size - 1, .chunk = chunks[data[0] & 7]};
+        bool forever = data[0] & 0x80;
+        struct peer p = {.fd = sv[1],
+                         .data = data + 1,
+                         .size = size - 1,
+                         .chunk = chunks[data[0] & 7],
+                         .forever = forever};
         pthread_t writer;
         if (pthread_create(&writer, NULL, peer_main, &p) != 0)
                 abort();
@@ -115,7 +151,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         qmp_set_event_handler(c, on_event, NULL);
                 if (data[0] & 0x40)
                         qmp_set_reply_handler(c, on_reply, NULL);
-                run_client(c);
+                run_client(c, forever ? FUZZ_FLOOD_TIMEOUT_MS : FUZZ_TIMEOUT_MS,
+                           forever ? 8 : 4096);
                 qmp_close(c); /* unblocks a writer still sending */
         }
         pthread_join(writer, NULL);
