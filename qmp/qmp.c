@@ -260,6 +260,15 @@ static int reply_to_result(struct json_object *reply, const char *command, struc
         return 0;
 }
 
+static int reply_timed_out(struct qmp_client *c, int64_t id, const char *command,
+                           struct vl_error *err)
+{
+        /* The reply may still come: the reply handler gets it then. */
+        if (remember_unawaited(c, id, command) < 0)
+                return vl_error_set(err, ENOMEM, "QMP: remember command");
+        return vl_error_set(err, ETIMEDOUT, "QMP command '%s': no reply in time", command);
+}
+
 static int execute_until(struct qmp_client *c, const char *command, struct json_object *args,
                          int64_t deadline, struct json_object **ret, struct vl_error *err)
 {
@@ -270,17 +279,17 @@ static int execute_until(struct qmp_client *c, const char *command, struct json_
         for (;;) {
                 _cleanup_json_ struct json_object *msg = NULL;
                 r = qmp_stream_read_message(&c->stream, deadline, &msg, err);
-                if (r == -ETIMEDOUT) {
-                        /* The reply may still come: the reply handler gets it then. */
-                        if (remember_unawaited(c, id, command) < 0)
-                                return vl_error_set(err, ENOMEM, "QMP: remember command");
-                        return vl_error_set(err, ETIMEDOUT, "QMP command '%s': no reply in time",
-                                            command);
-                }
+                if (r == -ETIMEDOUT)
+                        return reply_timed_out(c, id, command, err);
                 if (r < 0)
                         return vl_error_prefix(err, "QMP command '%s'", command);
-                if (!route_message(c, msg, id))
+                if (!route_message(c, msg, id)) {
+                        /* Reads only wait, and so only time out, on an empty socket: a
+                         * QEMU that keeps sending events must not hold us past it. */
+                        if (qmp_deadline_poll_ms(deadline) == 0)
+                                return reply_timed_out(c, id, command, err);
                         continue;
+                }
                 r = reply_to_result(msg, command, ret, err);
                 /* Events that came with the reply would otherwise wait for more input. */
                 struct vl_error drain_err;
