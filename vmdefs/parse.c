@@ -18,7 +18,7 @@
 /* A definition is a page of text. These bound the time and memory a wrong or broken
  * file costs (later checks compare every key and section with the others): reading
  * stops at the first line past them. */
-#define INI_MAX_SECTIONS    256
+#define INI_MAX_SECTIONS    128
 #define INI_MAX_ENTRIES     2048
 #define INI_MAX_VALUE_BYTES (16 * 1024)
 
@@ -119,7 +119,7 @@ static int section_add(struct reader *r, const char *name, size_t n, bool ignore
         if (r->stopped)
                 return 0;
         if (ini->n_sections == INI_MAX_SECTIONS) {
-                stop_at_limit(r, "more than 256 sections");
+                stop_at_limit(r, "more than 128 sections");
                 return 0;
         }
         struct vmdef_ini_section *s = realloc(ini->sections, (ini->n_sections + 1) * sizeof(*s));
