@@ -1,12 +1,12 @@
 /* Fuzzes the QMP client with arbitrary bytes from the peer: a writer thread plays
  * QEMU on the other end of a SOCK_SEQPACKET socketpair, so every chunk it writes is
- * one recv() on the client side and messages split across reads are exercised. The
- * writer closes its side when done, so the client always ends with -EPIPE at worst
- * and never waits for a deadline; a hang is a bug.
+ * one recv() on the client side and messages split across reads are exercised. Unless
+ * it floods, the writer closes its side when done, so the client ends with -EPIPE at
+ * worst and never waits for a deadline; a hang is a bug.
  *
  * Input: byte 0 picks the chunk size, the message size cap, the handlers and whether
  * the peer sends the rest once or over and over until the client gives up (a QEMU that
- * floods events: the client must still honour its deadlines). The client then runs
+ * floods: the client must still keep its deadlines). The client then runs
  * handshake, two commands, a qmp_send and qmp_dispatch until the stream ends, with
  * handlers that read what they are given. */
 #include <errno.h>
@@ -36,9 +36,39 @@ struct peer {
         bool forever;
 };
 
+/* Floods: the input repeated to fill 64 KiB, sent in chunks over and over until the
+ * client closes. Chunks of 64 KiB keep the socket full even when the writer gets
+ * little CPU. */
+static void flood(struct peer *p)
+{
+        size_t len = 0, cap = 65536 > p->size ? 65536 : p->size;
+        uint8_t *buf = malloc(cap);
+        if (!buf)
+                abort();
+        while (len + p->size <= cap) {
+                memcpy(buf + len, p->data, p->size);
+                len += p->size;
+        }
+        for (size_t off = 0;;) {
+                size_t n = len - off < p->chunk ? len - off : p->chunk;
+                ssize_t w = send(p->fd, buf + off, n, MSG_NOSIGNAL);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        break; /* the client gave up and closed */
+                off = (off + (size_t)w) % len;
+        }
+        free(buf);
+}
+
 static void *peer_main(void *arg)
 {
         struct peer *p = arg;
+        if (p->forever && p->size) {
+                flood(p);
+                shutdown(p->fd, SHUT_WR);
+                return NULL;
+        }
         for (size_t off = 0; off < p->size;) {
                 size_t n = p->size - off < p->chunk ? p->size - off : p->chunk;
                 ssize_t w = send(p->fd, p->data + off, n, MSG_NOSIGNAL);
@@ -47,8 +77,6 @@ static void *peer_main(void *arg)
                 if (w <= 0)
                         break; /* the client gave up and closed */
                 off += (size_t)w;
-                if (p->forever && off == p->size)
-                        off = 0;
         }
         shutdown(p->fd, SHUT_WR);
         return NULL;
