@@ -163,15 +163,23 @@ static int wait_fd(int fd, short events, int64_t deadline_ns)
 int qmp_stream_read_message(struct qmp_stream *s, int64_t deadline_ns, struct json_object **out,
                             struct vl_error *err)
 {
+        bool got_data = false;
         for (;;) {
                 int r = qmp_stream_next_buffered(s, out, err);
                 if (r != 0)
                         return r < 0 ? r : 0;
 
+                /* The wait below times out only on an empty socket: a peer that keeps
+                 * it readable without finishing a message must not hold us past the
+                 * deadline. The first read is always made, so a passed deadline still
+                 * takes what is there (qmp_dispatch); the partial message is kept. */
+                if (got_data && qmp_deadline_poll_ms(deadline_ns) == 0)
+                        return vl_error_set(err, ETIMEDOUT, "QMP: no message from QEMU in time");
                 ssize_t n = recv(s->fd, s->buf, sizeof(s->buf), 0);
                 if (n > 0) {
                         s->buf_start = 0;
                         s->buf_end = (size_t)n;
+                        got_data = true;
                         continue;
                 }
                 if (n == 0)
