@@ -12,19 +12,13 @@
 
 #include "hostprep/sysroot.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 
 /* What the helper sends back through its pipe. */
 struct helper_answer {
         int result;
         struct vl_error err;
 };
-
-static long long now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void write_all_or_exit(int fd, const void *buf, size_t len)
 {
@@ -62,9 +56,10 @@ int deadline_run(const char *what, int (*fn)(void *arg, struct vl_error *err), v
 
         struct helper_answer answer;
         size_t got = 0;
-        long long deadline = now_ms() + (timeout_ms ? timeout_ms : DEADLINE_DEFAULT_TIMEOUT_MS);
+        long long deadline =
+                vl_monotonic_ms() + (timeout_ms ? timeout_ms : DEADLINE_DEFAULT_TIMEOUT_MS);
         while (got < sizeof(answer)) {
-                long long left = deadline - now_ms();
+                long long left = deadline - vl_monotonic_ms();
                 struct pollfd pfd = {.fd = rd, .events = POLLIN};
                 int r = left > 0 ? poll(&pfd, 1, (int)left) : 0;
                 if (r < 0 && errno == EINTR)

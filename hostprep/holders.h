@@ -27,4 +27,3 @@ int holders_wait_gone(const struct pci_group *group, const struct hostprep_proce
 
 /* The default process ops: pidfd_open + one poll over all of them. */
 extern const struct hostprep_process_ops hostprep_pidfd_processes;
-uint64_t monotonic_ms(void);

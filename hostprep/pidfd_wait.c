@@ -12,13 +12,7 @@
 #include "hostprep/holders.h"
 #include "hostprep/hostprep.h"
 #include "hostprep/sysroot.h"
-
-uint64_t monotonic_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+#include "util/clock.h"
 
 /* A fixture's /proc/PID has no process behind it: it has exited when it is gone. */
 static void fixture_exited(const int *pids, size_t n, bool *exited)
@@ -57,7 +51,7 @@ static int pidfd_wait_exit(void *userdata, const int *pids, size_t n, uint64_t d
         }
         int r = 0;
         while (open_fds > 0) {
-                uint64_t now = monotonic_ms();
+                uint64_t now = (uint64_t)vl_monotonic_ms();
                 if (now >= deadline_ms)
                         break;
                 uint64_t left = deadline_ms - now;

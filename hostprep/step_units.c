@@ -14,6 +14,7 @@
 #include "hostprep/steps.h"
 #include "util/cleanup.h"
 #include "vmdefs/vmdef.h"
+#include "util/clock.h"
 
 struct units_state {
         struct vl_strv active;
@@ -91,7 +92,7 @@ static int wait_for_holders(struct hostprep_ctx *ctx, const struct units_state *
                 ctx->opts->processes ? ctx->opts->processes : &hostprep_pidfd_processes;
         struct gpu_holder *left = NULL;
         size_t n = 0;
-        int r = holders_wait_gone(&g, ops, monotonic_ms() + ctx->timeout_ms, &left, &n, err);
+        int r = holders_wait_gone(&g, ops, vl_monotonic_ms() + ctx->timeout_ms, &left, &n, err);
         pci_group_free(&g);
         if (r == -EBUSY) {
                 _cleanup_free_ char *who = describe_holders(left, n);

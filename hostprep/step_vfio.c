@@ -19,6 +19,7 @@
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
 #include "vmdefs/vmdef.h"
+#include "util/clock.h"
 
 #define VFIO_DRIVER    "vfio-pci"
 #define DRIVER_POLL_MS 10
@@ -142,25 +143,18 @@ static int vfio_describe(struct hostprep_ctx *ctx, const void *state, struct hos
         return 0;
 }
 
-static long long now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits until addr is bound to driver. sysfs sends no event for a driver link
  * (inotify does not see sysfs symlinks appear and uevents need a netlink listener
  * racing the probe), so this re-checks with short poll() timeouts up to a deadline. */
 static int wait_for_driver(const char *addr, const char *driver, unsigned timeout_ms,
                            struct vl_error *err)
 {
-        long long deadline = now_ms() + timeout_ms;
+        long long deadline = vl_monotonic_ms() + timeout_ms;
         char now[PCI_NAME_LEN] = "";
         for (;;) {
                 if (pci_current_driver(addr, now, sizeof(now)) == 0 && !strcmp(now, driver))
                         return 0;
-                if (now_ms() >= deadline)
+                if (vl_monotonic_ms() >= deadline)
                         break;
                 poll(NULL, 0, DRIVER_POLL_MS);
         }

@@ -17,6 +17,7 @@
 #include "launcher/exit_codes.h"
 #include "launcher/supervise.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 
 /* Beyond the VM's shutdown timeout and the kill grace: time to restore the host. */
 #define STOP_MARGIN_S 30
@@ -30,16 +31,9 @@ static void usage(FILE *out)
                      "--timeout gives up waiting after SECONDS (exit 1; the stop goes on).\n");
 }
 
-static long long now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int left_ms(long long deadline)
 {
-        long long left = deadline - now_ms();
+        long long left = deadline - vl_monotonic_ms();
         return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
@@ -145,7 +139,7 @@ int cmd_stop(int argc, char **argv)
         if (timeout_s < 0)
                 timeout_s = (force ? 0 : st.shutdown_timeout_s) + SUPERVISE_KILL_GRACE_MS / 1000 +
                             STOP_MARGIN_S;
-        long long deadline = now_ms() + timeout_s * 1000;
+        long long deadline = vl_monotonic_ms() + timeout_s * 1000;
 
         if (send_signal(pidfd, force ? SIGINT : SIGTERM) < 0) {
                 fprintf(stderr, "vmlaunch stop: signal vmlaunch pid %d: %s\n", (int)st.pid,

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/clock.h"
 
 extern char **environ;
 
@@ -333,13 +334,6 @@ int qemu_version_parse(const char *text, unsigned *version)
         return 0;
 }
 
-static long long monotonic_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int spawn_probe_qemu_version(const char *binary, unsigned *version, struct vl_error *err)
 {
         char *argv[] = {(char *)binary, "-version", NULL};
@@ -351,10 +345,10 @@ int spawn_probe_qemu_version(const char *binary, unsigned *version, struct vl_er
 
         char text[4096];
         size_t used = 0;
-        long long deadline = monotonic_ms() + VERSION_PROBE_TIMEOUT_MS;
+        long long deadline = vl_monotonic_ms() + VERSION_PROBE_TIMEOUT_MS;
         bool out_open = true, err_open = true;
         while (out_open || err_open) {
-                long long left = deadline - monotonic_ms();
+                long long left = deadline - vl_monotonic_ms();
                 if (left <= 0)
                         break;
                 struct pollfd fds[] = {{.fd = out_open ? p.out_fd : -1, .events = POLLIN},

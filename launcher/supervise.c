@@ -14,6 +14,7 @@
 
 #include "launcher/runlog.h"
 #include "qmp/qmp.h"
+#include "util/clock.h"
 
 #define NO_DEADLINE (-1LL)
 
@@ -31,13 +32,6 @@ struct supervisor {
         bool exited;
         int wait_status;
 };
-
-static long long now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int signal_qemu(const struct qemu_proc *proc, int sig)
 {
@@ -329,12 +323,12 @@ int supervise_run(const struct supervise_params *p, struct supervise_result *res
                         [FD_OUT] = {.fd = p->proc->out_fd, .events = POLLIN},
                         [FD_ERR] = {.fd = p->proc->err_fd, .events = POLLIN},
                 };
-                if (poll(fds, N_FDS, poll_timeout(&s, now_ms())) < 0) {
+                if (poll(fds, N_FDS, poll_timeout(&s, vl_monotonic_ms())) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return vl_error_set(err, errno, "poll");
                 }
-                long long now = now_ms();
+                long long now = vl_monotonic_ms();
                 if (fds[FD_SIGNAL].revents)
                         read_signals(&s, now);
                 if (fds[FD_QMP].revents) {
@@ -375,13 +369,13 @@ void supervise_end_qemu(struct qmp_client *qmp, struct qemu_proc *proc, struct q
         struct vl_error err = {0};
         if (!qmp || qmp_send(qmp, "quit", NULL, &err) < 0)
                 (void)signal_qemu(proc, SIGTERM);
-        long long deadline = now_ms() + SUPERVISE_KILL_GRACE_MS;
+        long long deadline = vl_monotonic_ms() + SUPERVISE_KILL_GRACE_MS;
         bool killed = false;
         for (;;) {
                 pid_t r = waitpid(proc->pid, &status, WNOHANG);
                 if (r == proc->pid || (r < 0 && errno != EINTR))
                         break;
-                long long left = deadline - now_ms();
+                long long left = deadline - vl_monotonic_ms();
                 if (left <= 0 && !killed) {
                         (void)signal_qemu(proc, SIGKILL);
                         killed = true;

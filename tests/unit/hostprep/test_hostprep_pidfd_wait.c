@@ -18,6 +18,7 @@
 #include "hostprep/holders.h"
 #include "hostprep/hostprep.h"
 #include "hostprep/sysroot.h"
+#include "util/clock.h"
 
 /* A child that exits when the write end of its pipe closes; returns the write end.
  * other: a write end of an earlier child's pipe, closed in this child (-1: none). */
@@ -56,10 +57,10 @@ static void test_pidfd_wait_sees_an_exit_and_names_a_process_past_the_deadline(v
         int pids[2] = {a, b};
         bool exited[2] = {false, false};
         struct vl_error err = {0};
-        uint64_t start = monotonic_ms();
+        uint64_t start = vl_monotonic_ms();
         assert_int_equal(
                 hostprep_pidfd_processes.wait_exit(NULL, pids, 2, start + 300, exited, &err), 0);
-        uint64_t took = monotonic_ms() - start;
+        uint64_t took = vl_monotonic_ms() - start;
         assert_true(exited[0]);
         assert_false(exited[1]);
         assert_true(took >= 300 && took < 2000); /* waited out the deadline for b, no longer */
@@ -68,7 +69,7 @@ static void test_pidfd_wait_sees_an_exit_and_names_a_process_past_the_deadline(v
         assert_int_equal(waitpid(a, NULL, 0), a);
         /* a reaped process is gone at once */
         exited[0] = false;
-        assert_int_equal(hostprep_pidfd_processes.wait_exit(NULL, pids, 1, monotonic_ms() + 5000,
+        assert_int_equal(hostprep_pidfd_processes.wait_exit(NULL, pids, 1, vl_monotonic_ms() + 5000,
                                                             exited, &err),
                          0);
         assert_true(exited[0]);
