@@ -362,6 +362,24 @@ int hostprep_topology_load(enum hostprep_topology_origin origin, const char *arg
         return 0;
 }
 
+size_t hostprep_domains_to_fit(size_t *cap, size_t n_domains, size_t need, bool *fits)
+{
+        size_t used = 0;
+        while (need > 0) {
+                size_t best = 0;
+                for (size_t d = 1; d < n_domains; d++)
+                        if (cap[d] > cap[best])
+                                best = d;
+                if (!n_domains || !cap[best])
+                        break;
+                need = need > cap[best] ? need - cap[best] : 0;
+                cap[best] = 0;
+                used++;
+        }
+        *fits = need == 0;
+        return used;
+}
+
 void hostprep_cpulist_format(const unsigned *cpus, size_t n, char *buf, size_t len)
 {
         size_t used = 0;

@@ -86,6 +86,11 @@ bool hostprep_topology_cpu_offline(const struct hostprep_topology *topo, unsigne
  * the first package (the kernel's boot CPU and most unpinned IRQs live there). */
 size_t hostprep_topology_housekeeping_core(const struct hostprep_topology *topo);
 
+/* How many domains, taken largest first, it takes to hold `need` CPUs when domain d
+ * has cap[d] free (cap is used up). *fits is false when all of them are too few.
+ * The suggestion and the check both count L3 domains this way, so they agree. */
+size_t hostprep_domains_to_fit(size_t *cap, size_t n_domains, size_t need, bool *fits);
+
 /* Formats CPUs in the given order, folding ascending runs: {2,3,4,8,1} -> "2-4,8,1",
  * which vmdef_parse_cpulist reads back in the same order. "" for none. */
 void hostprep_cpulist_format(const unsigned *cpus, size_t n, char *buf, size_t len);

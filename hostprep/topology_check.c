@@ -248,19 +248,8 @@ static size_t l3s_needed(const struct hostprep_topology *t, size_t n, size_t *la
         for (size_t d = 0; d < t->n_l3s; d++)
                 if (cap[d] > *largest)
                         *largest = cap[d];
-        size_t used = 0;
-        while (n > 0) {
-                size_t best = 0;
-                for (size_t d = 1; d < t->n_l3s; d++)
-                        if (cap[d] > cap[best])
-                                best = d;
-                if (!cap[best])
-                        break;
-                n = n > cap[best] ? n - cap[best] : 0;
-                cap[best] = 0;
-                used++;
-        }
-        return used;
+        bool fits;
+        return hostprep_domains_to_fit(cap, t->n_l3s, n, &fits);
 }
 
 static void check_l3_span(struct checker *c)

@@ -127,25 +127,15 @@ static unsigned l3_domains_needed(const struct selection *s, const bool *cand,
                                   enum domain_level level, unsigned within, unsigned need)
 {
         const struct hostprep_topology *t = s->topo;
-        _cleanup_free_ unsigned *cap = calloc(t->n_l3s, sizeof(*cap));
+        _cleanup_free_ size_t *cap = calloc(t->n_l3s, sizeof(*cap));
         if (!cap)
                 return (unsigned)-1;
         for (size_t i = 0; i < t->n_cores; i++)
                 if (cand[i] && domain_of(&t->cores[i], level) == within)
                         cap[t->cores[i].l3] += core_capacity(&t->cores[i], s->guest_threads);
-        unsigned used = 0;
-        while (need > 0) {
-                size_t best = 0;
-                for (size_t d = 1; d < t->n_l3s; d++)
-                        if (cap[d] > cap[best])
-                                best = d;
-                if (!cap[best])
-                        return (unsigned)-1;
-                need = need > cap[best] ? need - cap[best] : 0;
-                cap[best] = 0;
-                used++;
-        }
-        return used;
+        bool fits;
+        size_t used = hostprep_domains_to_fit(cap, t->n_l3s, need, &fits);
+        return fits ? (unsigned)used : (unsigned)-1;
 }
 
 /* Chooses cores among `cand` for `need` vCPUs: the smallest single domain that holds
