@@ -105,13 +105,49 @@ int step_journal(struct hostprep_ctx *ctx, const char *desc, const char *const *
         vl_strv_free(&all);
         if (r < 0)
                 return r;
-        if (ctx->fail_step == ctx->current_index && !ctx->fail_injected) {
+        ctx->step_records++;
+        if (ctx->fail_step == ctx->current_index && ctx->step_records == ctx->fail_record &&
+            !ctx->fail_injected) {
                 ctx->fail_injected = true;
                 return vl_error_set(err, EIO,
-                                    "%s: injected failure before '%s' (VMLAUNCH_FAIL_STEP)",
-                                    ctx->current->name, desc);
+                                    "injected failure before '%s', change %zu of the step "
+                                    "(VMLAUNCH_FAIL_STEP)",
+                                    desc, ctx->step_records);
         }
         return 0;
+}
+
+/* "vfio: 0000:06:00.0 -> vfio-pci: ...": every apply error says which step failed. */
+static void name_failed_step(struct vl_error *err, const char *step)
+{
+        size_t len = strlen(step);
+        if (strncmp(err->msg, step, len) != 0 || err->msg[len] != ':')
+                vl_error_prefix(err, "%s", step);
+}
+
+/* VMLAUNCH_FAIL_STEP=k|name[:n]; a malformed n turns the switch off like an unknown k. */
+static void fail_point_parse(const char *spec, size_t *step, size_t *record)
+{
+        *step = 0;
+        *record = 1;
+        if (!spec)
+                return;
+        char name[64];
+        const char *colon = strchr(spec, ':');
+        size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
+        if (len >= sizeof(name))
+                return;
+        memcpy(name, spec, len);
+        name[len] = '\0';
+        if (colon) {
+                char *end;
+                errno = 0;
+                unsigned long n = strtoul(colon + 1, &end, 10);
+                if (errno || end == colon + 1 || *end || n == 0)
+                        return;
+                *record = n;
+        }
+        *step = step_index(name);
 }
 
 static void ctx_init(struct hostprep_ctx *ctx, const struct vm_def *def,
@@ -123,8 +159,8 @@ static void ctx_init(struct hostprep_ctx *ctx, const struct vm_def *def,
                 .units = opts->units ? opts->units : &hostprep_systemd_units,
                 .modules = opts->modules ? opts->modules : &hostprep_kmod_modules,
                 .timeout_ms = opts->timeout_ms ? opts->timeout_ms : 10000,
-                .fail_step = step_index(getenv("VMLAUNCH_FAIL_STEP")),
         };
+        fail_point_parse(getenv("VMLAUNCH_FAIL_STEP"), &ctx->fail_step, &ctx->fail_record);
 }
 
 /* Inspects every step; states[i] belongs to hostprep_steps[i]. */
@@ -307,13 +343,19 @@ int hostprep_prepare(const struct vm_def *def, const struct hostprep_options *op
         for (size_t i = 0; i < hostprep_n_steps; i++) {
                 ctx.current = hostprep_steps[i];
                 ctx.current_index = i + 1;
+                ctx.step_records = 0;
                 if (states[i])
                         r = hostprep_steps[i]->apply(&ctx, states[i], err);
                 if (r == 0 && ctx.fail_step == i + 1 && !ctx.fail_injected) {
-                        ctx.fail_injected = true; /* the step journaled nothing: fail after it */
-                        r = vl_error_set(err, EIO, "%s: injected failure (VMLAUNCH_FAIL_STEP)",
-                                         hostprep_steps[i]->name);
+                        /* fewer records than n: fail once the step made all its changes */
+                        ctx.fail_injected = true;
+                        r = vl_error_set(err, EIO,
+                                         "injected failure after the step's %zu change(s) "
+                                         "(VMLAUNCH_FAIL_STEP)",
+                                         ctx.step_records);
                 }
+                if (r < 0)
+                        name_failed_step(err, hostprep_steps[i]->name);
                 if (r < 0 || ctx.opts->crash_after_step == i + 1)
                         break;
         }

@@ -10,7 +10,9 @@
  *
  * Every /sys, /proc, /dev path goes through hostprep/sysroot.h (VMLAUNCH_SYSROOT).
  * Test switches (read from the environment by prepare/restore):
- *   VMLAUNCH_FAIL_STEP=k|name  apply of step k fails right after its first journal record
+ *   VMLAUNCH_FAIL_STEP=k|name[:n]  apply of step k fails right after its n-th journal
+ *                              record (default 1), so its first n-1 changes are made; a
+ *                              step with fewer records fails once it has made them all
  *   VMLAUNCH_FAIL_UNDO=j|name  undo of step j's records fails
  */
 #pragma once

@@ -26,7 +26,9 @@ struct hostprep_ctx {
         struct journal *journal; /* while preparing */
         const struct hostprep_step *current;
         size_t current_index; /* 1-based */
-        size_t fail_step;     /* VMLAUNCH_FAIL_STEP, 0: off */
+        size_t fail_step;     /* VMLAUNCH_FAIL_STEP=k[:n], 0: off */
+        size_t fail_record;   /* n: fail before the step's n-th journal record */
+        size_t step_records;  /* journal records of the current step so far */
         bool fail_injected;
 };
 

@@ -129,33 +129,49 @@ static void test_restore_after_prepare_amd_simpledrm_is_byte_identical(void **st
         prepare_restore_identical("amd-2fn-simpledrm", DEF_AMD);
 }
 
-static void test_every_failing_step_rolls_back_to_a_byte_identical_tree(void **state)
+/* VMLAUNCH_FAIL_STEP=k:n for every step k and every change n of it, until the step
+ * makes all its changes and the failure comes after it: each rolls back completely. */
+static void test_a_failure_before_every_change_of_every_step_rolls_back(void **state)
 {
         (void)state;
+        size_t mid_step = 0;
         for (size_t k = 1; k <= hostprep_n_steps; k++) {
-                struct fixture f;
-                fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
-                char *before = fixture_snapshot(&f);
-                char number[16];
-                snprintf(number, sizeof(number), "%zu", k);
-                setenv("VMLAUNCH_FAIL_STEP", number, 1);
-                struct hostprep_report report;
-                struct vl_error err;
-                int r = prepare(&f, &report, &err);
-                unsetenv("VMLAUNCH_FAIL_STEP");
-                fprintf(stderr, "step %zu (%s): %s\n", k, hostprep_steps[k - 1]->name, err.msg);
-                assert_true(r < 0);
-                assert_non_null(strstr(err.msg, "injected failure"));
-                print_report(&report);
-                assert_int_equal(report.n_failures, 0);
-                char *after = fixture_snapshot(&f);
-                assert_same_tree(before, after);
-                assert_false(hostprep_journal_exists(f.run));
-                hostprep_report_free(&report);
-                free(before);
-                free(after);
-                fixture_teardown(&f);
+                for (size_t n = 1;; n++) {
+                        struct fixture f;
+                        fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+                        char *before = fixture_snapshot(&f);
+                        char point[32];
+                        snprintf(point, sizeof(point), "%zu:%zu", k, n);
+                        setenv("VMLAUNCH_FAIL_STEP", point, 1);
+                        struct hostprep_report report;
+                        struct vl_error err;
+                        int r = prepare(&f, &report, &err);
+                        unsetenv("VMLAUNCH_FAIL_STEP");
+                        fprintf(stderr, "%s (%s): %s\n", point, hostprep_steps[k - 1]->name,
+                                err.msg);
+                        assert_true(r < 0);
+                        assert_non_null(strstr(err.msg, "injected failure"));
+                        assert_int_equal(strncmp(err.msg, hostprep_steps[k - 1]->name,
+                                                 strlen(hostprep_steps[k - 1]->name)),
+                                         0);
+                        print_report(&report);
+                        assert_int_equal(report.n_failures, 0);
+                        char *after = fixture_snapshot(&f);
+                        assert_same_tree(before, after);
+                        assert_false(hostprep_journal_exists(f.run));
+                        hostprep_report_free(&report);
+                        free(before);
+                        free(after);
+                        fixture_teardown(&f);
+                        bool before_a_change = strstr(err.msg, "injected failure before") != NULL;
+                        mid_step += before_a_change && n > 1;
+                        if (!before_a_change)
+                                break;
+                        assert_true(n < 64);
+                }
         }
+        /* the rtx2060 group has four devices for vfio and several modules to unload */
+        assert_true(mid_step >= 6);
 }
 
 static void test_failing_undo_is_named_and_a_second_restore_finishes(void **state)
@@ -575,7 +591,7 @@ int main(void)
                 cmocka_unit_test(test_prepare_rtx2060_moves_group_to_vfio_and_changes_the_host),
                 cmocka_unit_test(test_restore_after_prepare_rtx2060_is_byte_identical),
                 cmocka_unit_test(test_restore_after_prepare_amd_simpledrm_is_byte_identical),
-                cmocka_unit_test(test_every_failing_step_rolls_back_to_a_byte_identical_tree),
+                cmocka_unit_test(test_a_failure_before_every_change_of_every_step_rolls_back),
                 cmocka_unit_test(test_failing_undo_is_named_and_a_second_restore_finishes),
                 cmocka_unit_test(test_crash_after_each_step_then_restore_from_the_journal_alone),
                 cmocka_unit_test(test_restore_of_a_journal_with_a_torn_last_line_restores_the_rest),
