@@ -78,12 +78,14 @@ static void report_failures(const struct hostprep_report *report)
 
 /* Host preparation (display manager, consoles, drivers, vfio-pci, hugepages,
  * governor, prepare hooks) runs here, before QEMU exists; every change is journaled
- * first, and a failure has already been rolled back when this returns. */
-static int host_prepare(struct run *run, struct vl_error *err)
+ * first, and a failure has already been rolled back when this returns. *left counts
+ * the changes the rollback could not undo (their journal stays for `restore`). */
+static int host_prepare(struct run *run, size_t *left, struct vl_error *err)
 {
         struct hostprep_options opts = {.run_dir = run->run_dir, .log = host_log};
         struct hostprep_report report = {0};
         int r = hostprep_prepare(run->def, &opts, &report, err);
+        *left = report.n_failures;
         if (r < 0 && report.n_failures) {
                 runlog(LOG_ERR, "rolling back left these changes in place:");
                 report_failures(&report);
@@ -354,10 +356,18 @@ static int run_locked(struct run *run)
                 runlog(LOG_INFO, "created the VM's UEFI variables %s from %s", run->def->ovmf_vars,
                        run->def->ovmf_vars_template);
 
-        int r = host_prepare(run, &err);
+        size_t left = 0;
+        int r = host_prepare(run, &left, &err);
         if (r == -EBUSY) {
                 runlog(LOG_ERR, "%s", err.msg);
                 return VL_EXIT_BUSY;
+        }
+        if (r < 0 && left) {
+                runlog(LOG_ERR,
+                       "prepare the host: %s; %zu change(s) could not be undone (above): the "
+                       "journal is kept in %s: fix the cause, then run `vmlaunch restore %s`",
+                       err.msg, left, run->run_dir, run->def->name);
+                return VL_EXIT_RESTORE;
         }
         if (r < 0) {
                 runlog(LOG_ERR, "prepare the host: %s; what was done has been undone", err.msg);

@@ -12,7 +12,7 @@ enum vl_exit {
         VL_EXIT_QEMU_START = 6,      /* QEMU failed to start or to reach running */
         VL_EXIT_QEMU_CRASHED = 7,    /* QEMU crashed or was killed */
         VL_EXIT_STOPPED = 8,         /* stopped by a signal or `vmlaunch stop` */
-        VL_EXIT_RESTORE = 9,         /* the guest ended but some host state was not restored */
+        VL_EXIT_RESTORE = 9,         /* some host state was not restored: journal kept */
         VL_EXIT_BUSY = 10,           /* already running, or a journal waits for `restore` */
         VL_EXIT_NOT_IMPLEMENTED = 11 /* a verb this build does not have yet */
 };

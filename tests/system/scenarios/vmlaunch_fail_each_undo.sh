@@ -1,0 +1,41 @@
+#!/bin/bash
+# Scenario: while a failed preparation is rolled back, the undo of one step fails
+# (VMLAUNCH_FAIL_UNDO=j, after every step made its changes: VMLAUNCH_FAIL_STEP=hooks:99).
+# For each step j that changes this host: run exits 9 and names each change it could
+# not undo, keeps the journal and says to run `vmlaunch restore`; a new run is refused
+# while that journal exists; `vmlaunch restore` then puts the host back exactly.
+# shellcheck source=tests/system/scenario-lib.sh
+source "$SYSTEM_TESTS/scenario-lib.sh"
+# shellcheck source=tests/system/scenarios/vmlaunch-lib.sh
+source "$SYSTEM_TESTS/scenarios/vmlaunch-lib.sh"
+# The steps of hostprep/steps.c that change this host (no cpufreq: no governor; bochs
+# has already taken the EFI framebuffer over: no framebuffer).
+steps=(hugepages units vtconsoles modules vfio)
+
+snapshot >/tmp/snapshot.before
+for step in "${steps[@]}"; do
+  echo "== VMLAUNCH_FAIL_UNDO=$step"
+  run_to_end "$vm_def" VMLAUNCH_FAIL_STEP=hooks:99 VMLAUNCH_FAIL_UNDO=$step
+  cat "$vm_log"
+  expect_eq "$step: vmlaunch run exits 9" "$run_status" 9
+  [ "$run_status" -eq 9 ] || finish_vm
+  expect_eq "$step: the log names the changes of $step it could not undo" \
+    "$(grep -c "^error:   $step: could not .*injected failure (VMLAUNCH_FAIL_UNDO)" "$vm_log")" \
+    "$(grep -c "^error:   $step: could not" "$vm_log")"
+  grep -q "^error:   $step: could not" "$vm_log" || fail "$step: no change of $step named"
+  expect_eq "$step: the log says to run vmlaunch restore" \
+    "$(grep -c 'run `vmlaunch restore gpu`' "$vm_log")" 1
+
+  run_to_end "$vm_def"
+  expect_eq "$step: a new run is refused while the journal exists (exit 10)" "$run_status" 10
+  cat "$vm_log"
+
+  out=$("$VMLAUNCH" restore "$vm" 2>&1)
+  status=$?
+  echo "$out"
+  expect_eq "$step: vmlaunch restore exits 0" "$status" 0
+  snapshot >/tmp/snapshot.after
+  expect_same_snapshot "$step: the host is exactly as before" /tmp/snapshot.before /tmp/snapshot.after
+  [ $failures -eq 0 ] || finish_vm
+done
+finish_vm
