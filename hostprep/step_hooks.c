@@ -3,21 +3,26 @@
  *   HOOKS_DIR/NAME/started/begin/    after QEMU runs (hostprep_run_hooks, from `run`)
  *   HOOKS_DIR/NAME/release/end/      on restore
  * Each executable runs with argv NAME OPERATION SUB-OPERATION "-" (libvirt's order)
- * and VMLAUNCH_VM, VMLAUNCH_STAGE in the environment. A failing prepare hook fails
+ * and VMLAUNCH_VM, VMLAUNCH_STAGE in the environment, in its own process group. A
+ * failing prepare hook (non-zero exit, or still running after [hooks] timeout) fails
  * the step, which rolls back everything before it. */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
+#include "util/clock.h"
 #include "vmdefs/vmdef.h"
 
 extern char **environ;
@@ -48,7 +53,51 @@ static int list_hooks(const char *dir, const char *stage, struct vl_strv *out)
         return r;
 }
 
-static int run_hook(const char *path, const char *vm, const char *stage, struct vl_error *err)
+/* How long a hook gets to exit after SIGTERM before its process group is killed. */
+#define HOOK_TERM_GRACE_MS 5000
+
+/* Waits for pid (its pidfd, when there is one) until deadline_ms; 1: it exited. */
+static int wait_until_exit(pid_t pid, int pidfd, int64_t deadline_ms)
+{
+        if (pidfd < 0) /* no pidfd (Linux < 5.3): wait without a deadline */
+                return 1;
+        for (;;) {
+                int64_t left = deadline_ms - vl_monotonic_ms();
+                if (left <= 0)
+                        return 0;
+                struct pollfd p = {.fd = pidfd, .events = POLLIN};
+                int n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+                if (n > 0)
+                        return 1;
+                if (n < 0 && errno != EINTR)
+                        return kill(pid, 0) < 0; /* cannot wait: only a gone process ended */
+        }
+}
+
+/* Reaps the hook; past timeout_s its process group (the hook and whatever it started)
+ * gets SIGTERM, then SIGKILL, so a hung hook cannot hang vmlaunch with the host half
+ * prepared. *timed_out says whether that happened. */
+static int reap_hook(pid_t pid, unsigned timeout_s, int *status, bool *timed_out)
+{
+        int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        *timed_out = !wait_until_exit(pid, pidfd, vl_monotonic_ms() + (int64_t)timeout_s * 1000);
+        if (*timed_out) {
+                kill(-pid, SIGTERM);
+                if (!wait_until_exit(pid, pidfd, vl_monotonic_ms() + HOOK_TERM_GRACE_MS))
+                        kill(-pid, SIGKILL);
+        }
+        if (pidfd >= 0)
+                close(pidfd);
+        while (waitpid(pid, status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (*timed_out) /* the hook is gone; what it left running in its group goes too */
+                kill(-pid, SIGKILL);
+        return 0;
+}
+
+static int run_hook(const char *path, const char *vm, const char *stage, unsigned timeout_s,
+                    struct vl_error *err)
 {
         char op[64], sub[64], env_vm[512], env_stage[128];
         snprintf(op, sizeof(op), "%s", stage);
@@ -71,16 +120,32 @@ static int run_hook(const char *path, const char *vm, const char *stage, struct 
                 vl_strv_free(&env);
                 return vl_error_set(err, ENOMEM, "hook %s", path);
         }
+        /* its own process group, so a timeout ends everything the hook started */
+        posix_spawnattr_t attr;
+        posix_spawnattr_init(&attr);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+        posix_spawnattr_setpgroup(&attr, 0);
         char *argv[] = {(char *)path, (char *)vm, op, sub, "-", NULL};
         pid_t pid;
-        r = posix_spawn(&pid, path, NULL, NULL, argv, env.items);
+        r = posix_spawn(&pid, path, NULL, &attr, argv, env.items);
+        posix_spawnattr_destroy(&attr);
         vl_strv_free(&env);
         if (r != 0)
                 return vl_error_set(err, r, "run hook %s", path);
         int status;
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return vl_error_set(err, errno, "wait for hook %s", path);
+        bool timed_out;
+        r = reap_hook(pid, timeout_s, &status, &timed_out);
+        if (r < 0)
+                return vl_error_set(err, -r, "wait for hook %s", path);
+        if (timed_out) {
+                vl_error_set(err, 0,
+                             "hook %s (%s) did not finish within %u s ([hooks] timeout) and was "
+                             "killed",
+                             path, stage, timeout_s);
+                if (err)
+                        err->errnum = ETIMEDOUT;
+                return -ETIMEDOUT;
+        }
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
         if (WIFEXITED(status))
@@ -90,14 +155,15 @@ static int run_hook(const char *path, const char *vm, const char *stage, struct 
                             WTERMSIG(status));
 }
 
-static int run_stage(const char *dir, const char *vm, const char *stage, struct vl_error *err)
+static int run_stage(const char *dir, const char *vm, const char *stage, unsigned timeout_s,
+                     struct vl_error *err)
 {
         struct vl_strv hooks;
         int r = list_hooks(dir, stage, &hooks);
         if (r < 0)
                 return vl_error_set(err, -r, "list hooks in %s/%s", dir, stage);
         for (size_t i = 0; i < hooks.count && r == 0; i++)
-                r = run_hook(hooks.items[i], vm, stage, err);
+                r = run_hook(hooks.items[i], vm, stage, timeout_s, err);
         vl_strv_free(&hooks);
         return r;
 }
@@ -112,7 +178,7 @@ int hostprep_run_hooks(const struct vm_def *def, const char *stage, struct vl_er
 {
         char dir[PATH_MAX / 4];
         vm_hooks_dir(def, dir, (int)sizeof(dir));
-        return run_stage(dir, def->name, stage, err);
+        return run_stage(dir, def->name, stage, def->hooks_timeout_s, err);
 }
 
 struct hooks_state {
@@ -157,12 +223,16 @@ static int hooks_describe(struct hostprep_ctx *ctx, const void *state, struct ho
 static int hooks_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *err)
 {
         const struct hooks_state *s = state;
-        char desc[PATH_MAX + 64];
+        char desc[PATH_MAX + 64], timeout[16];
         snprintf(desc, sizeof(desc), "run the release/end hooks in %s", s->dir);
+        snprintf(timeout, sizeof(timeout), "%u", ctx->def->hooks_timeout_s);
         int r = step_journal(ctx, desc,
-                             (const char *const[]){"dir", s->dir, "vm", ctx->def->name, NULL}, err);
+                             (const char *const[]){"dir", s->dir, "vm", ctx->def->name, "timeout",
+                                                   timeout, NULL},
+                             err);
         if (r == 0)
-                r = run_stage(s->dir, ctx->def->name, "prepare/begin", err);
+                r = run_stage(s->dir, ctx->def->name, "prepare/begin", ctx->def->hooks_timeout_s,
+                              err);
         if (r == 0 && s->prepare.count)
                 step_log(ctx, LOG_INFO, "ran %zu prepare/begin hook(s) from %s", s->prepare.count,
                          s->dir);
@@ -176,7 +246,12 @@ static int hooks_undo(struct hostprep_ctx *ctx, const struct journal_record *rec
         const char *vm = journal_record_get(rec, "vm");
         if (!dir || !vm)
                 return vl_error_set(err, EINVAL, "hooks record without dir/vm");
-        int r = run_stage(dir, vm, "release/end", err);
+        /* journals written before the timeout existed have none: the default */
+        const char *timeout = journal_record_get(rec, "timeout");
+        unsigned long timeout_s = timeout ? strtoul(timeout, NULL, 10) : 0;
+        if (timeout_s == 0 || timeout_s > 3600)
+                timeout_s = 120;
+        int r = run_stage(dir, vm, "release/end", (unsigned)timeout_s, err);
         if (r == 0)
                 step_log(ctx, LOG_INFO, "ran the release/end hooks in %s", dir);
         return r;

@@ -754,6 +754,7 @@ static const struct key_def keys[] = {
         TYPED(K_HOST, "isolate_cpus", T_BOOL, DEF(isolate_cpus)),
 
         TYPED(K_HOOKS, "dir", T_PATH, DEF(hooks_dir)),
+        RANGED(K_HOOKS, "timeout", DEF(hooks_timeout_s), 1, 3600),
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -774,6 +775,7 @@ void vmdef_set_defaults(struct vm_def *def)
         def->vga = dup_or_null("none");
         def->serial = dup_or_null("none");
         def->shutdown_timeout_s = 120;
+        def->hooks_timeout_s = 120;
 
         def->memory_bytes = 4ull << 30;
         def->allocate_hugepages = true;

@@ -31,7 +31,7 @@
  *   [host]      stop_units, vtconsoles (auto|off), framebuffer (auto|off),
  *               unload_modules (auto|off|list), governor (performance|...|off),
  *               governor_cpus (pinned|all), isolate_cpus (bool)
- *   [hooks]     dir
+ *   [hooks]     dir, timeout (seconds)
  *
  * The exact key list, defaults and error texts live in vmdefs/keys.c and in
  * doc/vmlaunch.ini.5.scd.
@@ -205,6 +205,7 @@ struct vm_def {
 
         /* [hooks] */
         char *hooks_dir;
+        unsigned hooks_timeout_s; /* a hook still running then is killed */
 };
 
 unsigned vmdef_vcpu_count(const struct vm_def *def);

@@ -585,6 +585,57 @@ static void test_hooks_run_with_vm_and_stage_and_a_failing_prepare_hook_rolls_ba
         fixture_teardown(&f);
 }
 
+/* State of a process in /proc/PID/stat: 0 when it is gone. */
+static char process_state(pid_t pid)
+{
+        char path[64], stat[512] = "";
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        FILE *in = fopen(path, "r");
+        if (!in)
+                return 0;
+        size_t n = fread(stat, 1, sizeof(stat) - 1, in);
+        stat[n] = '\0';
+        fclose(in);
+        const char *paren = strrchr(stat, ')');
+        return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
+static void test_a_hung_prepare_hook_is_killed_with_what_it_started_and_rolls_back(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+        f.def->hooks_timeout_s = 1;
+        char *before = fixture_snapshot(&f);
+        char body[1024];
+        snprintf(body, sizeof(body),
+                 "#!/bin/sh\nsleep 1000 &\necho $! > %s/child.pid\nexec sleep 1000\n", f.tmp);
+        write_hook(&f, "prepare/begin", "10-hang", body);
+        struct hostprep_report report;
+        struct vl_error err;
+        int r = prepare(&f, &report, &err);
+        assert_true(r < 0);
+        fprintf(stderr, "%s\n", err.msg);
+        assert_non_null(strstr(err.msg, "10-hang (prepare/begin) did not finish within 1 s "
+                                        "([hooks] timeout) and was killed"));
+        assert_int_equal(report.n_failures, 0);
+        hostprep_report_free(&report);
+        char *after = fixture_snapshot(&f);
+        assert_same_tree(before, after);
+        /* the sleep the hook left in the background went with it */
+        char pid_path[600], pid_text[32] = "";
+        snprintf(pid_path, sizeof(pid_path), "%s/child.pid", f.tmp);
+        FILE *in = fopen(pid_path, "r");
+        assert_non_null(in);
+        assert_non_null(fgets(pid_text, sizeof(pid_text), in));
+        fclose(in);
+        char child = process_state((pid_t)atoi(pid_text));
+        assert_true(child == 0 || child == 'Z' || child == 'X');
+        free(before);
+        free(after);
+        fixture_teardown(&f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -611,6 +662,8 @@ int main(void)
                         test_prepare_on_an_igpu_host_unbinds_a_console_on_the_gpu_and_restore_rebinds_it),
                 cmocka_unit_test(
                         test_hooks_run_with_vm_and_stage_and_a_failing_prepare_hook_rolls_back),
+                cmocka_unit_test(
+                        test_a_hung_prepare_hook_is_killed_with_what_it_started_and_rolls_back),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

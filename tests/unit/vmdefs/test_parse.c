@@ -166,6 +166,7 @@ static void test_minimal_definition_gets_documented_defaults(void **state)
         assert_string_equal(def->display, "none");
         assert_string_equal(def->vga, "none");
         assert_int_equal(def->shutdown_timeout_s, 120);
+        assert_int_equal(def->hooks_timeout_s, 120);
         assert_int_equal(def->memory_bytes, 4ull << 30);
         assert_int_equal(def->hugepage_bytes, 0);
         assert_false(def->prealloc);
