@@ -34,7 +34,8 @@ static void resolve_accel(const struct vm_def *def, const struct host_facts_opts
                 f->accel = VMDEF_ACCEL_KVM;
                 snprintf(f->accel_reason, sizeof(f->accel_reason), "as defined");
                 if (!usable)
-                        vmdef_diag_add(diags, severity_of(opts), 0, "qemu", "accel",
+                        vmdef_diag_add(diags, severity_of(opts),
+                                       vmdef_key_line(def, "qemu", "accel"), "qemu", "accel",
                                        "kvm, but KVM is not usable here (%s); enable "
                                        "virtualization in the firmware and load kvm_intel or "
                                        "kvm_amd, or use accel = auto",
@@ -59,19 +60,20 @@ static int resolve_gpu_group(const struct vm_def *def, const struct host_facts_o
         char addr[16];
         vmdef_pci_addr_format(&def->gpu_address, addr);
         if (r == -ENOENT)
-                vmdef_diag_add(diags, severity_of(opts), 0, "gpu", "address",
+                vmdef_diag_add(diags, severity_of(opts), vmdef_key_line(def, "gpu", "address"),
+                               "gpu", "address",
                                "%s is not a PCI device of this host; expected an address "
                                "`lspci -D` lists%s",
                                addr, fallback);
         else if (r < 0)
-                vmdef_diag_add(diags, severity_of(opts), 0, "gpu", "address", "%s%s", err.msg,
-                               fallback);
+                vmdef_diag_add(diags, severity_of(opts), vmdef_key_line(def, "gpu", "address"),
+                               "gpu", "address", "%s%s", err.msg, fallback);
         return 0;
 }
 
 /* A pin on a CPU this machine lacks is an error for run, a warning for a plan made on
  * another machine. */
-static void add_findings(const struct hostprep_pin_findings *found,
+static void add_findings(const struct vm_def *def, const struct hostprep_pin_findings *found,
                          const struct host_facts_opts *opts, struct vmdef_diags *diags)
 {
         for (size_t i = 0; i < found->count; i++) {
@@ -80,7 +82,8 @@ static void add_findings(const struct hostprep_pin_findings *found,
                 if (opts->mode == HOST_FACTS_PLAN &&
                     opts->topology_origin == HOSTPREP_TOPOLOGY_HOST)
                         sev = VMDEF_WARNING;
-                vmdef_diag_add(diags, sev, d->line, d->section, d->key, "%s", d->msg);
+                unsigned line = d->line ? d->line : vmdef_key_line(def, d->section, d->key);
+                vmdef_diag_add(diags, sev, line, d->section, d->key, "%s", d->msg);
         }
 }
 
@@ -101,20 +104,22 @@ static int resolve_pins(struct vm_def *def, const struct host_facts_opts *opts,
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
-                vmdef_diag_add(diags, def->vcpu_pin_auto ? severity_of(opts) : VMDEF_WARNING, 0,
-                               "cpu", "vcpu_pin", "cannot read the CPU topology (%s); %s", err.msg,
+                vmdef_diag_add(diags, def->vcpu_pin_auto ? severity_of(opts) : VMDEF_WARNING,
+                               vmdef_key_line(def, "cpu", "vcpu_pin"), "cpu", "vcpu_pin",
+                               "cannot read the CPU topology (%s); %s", err.msg,
                                def->vcpu_pin_auto ? "auto needs it to choose the CPUs"
                                                   : "the pins were not checked");
                 return 0;
         }
         r = hostprep_topology_apply_auto_pin(topo, def, &f->pin_reasons, &err);
         if (r == -EINVAL)
-                vmdef_diag_add(diags, VMDEF_ERROR, 0, "cpu", "vcpu_pin", "%s", err.msg);
+                vmdef_diag_add(diags, VMDEF_ERROR, vmdef_key_line(def, "cpu", "vcpu_pin"), "cpu",
+                               "vcpu_pin", "%s", err.msg);
         if (r == 0) {
                 struct hostprep_pin_findings found = {0};
                 r = hostprep_pin_check(topo, def, &found);
                 if (r == 0)
-                        add_findings(&found, opts, diags);
+                        add_findings(def, &found, opts, diags);
                 hostprep_pin_findings_free(&found);
         }
         hostprep_topology_free(topo);

@@ -41,17 +41,19 @@ void vmdef_check_files(const struct vm_def *def, enum vmdef_severity severity,
                           "an existing disk image or block device");
         }
         if (def->firmware == VMDEF_FIRMWARE_UEFI) {
-                need_file(diags, severity, 0, "firmware", "code", def->ovmf_code, false, false,
+                need_file(diags, severity, vmdef_key_line(def, "firmware", "code"), "firmware",
+                          "code", def->ovmf_code, false, false,
                           "the OVMF code file (Debian package ovmf)");
-                need_file(diags, severity, 0, "firmware", "vars_template", def->ovmf_vars_template,
-                          false, false, "the OVMF variables template (Debian package ovmf)");
+                need_file(diags, severity, vmdef_key_line(def, "firmware", "vars_template"),
+                          "firmware", "vars_template", def->ovmf_vars_template, false, false,
+                          "the OVMF variables template (Debian package ovmf)");
         }
-        need_file(diags, severity, 0, "gpu", "romfile", def->gpu_romfile, false, false,
-                  "an existing VBIOS ROM file");
-        need_file(diags, severity, 0, "boot", "kernel", def->kernel, false, false,
-                  "an existing kernel image");
-        need_file(diags, severity, 0, "boot", "initrd", def->initrd, false, false,
-                  "an existing initramfs");
+        need_file(diags, severity, vmdef_key_line(def, "gpu", "romfile"), "gpu", "romfile",
+                  def->gpu_romfile, false, false, "an existing VBIOS ROM file");
+        need_file(diags, severity, vmdef_key_line(def, "boot", "kernel"), "boot", "kernel",
+                  def->kernel, false, false, "an existing kernel image");
+        need_file(diags, severity, vmdef_key_line(def, "boot", "initrd"), "boot", "initrd",
+                  def->initrd, false, false, "an existing initramfs");
         for (size_t i = 0; i < def->n_evdev; i++) {
                 snprintf(sec, sizeof(sec), "evdev.%s", def->evdev[i].id);
                 need_file(diags, severity, def->evdev[i].path_line, sec, "path", def->evdev[i].path,

@@ -68,5 +68,10 @@ void vmdef_free(struct vm_def *def)
         strv_free(def->unload_modules);
         free(def->governor);
         free(def->hooks_dir);
+        for (size_t i = 0; i < def->n_key_lines; i++) {
+                free(def->key_lines[i].section);
+                free(def->key_lines[i].key);
+        }
+        free(def->key_lines);
         free(def);
 }

@@ -48,6 +48,9 @@ void vmdef_set_defaults(struct vm_def *def);
  * Returns 0 or -ENOMEM. */
 int vmdef_apply_ini(const struct vmdef_ini *ini, struct vm_def *def, struct vmdef_diags *diags);
 
+/* key_lines.c: remembers where each applied key was written. Returns 0 or -ENOMEM. */
+int vmdef_record_key_lines(const struct vmdef_ini *ini, struct vm_def *def);
+
 /* validate.c: defaults that depend on other keys, then cross-field checks. Returns 0 or
  * -ENOMEM. */
 int vmdef_finish_and_validate(struct vm_def *def, const struct vmdef_ini *ini,

@@ -62,7 +62,8 @@ int vmdef_parse_string(const char *path, const char *text, size_t len, struct vm
                 r = -EINVAL;
                 goto out;
         }
-        if ((r = vmdef_apply_ini(&ini, def, diags)) < 0)
+        if ((r = vmdef_apply_ini(&ini, def, diags)) < 0 ||
+            (r = vmdef_record_key_lines(&ini, def)) < 0)
                 goto out;
         if ((r = vmdef_finish_and_validate(def, &ini, diags)) < 0)
                 goto out;

@@ -206,9 +206,22 @@ struct vm_def {
         /* [hooks] */
         char *hooks_dir;
         unsigned hooks_timeout_s; /* a hook still running then is killed */
+
+        /* Where each key was written, for problems found after parsing (host checks). */
+        struct vmdef_key_line *key_lines;
+        size_t n_key_lines;
+};
+
+struct vmdef_key_line {
+        char *section, *key;
+        unsigned line;
 };
 
 unsigned vmdef_vcpu_count(const struct vm_def *def);
+
+/* Line of `key` in `[section]` in the definition's file; 0 when it was not written
+ * (the default applies), so a diagnostic about it has no line. */
+unsigned vmdef_key_line(const struct vm_def *def, const char *section, const char *key);
 
 /* One problem found in a definition. Printed as
  *   FILE:LINE: [section] key: what is wrong; what is expected

@@ -272,6 +272,18 @@ static const struct check_case cases[] = {
          "FILE:2: [disk.a] path: /nonexistent/a.qcow2: No such file or directory; expected an "
          "existing disk image or block device",
          VL_EXIT_HOST_CHECK},
+        {"missing_firmware_code", "[firmware]\ncode = /nonexistent/OVMF_CODE.fd\n",
+         "FILE:2: [firmware] code: /nonexistent/OVMF_CODE.fd: No such file or directory; expected "
+         "the OVMF code file (Debian package ovmf)",
+         VL_EXIT_HOST_CHECK},
+        {"missing_gpu_romfile", "[gpu]\naddress = 06:00.0\n\nromfile = /nonexistent/tu106.rom\n",
+         "FILE:4: [gpu] romfile: /nonexistent/tu106.rom: No such file or directory; expected an "
+         "existing VBIOS ROM file",
+         VL_EXIT_HOST_CHECK},
+        {"missing_boot_kernel", "[boot]\nkernel = /nonexistent/vmlinuz\n",
+         "FILE:2: [boot] kernel: /nonexistent/vmlinuz: No such file or directory; expected an "
+         "existing kernel image",
+         VL_EXIT_HOST_CHECK},
         {"line_longer_than_inih_buffer",
          "[vm]\ndescription = "
          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
