@@ -32,7 +32,9 @@ static void topology_usage(FILE *out)
                 "                        to paste into a definition, each choice explained\n"
                 "  --iothreads K         iothreads to place with --suggest (default %d)\n"
                 "  --json                with --suggest: print {\"vcpus\", \"emulator\",\n"
-                "                        \"iothreads\", \"topology\", \"reasons\"} as JSON\n"
+                "                        \"iothreads\", \"topology\", \"reasons\"} as JSON;\n"
+                "                        with --check: {\"definition\", \"source\", \"fits\",\n"
+                "                        \"vcpus\", \"auto_reasons\", \"findings\"}\n"
                 "  --check NAME|FILE     check a definition's vcpu_pin, emulator_pin and\n"
                 "                        iothread pins against the "
                 "topology\n" VL_CLI_DEF_OPTIONS_HELP
@@ -118,8 +120,8 @@ static int parse_args(int argc, char **argv, struct topology_args *a)
                         a->check = v;
                 }
         }
-        if (a->json && !a->suggest) {
-                fprintf(stderr, "vmlaunch topology: --json goes with --suggest N\n");
+        if (a->json && !a->suggest && !a->check) {
+                fprintf(stderr, "vmlaunch topology: --json goes with --suggest N or --check\n");
                 return -1;
         }
         if (a->check && a->suggest) {
@@ -170,6 +172,57 @@ static int print_suggestion_json(const struct hostprep_topology *topo,
         json_object_object_add(root, "iothreads", io);
         json_object_object_add(root, "topology", guest);
         json_object_object_add(root, "reasons", reasons);
+        printf("%s\n", json_object_to_json_string_ext(
+                               root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(root);
+        return 0;
+}
+
+static json_object *strings_json(const struct vl_strv *l)
+{
+        json_object *arr = json_object_new_array();
+        for (size_t i = 0; arr && i < l->count; i++)
+                json_object_array_add(arr, json_object_new_string(l->items[i]));
+        return arr;
+}
+
+/* One finding as {"severity", "line", "section", "key", "message"}; line is null
+ * when the key was not written (its default was checked). */
+static json_object *finding_json(const struct vm_def *def, const struct vmdef_diag *d)
+{
+        json_object *o = json_object_new_object();
+        if (!o)
+                return NULL;
+        unsigned line = d->line ? d->line : vmdef_key_line(def, d->section, d->key);
+        json_object_object_add(
+                o, "severity",
+                json_object_new_string(d->severity == VMDEF_ERROR ? "error" : "warning"));
+        json_object_object_add(o, "line", line ? json_object_new_int64(line) : NULL);
+        json_object_object_add(o, "section", json_object_new_string(d->section));
+        json_object_object_add(o, "key", json_object_new_string(d->key));
+        json_object_object_add(o, "message", json_object_new_string(d->msg));
+        return o;
+}
+
+static int print_check_json(const struct hostprep_topology *topo, const struct vm_def *def,
+                            const char *path, const struct vl_strv *reasons,
+                            const struct hostprep_pin_findings *findings)
+{
+        json_object *root = json_object_new_object();
+        json_object *list = json_object_new_array();
+        if (!root || !list) {
+                json_object_put(root);
+                json_object_put(list);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < findings->count; i++)
+                json_object_array_add(list, finding_json(def, &findings->items[i]));
+        json_object_object_add(root, "definition", json_object_new_string(path));
+        json_object_object_add(root, "source", json_object_new_string(topo->source));
+        json_object_object_add(root, "fits", json_object_new_boolean(findings->n_errors == 0));
+        json_object_object_add(root, "vcpus", cpus_json(&def->vcpu_pin));
+        json_object_object_add(root, "auto_reasons", strings_json(reasons));
+        json_object_object_add(root, "findings", list);
         printf("%s\n", json_object_to_json_string_ext(
                                root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(root);
@@ -228,21 +281,26 @@ static int run_check(const struct hostprep_topology *topo, const struct topology
                 ex = r == -ENOMEM ? VL_EXIT_FAILURE : VL_EXIT_HOST_CHECK;
                 goto out;
         }
-        for (size_t i = 0; i < reasons.count; i++)
-                printf("%s: vcpu_pin = auto: %s\n", path, reasons.items[i]);
-        if (hostprep_pin_check(topo, def, &findings) < 0) {
+        if (hostprep_pin_check(topo, def, &findings) < 0 ||
+            (a->json && print_check_json(topo, def, path, &reasons, &findings) < 0)) {
                 fprintf(stderr, "vmlaunch topology: out of memory\n");
                 ex = VL_EXIT_FAILURE;
                 goto out;
         }
+        ex = findings.n_errors ? VL_EXIT_HOST_CHECK : VL_EXIT_OK;
+        if (a->json)
+                goto out;
+        for (size_t i = 0; i < reasons.count; i++)
+                printf("%s: vcpu_pin = auto: %s\n", path, reasons.items[i]);
         char line[1024];
         for (size_t i = 0; i < findings.count; i++) {
-                vmdef_diag_format(&findings.items[i], path, line, sizeof(line));
+                struct vmdef_diag d = findings.items[i];
+                d.line = d.line ? d.line : vmdef_key_line(def, d.section, d.key);
+                vmdef_diag_format(&d, path, line, sizeof(line));
                 fprintf(stderr, "%s\n", line);
         }
         if (findings.count == 0)
                 printf("%s: pinning fits %s\n", path, topo->source);
-        ex = findings.n_errors ? VL_EXIT_HOST_CHECK : VL_EXIT_OK;
 out:
         hostprep_pin_findings_free(&findings);
         vl_strv_free(&reasons);

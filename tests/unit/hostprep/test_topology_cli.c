@@ -201,6 +201,71 @@ static void test_check_reports_warnings_and_fails_on_missing_cpus(void **state)
         free(res);
 }
 
+/* The finding of section/key in a --check --json report, or NULL. */
+static json_object *finding_of(json_object *findings, const char *key)
+{
+        for (size_t i = 0; i < json_object_array_length(findings); i++) {
+                json_object *f = json_object_array_get_idx(findings, i), *k;
+                if (json_object_object_get_ex(f, "key", &k) &&
+                    !strcmp(json_object_get_string(k), key))
+                        return f;
+        }
+        return NULL;
+}
+
+static const char *field_string(json_object *o, const char *name)
+{
+        json_object *v;
+        return json_object_object_get_ex(o, name, &v) ? json_object_get_string(v) : NULL;
+}
+
+static void test_check_json_gives_each_finding_with_its_line(void **state)
+{
+        (void)state;
+        char path[4096];
+        struct run_result *res = calloc(1, sizeof(*res));
+        assert_non_null(res);
+        write_definition(path, sizeof(path),
+                         "[cpu]\nsockets = 1\ncores = 4\nthreads = 2\nvcpu_pin = 0-7\n"
+                         "emulator_pin = 0,3\n");
+        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--check", path,
+                                           "--json", "--allow-unsafe-owner", NULL});
+        assert_int_equal(res->exit_code, 0);
+        json_object *root = json_tokener_parse(res->out), *v, *findings;
+        assert_non_null(root);
+        assert_string_equal(field_string(root, "definition"), path);
+        assert_true(json_object_object_get_ex(root, "fits", &v) && json_object_get_boolean(v));
+        assert_true(json_object_object_get_ex(root, "vcpus", &v));
+        assert_int_equal(json_object_array_length(v), 8);
+        assert_true(json_object_object_get_ex(root, "findings", &findings));
+        json_object *emulator = finding_of(findings, "emulator_pin");
+        assert_non_null(emulator);
+        assert_string_equal(field_string(emulator, "severity"), "warning");
+        assert_string_equal(field_string(emulator, "section"), "cpu");
+        assert_true(json_object_object_get_ex(emulator, "line", &v));
+        assert_int_equal(json_object_get_int(v), 6);
+        assert_non_null(strstr(field_string(emulator, "message"), "shares CPUs 0,3 with vCPUs"));
+        json_object_put(root);
+        remove_definition(path);
+
+        /* CPUs 12 and 14 do not exist on a 12-thread Ryzen: it does not fit, exit 4 */
+        write_definition(path, sizeof(path),
+                         "[cpu]\nsockets = 1\ncores = 4\nthreads = 2\nvcpu_pin = 4-10,14\n");
+        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--check", path,
+                                           "--json", "--allow-unsafe-owner", NULL});
+        assert_int_equal(res->exit_code, 4);
+        root = json_tokener_parse(res->out);
+        assert_non_null(root);
+        assert_true(json_object_object_get_ex(root, "fits", &v) && !json_object_get_boolean(v));
+        assert_true(json_object_object_get_ex(root, "findings", &findings));
+        json_object *pin = finding_of(findings, "vcpu_pin");
+        assert_non_null(pin);
+        assert_string_equal(field_string(pin, "severity"), "error");
+        json_object_put(root);
+        remove_definition(path);
+        free(res);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -209,6 +274,7 @@ int main(void)
                 cmocka_unit_test(test_describe_an_xml_machine),
                 cmocka_unit_test(test_bad_arguments_exit_with_usage),
                 cmocka_unit_test(test_check_reports_warnings_and_fails_on_missing_cpus),
+                cmocka_unit_test(test_check_json_gives_each_finding_with_its_line),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
