@@ -61,10 +61,12 @@ static bool node_matches(const char *target, const struct vl_strv *prefixes)
         return false;
 }
 
-/* The unit from "0::/system.slice/gdm.service" (cgroup v2) or the name=systemd line. */
-static void unit_of(int pid, char *unit, size_t len)
+/* The unit from "0::/system.slice/gdm.service" (cgroup v2) or the name=systemd line;
+ * *uid is set for a unit of a user's systemd (".../user@1000.service/app.slice/..."). */
+static void unit_of(int pid, char *unit, size_t len, int *uid)
 {
         unit[0] = '\0';
+        *uid = -1;
         char path[64];
         char *cg = NULL;
         snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
@@ -78,6 +80,11 @@ static void unit_of(int pid, char *unit, size_t len)
                 for (char *part = strtok_r(strrchr(line, ':') + 1, "/", &save); part;
                      part = strtok_r(NULL, "/", &save)) {
                         size_t n = strlen(part);
+                        unsigned user;
+                        char tail[16];
+                        if (sscanf(part, "user@%u.%15s", &user, tail) == 2 &&
+                            !strcmp(tail, "service"))
+                                *uid = (int)user;
                         if ((n > 8 && !strcmp(part + n - 8, ".service")) ||
                             (n > 6 && !strcmp(part + n - 6, ".scope")))
                                 snprintf(unit, len, "%s", part);
@@ -85,6 +92,46 @@ static void unit_of(int pid, char *unit, size_t len)
                 break;
         }
         free(cg);
+}
+
+/* The parent pid from /proc/PID/stat ("PID (comm) S PPID ..."; comm may hold spaces
+ * and parentheses, so read after the last ')'). 0 when unknown. */
+static int parent_of(int pid)
+{
+        char path[64], *stat = NULL;
+        snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+        if (sysroot_read_file(path, &stat) < 0)
+                return 0;
+        const char *paren = strrchr(stat, ')');
+        int ppid = 0;
+        char state;
+        if (!paren || sscanf(paren + 1, " %c %d", &state, &ppid) != 2)
+                ppid = 0;
+        free(stat);
+        return ppid;
+}
+
+/* For a process of a session scope: the unit of its nearest ancestor outside the
+ * scope. gdm's greeter and the sessions gdm (sddm, lightdm) starts descend from the
+ * display manager's session worker, so they end when the display manager stops. */
+static void session_starter(const struct gpu_holder *h, char *unit, size_t len)
+{
+        unit[0] = '\0';
+        if (strncmp(h->unit, "session-", 8) != 0)
+                return;
+        int pid = h->pid;
+        for (int depth = 0; depth < 64; depth++) { /* a bound, should /proc be odd */
+                pid = parent_of(pid);
+                if (pid <= 1)
+                        return;
+                char parent_unit[256];
+                int uid;
+                unit_of(pid, parent_unit, sizeof(parent_unit), &uid);
+                if (strcmp(parent_unit, h->unit) != 0) {
+                        snprintf(unit, len, "%s", parent_unit);
+                        return;
+                }
+        }
 }
 
 int holders_scan(const struct pci_group *group, struct gpu_holder **out, size_t *count)
@@ -132,7 +179,8 @@ int holders_scan(const struct pci_group *group, struct gpu_holder **out, size_t 
                         snprintf(dir, sizeof(dir), "/proc/%ld/comm", pid);
                         if (sysroot_read_line(dir, h->comm, sizeof(h->comm)) < 0)
                                 snprintf(h->comm, sizeof(h->comm), "?");
-                        unit_of((int)pid, h->unit, sizeof(h->unit));
+                        unit_of((int)pid, h->unit, sizeof(h->unit), &h->user_manager_uid);
+                        session_starter(h, h->session_started_by, sizeof(h->session_started_by));
                         break; /* one line per process is enough */
                 }
                 vl_strv_free(&fds);

@@ -13,6 +13,11 @@ struct gpu_holder {
         char comm[64];
         char unit[256]; /* "" when not in a unit */
         char node[128]; /* the device node held, e.g. /dev/nvidia0 */
+        /* A login session's process (unit "session-N.scope"): the unit of the nearest
+         * ancestor outside that scope, e.g. gdm.service for the greeter's gnome-shell
+         * or a Wayland session gdm started; "" when none. */
+        char session_started_by[256];
+        int user_manager_uid; /* in a unit of user@UID.service; -1 when not */
 };
 
 int holders_scan(const struct pci_group *group, struct gpu_holder **out, size_t *count);

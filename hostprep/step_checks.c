@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <systemd/sd-login.h>
+
 #include "hostprep/holders.h"
 #include "hostprep/pci.h"
 #include "hostprep/steps.h"
@@ -125,6 +127,23 @@ static bool unit_is_stopped(struct hostprep_ctx *ctx, const char *unit)
         return false;
 }
 
+/* The user's graphical session as logind knows it ("" when none, or in a fixture). */
+static void user_display_session(int uid, char *session, size_t len)
+{
+        session[0] = '\0';
+        char *id = NULL;
+        if (!sysroot_is_fixture() && sd_uid_get_display((uid_t)uid, &id) >= 0 && id)
+                snprintf(session, len, "%s", id);
+        free(id);
+}
+
+/* "session-12.scope" -> the length of "12" */
+static int session_id_len(const char *scope)
+{
+        const char *dot = strrchr(scope, '.');
+        return dot && dot > scope + 8 ? (int)(dot - scope - 8) : (int)strlen(scope + 8);
+}
+
 static int check_holders(struct hostprep_ctx *ctx, const struct pci_group *g,
                          struct checks_state *s)
 {
@@ -133,9 +152,33 @@ static int check_holders(struct hostprep_ctx *ctx, const struct pci_group *g,
         int r = holders_scan(g, &holders, &n);
         for (size_t i = 0; i < n && r == 0; i++) {
                 const struct gpu_holder *h = &holders[i];
+                /* a unit of a user's own systemd: no system unit vmlaunch stops is it */
+                if (h->user_manager_uid >= 0) {
+                        char session[64];
+                        user_display_session(h->user_manager_uid, session, sizeof(session));
+                        r = vl_strv_pushf(&s->problems,
+                                          "process %d (%s) of user %d's %s holds %s: stop it "
+                                          "(`systemctl --user stop %s` as user %d) or log out of "
+                                          "that user's desktop%s%s%s before starting the VM",
+                                          h->pid, h->comm, h->user_manager_uid, h->unit, h->node,
+                                          h->unit, h->user_manager_uid,
+                                          session[0] ? " (`loginctl terminate-session " : "",
+                                          session, session[0] ? "`)" : "");
+                        continue;
+                }
+                /* these end with the units vmlaunch stops; prepare waits for them */
                 if (h->unit[0] && unit_is_stopped(ctx, h->unit))
                         continue;
-                if (h->unit[0] && strstr(h->unit, ".service"))
+                if (h->session_started_by[0] && unit_is_stopped(ctx, h->session_started_by))
+                        continue;
+                if (!strncmp(h->unit, "session-", 8))
+                        r = vl_strv_pushf(&s->problems,
+                                          "process %d (%s) of login session %.*s holds %s: close "
+                                          "it or end that session (`loginctl terminate-session "
+                                          "%.*s`) before starting the VM",
+                                          h->pid, h->comm, session_id_len(h->unit), h->unit + 8,
+                                          h->node, session_id_len(h->unit), h->unit + 8);
+                else if (h->unit[0] && strstr(h->unit, ".service"))
                         r = vl_strv_pushf(&s->problems,
                                           "process %d (%s) of %s holds %s: stop it (`systemctl "
                                           "stop %s`) or add it to [host] stop_units",

@@ -377,6 +377,48 @@ static void test_holder_that_exits_after_the_unit_stopped_is_waited_for(void **s
         fixture_teardown(&f);
 }
 
+/* gdm's greeter runs in a login session scope, not in gdm.service; it descends from
+ * gdm, so it ends with it: prepare waits for it like for Xorg. */
+static void test_greeter_session_started_by_the_display_manager_is_waited_for(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-4fn-greeter", DEF_RTX2060);
+        fixture_write_tmp(&f, "fake/exits_when_waited", "1300");
+        struct hostprep_report report;
+        struct vl_error err;
+        int r = prepare(&f, &report, &err);
+        if (r < 0)
+                fprintf(stderr, "prepare: %s\n", err.msg);
+        assert_int_equal(r, 0);
+        hostprep_report_free(&report);
+        assert_non_null(strstr(f.waited, "1300 "));
+        assert_false(fixture_exists(&f, "/proc/1300"));
+        assert_false(fixture_exists(&f, "/sys/module/nvidia"));
+        assert_int_equal(restore_fresh(&f, &report), 0);
+        hostprep_report_free(&report);
+        fixture_teardown(&f);
+}
+
+static void test_program_of_an_ssh_session_holding_the_gpu_names_the_session(void **state)
+{
+        (void)state;
+        expect_prepare_fails_unchanged("rtx2060-4fn-ssh-session", DEF_RTX2060, NULL, NULL,
+                                       "process 1510 (nvidia-smi) of login session 5 holds "
+                                       "/dev/nvidia0: close it or end that session (`loginctl "
+                                       "terminate-session 5`) before starting the VM");
+}
+
+static void test_user_unit_holding_the_gpu_audio_says_how_to_stop_it(void **state)
+{
+        (void)state;
+        expect_prepare_fails_unchanged("rtx2060-4fn-user-audio", DEF_RTX2060, NULL, NULL,
+                                       "process 1400 (pipewire) of user 1000's pipewire.service "
+                                       "holds /dev/snd/controlC1: stop it (`systemctl --user stop "
+                                       "pipewire.service` as user 1000) or log out of that "
+                                       "user's desktop before starting the VM");
+}
+
 static void test_holder_surviving_the_deadline_is_named_and_prepare_rolls_back(void **state)
 {
         (void)state;
@@ -651,6 +693,9 @@ int main(void)
                 cmocka_unit_test(test_group_with_a_sata_controller_is_refused_naming_it),
                 cmocka_unit_test(test_process_holding_the_gpu_is_named_with_its_unit),
                 cmocka_unit_test(test_holder_that_exits_after_the_unit_stopped_is_waited_for),
+                cmocka_unit_test(test_greeter_session_started_by_the_display_manager_is_waited_for),
+                cmocka_unit_test(test_program_of_an_ssh_session_holding_the_gpu_names_the_session),
+                cmocka_unit_test(test_user_unit_holding_the_gpu_audio_says_how_to_stop_it),
                 cmocka_unit_test(
                         test_holder_surviving_the_deadline_is_named_and_prepare_rolls_back),
                 cmocka_unit_test(test_hugepage_shortfall_says_reserved_n_of_m_and_frees_them),
