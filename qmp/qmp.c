@@ -247,10 +247,8 @@ static int reply_to_result(struct json_object *reply, const char *command, struc
         if (json_object_object_get_ex(reply, "error", &error)) {
                 char text[sizeof(((struct vl_error *)0)->msg)];
                 format_error_reply(error, text, sizeof(text));
-                vl_error_set(err, 0, "QMP command '%s' failed: %s", command, text);
-                if (err)
-                        err->errnum = EREMOTEIO;
-                return -EREMOTEIO;
+                return vl_error_set_plain(err, EREMOTEIO, "QMP command '%s' failed: %s", command,
+                                          text);
         }
         if (ret) {
                 struct json_object *value = NULL;

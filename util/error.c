@@ -19,6 +19,18 @@ int vl_error_set(struct vl_error *err, int errnum, const char *fmt, ...)
         return errnum ? -errnum : -EINVAL;
 }
 
+int vl_error_set_plain(struct vl_error *err, int errnum, const char *fmt, ...)
+{
+        if (err) {
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+                va_end(ap);
+                err->errnum = errnum;
+        }
+        return errnum ? -errnum : -EINVAL;
+}
+
 int vl_error_prefix(struct vl_error *err, const char *fmt, ...)
 {
         if (!err)

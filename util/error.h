@@ -14,6 +14,11 @@ struct vl_error {
 int vl_error_set(struct vl_error *err, int errnum, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
+/* Like vl_error_set without the ": strerror(errnum)": for messages that already say
+ * what happened ("did not finish within 120 s") but must carry the code. */
+int vl_error_set_plain(struct vl_error *err, int errnum, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
 /* Prepends "context: " to an error already set, for callers that add
  * which device or file they were working on. */
 int vl_error_prefix(struct vl_error *err, const char *fmt, ...)
