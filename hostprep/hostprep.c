@@ -9,6 +9,7 @@
 #include <syslog.h>
 
 #include "hostprep/steps.h"
+#include "hostprep/stop_signal.h"
 #include "hostprep/journal.h"
 #include "util/cleanup.h"
 #include "util/strv.h"
@@ -354,7 +355,11 @@ int hostprep_prepare(const struct vm_def *def, const struct hostprep_options *op
                                          "(VMLAUNCH_FAIL_STEP)",
                                          ctx.step_records);
                 }
-                if (r < 0)
+                /* Ctrl-C: nothing more is changed, and QEMU is not started */
+                if (r == 0 && opts->stop_on_signal && stop_signal_pending())
+                        r = vl_error_set_plain(err, ECANCELED, "asked to stop after the %s step",
+                                               hostprep_steps[i]->name);
+                else if (r < 0)
                         name_failed_step(err, hostprep_steps[i]->name);
                 if (r < 0 || ctx.opts->crash_after_step == i + 1)
                         break;
@@ -364,7 +369,7 @@ int hostprep_prepare(const struct vm_def *def, const struct hostprep_options *op
         free_states(states);
         if (r == 0)
                 return 0;
-        step_log(&ctx, LOG_ERR, "%s; rolling back", err->msg);
+        step_log(&ctx, r == -ECANCELED ? LOG_NOTICE : LOG_ERR, "%s; rolling back", err->msg);
         struct vl_error undo_err = {0};
         undo_journal(&ctx, report, &undo_err);
         return r;

@@ -74,6 +74,11 @@ struct hostprep_options {
         /* Tests: return right after step k as if vmlaunch had been killed there,
          * leaving the journal behind. 0: off. */
         unsigned crash_after_step;
+        /* The caller blocks SIGINT, SIGTERM and SIGHUP to read them later (vmlaunch
+         * does): one of them pending stops prepare between two steps and ends a
+         * running prepare hook; what was done is rolled back and prepare returns
+         * -ECANCELED. The signal stays pending for the caller. */
+        bool stop_on_signal;
 };
 
 struct hostprep_plan_item {
@@ -104,7 +109,8 @@ int hostprep_check(const struct vm_def *def, const struct hostprep_options *opts
 
 /* Returns 0 when the host is prepared (the journal stays until restore). On failure
  * err says what failed, everything done so far has been undone, and report lists any
- * change that could not be undone. -EBUSY: a journal of an earlier run exists. */
+ * change that could not be undone. -EBUSY: a journal of an earlier run exists.
+ * -ECANCELED: stopped by a signal (stop_on_signal). */
 int hostprep_prepare(const struct vm_def *def, const struct hostprep_options *opts,
                      struct hostprep_report *report, struct vl_error *err);
 

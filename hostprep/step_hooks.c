@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "hostprep/steps.h"
+#include "hostprep/stop_signal.h"
 #include "hostprep/sysroot.h"
 #include "util/clock.h"
 #include "vmdefs/vmdef.h"
@@ -56,48 +57,80 @@ static int list_hooks(const char *dir, const char *stage, struct vl_strv *out)
 /* How long a hook gets to exit after SIGTERM before its process group is killed. */
 #define HOOK_TERM_GRACE_MS 5000
 
-/* Waits for pid (its pidfd, when there is one) until deadline_ms; 1: it exited. */
-static int wait_until_exit(pid_t pid, int pidfd, int64_t deadline_ms)
+enum hook_wait { HOOK_EXITED, HOOK_TIMED_OUT, HOOK_STOP_ASKED };
+
+/* Waits for pid on its pidfd until deadline_ms, or until stop_fd (when >= 0) says
+ * vmlaunch was asked to stop. */
+static enum hook_wait wait_until_exit(pid_t pid, int pidfd, int stop_fd, int64_t deadline_ms)
 {
         if (pidfd < 0) /* no pidfd (Linux < 5.3): wait without a deadline */
-                return 1;
+                return HOOK_EXITED;
         for (;;) {
                 int64_t left = deadline_ms - vl_monotonic_ms();
                 if (left <= 0)
-                        return 0;
-                struct pollfd p = {.fd = pidfd, .events = POLLIN};
-                int n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+                        return HOOK_TIMED_OUT;
+                struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN},
+                                      {.fd = stop_fd, .events = POLLIN}};
+                int n = poll(p, stop_fd >= 0 ? 2 : 1, left > INT_MAX ? INT_MAX : (int)left);
+                if (n > 0 && p[0].revents)
+                        return HOOK_EXITED;
                 if (n > 0)
-                        return 1;
-                if (n < 0 && errno != EINTR)
-                        return kill(pid, 0) < 0; /* cannot wait: only a gone process ended */
+                        return HOOK_STOP_ASKED;
+                if (n < 0 && errno != EINTR) /* cannot wait: only a gone process ended */
+                        return kill(pid, 0) < 0 ? HOOK_EXITED : HOOK_TIMED_OUT;
         }
 }
 
-/* Reaps the hook; past timeout_s its process group (the hook and whatever it started)
- * gets SIGTERM, then SIGKILL, so a hung hook cannot hang vmlaunch with the host half
- * prepared. *timed_out says whether that happened. */
-static int reap_hook(pid_t pid, unsigned timeout_s, int *status, bool *timed_out)
+/* Reaps the hook. Past timeout_s, or when vmlaunch is asked to stop (watch_stop), its
+ * process group (the hook and whatever it started) gets SIGTERM, then SIGKILL, so a
+ * hung hook cannot hang vmlaunch with the host half prepared. */
+static int reap_hook(pid_t pid, unsigned timeout_s, bool watch_stop, int *status,
+                     enum hook_wait *how)
 {
         int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-        *timed_out = !wait_until_exit(pid, pidfd, vl_monotonic_ms() + (int64_t)timeout_s * 1000);
-        if (*timed_out) {
+        int stop_fd = watch_stop ? stop_signal_fd_open() : -1;
+        *how = wait_until_exit(pid, pidfd, stop_fd, vl_monotonic_ms() + (int64_t)timeout_s * 1000);
+        if (*how != HOOK_EXITED) {
                 kill(-pid, SIGTERM);
-                if (!wait_until_exit(pid, pidfd, vl_monotonic_ms() + HOOK_TERM_GRACE_MS))
+                if (wait_until_exit(pid, pidfd, -1, vl_monotonic_ms() + HOOK_TERM_GRACE_MS) !=
+                    HOOK_EXITED)
                         kill(-pid, SIGKILL);
         }
+        if (stop_fd >= 0)
+                close(stop_fd);
         if (pidfd >= 0)
                 close(pidfd);
         while (waitpid(pid, status, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
-        if (*timed_out) /* the hook is gone; what it left running in its group goes too */
+        if (*how != HOOK_EXITED) /* the hook is gone; what it left in its group goes too */
                 kill(-pid, SIGKILL);
         return 0;
 }
 
+/* A hook starts with default signal handling and nothing blocked, whatever vmlaunch
+ * blocks for its signalfd, so SIGTERM ends it. */
+static void hook_spawn_attrs(posix_spawnattr_t *attr)
+{
+        sigset_t none, defaults;
+        sigemptyset(&none);
+        sigemptyset(&defaults);
+        sigaddset(&defaults, SIGINT);
+        sigaddset(&defaults, SIGTERM);
+        sigaddset(&defaults, SIGHUP);
+        sigaddset(&defaults, SIGPIPE);
+        sigaddset(&defaults, SIGCHLD);
+        posix_spawnattr_init(attr);
+        /* its own process group, so a timeout ends everything the hook started */
+        posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                               POSIX_SPAWN_SETSIGDEF);
+        posix_spawnattr_setpgroup(attr, 0);
+        posix_spawnattr_setsigmask(attr, &none);
+        posix_spawnattr_setsigdefault(attr, &defaults);
+}
+
 static int run_hook(const char *path, const char *vm, const char *stage, unsigned timeout_s,
-                    struct vl_error *err)
+                    bool watch_stop, struct vl_error *err)
 {
         char op[64], sub[64], env_vm[512], env_stage[128];
         snprintf(op, sizeof(op), "%s", stage);
@@ -120,11 +153,8 @@ static int run_hook(const char *path, const char *vm, const char *stage, unsigne
                 vl_strv_free(&env);
                 return vl_error_set(err, ENOMEM, "hook %s", path);
         }
-        /* its own process group, so a timeout ends everything the hook started */
         posix_spawnattr_t attr;
-        posix_spawnattr_init(&attr);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-        posix_spawnattr_setpgroup(&attr, 0);
+        hook_spawn_attrs(&attr);
         char *argv[] = {(char *)path, (char *)vm, op, sub, "-", NULL};
         pid_t pid;
         r = posix_spawn(&pid, path, NULL, &attr, argv, env.items);
@@ -133,19 +163,19 @@ static int run_hook(const char *path, const char *vm, const char *stage, unsigne
         if (r != 0)
                 return vl_error_set(err, r, "run hook %s", path);
         int status;
-        bool timed_out;
-        r = reap_hook(pid, timeout_s, &status, &timed_out);
+        enum hook_wait how;
+        r = reap_hook(pid, timeout_s, watch_stop, &status, &how);
         if (r < 0)
                 return vl_error_set(err, -r, "wait for hook %s", path);
-        if (timed_out) {
-                vl_error_set(err, 0,
-                             "hook %s (%s) did not finish within %u s ([hooks] timeout) and was "
-                             "killed",
-                             path, stage, timeout_s);
-                if (err)
-                        err->errnum = ETIMEDOUT;
-                return -ETIMEDOUT;
-        }
+        if (how == HOOK_STOP_ASKED)
+                return vl_error_set_plain(err, ECANCELED,
+                                          "hook %s (%s) was ended: vmlaunch was asked to stop",
+                                          path, stage);
+        if (how == HOOK_TIMED_OUT)
+                return vl_error_set_plain(err, ETIMEDOUT,
+                                          "hook %s (%s) did not finish within %u s ([hooks] "
+                                          "timeout) and was killed",
+                                          path, stage, timeout_s);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
         if (WIFEXITED(status))
@@ -156,14 +186,14 @@ static int run_hook(const char *path, const char *vm, const char *stage, unsigne
 }
 
 static int run_stage(const char *dir, const char *vm, const char *stage, unsigned timeout_s,
-                     struct vl_error *err)
+                     bool watch_stop, struct vl_error *err)
 {
         struct vl_strv hooks;
         int r = list_hooks(dir, stage, &hooks);
         if (r < 0)
                 return vl_error_set(err, -r, "list hooks in %s/%s", dir, stage);
         for (size_t i = 0; i < hooks.count && r == 0; i++)
-                r = run_hook(hooks.items[i], vm, stage, timeout_s, err);
+                r = run_hook(hooks.items[i], vm, stage, timeout_s, watch_stop, err);
         vl_strv_free(&hooks);
         return r;
 }
@@ -178,7 +208,7 @@ int hostprep_run_hooks(const struct vm_def *def, const char *stage, struct vl_er
 {
         char dir[PATH_MAX / 4];
         vm_hooks_dir(def, dir, (int)sizeof(dir));
-        return run_stage(dir, def->name, stage, def->hooks_timeout_s, err);
+        return run_stage(dir, def->name, stage, def->hooks_timeout_s, false, err);
 }
 
 struct hooks_state {
@@ -232,7 +262,7 @@ static int hooks_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *e
                              err);
         if (r == 0)
                 r = run_stage(s->dir, ctx->def->name, "prepare/begin", ctx->def->hooks_timeout_s,
-                              err);
+                              ctx->opts->stop_on_signal, err);
         if (r == 0 && s->prepare.count)
                 step_log(ctx, LOG_INFO, "ran %zu prepare/begin hook(s) from %s", s->prepare.count,
                          s->dir);
@@ -251,7 +281,8 @@ static int hooks_undo(struct hostprep_ctx *ctx, const struct journal_record *rec
         unsigned long timeout_s = timeout ? strtoul(timeout, NULL, 10) : 0;
         if (timeout_s == 0 || timeout_s > 3600)
                 timeout_s = 120;
-        int r = run_stage(dir, vm, "release/end", (unsigned)timeout_s, err);
+        /* a restore runs to the end, whatever signal comes */
+        int r = run_stage(dir, vm, "release/end", (unsigned)timeout_s, false, err);
         if (r == 0)
                 step_log(ctx, LOG_INFO, "ran the release/end hooks in %s", dir);
         return r;

@@ -82,7 +82,8 @@ static void report_failures(const struct hostprep_report *report)
  * the changes the rollback could not undo (their journal stays for `restore`). */
 static int host_prepare(struct run *run, size_t *left, struct vl_error *err)
 {
-        struct hostprep_options opts = {.run_dir = run->run_dir, .log = host_log};
+        struct hostprep_options opts = {
+                .run_dir = run->run_dir, .log = host_log, .stop_on_signal = true};
         struct hostprep_report report = {0};
         int r = hostprep_prepare(run->def, &opts, &report, err);
         *left = report.n_failures;
@@ -368,6 +369,13 @@ static int run_locked(struct run *run)
                        "journal is kept in %s: fix the cause, then run `vmlaunch restore %s`",
                        err.msg, left, run->run_dir, run->def->name);
                 return VL_EXIT_RESTORE;
+        }
+        if (r == -ECANCELED) {
+                runlog(LOG_NOTICE,
+                       "stopped on request while preparing the host (%s); what was "
+                       "done has been undone",
+                       err.msg);
+                return VL_EXIT_STOPPED;
         }
         if (r < 0) {
                 runlog(LOG_ERR, "prepare the host: %s; what was done has been undone", err.msg);

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -692,10 +693,15 @@ static int fake_unit_set(const char *unit, const char *state, struct vl_error *e
         return 0;
 }
 
+/* fake/sigterm_on_unit_stop: Ctrl-C (here SIGTERM to ourselves) while a unit stops */
 static int fake_unit_stop(void *ud, const char *unit, unsigned t, struct vl_error *err)
 {
         (void)ud;
         (void)t;
+        char p[PATH_MAX];
+        fake_path(p, sizeof(p), "/sigterm_on_unit_stop");
+        if (access(p, F_OK) == 0)
+                kill(getpid(), SIGTERM);
         return fake_unit_set(unit, "inactive", err);
 }
 

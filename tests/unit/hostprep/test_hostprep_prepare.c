@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -627,19 +630,17 @@ static void test_hooks_run_with_vm_and_stage_and_a_failing_prepare_hook_rolls_ba
         fixture_teardown(&f);
 }
 
-/* State of a process in /proc/PID/stat: 0 when it is gone. */
-static char process_state(pid_t pid)
+/* True once pid has exited (SIGKILL is delivered asynchronously: wait on its pidfd,
+ * with a deadline, instead of reading its state once). */
+static bool process_ends_within(pid_t pid, int timeout_ms)
 {
-        char path[64], stat[512] = "";
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        FILE *in = fopen(path, "r");
-        if (!in)
-                return 0;
-        size_t n = fread(stat, 1, sizeof(stat) - 1, in);
-        stat[n] = '\0';
-        fclose(in);
-        const char *paren = strrchr(stat, ')');
-        return paren && paren[1] == ' ' ? paren[2] : 0;
+        int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (fd < 0)
+                return errno == ESRCH;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int n = poll(&p, 1, timeout_ms);
+        close(fd);
+        return n == 1;
 }
 
 static void test_a_hung_prepare_hook_is_killed_with_what_it_started_and_rolls_back(void **state)
@@ -671,11 +672,65 @@ static void test_a_hung_prepare_hook_is_killed_with_what_it_started_and_rolls_ba
         assert_non_null(in);
         assert_non_null(fgets(pid_text, sizeof(pid_text), in));
         fclose(in);
-        char child = process_state((pid_t)atoi(pid_text));
-        assert_true(child == 0 || child == 'Z' || child == 'X');
+        assert_true(process_ends_within((pid_t)atoi(pid_text), 10000));
         free(before);
         free(after);
         fixture_teardown(&f);
+}
+
+/* Runs prepare with SIGINT/SIGTERM/SIGHUP blocked, as vmlaunch does, while a SIGTERM
+ * comes in (like Ctrl-C) from the fake systemd (setup_rel) or from a prepare hook. */
+static void prepare_stopped_by_a_signal(const char *setup_rel, const char *hook_body,
+                                        const char *message)
+{
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+        if (setup_rel)
+                fixture_write_tmp(&f, setup_rel, "");
+        char *before = fixture_snapshot(&f);
+        if (hook_body)
+                write_hook(&f, "prepare/begin", "10-stop", hook_body);
+        f.opts.stop_on_signal = true;
+        sigset_t stops, old;
+        sigemptyset(&stops);
+        sigaddset(&stops, SIGINT);
+        sigaddset(&stops, SIGTERM);
+        sigaddset(&stops, SIGHUP);
+        sigprocmask(SIG_BLOCK, &stops, &old);
+        struct hostprep_report report;
+        struct vl_error err;
+        int r = prepare(&f, &report, &err);
+        fprintf(stderr, "%s\n", err.msg);
+        /* the signal stays for the caller */
+        const struct timespec now = {0, 0};
+        assert_int_equal(sigtimedwait(&stops, NULL, &now), SIGTERM);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        assert_int_equal(r, -ECANCELED);
+        assert_non_null(strstr(err.msg, message));
+        assert_int_equal(report.n_failures, 0);
+        hostprep_report_free(&report);
+        char *after = fixture_snapshot(&f);
+        assert_same_tree(before, after);
+        assert_false(hostprep_journal_exists(f.run));
+        free(before);
+        free(after);
+        fixture_teardown(&f);
+}
+
+static void test_a_stop_signal_during_prepare_rolls_back_after_the_step(void **state)
+{
+        (void)state;
+        /* the display manager is stopping: nothing after the units step is done */
+        prepare_stopped_by_a_signal("fake/sigterm_on_unit_stop", NULL,
+                                    "asked to stop after the units step");
+}
+
+static void test_a_stop_signal_ends_a_running_prepare_hook_and_rolls_back(void **state)
+{
+        (void)state;
+        prepare_stopped_by_a_signal(NULL, "#!/bin/sh\nkill -TERM $PPID\nexec sleep 1000\n",
+                                    "10-stop (prepare/begin) was ended: vmlaunch was asked to "
+                                    "stop");
 }
 
 int main(void)
@@ -709,6 +764,8 @@ int main(void)
                         test_hooks_run_with_vm_and_stage_and_a_failing_prepare_hook_rolls_back),
                 cmocka_unit_test(
                         test_a_hung_prepare_hook_is_killed_with_what_it_started_and_rolls_back),
+                cmocka_unit_test(test_a_stop_signal_during_prepare_rolls_back_after_the_step),
+                cmocka_unit_test(test_a_stop_signal_ends_a_running_prepare_hook_and_rolls_back),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
