@@ -249,9 +249,12 @@ static int modules_apply(struct hostprep_ctx *ctx, void *state, struct vl_error 
 }
 
 /* After loading a driver module the kernel probes its devices during init, so the
- * devices it drove before must be bound again by now. */
-static int check_rebound(const char *module, const char *devices, struct vl_error *err)
+ * devices it drove before must be bound again by now. back: "0000:06:00.0 back on
+ * nvidia, ..." for the log. */
+static int check_rebound(const char *module, const char *devices, char *back, size_t back_len,
+                         struct vl_error *err)
 {
+        back[0] = '\0';
         char list[1024];
         snprintf(list, sizeof(list), "%s", devices);
         char *save = NULL;
@@ -269,6 +272,9 @@ static int check_rebound(const char *module, const char *devices, struct vl_erro
                                             "try `echo %s > /sys/bus/pci/drivers_probe`",
                                             module, item, now[0] ? "on " : "unbound", now,
                                             slash + 1, item);
+                size_t used = strlen(back);
+                snprintf(back + used, back_len - used, "%s%s back on %s", used ? ", " : "", item,
+                         now);
         }
         return 0;
 }
@@ -280,13 +286,20 @@ static int modules_undo(struct hostprep_ctx *ctx, const struct journal_record *r
         const char *devices = journal_record_get(rec, "devices");
         if (!m || !*m || strchr(m, '/'))
                 return vl_error_set(err, EINVAL, "modules record without a valid module");
+        bool loaded = false;
         if (!module_loaded(m)) {
                 int r = ctx->modules->insert(ctx->modules->userdata, m, err);
                 if (r < 0)
                         return r;
-                step_log(ctx, LOG_INFO, "loaded module %s", m);
+                loaded = true;
         }
-        return devices ? check_rebound(m, devices, err) : 0;
+        char back[1024];
+        int r = check_rebound(m, devices ? devices : "", back, sizeof(back), err);
+        if (r == 0 && loaded)
+                step_log(ctx, LOG_INFO, "loaded module %s%s%s", m, back[0] ? ": " : "", back);
+        else if (loaded) /* the module is back even though a device is not */
+                step_log(ctx, LOG_INFO, "loaded module %s", m);
+        return r;
 }
 
 const struct hostprep_step step_modules = {

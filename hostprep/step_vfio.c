@@ -253,6 +253,9 @@ static int undo_device(struct hostprep_ctx *ctx, const char *addr, const char *d
         if (!sysroot_exists(path)) {
                 /* its module was unloaded: the modules step loads it next and the
                  * kernel binds the device then */
+                step_log(ctx, LOG_INFO,
+                         "%s " VFIO_DRIVER " -> no driver until the module of %s is loaded", addr,
+                         driver);
                 return 0;
         }
         r = pci_write(ctx, "/sys/bus/pci/drivers_probe", addr, err);

@@ -120,6 +120,45 @@ static void prepare_restore_identical(const char *tree, const char *ini)
         fixture_teardown(&f);
 }
 
+static void collect_log(void *userdata, int priority, const char *line)
+{
+        (void)priority;
+        char *log = userdata;
+        strncat(log, line, 8191 - strlen(log));
+        strncat(log, "\n", 8191 - strlen(log));
+}
+
+/* One line per device coming back, whichever step brings it back: vfio's undo when
+ * its driver is loaded, the modules step when the driver's module had to be. */
+static void test_restore_logs_each_device_back_on_its_driver(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+        struct hostprep_report report;
+        struct vl_error err;
+        assert_int_equal(prepare(&f, &report, &err), 0);
+        hostprep_report_free(&report);
+        static char log[8192];
+        log[0] = '\0';
+        struct hostprep_options opts = {.run_dir = f.run,
+                                        .units = f.opts.units,
+                                        .modules = f.opts.modules,
+                                        .timeout_ms = 2000,
+                                        .log = collect_log,
+                                        .log_userdata = log};
+        assert_int_equal(hostprep_restore(&opts, &report, &err), 0);
+        hostprep_report_free(&report);
+        fprintf(stderr, "%s", log);
+        assert_non_null(strstr(log, "0000:06:00.0 vfio-pci -> no driver until the module of "
+                                    "nvidia is loaded"));
+        assert_non_null(strstr(log, "loaded module nvidia: 0000:06:00.0 back on nvidia"));
+        assert_non_null(strstr(log, "0000:06:00.1 vfio-pci -> snd_hda_intel"));
+        assert_non_null(strstr(log, "0000:06:00.2 vfio-pci -> xhci_hcd"));
+        assert_non_null(strstr(log, "0000:06:00.3 back on nvidia-gpu"));
+        fixture_teardown(&f);
+}
+
 static void test_restore_after_prepare_rtx2060_is_byte_identical(void **state)
 {
         (void)state;
@@ -738,6 +777,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_prepare_rtx2060_moves_group_to_vfio_and_changes_the_host),
                 cmocka_unit_test(test_restore_after_prepare_rtx2060_is_byte_identical),
+                cmocka_unit_test(test_restore_logs_each_device_back_on_its_driver),
                 cmocka_unit_test(test_restore_after_prepare_amd_simpledrm_is_byte_identical),
                 cmocka_unit_test(test_a_failure_before_every_change_of_every_step_rolls_back),
                 cmocka_unit_test(test_failing_undo_is_named_and_a_second_restore_finishes),
