@@ -55,6 +55,8 @@ struct child_plan {
         struct rlimit memlock;
         int stdin_fd, stdout_fd, stderr_fd;
         int report_fd;
+        int go_fd;       /* -1, or read one byte before the affinity: the parent is done */
+        int go_write_fd; /* the parent's end, closed in the child so EOF can come */
 };
 
 static _Noreturn void child_fail(int report_fd, enum child_step step, int errnum)
@@ -109,6 +111,16 @@ static _Noreturn void child_exec(const struct child_plan *p)
                 child_fail(report, CHILD_DEATHSIG, errno);
         if (getppid() != p->parent)
                 _exit(127);
+        if (p->go_fd >= 0) {
+                close(p->go_write_fd);
+                char go;
+                ssize_t n;
+                do
+                        n = read(p->go_fd, &go, 1);
+                while (n < 0 && errno == EINTR);
+                if (n != 1) /* the parent gave up: it reports why */
+                        _exit(127);
+        }
         if (p->set_memlock && setrlimit(RLIMIT_MEMLOCK, &p->memlock) < 0)
                 child_fail(report, CHILD_MEMLOCK, errno);
         /* Every thread QEMU creates inherits this; vCPUs and iothreads are
@@ -224,7 +236,11 @@ int spawn_qemu(const struct spawn_request *req, struct qemu_proc *out, struct vl
         if (r < 0)
                 return r;
 
-        struct child_plan plan = {.path = path, .argv = req->argv, .parent = getpid()};
+        struct child_plan plan = {.path = path,
+                                  .argv = req->argv,
+                                  .parent = getpid(),
+                                  .go_fd = -1,
+                                  .go_write_fd = -1};
         if (req->affinity && req->affinity->count) {
                 plan.set_affinity = true;
                 CPU_ZERO(&plan.affinity);
@@ -246,11 +262,14 @@ int spawn_qemu(const struct spawn_request *req, struct qemu_proc *out, struct vl
         if (devnull < 0)
                 return vl_error_set(err, errno, "open /dev/null");
         int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, report[2] = {-1, -1};
+        int go[2] = {-1, -1};
         if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0 ||
-            pipe2(report, O_CLOEXEC) < 0) {
+            pipe2(report, O_CLOEXEC) < 0 || (req->before_exec && pipe2(go, O_CLOEXEC) < 0)) {
                 r = vl_error_set(err, errno, "create pipes for QEMU");
                 goto fail_pipes;
         }
+        plan.go_fd = go[0];
+        plan.go_write_fd = go[1];
         plan.stdin_fd = devnull;
         plan.stdout_fd = out_pipe[1];
         plan.stderr_fd = err_pipe[1];
@@ -270,6 +289,17 @@ int spawn_qemu(const struct spawn_request *req, struct qemu_proc *out, struct vl
         close_fd(&out_pipe[1]);
         close_fd(&err_pipe[1]);
         close_fd(&report[1]);
+        close_fd(&go[0]);
+        if (req->before_exec) {
+                r = req->before_exec(req->before_exec_userdata, pid, err);
+                if (r == 0 && write(go[1], "g", 1) != 1)
+                        r = vl_error_set(err, errno, "let QEMU's process go on");
+                close_fd(&go[1]); /* EOF: a child still waiting ends */
+                if (r < 0) {
+                        waitpid(pid, NULL, 0);
+                        goto fail_pipes;
+                }
+        }
 
         struct child_failure failure;
         ssize_t n;
@@ -312,6 +342,7 @@ fail_pipes:
                 close_fd(&out_pipe[i]);
                 close_fd(&err_pipe[i]);
                 close_fd(&report[i]);
+                close_fd(&go[i]);
         }
         return r;
 }

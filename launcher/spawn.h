@@ -13,6 +13,11 @@ struct spawn_request {
         char *const *argv;                    /* argv[0]: a path or a name looked up in PATH */
         const struct vmdef_cpulist *affinity; /* emulator CPUs; NULL or empty: inherit ours */
         uint64_t memlock_bytes;               /* 0: leave RLIMIT_MEMLOCK as it is */
+        /* Optional: called with the child's pid after fork; the child waits for it
+         * before it sets its affinity and execs (a cgroup move after that would reset
+         * the affinity). A failure ends the child and the spawn. */
+        int (*before_exec)(void *userdata, pid_t child, struct vl_error *err);
+        void *before_exec_userdata;
 };
 
 struct qemu_proc {
