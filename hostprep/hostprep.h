@@ -38,6 +38,12 @@ struct hostprep_unit_ops {
          * queued but cannot run before vmlaunch exits (its own unit is stopping). */
         int (*stop)(void *userdata, const char *unit, unsigned timeout_ms, struct vl_error *err);
         int (*start)(void *userdata, const char *unit, unsigned timeout_ms, struct vl_error *err);
+        /* AllowedCPUs of a slice or scope as a CPU list, malloc'd ("" when not
+         * restricted), and setting it for this boot only ("" lifts the restriction). */
+        int (*get_allowed_cpus)(void *userdata, const char *unit, char **cpus,
+                                struct vl_error *err);
+        int (*set_allowed_cpus)(void *userdata, const char *unit, const char *cpus,
+                                struct vl_error *err);
 };
 
 /* Module removal and loading; the default uses libkmod. (Loaded state, holders and
@@ -113,6 +119,13 @@ int hostprep_check(const struct vm_def *def, const struct hostprep_options *opts
  * -ECANCELED: stopped by a signal (stop_on_signal). */
 int hostprep_prepare(const struct vm_def *def, const struct hostprep_options *opts,
                      struct hostprep_report *report, struct vl_error *err);
+
+/* isolate_cpus confines the host's own slices to the emulator CPUs; QEMU must live
+ * outside them, in a scope of its own (vmlaunch-NAME.scope) under machine.slice, as
+ * libvirt's guests do. Moves pid there and waits for systemd. Called before QEMU sets
+ * its affinity and execs: moving a running process to another cpuset resets the
+ * affinity of its threads. */
+int hostprep_qemu_scope(const char *vm_name, int pid, unsigned timeout_ms, struct vl_error *err);
 
 /* Undoes the journal in opts->run_dir. Returns 0 when everything was put back or there
  * was nothing to restore (report->nothing_to_restore); -EIO when report lists changes

@@ -6,8 +6,8 @@
 #include <string.h>
 
 const struct hostprep_step *const hostprep_steps[] = {
-        &step_checks,      &step_hugepages, &step_governor, &step_units, &step_vtconsoles,
-        &step_framebuffer, &step_modules,   &step_vfio,     &step_hooks,
+        &step_checks,     &step_hugepages,   &step_governor, &step_isolation, &step_units,
+        &step_vtconsoles, &step_framebuffer, &step_modules,  &step_vfio,      &step_hooks,
 };
 const size_t hostprep_n_steps = sizeof(hostprep_steps) / sizeof(hostprep_steps[0]);
 

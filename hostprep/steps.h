@@ -63,5 +63,5 @@ int plan_add(struct hostprep_plan *plan, const char *step, const char *fmt, ...)
 /* Host CPUs of vCPU, emulator and iothread pins, sorted and unique (malloc'd). */
 int pinned_cpus(const struct vm_def *def, unsigned **cpus, size_t *n);
 
-extern const struct hostprep_step step_checks, step_hugepages, step_governor, step_units,
-        step_vtconsoles, step_framebuffer, step_modules, step_vfio, step_hooks;
+extern const struct hostprep_step step_checks, step_hugepages, step_governor, step_isolation,
+        step_units, step_vtconsoles, step_framebuffer, step_modules, step_vfio, step_hooks;

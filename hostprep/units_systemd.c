@@ -1,5 +1,7 @@
 /* The default unit operations: systemd's D-Bus API (org.freedesktop.systemd1). */
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
@@ -8,6 +10,9 @@
 
 #include "hostprep/hostprep.h"
 #include "hostprep/sysroot.h"
+#include "hostprep/topology.h"
+#include "util/cleanup.h"
+#include "vmdefs/vmdef.h"
 
 #define SD_DEST    "org.freedesktop.systemd1"
 #define SD_PATH    "/org/freedesktop/systemd1"
@@ -130,6 +135,30 @@ static bool own_unit_stopping(sd_bus *bus)
         return stopping;
 }
 
+/* Waits for the JobRemoved signal of wait->job (subscribed before the call that
+ * queued it, so it cannot be missed). 0 when the job is done. */
+static int wait_job(sd_bus *bus, struct job_wait *wait, const char *what, unsigned timeout_ms,
+                    struct vl_error *err)
+{
+        long long deadline = now_us() + (long long)timeout_ms * 1000;
+        while (!wait->result) {
+                int r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return vl_error_set(err, -r, "%s: waiting for the job", what);
+                if (r > 0)
+                        continue;
+                long long left = deadline - now_us();
+                if (left <= 0)
+                        return vl_error_set(err, ETIMEDOUT,
+                                            "%s: the job did not finish within %u ms", what,
+                                            timeout_ms);
+                r = sd_bus_wait(bus, (uint64_t)left);
+                if (r < 0)
+                        return vl_error_set(err, -r, "%s: waiting for the job", what);
+        }
+        return strcmp(wait->result, "done") == 0 ? 0 : -EIO;
+}
+
 /* Calls StopUnit/StartUnit and waits for its JobRemoved signal. Returns 1 for a start
  * job left queued because our own unit is stopping (own_unit_stopping). */
 static int run_job(const char *method, const char *unit, unsigned timeout_ms, struct vl_error *err)
@@ -165,26 +194,12 @@ static int run_job(const char *method, const char *unit, unsigned timeout_ms, st
                 return vl_error_set(err, EIO, "%s %s: bad reply from systemd", verb, unit);
         if (!strcmp(method, "StartUnit") && own_unit_stopping(bus))
                 return 1;
-        long long deadline = now_us() + (long long)timeout_ms * 1000;
-        while (!wait.result) {
-                r = sd_bus_process(bus, NULL);
-                if (r < 0)
-                        return vl_error_set(err, -r, "%s %s: waiting for the job", verb, unit);
-                if (r > 0)
-                        continue;
-                long long left = deadline - now_us();
-                if (left <= 0)
-                        return vl_error_set(err, ETIMEDOUT,
-                                            "%s %s: the job did not finish within %u ms", verb,
-                                            unit, timeout_ms);
-                r = sd_bus_wait(bus, (uint64_t)left);
-                if (r < 0)
-                        return vl_error_set(err, -r, "%s %s: waiting for the job", verb, unit);
-        }
-        int ok = !strcmp(wait.result, "done");
-        r = ok ? 0
-               : vl_error_set(err, EIO, "%s %s: job ended with '%s' (see `journalctl -u %s`)", verb,
-                              unit, wait.result, unit);
+        char what[300];
+        snprintf(what, sizeof(what), "%s %s", verb, unit);
+        r = wait_job(bus, &wait, what, timeout_ms, err);
+        if (r == -EIO)
+                vl_error_set(err, EIO, "%s: job ended with '%s' (see `journalctl -u %s`)", what,
+                             wait.result, unit);
         free(wait.result);
         return r;
 }
@@ -202,8 +217,194 @@ static int systemd_start(void *userdata, const char *unit, unsigned timeout_ms,
         return run_job("StartUnit", unit, timeout_ms, err);
 }
 
+/* systemd's CPU sets on D-Bus: byte i holds CPUs 8i..8i+7, lowest bit first. */
+static int cpus_to_mask(const char *cpus, uint8_t **mask, size_t *len, struct vl_error *err)
+{
+        *mask = NULL;
+        *len = 0;
+        if (!*cpus)
+                return 0;
+        struct vmdef_cpulist l = {0};
+        char why[128];
+        if (vmdef_parse_cpulist(cpus, &l, why, sizeof(why)) < 0)
+                return vl_error_set(err, EINVAL, "CPU list \"%s\": %s", cpus, why);
+        unsigned top = 0;
+        for (size_t i = 0; i < l.count; i++)
+                top = l.cpus[i] > top ? l.cpus[i] : top;
+        *len = top / 8 + 1;
+        *mask = calloc(*len, 1);
+        if (!*mask) {
+                vmdef_cpulist_free(&l);
+                return vl_error_set(err, ENOMEM, "CPU mask");
+        }
+        for (size_t i = 0; i < l.count; i++)
+                (*mask)[l.cpus[i] / 8] |= (uint8_t)(1u << (l.cpus[i] % 8));
+        vmdef_cpulist_free(&l);
+        return 0;
+}
+
+static int mask_to_cpus(const uint8_t *mask, size_t len, char **cpus)
+{
+        unsigned *list = calloc(len * 8 + 1, sizeof(*list));
+        *cpus = malloc(len * 8 * 6 + 1);
+        if (!list || !*cpus) {
+                free(list);
+                free(*cpus);
+                *cpus = NULL;
+                return -ENOMEM;
+        }
+        size_t n = 0;
+        for (size_t i = 0; i < len * 8; i++)
+                if (mask[i / 8] & (1u << (i % 8)))
+                        list[n++] = (unsigned)i;
+        hostprep_cpulist_format(list, n, *cpus, len * 8 * 6 + 1);
+        free(list);
+        return 0;
+}
+
+static const char *unit_interface(const char *unit)
+{
+        size_t n = strlen(unit);
+        return n > 6 && !strcmp(unit + n - 6, ".scope") ? "org.freedesktop.systemd1.Scope"
+                                                        : "org.freedesktop.systemd1.Slice";
+}
+
+static int systemd_get_allowed_cpus(void *userdata, const char *unit, char **cpus,
+                                    struct vl_error *err)
+{
+        (void)userdata;
+        *cpus = NULL;
+        if (sysroot_is_fixture())
+                return vl_error_set(err, EPERM,
+                                    "cannot read AllowedCPUs of %s: a fixture tree "
+                                    "has no systemd",
+                                    unit);
+        __attribute__((cleanup(bus_unrefp))) sd_bus *bus = NULL;
+        __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
+        __attribute__((cleanup(message_unrefp))) sd_bus_message *prop = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *path;
+        const void *mask = NULL;
+        size_t len = 0;
+        int r = sd_bus_open_system(&bus);
+        if (r >= 0)
+                r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "LoadUnit", &e, &reply,
+                                       "s", unit);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "o", &path);
+        if (r >= 0)
+                r = sd_bus_get_property(bus, SD_DEST, path, unit_interface(unit), "AllowedCPUs", &e,
+                                        &prop, "ay");
+        if (r >= 0)
+                r = sd_bus_message_read_array(prop, 'y', &mask, &len);
+        if (r < 0) {
+                int ret = vl_error_set(err, -r, "systemd: reading AllowedCPUs of %s%s%s", unit,
+                                       e.message ? ": " : "", e.message ? e.message : "");
+                sd_bus_error_free(&e);
+                return ret;
+        }
+        if (mask_to_cpus(mask, len, cpus) < 0)
+                return vl_error_set(err, ENOMEM, "AllowedCPUs of %s", unit);
+        return 0;
+}
+
+static int systemd_set_allowed_cpus(void *userdata, const char *unit, const char *cpus,
+                                    struct vl_error *err)
+{
+        (void)userdata;
+        if (sysroot_is_fixture())
+                return vl_error_set(err, EPERM,
+                                    "cannot set AllowedCPUs of %s: a fixture tree "
+                                    "has no systemd",
+                                    unit);
+        __attribute__((cleanup(bus_unrefp))) sd_bus *bus = NULL;
+        __attribute__((cleanup(message_unrefp))) sd_bus_message *m = NULL;
+        __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
+        _cleanup_free_ uint8_t *mask = NULL;
+        size_t len;
+        int r = cpus_to_mask(cpus, &mask, &len, err);
+        if (r < 0)
+                return r;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        r = sd_bus_open_system(&bus);
+        /* runtime: the change dies with the boot, so a crash cannot leave it forever */
+        if (r >= 0)
+                r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER,
+                                                   "SetUnitProperties");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "sb", unit, 1);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "AllowedCPUs");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "ay");
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', mask, len);
+        for (int i = 0; i < 3 && r >= 0; i++)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_call(bus, m, 0, &e, &reply);
+        if (r < 0) {
+                int ret = vl_error_set(err, -r, "systemd: setting AllowedCPUs=%s on %s%s%s", cpus,
+                                       unit, e.message ? ": " : "", e.message ? e.message : "");
+                sd_bus_error_free(&e);
+                return ret;
+        }
+        return 0;
+}
+
+int hostprep_qemu_scope(const char *vm_name, int pid, unsigned timeout_ms, struct vl_error *err)
+{
+        char scope[300], what[400], description[300];
+        snprintf(scope, sizeof(scope), "vmlaunch-%s.scope", vm_name);
+        snprintf(what, sizeof(what), "move QEMU (pid %d) into %s in machine.slice", pid, scope);
+        snprintf(description, sizeof(description), "QEMU of vmlaunch VM %s", vm_name);
+        __attribute__((cleanup(bus_unrefp))) sd_bus *bus = NULL;
+        __attribute__((cleanup(message_unrefp))) sd_bus_message *m = NULL;
+        __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
+        __attribute__((cleanup(slot_unrefp))) sd_bus_slot *slot = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        struct job_wait wait = {0};
+        int r = sd_bus_open_system(&bus);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, &slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved",
+                                        on_job_removed, &wait);
+        if (r >= 0)
+                r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER,
+                                                   "StartTransientUnit");
+        /* gone with QEMU: a scope ends when its last process does */
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", scope, "fail");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(sv)", 4, "Slice", "s", "machine.slice",
+                                          "Description", "s", description, "PIDs", "au", 1,
+                                          (uint32_t)pid, "CollectMode", "s", "inactive-or-failed");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (r >= 0)
+                r = sd_bus_call(bus, m, 0, &e, &reply);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "o", &wait.job);
+        if (r < 0) {
+                int ret = vl_error_set(err, -r, "%s%s%s", what, e.message ? ": " : "",
+                                       e.message ? e.message : "");
+                sd_bus_error_free(&e);
+                return ret;
+        }
+        r = wait_job(bus, &wait, what, timeout_ms, err);
+        if (r == -EIO)
+                vl_error_set(err, EIO, "%s: job ended with '%s'", what, wait.result);
+        free(wait.result);
+        return r;
+}
+
 const struct hostprep_unit_ops hostprep_systemd_units = {
         .query = systemd_query,
         .stop = systemd_stop,
         .start = systemd_start,
+        .get_allowed_cpus = systemd_get_allowed_cpus,
+        .set_allowed_cpus = systemd_set_allowed_cpus,
 };

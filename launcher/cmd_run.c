@@ -39,6 +39,7 @@
 #define QMP_HANDSHAKE_TIMEOUT_MS 120000
 #define QMP_COMMAND_TIMEOUT_MS   10000
 #define QEMU_EXIT_WAIT_MS        2000
+#define QEMU_SCOPE_TIMEOUT_MS    10000
 
 struct run {
         struct vm_def *def;
@@ -193,6 +194,19 @@ static int wait_for_greeting(struct run *run, struct vl_error *err)
         }
 }
 
+/* isolate_cpus: QEMU goes to machine.slice before it sets its affinity and execs. */
+static int place_qemu(void *userdata, pid_t child, struct vl_error *err)
+{
+        const struct run *run = userdata;
+        int r = hostprep_qemu_scope(run->def->name, (int)child, QEMU_SCOPE_TIMEOUT_MS, err);
+        if (r == 0)
+                runlog(LOG_INFO,
+                       "QEMU runs in vmlaunch-%s.scope under machine.slice, outside the "
+                       "host's isolated slices",
+                       run->def->name);
+        return r;
+}
+
 static int start_qemu(struct run *run, struct vl_error *err)
 {
         struct qemu_argv_opts aopts = {
@@ -218,7 +232,9 @@ static int start_qemu(struct run *run, struct vl_error *err)
         }
         struct spawn_request req = {.argv = argv.items,
                                     .affinity = &run->def->emulator_pin,
-                                    .memlock_bytes = spawn_memlock_bytes(run->def)};
+                                    .memlock_bytes = spawn_memlock_bytes(run->def),
+                                    .before_exec = run->def->isolate_cpus ? place_qemu : NULL,
+                                    .before_exec_userdata = run};
         r = spawn_qemu(&req, &run->proc, err);
         vl_strv_free(&argv);
         if (r < 0)

@@ -58,6 +58,11 @@ link_name() {
   for u in $units; do
     echo "unit $u $(systemctl is-active "$u" 2>/dev/null || true)"
   done
+  # isolate_cpus: the CPUs systemd allows the host's own slices (empty: all)
+  if [ -d /run/systemd/system ] && [ -z "${SYSFS:-}" ]; then
+    systemctl show -p Id -p AllowedCPUs init.scope system.slice user.slice machine.slice |
+      awk -F= '$1 == "Id" { id = $2 } $1 == "AllowedCPUs" { print "allowed-cpus " id " " $2 }'
+  fi
   if [ -d "$dev/vfio" ]; then
     echo "vfio-devices $(cd "$dev/vfio" && ls | sort | tr '\n' ' ')"
   else

@@ -9,7 +9,10 @@ source "$SYSTEM_TESTS/scenario-lib.sh"
 # shellcheck source=tests/system/scenarios/vmlaunch-lib.sh
 source "$SYSTEM_TESTS/scenarios/vmlaunch-lib.sh"
 # hostprep/steps.c, in order.
-steps=(checks hugepages governor units vtconsoles framebuffer modules vfio hooks)
+steps=(checks hugepages governor isolation units vtconsoles framebuffer modules vfio hooks)
+# isolate_cpus on, so the isolation step changes this host too
+def_variant /tmp/isolated.ini 's/^\[host\]$/[host]\nisolate_cpus = yes/'
+vm_def=/tmp/isolated.ini
 # A step of this host makes at most this many changes (modules: bochs and its drm
 # helpers, snd_hda_intel and its codecs, xhci_pci).
 max_changes=24

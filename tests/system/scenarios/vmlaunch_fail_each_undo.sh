@@ -9,8 +9,10 @@ source "$SYSTEM_TESTS/scenario-lib.sh"
 # shellcheck source=tests/system/scenarios/vmlaunch-lib.sh
 source "$SYSTEM_TESTS/scenarios/vmlaunch-lib.sh"
 # The steps of hostprep/steps.c that change this host (no cpufreq: no governor; bochs
-# has already taken the EFI framebuffer over: no framebuffer).
-steps=(hugepages units vtconsoles modules vfio)
+# has already taken the EFI framebuffer over: no framebuffer), isolate_cpus on.
+steps=(hugepages isolation units vtconsoles modules vfio)
+def_variant /tmp/isolated.ini 's/^\[host\]$/[host]\nisolate_cpus = yes/'
+vm_def=/tmp/isolated.ini
 
 snapshot >/tmp/snapshot.before
 for step in "${steps[@]}"; do

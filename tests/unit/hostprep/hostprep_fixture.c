@@ -693,6 +693,38 @@ static int fake_unit_set(const char *unit, const char *state, struct vl_error *e
         return 0;
 }
 
+/* systemd's AllowedCPUs of a slice: fake/allowed/UNIT, absent when unrestricted */
+static int fake_get_allowed_cpus(void *ud, const char *unit, char **cpus, struct vl_error *err)
+{
+        (void)ud;
+        (void)err;
+        char p[PATH_MAX], line[256] = "";
+        fake_path(p, sizeof(p), "/allowed/%s", unit);
+        if (access(p, F_OK) == 0)
+                read_small(p, line, sizeof(line));
+        line[strcspn(line, "\n")] = '\0';
+        *cpus = strdup(line);
+        return *cpus ? 0 : -ENOMEM;
+}
+
+static int fake_set_allowed_cpus(void *ud, const char *unit, const char *cpus, struct vl_error *err)
+{
+        (void)ud;
+        (void)err;
+        char p[PATH_MAX], text[300];
+        fake_path(p, sizeof(p), "/allowed/%s", unit);
+        if (!*cpus) {
+                unlink(p);
+                fake_path(p, sizeof(p), "/allowed");
+                rmdir(p); /* when empty: the tree comes back byte-identical */
+                return 0;
+        }
+        parent_dirs(p);
+        PATHF(text, "%s\n", cpus);
+        write_text(p, text);
+        return 0;
+}
+
 /* fake/sigterm_on_unit_stop: Ctrl-C (here SIGTERM to ourselves) while a unit stops */
 static int fake_unit_stop(void *ud, const char *unit, unsigned t, struct vl_error *err)
 {
@@ -747,8 +779,11 @@ void fixture_setup(struct fixture *f, const char *tree_name, const char *ini_tex
         }
         vmdef_diags_free(&diags);
 
-        f->units = (struct hostprep_unit_ops){
-                .query = fake_unit_query, .stop = fake_unit_stop, .start = fake_unit_start};
+        f->units = (struct hostprep_unit_ops){.query = fake_unit_query,
+                                              .stop = fake_unit_stop,
+                                              .start = fake_unit_start,
+                                              .get_allowed_cpus = fake_get_allowed_cpus,
+                                              .set_allowed_cpus = fake_set_allowed_cpus};
         f->modules = (struct hostprep_module_ops){.remove = fake_remove, .insert = fake_insert};
         f->processes = (struct hostprep_process_ops){.userdata = f, .wait_exit = fake_wait_exit};
         f->opts = (struct hostprep_options){.run_dir = f->run,
@@ -858,6 +893,16 @@ void fixture_read(const struct fixture *f, const char *path, char *buf, size_t l
         char full[PATH_MAX];
         PATHF(full, "%s%s", f->root, path);
         read_small(full, buf, len);
+}
+
+void fixture_read_tmp(const struct fixture *f, const char *rel, char *buf, size_t len)
+{
+        char full[PATH_MAX];
+        PATHF(full, "%s/%s", f->tmp, rel);
+        buf[0] = '\0';
+        if (access(full, F_OK) == 0)
+                read_small(full, buf, len);
+        buf[strcspn(buf, "\n")] = '\0';
 }
 
 void fixture_driver(const struct fixture *f, const char *addr, char *buf, size_t len)

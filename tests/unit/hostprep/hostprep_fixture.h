@@ -70,6 +70,9 @@ void fixture_print_diff(const char *before, const char *after);
 
 /* Reads a file under TMP/root ("" when missing), for assertions. */
 void fixture_read(const struct fixture *f, const char *path, char *buf, size_t len);
+/* Reads a file under TMP ("fake/allowed/user.slice"), "" when missing, without the
+ * trailing newline. */
+void fixture_read_tmp(const struct fixture *f, const char *rel, char *buf, size_t len);
 /* The driver of a PCI device in the fixture ("" when unbound). */
 void fixture_driver(const struct fixture *f, const char *addr, char *buf, size_t len);
 bool fixture_exists(const struct fixture *f, const char *path);

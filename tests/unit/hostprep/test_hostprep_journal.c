@@ -172,7 +172,7 @@ static void test_vmlaunch_restore_replays_a_journal_left_by_a_killed_run(void **
                       "[vm]\nname = vm\n[memory]\nsize = 1G\nhugepages = 2M\n"
                       "allocate_hugepages = yes\n[gpu]\naddress = 0c:00.0\n"
                       "[host]\nstop_units =\ngovernor_cpus = all\n");
-        f.opts.crash_after_step = 5; /* killed after hugepages, governor, vtconsoles */
+        f.opts.crash_after_step = 6; /* killed after hugepages, governor, vtconsoles */
         struct hostprep_report report;
         struct vl_error err = {0};
         assert_int_equal(hostprep_prepare(f.def, &f.opts, &report, &err), 0);

@@ -77,6 +77,14 @@ static void test_prepare_rtx2060_moves_group_to_vfio_and_changes_the_host(void *
         assert_string_equal(buf, "snd_hda_intel"); /* onboard audio keeps its driver */
         assert_false(fixture_exists(&f, "/sys/module/nvidia"));
         assert_false(fixture_exists(&f, "/sys/module/nvidia_drm"));
+        /* isolate_cpus: the host's own tasks on the emulator CPU */
+        const char *slices[] = {"init.scope", "system.slice", "user.slice"};
+        for (size_t i = 0; i < 3; i++) {
+                char rel[64];
+                snprintf(rel, sizeof(rel), "fake/allowed/%s", slices[i]);
+                fixture_read_tmp(&f, rel, buf, sizeof(buf));
+                assert_string_equal(buf, "2");
+        }
         assert_true(fixture_exists(&f, "/sys/module/snd_hda_intel"));
         assert_true(fixture_exists(&f, "/sys/module/vfio_pci"));
         fixture_read(&f, "/sys/class/vtconsole/vtcon1/bind", buf, sizeof(buf));
@@ -300,7 +308,7 @@ static void test_restore_of_a_journal_with_a_torn_last_line_restores_the_rest(vo
         struct fixture f;
         fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
         char *before = fixture_snapshot(&f);
-        f.opts.crash_after_step = 5; /* vtconsoles */
+        f.opts.crash_after_step = 6; /* vtconsoles */
         struct hostprep_report report;
         struct vl_error err;
         assert_int_equal(prepare(&f, &report, &err), 0);
@@ -380,6 +388,14 @@ static void test_group_with_a_sata_controller_is_refused_naming_it(void **state)
         expect_prepare_fails_unchanged("sata-in-group", DEF_RTX2060, NULL, NULL,
                                        "0000:06:00.2 (SATA controller, class 0x0106) is in the "
                                        "GPU's IOMMU group 14; the host needs it");
+}
+
+static void test_isolation_without_the_cpuset_controller_is_refused_before_any_change(void **state)
+{
+        (void)state;
+        expect_prepare_fails_unchanged("rtx2060-4fn", DEF_RTX2060,
+                                       "root/sys/fs/cgroup/cgroup.controllers", "cpu io memory\n",
+                                       "isolate_cpus needs the cgroup v2 cpuset controller");
 }
 
 static void test_process_holding_the_gpu_is_named_with_its_unit(void **state)
@@ -786,6 +802,8 @@ int main(void)
                 cmocka_unit_test(test_restore_without_a_journal_has_nothing_to_restore),
                 cmocka_unit_test(test_prepare_refuses_while_a_journal_waits_for_restore),
                 cmocka_unit_test(test_group_with_a_sata_controller_is_refused_naming_it),
+                cmocka_unit_test(
+                        test_isolation_without_the_cpuset_controller_is_refused_before_any_change),
                 cmocka_unit_test(test_process_holding_the_gpu_is_named_with_its_unit),
                 cmocka_unit_test(test_holder_that_exits_after_the_unit_stopped_is_waited_for),
                 cmocka_unit_test(test_greeter_session_started_by_the_display_manager_is_waited_for),
