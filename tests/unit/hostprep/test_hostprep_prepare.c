@@ -721,12 +721,9 @@ static void test_a_hung_prepare_hook_is_killed_with_what_it_started_and_rolls_ba
         char *after = fixture_snapshot(&f);
         assert_same_tree(before, after);
         /* the sleep the hook left in the background went with it */
-        char pid_path[600], pid_text[32] = "";
-        snprintf(pid_path, sizeof(pid_path), "%s/child.pid", f.tmp);
-        FILE *in = fopen(pid_path, "r");
-        assert_non_null(in);
-        assert_non_null(fgets(pid_text, sizeof(pid_text), in));
-        fclose(in);
+        char pid_text[32];
+        fixture_read_tmp(&f, "child.pid", pid_text, sizeof(pid_text));
+        assert_true(atoi(pid_text) > 0);
         assert_true(process_ends_within((pid_t)atoi(pid_text), 10000));
         free(before);
         free(after);

@@ -169,6 +169,21 @@ static void remove_definition(const char *path)
         rmdir(dir);
 }
 
+/* Writes a definition, runs `vmlaunch topology --topology RYZEN_1600 --check` on it
+ * (with --json when asked), removes it; path keeps where it was. */
+static void check_on_ryzen(struct run_result *res, const char *ini, bool json, char *path,
+                           size_t len)
+{
+        write_definition(path, len, ini);
+        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--check", path,
+                                           "--allow-unsafe-owner", json ? "--json" : NULL, NULL});
+        remove_definition(path);
+}
+
+#define GUIDE_PINNING                                                                              \
+        "[cpu]\nsockets = 1\ncores = 4\nthreads = 2\nvcpu_pin = 0-7\nemulator_pin = 0,3\n"
+#define MISSING_CPUS "[cpu]\nsockets = 1\ncores = 4\nthreads = 2\nvcpu_pin = 4-10,14\n"
+
 static void test_check_reports_warnings_and_fails_on_missing_cpus(void **state)
 {
         (void)state;
@@ -176,28 +191,16 @@ static void test_check_reports_warnings_and_fails_on_missing_cpus(void **state)
         struct run_result *res = calloc(1, sizeof(*res));
         assert_non_null(res);
         /* The guide's pinning: warnings only, exit 0. */
-        write_definition(path, sizeof(path),
-                         "[cpu]\nsockets = 1\ncores = 4\nthreads = 2\nvcpu_pin = 0-7\n"
-                         "emulator_pin = 0,3\n");
-        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--check", path,
-                                           "--allow-unsafe-owner", NULL});
+        check_on_ryzen(res, GUIDE_PINNING, false, path, sizeof(path));
         assert_int_equal(res->exit_code, 0);
-        remove_definition(path);
         /* A CPU the machine does not have: exit 4, the host cannot run it. */
-        write_definition(path, sizeof(path),
-                         "[cpu]\nsockets = 1\ncores = 4\nthreads = 2\nvcpu_pin = 4-10,14\n");
-        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--check", path,
-                                           "--allow-unsafe-owner", NULL});
+        check_on_ryzen(res, MISSING_CPUS, false, path, sizeof(path));
         assert_int_equal(res->exit_code, 4);
-        remove_definition(path);
         /* vcpu_pin = auto is filled in and explained. */
-        write_definition(path, sizeof(path),
-                         "[cpu]\nsockets = 1\ncores = 4\nthreads = 2\nvcpu_pin = auto\n");
-        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--check", path,
-                                           "--allow-unsafe-owner", NULL});
+        check_on_ryzen(res, "[cpu]\nsockets = 1\ncores = 4\nthreads = 2\nvcpu_pin = auto\n", false,
+                       path, sizeof(path));
         assert_int_equal(res->exit_code, 0);
         assert_non_null(strstr(res->out, "vcpu_pin = auto: vcpu_pin: 8 vCPUs on 4 whole cores"));
-        remove_definition(path);
         free(res);
 }
 
@@ -225,11 +228,7 @@ static void test_check_json_gives_each_finding_with_its_line(void **state)
         char path[4096];
         struct run_result *res = calloc(1, sizeof(*res));
         assert_non_null(res);
-        write_definition(path, sizeof(path),
-                         "[cpu]\nsockets = 1\ncores = 4\nthreads = 2\nvcpu_pin = 0-7\n"
-                         "emulator_pin = 0,3\n");
-        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--check", path,
-                                           "--json", "--allow-unsafe-owner", NULL});
+        check_on_ryzen(res, GUIDE_PINNING, true, path, sizeof(path));
         assert_int_equal(res->exit_code, 0);
         json_object *root = json_tokener_parse(res->out), *v, *findings;
         assert_non_null(root);
@@ -246,13 +245,9 @@ static void test_check_json_gives_each_finding_with_its_line(void **state)
         assert_int_equal(json_object_get_int(v), 6);
         assert_non_null(strstr(field_string(emulator, "message"), "shares CPUs 0,3 with vCPUs"));
         json_object_put(root);
-        remove_definition(path);
 
         /* CPUs 12 and 14 do not exist on a 12-thread Ryzen: it does not fit, exit 4 */
-        write_definition(path, sizeof(path),
-                         "[cpu]\nsockets = 1\ncores = 4\nthreads = 2\nvcpu_pin = 4-10,14\n");
-        run_vmlaunch(res, (const char *[]){"topology", "--topology", RYZEN_1600, "--check", path,
-                                           "--json", "--allow-unsafe-owner", NULL});
+        check_on_ryzen(res, MISSING_CPUS, true, path, sizeof(path));
         assert_int_equal(res->exit_code, 4);
         root = json_tokener_parse(res->out);
         assert_non_null(root);
@@ -262,7 +257,6 @@ static void test_check_json_gives_each_finding_with_its_line(void **state)
         assert_non_null(pin);
         assert_string_equal(field_string(pin, "severity"), "error");
         json_object_put(root);
-        remove_definition(path);
         free(res);
 }
 
