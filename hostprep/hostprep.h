@@ -147,7 +147,9 @@ struct vmdef_pci_addr;
 int hostprep_gpu_group(const struct vm_def *def, struct vmdef_pci_addr **members, size_t *n,
                        struct vl_error *err);
 
-/* Runs HOOKS_DIR/NAME/STAGE/ executables in name order, e.g. stage "started/begin". */
+/* Runs HOOKS_DIR/NAME/STAGE/ executables in name order, e.g. stage "started/begin".
+ * A pending SIGINT/SIGTERM/SIGHUP (blocked by the caller) ends a running hook:
+ * -ECANCELED, and the signal stays for the caller. */
 int hostprep_run_hooks(const struct vm_def *def, const char *stage, struct vl_error *err);
 
 void hostprep_report_free(struct hostprep_report *report);

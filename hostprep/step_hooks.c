@@ -208,7 +208,7 @@ int hostprep_run_hooks(const struct vm_def *def, const char *stage, struct vl_er
 {
         char dir[PATH_MAX / 4];
         vm_hooks_dir(def, dir, (int)sizeof(dir));
-        return run_stage(dir, def->name, stage, def->hooks_timeout_s, false, err);
+        return run_stage(dir, def->name, stage, def->hooks_timeout_s, true, err);
 }
 
 struct hooks_state {
