@@ -78,7 +78,7 @@ int vl_cli_load_def(const char *name_or_file, const struct vl_cli_def_opts *opts
         return r < 0 ? VL_EXIT_DEFINITION : VL_EXIT_OK;
 }
 
-int vl_cli_take_target(const char *verb, const char *arg, const char **target)
+int vl_cli_take_target(const char *verb, const char *what, const char *arg, const char **target)
 {
         if (arg[0] == '-' && arg[1]) {
                 fprintf(stderr, "vmlaunch %s: unknown option '%s'; see `vmlaunch %s --help`\n",
@@ -86,7 +86,7 @@ int vl_cli_take_target(const char *verb, const char *arg, const char **target)
                 return -1;
         }
         if (*target) {
-                fprintf(stderr, "vmlaunch %s: one NAME|FILE expected, got '%s' and '%s'\n", verb,
+                fprintf(stderr, "vmlaunch %s: one %s expected, got '%s' and '%s'\n", verb, what,
                         *target, arg);
                 return -1;
         }

@@ -44,9 +44,10 @@ struct vl_cli_def_opts {
 int vl_cli_parse_def_option(int argc, char **argv, int *i, struct vl_cli_def_opts *opts,
                             const char *verb);
 
-/* Takes a verb's one positional argument: an unknown option or a second NAME|FILE
- * is a usage error, printed as "vmlaunch VERB: ...". Returns 0, or -1 on error. */
-int vl_cli_take_target(const char *verb, const char *arg, const char **target);
+/* Takes a verb's one positional argument (what: "NAME|FILE" or "NAME", for the
+ * message): an unknown option or a second one is a usage error, printed as
+ * "vmlaunch VERB: ...". Returns 0, or -1 on error. */
+int vl_cli_take_target(const char *verb, const char *what, const char *arg, const char **target);
 
 /* The config directory in effect: opts->config_dir, $VMLAUNCH_CONFIG_DIR, or the default. */
 const char *vl_cli_config_dir(const struct vl_cli_def_opts *opts);

@@ -89,7 +89,7 @@ int cmd_check(int argc, char **argv)
                         return VL_EXIT_USAGE;
                 if (r > 0)
                         continue;
-                if (vl_cli_take_target("check", a, &target) < 0)
+                if (vl_cli_take_target("check", "NAME|FILE", a, &target) < 0)
                         return VL_EXIT_USAGE;
         }
         if (!target) {

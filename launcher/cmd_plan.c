@@ -367,7 +367,7 @@ int cmd_plan(int argc, char **argv)
                         return VL_EXIT_USAGE;
                 if (r > 0)
                         continue;
-                if (vl_cli_take_target("plan", a, &target) < 0)
+                if (vl_cli_take_target("plan", "NAME|FILE", a, &target) < 0)
                         return VL_EXIT_USAGE;
         }
         if (!target) {

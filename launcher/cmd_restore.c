@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hostprep/hostprep.h"
+#include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "launcher/exit_codes.h"
 #include "launcher/runlog.h"
@@ -18,17 +19,28 @@ static void log_line(void *userdata, int priority, const char *line)
         runlog(priority, "%s", line);
 }
 
+static void usage(FILE *out)
+{
+        fprintf(out, "Usage: vmlaunch restore NAME\n"
+                     "Puts the host back after a vmlaunch that was killed, from the journal in "
+                     "$VMLAUNCH_RUNTIME_DIR/NAME (default /run/vmlaunch/NAME).\n");
+}
+
 int cmd_restore(int argc, char **argv)
 {
-        if (argc != 2 || argv[1][0] == '-') {
-                bool help = argc == 2 && !strcmp(argv[1], "--help");
-                fprintf(help ? stdout : stderr,
-                        "Usage: vmlaunch restore NAME\n"
-                        "Puts the host back after a vmlaunch that was killed, from the journal in "
-                        "$VMLAUNCH_RUNTIME_DIR/NAME (default /run/vmlaunch/NAME).\n");
-                return help ? VL_EXIT_OK : VL_EXIT_USAGE;
+        const char *name = NULL;
+        for (int i = 1; i < argc; i++) {
+                if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+                        usage(stdout);
+                        return VL_EXIT_OK;
+                }
+                if (vl_cli_take_target("restore", "NAME", argv[i], &name) < 0)
+                        return VL_EXIT_USAGE;
         }
-        const char *name = argv[1];
+        if (!name) {
+                usage(stderr);
+                return VL_EXIT_USAGE;
+        }
         struct vl_error err = {0};
         _cleanup_free_ char *dir = NULL;
         if (runstate_dir(name, &dir, &err) < 0) {

@@ -502,13 +502,8 @@ int cmd_run(int argc, char **argv)
                         usage(stdout);
                         return VL_EXIT_OK;
                 }
-                if (argv[i][0] == '-' || target) {
-                        fprintf(stderr,
-                                "vmlaunch run: unexpected '%s'; see `vmlaunch run --help`\n",
-                                argv[i]);
+                if (vl_cli_take_target("run", "NAME|FILE", argv[i], &target) < 0)
                         return VL_EXIT_USAGE;
-                }
-                target = argv[i];
         }
         if (!target) {
                 usage(stderr);

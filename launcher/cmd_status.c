@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "launcher/ctl_client.h"
 #include "launcher/exit_codes.h"
@@ -85,14 +86,8 @@ int cmd_status(int argc, char **argv)
                         return VL_EXIT_OK;
                 } else if (!strcmp(argv[i], "--json")) {
                         json = true;
-                } else if (argv[i][0] == '-' || name) {
-                        fprintf(stderr,
-                                "vmlaunch status: unexpected '%s'; see "
-                                "`vmlaunch status --help`\n",
-                                argv[i]);
+                } else if (vl_cli_take_target("status", "NAME", argv[i], &name) < 0) {
                         return VL_EXIT_USAGE;
-                } else {
-                        name = argv[i];
                 }
         }
         if (!name) {

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "launcher/ctl_client.h"
 #include "launcher/exit_codes.h"
@@ -93,14 +94,8 @@ int cmd_stop(int argc, char **argv)
                                         v);
                                 return VL_EXIT_USAGE;
                         }
-                } else if (a[0] == '-' || name) {
-                        fprintf(stderr,
-                                "vmlaunch stop: unexpected '%s'; see "
-                                "`vmlaunch stop --help`\n",
-                                a);
+                } else if (vl_cli_take_target("stop", "NAME", a, &name) < 0) {
                         return VL_EXIT_USAGE;
-                } else {
-                        name = a;
                 }
         }
         if (!name) {

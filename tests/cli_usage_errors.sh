@@ -1,0 +1,55 @@
+#!/bin/bash
+# Bad command lines, verb by verb: each exits 2 (usage), prints exactly the expected
+# first line on stderr and nothing on stdout, and touches no VM (the runtime and config
+# directories stay empty).
+set -u
+: "${VMLAUNCH:?set by meson}"
+tmp=$(mktemp -d /tmp/vmlaunch-cli.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+export VMLAUNCH_RUNTIME_DIR=$tmp/run VMLAUNCH_CONFIG_DIR=$tmp/etc
+mkdir -p "$VMLAUNCH_RUNTIME_DIR" "$VMLAUNCH_CONFIG_DIR"
+
+failures=0
+# expect 'ARGS' 'FIRST LINE OF STDERR'
+expect() {
+  local args=$1 want=$2 out status
+  # shellcheck disable=SC2086 # ARGS are words
+  out=$("$VMLAUNCH" $args 2>"$tmp/err")
+  status=$?
+  local got
+  got=$(head -n 1 "$tmp/err")
+  if [ "$status" != 2 ] || [ -n "$out" ] || [ "$got" != "$want" ]; then
+    echo "FAIL: vmlaunch $args: exit $status (want 2), stdout '$out'"
+    echo "  stderr: $got"
+    echo "  want:   $want"
+    failures=$((failures + 1))
+  else
+    echo "ok - vmlaunch $args"
+  fi
+}
+
+expect "" "Usage: vmlaunch [--help] [--version] VERB [OPTIONS] [NAME|FILE]"
+expect "run a b" "vmlaunch run: one NAME|FILE expected, got 'a' and 'b'"
+expect "run --bogus" "vmlaunch run: unknown option '--bogus'; see \`vmlaunch run --help\`"
+expect "plan a b" "vmlaunch plan: one NAME|FILE expected, got 'a' and 'b'"
+expect "plan --json" "Usage: vmlaunch plan [OPTIONS] NAME|FILE"
+expect "check --bogus" "vmlaunch check: unknown option '--bogus'; see \`vmlaunch check --help\`"
+expect "check --config-dir" "vmlaunch check: --config-dir needs a directory"
+expect "status a b" "vmlaunch status: one NAME expected, got 'a' and 'b'"
+expect "status" "Usage: vmlaunch status [--json] NAME"
+expect "stop --x vm" "vmlaunch stop: unknown option '--x'; see \`vmlaunch stop --help\`"
+expect "stop --timeout abc vm" "vmlaunch stop: --timeout 'abc': expected seconds from 0 to 86400"
+expect "stop --timeout -5 vm" "vmlaunch stop: --timeout '-5': expected seconds from 0 to 86400"
+expect "stop a b" "vmlaunch stop: one NAME expected, got 'a' and 'b'"
+expect "restore a b" "vmlaunch restore: one NAME expected, got 'a' and 'b'"
+expect "restore -x" "vmlaunch restore: unknown option '-x'; see \`vmlaunch restore --help\`"
+expect "restore" "Usage: vmlaunch restore NAME"
+expect "qmp vm" "Usage: vmlaunch qmp NAME JSON"
+expect "topology --suggest 0" "vmlaunch topology: --suggest '0': expected a number from 1 to 4096"
+expect "topology --json" "vmlaunch topology: --json goes with --suggest N or --check"
+expect "topology --suggest 4 --check vm" "vmlaunch topology: use either --suggest or --check"
+
+[ -z "$(find "$VMLAUNCH_RUNTIME_DIR" "$VMLAUNCH_CONFIG_DIR" -mindepth 1)" ] ||
+  { echo "FAIL: a usage error wrote to the runtime or config directory"; failures=$((failures + 1)); }
+[ "$failures" = 0 ] || { echo "$failures case(s) failed"; exit 1; }
+echo "all usage errors as expected"
