@@ -7,6 +7,7 @@
  * failing prepare hook (non-zero exit, or still running after [hooks] timeout) fails
  * the step, which rolls back everything before it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -92,6 +93,7 @@ static int reap_hook(pid_t pid, unsigned timeout_s, bool watch_stop, int *status
         *how = wait_until_exit(pid, pidfd, stop_fd, vl_monotonic_ms() + (int64_t)timeout_s * 1000);
         if (*how != HOOK_EXITED) {
                 kill(-pid, SIGTERM);
+                kill(-pid, SIGCONT); /* a stopped hook (SIGTTOU, SIGSTOP) gets its SIGTERM */
                 if (wait_until_exit(pid, pidfd, -1, vl_monotonic_ms() + HOOK_TERM_GRACE_MS) !=
                     HOOK_EXITED)
                         kill(-pid, SIGKILL);
@@ -155,9 +157,15 @@ static int run_hook(const char *path, const char *vm, const char *stage, unsigne
         }
         posix_spawnattr_t attr;
         hook_spawn_attrs(&attr);
+        /* stdin /dev/null: in its own process group a hook reading the terminal would
+         * stop (SIGTTIN) until its timeout; vmlaunch may run with no terminal anyway */
+        posix_spawn_file_actions_t files;
+        posix_spawn_file_actions_init(&files);
+        posix_spawn_file_actions_addopen(&files, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         char *argv[] = {(char *)path, (char *)vm, op, sub, "-", NULL};
         pid_t pid;
-        r = posix_spawn(&pid, path, NULL, &attr, argv, env.items);
+        r = posix_spawn(&pid, path, &files, &attr, argv, env.items);
+        posix_spawn_file_actions_destroy(&files);
         posix_spawnattr_destroy(&attr);
         vl_strv_free(&env);
         if (r != 0)

@@ -19,7 +19,7 @@ static const char *const host_units[] = {"init.scope", "system.slice", "user.sli
 #define N_HOST_UNITS (sizeof(host_units) / sizeof(host_units[0]))
 
 struct isolation_state {
-        char target[256];             /* the emulator CPUs, e.g. "0,6" */
+        char target[4096];            /* the emulator CPUs, e.g. "0,6" */
         char *previous[N_HOST_UNITS]; /* "" when unrestricted */
         char problem[1100];
 };

@@ -197,7 +197,7 @@ static int run_job(const char *method, const char *unit, unsigned timeout_ms, st
         char what[300];
         snprintf(what, sizeof(what), "%s %s", verb, unit);
         r = wait_job(bus, &wait, what, timeout_ms, err);
-        if (r == -EIO)
+        if (r == -EIO && wait.result) /* not a bus error: the job's own result */
                 vl_error_set(err, EIO, "%s: job ended with '%s' (see `journalctl -u %s`)", what,
                              wait.result, unit);
         free(wait.result);
@@ -395,7 +395,7 @@ int hostprep_qemu_scope(const char *vm_name, int pid, unsigned timeout_ms, struc
                 return ret;
         }
         r = wait_job(bus, &wait, what, timeout_ms, err);
-        if (r == -EIO)
+        if (r == -EIO && wait.result) /* not a bus error: the job's own result */
                 vl_error_set(err, EIO, "%s: job ended with '%s'", what, wait.result);
         free(wait.result);
         return r;

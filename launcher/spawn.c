@@ -297,6 +297,10 @@ int spawn_qemu(const struct spawn_request *req, struct qemu_proc *out, struct vl
                 close_fd(&go[1]); /* EOF: a child still waiting ends */
                 if (r < 0) {
                         waitpid(pid, NULL, 0);
+                        /* a child that failed before it waited is the first cause */
+                        struct child_failure early;
+                        if (read(report[0], &early, sizeof(early)) == (ssize_t)sizeof(early))
+                                r = child_failure_error(&early, &plan, req, err);
                         goto fail_pipes;
                 }
         }

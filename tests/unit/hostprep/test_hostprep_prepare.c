@@ -730,6 +730,35 @@ static void test_a_hung_prepare_hook_is_killed_with_what_it_started_and_rolls_ba
         fixture_teardown(&f);
 }
 
+/* vmlaunch's stdin may be a terminal (or a pipe) that never ends: a hook reading it
+ * would wait until its timeout. Hooks read /dev/null. */
+static void test_a_hook_does_not_read_vmlaunchs_stdin(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+        f.def->hooks_timeout_s = 3;
+        write_hook(&f, "prepare/begin", "10-read", "#!/bin/sh\ncat >/dev/null\n");
+        int never_ends[2];
+        assert_int_equal(pipe(never_ends), 0);
+        int saved = dup(STDIN_FILENO);
+        dup2(never_ends[0], STDIN_FILENO);
+        struct hostprep_report report;
+        struct vl_error err;
+        int r = prepare(&f, &report, &err);
+        dup2(saved, STDIN_FILENO);
+        close(saved);
+        close(never_ends[0]);
+        close(never_ends[1]);
+        if (r < 0)
+                fprintf(stderr, "prepare: %s\n", err.msg);
+        assert_int_equal(r, 0);
+        hostprep_report_free(&report);
+        assert_int_equal(restore_fresh(&f, &report), 0);
+        hostprep_report_free(&report);
+        fixture_teardown(&f);
+}
+
 /* Runs prepare with SIGINT/SIGTERM/SIGHUP blocked, as vmlaunch does, while a SIGTERM
  * comes in (like Ctrl-C) from the fake systemd (setup_rel) or from a prepare hook. */
 static void prepare_stopped_by_a_signal(const char *setup_rel, const char *hook_body,
@@ -819,6 +848,7 @@ int main(void)
                         test_hooks_run_with_vm_and_stage_and_a_failing_prepare_hook_rolls_back),
                 cmocka_unit_test(
                         test_a_hung_prepare_hook_is_killed_with_what_it_started_and_rolls_back),
+                cmocka_unit_test(test_a_hook_does_not_read_vmlaunchs_stdin),
                 cmocka_unit_test(test_a_stop_signal_during_prepare_rolls_back_after_the_step),
                 cmocka_unit_test(test_a_stop_signal_ends_a_running_prepare_hook_and_rolls_back),
         };
