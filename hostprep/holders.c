@@ -111,15 +111,10 @@ static int parent_of(int pid)
         return ppid;
 }
 
-/* For a process of a session scope: the unit of its nearest ancestor outside the
- * scope. gdm's greeter and the sessions gdm (sddm, lightdm) starts descend from the
- * display manager's session worker, so they end when the display manager stops. */
-static void session_starter(const struct gpu_holder *h, char *unit, size_t len)
+/* The unit of the nearest ancestor of pid outside its own unit (in_unit); "" when none. */
+static void starter_of(int pid, const char *in_unit, char *unit, size_t len)
 {
         unit[0] = '\0';
-        if (strncmp(h->unit, "session-", 8) != 0)
-                return;
-        int pid = h->pid;
         for (int depth = 0; depth < 64; depth++) { /* a bound, should /proc be odd */
                 pid = parent_of(pid);
                 if (pid <= 1)
@@ -127,11 +122,56 @@ static void session_starter(const struct gpu_holder *h, char *unit, size_t len)
                 char parent_unit[256];
                 int uid;
                 unit_of(pid, parent_unit, sizeof(parent_unit), &uid);
-                if (strcmp(parent_unit, h->unit) != 0) {
+                if (strcmp(parent_unit, in_unit) != 0) {
                         snprintf(unit, len, "%s", parent_unit);
                         return;
                 }
         }
+}
+
+/* For a process of a session scope: the unit of its nearest ancestor outside the
+ * scope. gdm's greeter and the sessions gdm (sddm, lightdm) starts descend from the
+ * display manager's session worker, so they end when the display manager stops. */
+static void session_starter(const struct gpu_holder *h, char *unit, size_t len)
+{
+        unit[0] = '\0';
+        if (strncmp(h->unit, "session-", 8) == 0)
+                starter_of(h->pid, h->unit, unit, len);
+}
+
+int holders_user_session_starters(int uid, struct vl_strv *starters)
+{
+        *starters = (struct vl_strv){0};
+        struct vl_strv pids = {0};
+        if (sysroot_list_dir("/proc", &pids) < 0)
+                return 0;
+        char slice[64];
+        snprintf(slice, sizeof(slice), "/user-%d.slice/session-", uid);
+        int r = 0;
+        for (size_t i = 0; i < pids.count && r == 0; i++) {
+                char *end, path[64], *cg = NULL;
+                long pid = strtol(pids.items[i], &end, 10);
+                if (*end || pid <= 1)
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%ld/cgroup", pid);
+                if (sysroot_read_file(path, &cg) < 0)
+                        continue;
+                bool in_session = strstr(cg, slice) != NULL;
+                free(cg);
+                if (!in_session)
+                        continue;
+                char unit[256], starter[256];
+                int ignored;
+                unit_of((int)pid, unit, sizeof(unit), &ignored);
+                starter_of((int)pid, unit, starter, sizeof(starter));
+                bool known = !starter[0];
+                for (size_t j = 0; j < starters->count && !known; j++)
+                        known = !strcmp(starters->items[j], starter);
+                if (!known)
+                        r = vl_strv_push(starters, starter);
+        }
+        vl_strv_free(&pids);
+        return r;
 }
 
 int holders_scan(const struct pci_group *group, struct gpu_holder **out, size_t *count)

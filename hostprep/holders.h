@@ -22,6 +22,10 @@ struct gpu_holder {
 
 int holders_scan(const struct pci_group *group, struct gpu_holder **out, size_t *count);
 
+/* The units that started user uid's login sessions (each session-N.scope under
+ * user-UID.slice, see session_started_by), e.g. gdm.service for a GNOME session. */
+int holders_user_session_starters(int uid, struct vl_strv *starters);
+
 struct hostprep_process_ops;
 /* Waits, until deadline_ms (CLOCK_MONOTONIC), for every process that holds the group's
  * device nodes to exit, rescanning after each round (a holder may hand the node on).

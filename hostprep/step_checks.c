@@ -137,6 +137,19 @@ static void user_display_session(int uid, char *session, size_t len)
         free(id);
 }
 
+/* True when a login session of uid was started by a unit vmlaunch stops. */
+static bool user_session_ends_with_stop(struct hostprep_ctx *ctx, int uid)
+{
+        struct vl_strv starters;
+        if (holders_user_session_starters(uid, &starters) < 0)
+                return false;
+        bool ends = false;
+        for (size_t i = 0; i < starters.count && !ends; i++)
+                ends = unit_is_stopped(ctx, starters.items[i]);
+        vl_strv_free(&starters);
+        return ends;
+}
+
 /* "session-12.scope" -> the length of "12" */
 static int session_id_len(const char *scope)
 {
@@ -152,7 +165,12 @@ static int check_holders(struct hostprep_ctx *ctx, const struct pci_group *g,
         int r = holders_scan(g, &holders, &n);
         for (size_t i = 0; i < n && r == 0; i++) {
                 const struct gpu_holder *h = &holders[i];
-                /* a unit of a user's own systemd: no system unit vmlaunch stops is it */
+                /* a unit of a user's own systemd: the compositor of a desktop session
+                 * the display manager started (GNOME's gnome-shell) ends with that
+                 * session; the user's audio server outlives it */
+                if (h->user_manager_uid >= 0 && strncmp(h->node, "/dev/snd/", 9) != 0 &&
+                    user_session_ends_with_stop(ctx, h->user_manager_uid))
+                        continue;
                 if (h->user_manager_uid >= 0) {
                         char session[64];
                         user_display_session(h->user_manager_uid, session, sizeof(session));

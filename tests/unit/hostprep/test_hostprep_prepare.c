@@ -458,6 +458,28 @@ static void test_greeter_session_started_by_the_display_manager_is_waited_for(vo
         fixture_teardown(&f);
 }
 
+/* GNOME runs gnome-shell in the user's own systemd, not in the session scope; the
+ * session gdm started ends when gdm stops, and the shell with it: waited for. */
+static void test_gnome_shell_of_a_session_gdm_started_is_waited_for(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-4fn-gnome", DEF_RTX2060);
+        fixture_write_tmp(&f, "fake/exits_when_waited", "1700");
+        struct hostprep_report report;
+        struct vl_error err;
+        int r = prepare(&f, &report, &err);
+        if (r < 0)
+                fprintf(stderr, "prepare: %s\n", err.msg);
+        assert_int_equal(r, 0);
+        hostprep_report_free(&report);
+        assert_non_null(strstr(f.waited, "1700 "));
+        assert_false(fixture_exists(&f, "/sys/module/nvidia"));
+        assert_int_equal(restore_fresh(&f, &report), 0);
+        hostprep_report_free(&report);
+        fixture_teardown(&f);
+}
+
 static void test_program_of_an_ssh_session_holding_the_gpu_names_the_session(void **state)
 {
         (void)state;
@@ -834,6 +856,7 @@ int main(void)
                 cmocka_unit_test(test_holder_that_exits_after_the_unit_stopped_is_waited_for),
                 cmocka_unit_test(test_greeter_session_started_by_the_display_manager_is_waited_for),
                 cmocka_unit_test(test_program_of_an_ssh_session_holding_the_gpu_names_the_session),
+                cmocka_unit_test(test_gnome_shell_of_a_session_gdm_started_is_waited_for),
                 cmocka_unit_test(test_user_unit_holding_the_gpu_audio_says_how_to_stop_it),
                 cmocka_unit_test(
                         test_holder_surviving_the_deadline_is_named_and_prepare_rolls_back),
