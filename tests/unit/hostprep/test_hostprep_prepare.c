@@ -435,14 +435,13 @@ static void test_holder_that_exits_after_the_unit_stopped_is_waited_for(void **s
         fixture_teardown(&f);
 }
 
-/* gdm's greeter runs in a login session scope, not in gdm.service; it descends from
- * gdm, so it ends with it: prepare waits for it like for Xorg. */
-static void test_greeter_session_started_by_the_display_manager_is_waited_for(void **state)
+/* Prepares tree, where holder (a pid) exits once waited for, like a process that
+ * ends with the display manager: prepare succeeds after waiting for it. */
+static void expect_holder_waited_for(const char *tree, const char *holder)
 {
-        (void)state;
         struct fixture f;
-        fixture_setup(&f, "rtx2060-4fn-greeter", DEF_RTX2060);
-        fixture_write_tmp(&f, "fake/exits_when_waited", "1300");
+        fixture_setup(&f, tree, DEF_RTX2060);
+        fixture_write_tmp(&f, "fake/exits_when_waited", holder);
         struct hostprep_report report;
         struct vl_error err;
         int r = prepare(&f, &report, &err);
@@ -450,12 +449,23 @@ static void test_greeter_session_started_by_the_display_manager_is_waited_for(vo
                 fprintf(stderr, "prepare: %s\n", err.msg);
         assert_int_equal(r, 0);
         hostprep_report_free(&report);
-        assert_non_null(strstr(f.waited, "1300 "));
-        assert_false(fixture_exists(&f, "/proc/1300"));
+        char waited[32], proc[32];
+        snprintf(waited, sizeof(waited), "%s ", holder);
+        snprintf(proc, sizeof(proc), "/proc/%s", holder);
+        assert_non_null(strstr(f.waited, waited));
+        assert_false(fixture_exists(&f, proc));
         assert_false(fixture_exists(&f, "/sys/module/nvidia"));
         assert_int_equal(restore_fresh(&f, &report), 0);
         hostprep_report_free(&report);
         fixture_teardown(&f);
+}
+
+/* gdm's greeter runs in a login session scope, not in gdm.service; it descends from
+ * gdm, so it ends with it: prepare waits for it like for Xorg. */
+static void test_greeter_session_started_by_the_display_manager_is_waited_for(void **state)
+{
+        (void)state;
+        expect_holder_waited_for("rtx2060-4fn-greeter", "1300");
 }
 
 /* GNOME runs gnome-shell in the user's own systemd, not in the session scope; the
@@ -463,21 +473,7 @@ static void test_greeter_session_started_by_the_display_manager_is_waited_for(vo
 static void test_gnome_shell_of_a_session_gdm_started_is_waited_for(void **state)
 {
         (void)state;
-        struct fixture f;
-        fixture_setup(&f, "rtx2060-4fn-gnome", DEF_RTX2060);
-        fixture_write_tmp(&f, "fake/exits_when_waited", "1700");
-        struct hostprep_report report;
-        struct vl_error err;
-        int r = prepare(&f, &report, &err);
-        if (r < 0)
-                fprintf(stderr, "prepare: %s\n", err.msg);
-        assert_int_equal(r, 0);
-        hostprep_report_free(&report);
-        assert_non_null(strstr(f.waited, "1700 "));
-        assert_false(fixture_exists(&f, "/sys/module/nvidia"));
-        assert_int_equal(restore_fresh(&f, &report), 0);
-        hostprep_report_free(&report);
-        fixture_teardown(&f);
+        expect_holder_waited_for("rtx2060-4fn-gnome", "1700");
 }
 
 static void test_program_of_an_ssh_session_holding_the_gpu_names_the_session(void **state)
