@@ -39,6 +39,18 @@ static int prepare(struct fixture *f, struct hostprep_report *report, struct vl_
         return hostprep_prepare(f->def, &f->opts, report, err);
 }
 
+/* Prepares, which must succeed (the error is printed when it does not). */
+static void prepare_ok(struct fixture *f)
+{
+        struct hostprep_report report;
+        struct vl_error err;
+        int r = prepare(f, &report, &err);
+        if (r < 0)
+                fprintf(stderr, "prepare: %s\n", err.msg);
+        assert_int_equal(r, 0);
+        hostprep_report_free(&report);
+}
+
 /* Restores with options that share nothing with the run that prepared: only the
  * runtime dir, like `vmlaunch restore NAME` in a fresh process. */
 static int restore_fresh(struct fixture *f, struct hostprep_report *report)
@@ -145,8 +157,7 @@ static void test_restore_logs_each_device_back_on_its_driver(void **state)
         fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
         struct hostprep_report report;
         struct vl_error err;
-        assert_int_equal(prepare(&f, &report, &err), 0);
-        hostprep_report_free(&report);
+        prepare_ok(&f);
         static char log[8192];
         log[0] = '\0';
         struct hostprep_options opts = {.run_dir = f.run,
@@ -232,9 +243,7 @@ static void test_failing_undo_is_named_and_a_second_restore_finishes(void **stat
                 fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
                 char *before = fixture_snapshot(&f);
                 struct hostprep_report report;
-                struct vl_error err;
-                assert_int_equal(prepare(&f, &report, &err), 0);
-                hostprep_report_free(&report);
+                prepare_ok(&f);
                 char number[16];
                 snprintf(number, sizeof(number), "%zu", j);
                 setenv("VMLAUNCH_FAIL_UNDO", number, 1);
@@ -284,9 +293,7 @@ static void test_crash_after_each_step_then_restore_from_the_journal_alone(void 
                 char *before = fixture_snapshot(&f);
                 f.opts.crash_after_step = (unsigned)k;
                 struct hostprep_report report;
-                struct vl_error err;
-                assert_int_equal(prepare(&f, &report, &err), 0);
-                hostprep_report_free(&report);
+                prepare_ok(&f);
                 assert_true(hostprep_journal_exists(f.run));
                 assert_int_equal(restore_fresh(&f, &report), 0);
                 hostprep_report_free(&report);
@@ -310,9 +317,7 @@ static void test_restore_of_a_journal_with_a_torn_last_line_restores_the_rest(vo
         char *before = fixture_snapshot(&f);
         f.opts.crash_after_step = 6; /* vtconsoles */
         struct hostprep_report report;
-        struct vl_error err;
-        assert_int_equal(prepare(&f, &report, &err), 0);
-        hostprep_report_free(&report);
+        prepare_ok(&f);
         char path[512];
         snprintf(path, sizeof(path), "%s/journal", f.run);
         FILE *j = fopen(path, "a");
@@ -347,8 +352,7 @@ static void test_prepare_refuses_while_a_journal_waits_for_restore(void **state)
         f.opts.crash_after_step = 2;
         struct hostprep_report report;
         struct vl_error err;
-        assert_int_equal(prepare(&f, &report, &err), 0);
-        hostprep_report_free(&report);
+        prepare_ok(&f);
         f.opts.crash_after_step = 0;
         assert_int_equal(prepare(&f, &report, &err), -EBUSY);
         assert_non_null(strstr(err.msg, "vmlaunch restore win10"));
@@ -416,13 +420,8 @@ static void test_holder_that_exits_after_the_unit_stopped_is_waited_for(void **s
         fixture_write_tmp(&f, "fake/linger", "1200");
         fixture_write_tmp(&f, "fake/exits_when_waited", "1200");
         char *before = fixture_snapshot(&f);
+        prepare_ok(&f);
         struct hostprep_report report;
-        struct vl_error err;
-        int r = prepare(&f, &report, &err);
-        if (r < 0)
-                fprintf(stderr, "prepare: %s\n", err.msg);
-        assert_int_equal(r, 0);
-        hostprep_report_free(&report);
         assert_string_equal(f.waited, "1200 ");
         assert_false(fixture_exists(&f, "/proc/1200"));
         assert_false(fixture_exists(&f, "/sys/module/nvidia"));
@@ -442,13 +441,8 @@ static void expect_holder_waited_for(const char *tree, const char *holder)
         struct fixture f;
         fixture_setup(&f, tree, DEF_RTX2060);
         fixture_write_tmp(&f, "fake/exits_when_waited", holder);
+        prepare_ok(&f);
         struct hostprep_report report;
-        struct vl_error err;
-        int r = prepare(&f, &report, &err);
-        if (r < 0)
-                fprintf(stderr, "prepare: %s\n", err.msg);
-        assert_int_equal(r, 0);
-        hostprep_report_free(&report);
         char waited[32], proc[32];
         snprintf(waited, sizeof(waited), "%s ", holder);
         snprintf(proc, sizeof(proc), "/proc/%s", holder);
@@ -568,9 +562,7 @@ static void test_framebuffer_removed_by_the_kernel_is_not_rebound(void **state)
         f.opts.log = capture_log;
         log_text[0] = '\0';
         struct hostprep_report report;
-        struct vl_error err;
-        assert_int_equal(prepare(&f, &report, &err), 0);
-        hostprep_report_free(&report);
+        prepare_ok(&f);
         /* Linux >= 6.0: vfio-pci removed the conflicting efi-framebuffer.0 */
         char path[600];
         snprintf(path, sizeof(path), "%s/sys/bus/platform/devices/efi-framebuffer.0", f.root);
@@ -596,13 +588,8 @@ static void test_prepare_on_an_igpu_host_leaves_its_framebuffer_bound(void **sta
         struct fixture f;
         fixture_setup(&f, "rtx2060-igpu-simpledrm", DEF_RTX2060);
         char *before = fixture_snapshot(&f);
+        prepare_ok(&f);
         struct hostprep_report report;
-        struct vl_error err;
-        int r = prepare(&f, &report, &err);
-        if (r < 0)
-                fprintf(stderr, "prepare: %s\n", err.msg);
-        assert_int_equal(r, 0);
-        hostprep_report_free(&report);
         char buf[128];
         fixture_driver(&f, "0000:06:00.0", buf, sizeof(buf));
         assert_string_equal(buf, "vfio-pci");
@@ -637,13 +624,8 @@ test_prepare_on_an_igpu_host_unbinds_a_console_on_the_gpu_and_restore_rebinds_it
         fixture_setup(&f, "rtx2060-igpu-simpledrm", DEF_RTX2060);
         fixture_write_tmp(&f, "root/proc/cmdline", "root=/dev/nvme0n1p2 fbcon=map:1\n");
         char *before = fixture_snapshot(&f);
+        prepare_ok(&f);
         struct hostprep_report report;
-        struct vl_error err;
-        int r = prepare(&f, &report, &err);
-        if (r < 0)
-                fprintf(stderr, "prepare: %s\n", err.msg);
-        assert_int_equal(r, 0);
-        hostprep_report_free(&report);
         char buf[128];
         fixture_read(&f, "/sys/class/vtconsole/vtcon1/bind", buf, sizeof(buf));
         assert_string_equal(buf, "0");
