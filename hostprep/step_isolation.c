@@ -12,7 +12,6 @@
 
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
-#include "hostprep/topology.h"
 #include "vmdefs/vmdef.h"
 
 static const char *const host_units[] = {"init.scope", "system.slice", "user.slice"};
@@ -45,7 +44,7 @@ static void format_emulator_cpus(const struct vm_def *def, char *buf, size_t len
         for (size_t i = 0; i < def->emulator_pin.count && n < 512; i++)
                 cpus[n++] = def->emulator_pin.cpus[i];
         qsort(cpus, n, sizeof(cpus[0]), compare_unsigned);
-        hostprep_cpulist_format(cpus, n, buf, len);
+        vmdef_cpulist_format(cpus, n, buf, len);
 }
 
 /* systemd confines slices through the cgroup v2 cpuset controller. */

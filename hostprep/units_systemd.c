@@ -10,7 +10,6 @@
 
 #include "hostprep/hostprep.h"
 #include "hostprep/sysroot.h"
-#include "hostprep/topology.h"
 #include "util/cleanup.h"
 #include "vmdefs/vmdef.h"
 
@@ -257,7 +256,7 @@ static int mask_to_cpus(const uint8_t *mask, size_t len, char **cpus)
         for (size_t i = 0; i < len * 8; i++)
                 if (mask[i / 8] & (1u << (i % 8)))
                         list[n++] = (unsigned)i;
-        hostprep_cpulist_format(list, n, *cpus, len * 8 * 6 + 1);
+        vmdef_cpulist_format(list, n, *cpus, len * 8 * 6 + 1);
         free(list);
         return 0;
 }

@@ -43,8 +43,7 @@ static int check_files(struct vm_def *def, struct host_facts *facts, struct vmde
 /* Accelerator, the GPU's IOMMU group, pins against the CPU topology. */
 static int check_facts(struct vm_def *def, struct host_facts *facts, struct vmdef_diags *diags)
 {
-        struct host_facts_opts opts = {.mode = HOST_FACTS_STRICT,
-                                       .topology_origin = HOSTPREP_TOPOLOGY_HOST};
+        struct host_facts_opts opts = {.mode = HOST_FACTS_STRICT, .topology_origin = TOPOLOGY_HOST};
         struct vl_error err = {0};
         return host_facts_resolve(def, &opts, facts, diags, &err);
 }

@@ -109,7 +109,7 @@ static int plan_load(const char *target, const struct vl_cli_def_opts *dopts, st
 static void print_cpulist(const char *label, const struct vmdef_cpulist *l)
 {
         char buf[1024];
-        hostprep_cpulist_format(l->cpus, l->count, buf, sizeof(buf));
+        vmdef_cpulist_format(l->cpus, l->count, buf, sizeof(buf));
         printf("  %-14s CPUs %s\n", label, buf);
 }
 
@@ -335,8 +335,7 @@ int cmd_plan(int argc, char **argv)
         struct vl_cli_def_opts dopts = {0};
         const char *target = NULL;
         bool json = false;
-        struct host_facts_opts hopts = {.mode = HOST_FACTS_PLAN,
-                                        .topology_origin = HOSTPREP_TOPOLOGY_HOST};
+        struct host_facts_opts hopts = {.mode = HOST_FACTS_PLAN, .topology_origin = TOPOLOGY_HOST};
 
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i];
@@ -357,9 +356,9 @@ int cmd_plan(int argc, char **argv)
                         }
                         hopts.topology_arg = arg;
                         hopts.topology_origin =
-                                access(arg, F_OK) == 0 || !hostprep_topology_looks_synthetic(arg)
-                                        ? HOSTPREP_TOPOLOGY_XML
-                                        : HOSTPREP_TOPOLOGY_SYNTHETIC;
+                                access(arg, F_OK) == 0 || !topology_looks_synthetic(arg)
+                                        ? TOPOLOGY_XML
+                                        : TOPOLOGY_SYNTHETIC;
                         continue;
                 }
                 int r = vl_cli_parse_def_option(argc, argv, &i, &dopts, "plan");

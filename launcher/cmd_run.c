@@ -121,8 +121,7 @@ static int host_restore(struct run *run, struct vl_error *err)
 static int check_host(struct run *run, struct vl_error *err)
 {
         struct vmdef_diags diags = {0};
-        struct host_facts_opts opts = {.mode = HOST_FACTS_STRICT,
-                                       .topology_origin = HOSTPREP_TOPOLOGY_HOST};
+        struct host_facts_opts opts = {.mode = HOST_FACTS_STRICT, .topology_origin = TOPOLOGY_HOST};
         vmdef_check_files(run->def, VMDEF_ERROR, &diags);
         int r = host_facts_resolve(run->def, &opts, &run->facts, &diags, err);
         /* Only when the facts hold: a missing group is already reported above. */

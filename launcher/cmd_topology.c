@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "hostprep/topology.h"
+#include "topology/topology.h"
 #include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "launcher/exit_codes.h"
@@ -45,7 +45,7 @@ static void topology_usage(FILE *out)
 }
 
 struct topology_args {
-        enum hostprep_topology_origin origin;
+        enum topology_origin origin;
         const char *source;
         unsigned suggest; /* 0: no suggestion */
         unsigned iothreads;
@@ -102,13 +102,13 @@ static int parse_args(int argc, char **argv, struct topology_args *a)
                 struct stat st;
                 if (!strcmp(o, "--topology")) {
                         /* An existing file wins; otherwise it must read as synthetic. */
-                        if (stat(v, &st) == 0 || !hostprep_topology_looks_synthetic(v))
-                                a->origin = HOSTPREP_TOPOLOGY_XML;
+                        if (stat(v, &st) == 0 || !topology_looks_synthetic(v))
+                                a->origin = TOPOLOGY_XML;
                         else
-                                a->origin = HOSTPREP_TOPOLOGY_SYNTHETIC;
+                                a->origin = TOPOLOGY_SYNTHETIC;
                         a->source = v;
                 } else if (!strcmp(o, "--synthetic")) {
-                        a->origin = HOSTPREP_TOPOLOGY_SYNTHETIC;
+                        a->origin = TOPOLOGY_SYNTHETIC;
                         a->source = v;
                 } else if (!strcmp(o, "--suggest")) {
                         if (parse_count(o, v, 1, &a->suggest) < 0)
@@ -139,8 +139,7 @@ static json_object *cpus_json(const struct vmdef_cpulist *l)
         return arr;
 }
 
-static int print_suggestion_json(const struct hostprep_topology *topo,
-                                 const struct hostprep_pin_plan *p)
+static int print_suggestion_json(const struct topology *topo, const struct topology_pin_plan *p)
 {
         json_object *root = json_object_new_object();
         json_object *io = json_object_new_array();
@@ -204,9 +203,9 @@ static json_object *finding_json(const struct vm_def *def, const struct vmdef_di
         return o;
 }
 
-static int print_check_json(const struct hostprep_topology *topo, const struct vm_def *def,
-                            const char *path, const struct vl_strv *reasons,
-                            const struct hostprep_pin_findings *findings)
+static int print_check_json(const struct topology *topo, const struct vm_def *def, const char *path,
+                            const struct vl_strv *reasons,
+                            const struct topology_pin_findings *findings)
 {
         json_object *root = json_object_new_object();
         json_object *list = json_object_new_array();
@@ -235,12 +234,12 @@ static void print_lines(const struct vl_strv *lines)
                 printf("%s\n", lines->items[i]);
 }
 
-static int run_suggest(const struct hostprep_topology *topo, const struct topology_args *a)
+static int run_suggest(const struct topology *topo, const struct topology_args *a)
 {
-        struct hostprep_pin_request req = {.n_vcpus = a->suggest, .n_iothreads = a->iothreads};
-        struct hostprep_pin_plan plan;
+        struct topology_pin_request req = {.n_vcpus = a->suggest, .n_iothreads = a->iothreads};
+        struct topology_pin_plan plan;
         struct vl_error err = {0};
-        if (hostprep_pin_suggest(topo, &req, &plan, &err) < 0) {
+        if (topology_pin_suggest(topo, &req, &plan, &err) < 0) {
                 fprintf(stderr, "vmlaunch topology: %s\n", err.msg);
                 return err.errnum == ENOMEM ? VL_EXIT_FAILURE : VL_EXIT_USAGE;
         }
@@ -249,7 +248,7 @@ static int run_suggest(const struct hostprep_topology *topo, const struct topolo
                 r = print_suggestion_json(topo, &plan);
         } else {
                 struct vl_strv lines = {0};
-                r = hostprep_pin_plan_ini(&plan, &lines);
+                r = topology_pin_plan_ini(&plan, &lines);
                 if (r >= 0) {
                         printf("# `vmlaunch topology --suggest %u` for %s\n", a->suggest,
                                topo->source);
@@ -257,7 +256,7 @@ static int run_suggest(const struct hostprep_topology *topo, const struct topolo
                 }
                 vl_strv_free(&lines);
         }
-        hostprep_pin_plan_free(&plan);
+        topology_pin_plan_free(&plan);
         if (r < 0) {
                 fprintf(stderr, "vmlaunch topology: out of memory\n");
                 return VL_EXIT_FAILURE;
@@ -265,7 +264,7 @@ static int run_suggest(const struct hostprep_topology *topo, const struct topolo
         return VL_EXIT_OK;
 }
 
-static int run_check(const struct hostprep_topology *topo, const struct topology_args *a)
+static int run_check(const struct topology *topo, const struct topology_args *a)
 {
         struct vm_def *def = NULL;
         int ex = vl_cli_load_def(a->check, &a->dopts, &def);
@@ -274,14 +273,14 @@ static int run_check(const struct hostprep_topology *topo, const struct topology
         const char *path = def->path ? def->path : a->check;
         struct vl_strv reasons = {0};
         struct vl_error err = {0};
-        struct hostprep_pin_findings findings = {0};
-        int r = hostprep_topology_apply_auto_pin(topo, def, &reasons, &err);
+        struct topology_pin_findings findings = {0};
+        int r = topology_apply_auto_pin(topo, def, &reasons, &err);
         if (r < 0) {
                 fprintf(stderr, "%s: %s\n", path, err.msg);
                 ex = r == -ENOMEM ? VL_EXIT_FAILURE : VL_EXIT_HOST_CHECK;
                 goto out;
         }
-        if (hostprep_pin_check(topo, def, &findings) < 0 ||
+        if (topology_pin_check(topo, def, &findings) < 0 ||
             (a->json && print_check_json(topo, def, path, &reasons, &findings) < 0)) {
                 fprintf(stderr, "vmlaunch topology: out of memory\n");
                 ex = VL_EXIT_FAILURE;
@@ -302,7 +301,7 @@ static int run_check(const struct hostprep_topology *topo, const struct topology
         if (findings.count == 0)
                 printf("%s: pinning fits %s\n", path, topo->source);
 out:
-        hostprep_pin_findings_free(&findings);
+        topology_pin_findings_free(&findings);
         vl_strv_free(&reasons);
         vmdef_free(def);
         return ex;
@@ -315,15 +314,15 @@ int cmd_topology(int argc, char **argv)
                         topology_usage(stdout);
                         return VL_EXIT_OK;
                 }
-        struct topology_args a = {.origin = HOSTPREP_TOPOLOGY_HOST, .iothreads = DEFAULT_IOTHREADS};
+        struct topology_args a = {.origin = TOPOLOGY_HOST, .iothreads = DEFAULT_IOTHREADS};
         if (parse_args(argc, argv, &a) < 0)
                 return VL_EXIT_USAGE;
 
-        struct hostprep_topology *topo = NULL;
+        struct topology *topo = NULL;
         struct vl_error err = {0};
-        if (hostprep_topology_load(a.origin, a.source, &topo, &err) < 0) {
+        if (topology_load(a.origin, a.source, &topo, &err) < 0) {
                 fprintf(stderr, "vmlaunch topology: %s\n", err.msg);
-                return a.origin == HOSTPREP_TOPOLOGY_HOST ? VL_EXIT_FAILURE : VL_EXIT_USAGE;
+                return a.origin == TOPOLOGY_HOST ? VL_EXIT_FAILURE : VL_EXIT_USAGE;
         }
         int ex;
         if (a.suggest) {
@@ -333,7 +332,7 @@ int cmd_topology(int argc, char **argv)
         } else {
                 struct vl_strv lines = {0};
                 ex = VL_EXIT_OK;
-                if (hostprep_topology_describe(topo, &lines) < 0) {
+                if (topology_describe(topo, &lines) < 0) {
                         fprintf(stderr, "vmlaunch topology: out of memory\n");
                         ex = VL_EXIT_FAILURE;
                 } else {
@@ -341,6 +340,6 @@ int cmd_topology(int argc, char **argv)
                 }
                 vl_strv_free(&lines);
         }
-        hostprep_topology_free(topo);
+        topology_free(topo);
         return ex;
 }

@@ -73,14 +73,13 @@ static int resolve_gpu_group(const struct vm_def *def, const struct host_facts_o
 
 /* A pin on a CPU this machine lacks is an error for run, a warning for a plan made on
  * another machine. */
-static void add_findings(const struct vm_def *def, const struct hostprep_pin_findings *found,
+static void add_findings(const struct vm_def *def, const struct topology_pin_findings *found,
                          const struct host_facts_opts *opts, struct vmdef_diags *diags)
 {
         for (size_t i = 0; i < found->count; i++) {
                 const struct vmdef_diag *d = &found->items[i];
                 enum vmdef_severity sev = d->severity;
-                if (opts->mode == HOST_FACTS_PLAN &&
-                    opts->topology_origin == HOSTPREP_TOPOLOGY_HOST)
+                if (opts->mode == HOST_FACTS_PLAN && opts->topology_origin == TOPOLOGY_HOST)
                         sev = VMDEF_WARNING;
                 unsigned line = d->line ? d->line : vmdef_key_line(def, d->section, d->key);
                 vmdef_diag_add(diags, sev, line, d->section, d->key, "%s", d->msg);
@@ -98,9 +97,9 @@ static int resolve_pins(struct vm_def *def, const struct host_facts_opts *opts,
         if (!has_pins)
                 return 0;
 
-        struct hostprep_topology *topo = NULL;
+        struct topology *topo = NULL;
         struct vl_error err = {0};
-        int r = hostprep_topology_load(opts->topology_origin, opts->topology_arg, &topo, &err);
+        int r = topology_load(opts->topology_origin, opts->topology_arg, &topo, &err);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
@@ -111,18 +110,18 @@ static int resolve_pins(struct vm_def *def, const struct host_facts_opts *opts,
                                                   : "the pins were not checked");
                 return 0;
         }
-        r = hostprep_topology_apply_auto_pin(topo, def, &f->pin_reasons, &err);
+        r = topology_apply_auto_pin(topo, def, &f->pin_reasons, &err);
         if (r == -EINVAL)
                 vmdef_diag_add(diags, VMDEF_ERROR, vmdef_key_line(def, "cpu", "vcpu_pin"), "cpu",
                                "vcpu_pin", "%s", err.msg);
         if (r == 0) {
-                struct hostprep_pin_findings found = {0};
-                r = hostprep_pin_check(topo, def, &found);
+                struct topology_pin_findings found = {0};
+                r = topology_pin_check(topo, def, &found);
                 if (r == 0)
                         add_findings(def, &found, opts, diags);
-                hostprep_pin_findings_free(&found);
+                topology_pin_findings_free(&found);
         }
-        hostprep_topology_free(topo);
+        topology_free(topo);
         return r == -ENOMEM ? r : 0;
 }
 

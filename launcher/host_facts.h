@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "hostprep/topology.h"
+#include "topology/topology.h"
 #include "util/strv.h"
 #include "vmdefs/vmdef.h"
 
@@ -21,7 +21,7 @@ enum host_facts_mode {
 struct host_facts_opts {
         enum host_facts_mode mode;
         /* The topology to pin against: this host unless --topology says otherwise. */
-        enum hostprep_topology_origin topology_origin;
+        enum topology_origin topology_origin;
         const char *topology_arg;
 };
 

@@ -258,3 +258,28 @@ int vmdef_parse_bool(const char *s, bool *out, char *why, size_t why_len)
         }
         return fail(why, why_len, "not a boolean; expected yes/no, on/off, true/false or 1/0");
 }
+
+void vmdef_cpulist_format(const unsigned *cpus, size_t n, char *buf, size_t len)
+{
+        size_t used = 0;
+        if (len == 0)
+                return;
+        buf[0] = '\0';
+        for (size_t i = 0; i < n;) {
+                size_t j = i;
+                while (j + 1 < n && cpus[j + 1] == cpus[j] + 1)
+                        j++;
+                int w;
+                if (j == i + 1)
+                        j = i; /* a pair reads better as "6,7" than "6-7" */
+                if (j == i)
+                        w = snprintf(buf + used, len - used, "%s%u", i ? "," : "", cpus[i]);
+                else
+                        w = snprintf(buf + used, len - used, "%s%u-%u", i ? "," : "", cpus[i],
+                                     cpus[j]);
+                if (w < 0 || (size_t)w >= len - used)
+                        return; /* truncated; callers size buffers for the whole machine */
+                used += w;
+                i = j + 1;
+        }
+}

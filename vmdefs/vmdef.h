@@ -291,6 +291,9 @@ int vmdef_parse_cpulist(const char *s, struct vmdef_cpulist *out, char *why, siz
 int vmdef_parse_pci_addr(const char *s, struct vmdef_pci_addr *out, char *why, size_t why_len);
 int vmdef_parse_bool(const char *s, bool *out, char *why, size_t why_len);
 void vmdef_cpulist_free(struct vmdef_cpulist *l);
+/* Formats CPUs in the given order, folding ascending runs: {2,3,4,8,1} -> "2-4,8,1",
+ * which vmdef_parse_cpulist reads back in the same order. "" for none. */
+void vmdef_cpulist_format(const unsigned *cpus, size_t n, char *buf, size_t len);
 /* Appends one CPU (no duplicate check). Returns 0 or -ENOMEM. */
 int vmdef_cpulist_append(struct vmdef_cpulist *l, unsigned cpu);
 /* "0000:06:00.0" */

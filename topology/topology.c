@@ -1,5 +1,5 @@
-/* hwloc -> struct hostprep_topology: the only place that talks to hwloc. */
-#include "hostprep/topology.h"
+/* hwloc -> struct topology: the only place that talks to hwloc. */
+#include "topology/topology.h"
 
 #include <errno.h>
 #include <hwloc.h>
@@ -20,12 +20,12 @@ static void hwloc_bitmap_freep(hwloc_bitmap_t *b)
         if (*b)
                 hwloc_bitmap_free(*b);
 }
-static void hostprep_topology_freep(struct hostprep_topology **t)
+static void topology_freep(struct topology **t)
 {
-        hostprep_topology_free(*t);
+        topology_free(*t);
 }
 
-void hostprep_topology_free(struct hostprep_topology *topo)
+void topology_free(struct topology *topo)
 {
         if (!topo)
                 return;
@@ -45,7 +45,7 @@ void hostprep_topology_free(struct hostprep_topology *topo)
         free(topo);
 }
 
-bool hostprep_topology_looks_synthetic(const char *s)
+bool topology_looks_synthetic(const char *s)
 {
         /* "pack:1 l3:2 core:3 pu:2": words of TYPE:COUNT, optionally with attributes in
          * parentheses; a path never has a space-separated "word:number" shape. */
@@ -61,19 +61,18 @@ bool hostprep_topology_looks_synthetic(const char *s)
 
 static int cmp_cpu(const void *a, const void *b)
 {
-        unsigned x = ((const struct hostprep_cpu *)a)->os_index;
-        unsigned y = ((const struct hostprep_cpu *)b)->os_index;
+        unsigned x = ((const struct topology_cpu *)a)->os_index;
+        unsigned y = ((const struct topology_cpu *)b)->os_index;
         return x < y ? -1 : x > y;
 }
 
-const struct hostprep_cpu *hostprep_topology_cpu(const struct hostprep_topology *topo,
-                                                 unsigned os_index)
+const struct topology_cpu *topology_find_cpu(const struct topology *topo, unsigned os_index)
 {
-        struct hostprep_cpu key = {.os_index = os_index};
+        struct topology_cpu key = {.os_index = os_index};
         return bsearch(&key, topo->cpus, topo->n_cpus, sizeof(key), cmp_cpu);
 }
 
-bool hostprep_topology_cpu_offline(const struct hostprep_topology *topo, unsigned os_index)
+bool topology_cpu_offline(const struct topology *topo, unsigned os_index)
 {
         for (size_t i = 0; i < topo->n_offline; i++)
                 if (topo->offline[i] == os_index)
@@ -81,7 +80,7 @@ bool hostprep_topology_cpu_offline(const struct hostprep_topology *topo, unsigne
         return false;
 }
 
-size_t hostprep_topology_housekeeping_core(const struct hostprep_topology *topo)
+size_t topology_housekeeping_core(const struct topology *topo)
 {
         for (size_t i = 0; i < topo->n_cores; i++)
                 if (topo->cores[i].usable)
@@ -92,7 +91,7 @@ size_t hostprep_topology_housekeeping_core(const struct hostprep_topology *topo)
 /* Fills one domain array (packages, dies, L3s) from the objects of a type. Returns the
  * count, 0 when the host has none of them (the caller substitutes packages). */
 static int read_domains(hwloc_topology_t ht, hwloc_obj_type_t type, bool use_os_index,
-                        struct hostprep_domain **out, size_t *n_out)
+                        struct topology_domain **out, size_t *n_out)
 {
         int n = hwloc_get_nbobjs_by_type(ht, type);
         *out = NULL;
@@ -114,7 +113,7 @@ static int read_domains(hwloc_topology_t ht, hwloc_obj_type_t type, bool use_os_
         return 0;
 }
 
-static int copy_domains(const struct hostprep_domain *from, size_t n, struct hostprep_domain **out,
+static int copy_domains(const struct topology_domain *from, size_t n, struct topology_domain **out,
                         size_t *n_out)
 {
         *out = calloc(n ? n : 1, sizeof(**out));
@@ -143,7 +142,7 @@ static unsigned numa_index(hwloc_topology_t ht, hwloc_obj_t core)
         return 0;
 }
 
-static int read_cores(hwloc_topology_t ht, struct hostprep_topology *t)
+static int read_cores(hwloc_topology_t ht, struct topology *t)
 {
         /* A topology without Core objects (rare XML files) gets one core per PU. */
         hwloc_obj_type_t type =
@@ -161,7 +160,7 @@ static int read_cores(hwloc_topology_t ht, struct hostprep_topology *t)
                 int weight = hwloc_bitmap_weight(obj->cpuset);
                 if (weight <= 0)
                         continue; /* all its PUs are offline */
-                struct hostprep_core *core = &t->cores[t->n_cores];
+                struct topology_core *core = &t->cores[t->n_cores];
                 core->package = ancestor_index(ht, HWLOC_OBJ_PACKAGE, obj, 0);
                 core->die = ancestor_index(ht, HWLOC_OBJ_DIE, obj, core->package);
                 core->l3 = ancestor_index(ht, HWLOC_OBJ_L3CACHE, obj, core->package);
@@ -178,7 +177,7 @@ static int read_cores(hwloc_topology_t ht, struct hostprep_topology *t)
                         core->cpus[core->n_cpus++] = pu;
                         bool ok = hwloc_bitmap_isset(allowed, pu);
                         core->usable = core->usable && ok;
-                        t->cpus[t->n_cpus++] = (struct hostprep_cpu){
+                        t->cpus[t->n_cpus++] = (struct topology_cpu){
                                 .os_index = pu, .core = t->n_cores, .allowed = ok};
                 }
                 hwloc_bitmap_foreach_end();
@@ -190,7 +189,7 @@ static int read_cores(hwloc_topology_t ht, struct hostprep_topology *t)
         return 0;
 }
 
-static int read_offline(hwloc_topology_t ht, struct hostprep_topology *t)
+static int read_offline(hwloc_topology_t ht, struct topology *t)
 {
         /* The complete cpuset also holds CPUs the kernel knows but that are offline. */
         _cleanup_(hwloc_bitmap_freep) hwloc_bitmap_t off = hwloc_bitmap_alloc();
@@ -210,7 +209,7 @@ static int read_offline(hwloc_topology_t ht, struct hostprep_topology *t)
         return 0;
 }
 
-static int read_kinds(hwloc_topology_t ht, struct hostprep_topology *t)
+static int read_kinds(hwloc_topology_t ht, struct topology *t)
 {
         int n = hwloc_cpukinds_get_nr(ht, 0);
         size_t count = n > 0 ? (size_t)n : 1;
@@ -255,7 +254,7 @@ static int read_kinds(hwloc_topology_t ht, struct hostprep_topology *t)
         return 0;
 }
 
-static int convert(hwloc_topology_t ht, struct hostprep_topology *t)
+static int convert(hwloc_topology_t ht, struct topology *t)
 {
         int r = read_domains(ht, HWLOC_OBJ_PACKAGE, true, &t->packages, &t->n_packages);
         if (r < 0)
@@ -290,12 +289,12 @@ static int convert(hwloc_topology_t ht, struct hostprep_topology *t)
         return 0;
 }
 
-static int describe_source(enum hostprep_topology_origin origin, const char *arg, char **out)
+static int describe_source(enum topology_origin origin, const char *arg, char **out)
 {
         int n;
-        if (origin == HOSTPREP_TOPOLOGY_XML)
+        if (origin == TOPOLOGY_XML)
                 n = asprintf(out, "XML file %s", arg);
-        else if (origin == HOSTPREP_TOPOLOGY_SYNTHETIC)
+        else if (origin == TOPOLOGY_SYNTHETIC)
                 n = asprintf(out, "synthetic topology \"%s\"", arg);
         else if (getenv("HWLOC_XMLFILE"))
                 n = asprintf(out, "XML file %s (HWLOC_XMLFILE)", getenv("HWLOC_XMLFILE"));
@@ -327,11 +326,11 @@ static int topology_init_without_plugins(hwloc_topology_t *ht)
         return r;
 }
 
-int hostprep_topology_load(enum hostprep_topology_origin origin, const char *arg,
-                           struct hostprep_topology **out, struct vl_error *err)
+int topology_load(enum topology_origin origin, const char *arg, struct topology **out,
+                  struct vl_error *err)
 {
         _cleanup_(hwloc_topology_destroyp) hwloc_topology_t ht = NULL;
-        _cleanup_(hostprep_topology_freep) struct hostprep_topology *t = NULL;
+        _cleanup_(topology_freep) struct topology *t = NULL;
 
         if (topology_init_without_plugins(&ht) < 0) {
                 ht = NULL;
@@ -340,7 +339,7 @@ int hostprep_topology_load(enum hostprep_topology_origin origin, const char *arg
         /* Keep CPUs outside our cgroup in view, so pins on them are reported as not
          * allowed instead of "does not exist". */
         hwloc_topology_set_flags(ht, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
-        if (origin == HOSTPREP_TOPOLOGY_XML) {
+        if (origin == TOPOLOGY_XML) {
                 if (access(arg, R_OK) < 0)
                         return vl_error_set(err, errno,
                                             "topology file %s (expected an XML file written "
@@ -348,7 +347,7 @@ int hostprep_topology_load(enum hostprep_topology_origin origin, const char *arg
                                             arg);
                 if (hwloc_topology_set_xml(ht, arg) < 0)
                         return vl_error_set(err, errno, "hwloc cannot use topology file %s", arg);
-        } else if (origin == HOSTPREP_TOPOLOGY_SYNTHETIC) {
+        } else if (origin == TOPOLOGY_SYNTHETIC) {
                 if (hwloc_topology_set_synthetic(ht, arg) < 0)
                         return vl_error_set(err, 0,
                                             "invalid synthetic topology \"%s\"; expected levels "
@@ -356,7 +355,7 @@ int hostprep_topology_load(enum hostprep_topology_origin origin, const char *arg
                                             arg);
         }
         if (hwloc_topology_load(ht) < 0) {
-                if (origin == HOSTPREP_TOPOLOGY_XML)
+                if (origin == TOPOLOGY_XML)
                         return vl_error_set(err, errno,
                                             "hwloc cannot read topology file %s (expected "
                                             "`lstopo --of xml` output)",
@@ -378,7 +377,7 @@ int hostprep_topology_load(enum hostprep_topology_origin origin, const char *arg
         return 0;
 }
 
-size_t hostprep_domains_to_fit(size_t *cap, size_t n_domains, size_t need, bool *fits)
+size_t topology_domains_to_fit(size_t *cap, size_t n_domains, size_t need, bool *fits)
 {
         size_t used = 0;
         while (need > 0) {
@@ -394,29 +393,4 @@ size_t hostprep_domains_to_fit(size_t *cap, size_t n_domains, size_t need, bool 
         }
         *fits = need == 0;
         return used;
-}
-
-void hostprep_cpulist_format(const unsigned *cpus, size_t n, char *buf, size_t len)
-{
-        size_t used = 0;
-        if (len == 0)
-                return;
-        buf[0] = '\0';
-        for (size_t i = 0; i < n;) {
-                size_t j = i;
-                while (j + 1 < n && cpus[j + 1] == cpus[j] + 1)
-                        j++;
-                int w;
-                if (j == i + 1)
-                        j = i; /* a pair reads better as "6,7" than "6-7" */
-                if (j == i)
-                        w = snprintf(buf + used, len - used, "%s%u", i ? "," : "", cpus[i]);
-                else
-                        w = snprintf(buf + used, len - used, "%s%u-%u", i ? "," : "", cpus[i],
-                                     cpus[j]);
-                if (w < 0 || (size_t)w >= len - used)
-                        return; /* truncated; callers size buffers for the whole machine */
-                used += w;
-                i = j + 1;
-        }
 }

@@ -1,7 +1,7 @@
 /* Pinning validation: a definition's vcpu_pin, emulator_pin and iothread pins against a
  * topology. Pure. Every finding names the vCPUs/CPUs involved and what to write instead;
  * the suggestion (topology_suggest.c) provides the concrete "e.g." values. */
-#include "hostprep/topology.h"
+#include "topology/topology.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -15,15 +15,15 @@
 #define NO_CORE    ((size_t)-1)
 
 struct checker {
-        const struct hostprep_topology *topo;
+        const struct topology *topo;
         const struct vm_def *def;
-        struct hostprep_pin_findings *out;
+        struct topology_pin_findings *out;
         size_t *vcpu_core; /* host core of each pinned vCPU, NO_CORE when the CPU is bad */
         size_t n_vcpus;    /* pinned vCPUs we look at */
         bool *core_has_vcpu;
         bool have_plan;
         bool pins_are_suggestion;      /* vcpu_pin is what --suggest / auto would write */
-        struct hostprep_pin_plan plan; /* what --suggest would do, for the advice */
+        struct topology_pin_plan plan; /* what --suggest would do, for the advice */
         int oom;
 };
 
@@ -32,7 +32,7 @@ static void add(struct checker *c, enum vmdef_severity sev, unsigned line, const
 static void add(struct checker *c, enum vmdef_severity sev, unsigned line, const char *section,
                 const char *key, const char *fmt, ...)
 {
-        struct hostprep_pin_findings *f = c->out;
+        struct topology_pin_findings *f = c->out;
         if (f->count == f->cap) {
                 size_t cap = f->cap ? f->cap * 2 : 8;
                 struct vmdef_diag *items = realloc(f->items, cap * sizeof(*items));
@@ -55,19 +55,19 @@ static void add(struct checker *c, enum vmdef_severity sev, unsigned line, const
                 f->n_errors++;
 }
 
-void hostprep_pin_findings_free(struct hostprep_pin_findings *findings)
+void topology_pin_findings_free(struct topology_pin_findings *findings)
 {
         free(findings->items);
-        *findings = (struct hostprep_pin_findings){0};
+        *findings = (struct topology_pin_findings){0};
 }
 
 static void format_cpus(const unsigned *cpus, size_t n, char *buf)
 {
-        hostprep_cpulist_format(cpus, n, buf, LIST_CHARS);
+        vmdef_cpulist_format(cpus, n, buf, LIST_CHARS);
 }
 
 /* CPUs of a core or of all usable CPUs, formatted. */
-static void format_core(const struct hostprep_core *core, char *buf)
+static void format_core(const struct topology_core *core, char *buf)
 {
         format_cpus(core->cpus, core->n_cpus, buf);
 }
@@ -76,7 +76,7 @@ static void format_core(const struct hostprep_core *core, char *buf)
 static void check_cpus_exist(struct checker *c, const char *section, const char *key, unsigned line,
                              const struct vmdef_cpulist *l)
 {
-        const struct hostprep_topology *t = c->topo;
+        const struct topology *t = c->topo;
         _cleanup_free_ unsigned *missing = calloc(l->count + 1, sizeof(unsigned));
         _cleanup_free_ unsigned *offline = calloc(l->count + 1, sizeof(unsigned));
         _cleanup_free_ unsigned *denied = calloc(l->count + 1, sizeof(unsigned));
@@ -87,10 +87,10 @@ static void check_cpus_exist(struct checker *c, const char *section, const char 
         }
         size_t n_missing = 0, n_offline = 0, n_denied = 0, n_all = 0;
         for (size_t i = 0; i < l->count; i++) {
-                const struct hostprep_cpu *cpu = hostprep_topology_cpu(t, l->cpus[i]);
+                const struct topology_cpu *cpu = topology_find_cpu(t, l->cpus[i]);
                 if (cpu && !cpu->allowed)
                         denied[n_denied++] = l->cpus[i];
-                else if (!cpu && hostprep_topology_cpu_offline(t, l->cpus[i]))
+                else if (!cpu && topology_cpu_offline(t, l->cpus[i]))
                         offline[n_offline++] = l->cpus[i];
                 else if (!cpu)
                         missing[n_missing++] = l->cpus[i];
@@ -168,7 +168,7 @@ static const char *suggested_vcpus(struct checker *c, char *buf)
  * vCPUs of different guest cores should not: the guest schedules by what it is told. */
 static void check_siblings(struct checker *c)
 {
-        const struct hostprep_topology *t = c->topo;
+        const struct topology *t = c->topo;
         unsigned threads = c->def->threads ? c->def->threads : 1;
         const struct vmdef_cpulist *pin = &c->def->vcpu_pin;
         char sib[LIST_CHARS];
@@ -236,7 +236,7 @@ static void check_duplicates(struct checker *c)
 }
 
 /* Fewest L3 domains that can hold n vCPUs on this host, and the largest domain. */
-static size_t l3s_needed(const struct hostprep_topology *t, size_t n, size_t *largest)
+static size_t l3s_needed(const struct topology *t, size_t n, size_t *largest)
 {
         _cleanup_free_ size_t *cap = calloc(t->n_l3s, sizeof(size_t));
         if (!cap)
@@ -249,12 +249,12 @@ static size_t l3s_needed(const struct hostprep_topology *t, size_t n, size_t *la
                 if (cap[d] > *largest)
                         *largest = cap[d];
         bool fits;
-        return hostprep_domains_to_fit(cap, t->n_l3s, n, &fits);
+        return topology_domains_to_fit(cap, t->n_l3s, n, &fits);
 }
 
 static void check_l3_span(struct checker *c)
 {
-        const struct hostprep_topology *t = c->topo;
+        const struct topology *t = c->topo;
         _cleanup_free_ bool *used = calloc(t->n_l3s, sizeof(bool));
         _cleanup_free_ char *where = calloc(1, LIST_CHARS * 2);
         _cleanup_free_ unsigned *cpus = calloc(t->n_cpus + 1, sizeof(unsigned));
@@ -309,7 +309,7 @@ static void check_l3_span(struct checker *c)
 
 static void check_numa_span(struct checker *c)
 {
-        const struct hostprep_topology *t = c->topo;
+        const struct topology *t = c->topo;
         _cleanup_free_ bool *used = calloc(t->n_numa_nodes, sizeof(bool));
         if (!used) {
                 c->oom = -ENOMEM;
@@ -331,8 +331,8 @@ static void check_numa_span(struct checker *c)
 
 static void check_host_cores(struct checker *c)
 {
-        const struct hostprep_topology *t = c->topo;
-        size_t hk = hostprep_topology_housekeeping_core(t);
+        const struct topology *t = c->topo;
+        size_t hk = topology_housekeeping_core(t);
         char sugg[LIST_CHARS], cores[LIST_CHARS], vl[LIST_CHARS];
         size_t free_cores = 0;
         for (size_t i = 0; i < t->n_cores; i++)
@@ -362,7 +362,7 @@ static void check_host_cores(struct checker *c)
 
 static void check_efficiency(struct checker *c)
 {
-        const struct hostprep_topology *t = c->topo;
+        const struct topology *t = c->topo;
         char vl[LIST_CHARS], perf[LIST_CHARS];
         size_t n_eff = t->n_kinds < 2 ? 0 : vcpus_where(c, on_efficiency, 0, vl);
         if (!n_eff)
@@ -390,8 +390,8 @@ static void check_efficiency(struct checker *c)
  * vCPUs, preferably not the housekeeping one. */
 static void host_cpus_advice(const struct checker *c, char *buf)
 {
-        const struct hostprep_topology *t = c->topo;
-        size_t hk = hostprep_topology_housekeeping_core(t), pick = NO_CORE;
+        const struct topology *t = c->topo;
+        size_t hk = topology_housekeeping_core(t), pick = NO_CORE;
         for (size_t i = 0; i < t->n_cores; i++)
                 if (t->cores[i].usable && !c->core_has_vcpu[i] && (pick == NO_CORE || pick == hk))
                         pick = i;
@@ -436,14 +436,14 @@ static void check_overlap(struct checker *c, const char *section, const char *ke
             n_shared > 1 ? "s" : "", cl, n_vcpus > 1 ? "s" : "", vl, advice);
 }
 
-int hostprep_pin_check(const struct hostprep_topology *topo, const struct vm_def *def,
-                       struct hostprep_pin_findings *out)
+int topology_pin_check(const struct topology *topo, const struct vm_def *def,
+                       struct topology_pin_findings *out)
 {
         struct checker c = {.topo = topo, .def = def, .out = out};
         const struct vmdef_cpulist *pin = &def->vcpu_pin;
         unsigned n = vmdef_vcpu_count(def);
 
-        *out = (struct hostprep_pin_findings){0};
+        *out = (struct topology_pin_findings){0};
         check_cpus_exist(&c, "cpu", "vcpu_pin", 0, pin);
         check_cpus_exist(&c, "cpu", "emulator_pin", 0, &def->emulator_pin);
         for (size_t i = 0; i < def->n_iothreads; i++)
@@ -461,16 +461,16 @@ int hostprep_pin_check(const struct hostprep_topology *topo, const struct vm_def
                 return -ENOMEM;
         }
         for (size_t v = 0; v < c.n_vcpus; v++) {
-                const struct hostprep_cpu *cpu = hostprep_topology_cpu(topo, pin->cpus[v]);
+                const struct topology_cpu *cpu = topology_find_cpu(topo, pin->cpus[v]);
                 c.vcpu_core[v] = cpu ? cpu->core : NO_CORE;
                 if (cpu)
                         c.core_has_vcpu[cpu->core] = true;
         }
         if (c.n_vcpus > 0) {
-                struct hostprep_pin_request req = {.n_vcpus = c.n_vcpus,
+                struct topology_pin_request req = {.n_vcpus = c.n_vcpus,
                                                    .guest_threads = def->threads,
                                                    .n_iothreads = def->n_iothreads};
-                c.have_plan = hostprep_pin_suggest(topo, &req, &c.plan, NULL) == 0;
+                c.have_plan = topology_pin_suggest(topo, &req, &c.plan, NULL) == 0;
                 c.pins_are_suggestion =
                         c.have_plan && c.plan.vcpus.count == c.n_vcpus &&
                         !memcmp(c.plan.vcpus.cpus, pin->cpus, c.n_vcpus * sizeof(unsigned));
@@ -489,11 +489,11 @@ int hostprep_pin_check(const struct hostprep_topology *topo, const struct vm_def
                 }
         }
         if (c.have_plan)
-                hostprep_pin_plan_free(&c.plan);
+                topology_pin_plan_free(&c.plan);
         free(c.vcpu_core);
         free(c.core_has_vcpu);
         if (c.oom) {
-                hostprep_pin_findings_free(out);
+                topology_pin_findings_free(out);
                 return c.oom;
         }
         return 0;

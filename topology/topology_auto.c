@@ -1,5 +1,5 @@
 /* `vcpu_pin = auto`: the definition's pins filled from the suggestion. */
-#include "hostprep/topology.h"
+#include "topology/topology.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -24,8 +24,8 @@ static int push_reason(struct vl_strv *reasons, const char *key, const char *why
         return vl_strv_pushf(reasons, "%s: %s", key, why);
 }
 
-int hostprep_topology_apply_auto_pin(const struct hostprep_topology *topo, struct vm_def *def,
-                                     struct vl_strv *reasons, struct vl_error *err)
+int topology_apply_auto_pin(const struct topology *topo, struct vm_def *def,
+                            struct vl_strv *reasons, struct vl_error *err)
 {
         if (!def->vcpu_pin_auto)
                 return 0;
@@ -33,11 +33,11 @@ int hostprep_topology_apply_auto_pin(const struct hostprep_topology *topo, struc
         size_t unpinned = 0;
         for (size_t i = 0; i < def->n_iothreads; i++)
                 unpinned += def->iothreads[i].pin.count == 0;
-        struct hostprep_pin_request req = {.n_vcpus = vmdef_vcpu_count(def),
+        struct topology_pin_request req = {.n_vcpus = vmdef_vcpu_count(def),
                                            .guest_threads = def->threads ? def->threads : 1,
                                            .n_iothreads = unpinned};
-        struct hostprep_pin_plan plan;
-        int r = hostprep_pin_suggest(topo, &req, &plan, err);
+        struct topology_pin_plan plan;
+        int r = topology_pin_suggest(topo, &req, &plan, err);
         if (r < 0)
                 return vl_error_prefix(err, "[cpu] vcpu_pin = auto"), r;
 
@@ -59,7 +59,7 @@ int hostprep_topology_apply_auto_pin(const struct hostprep_topology *topo, struc
                 r = push_reason(reasons, "iothreads", plan.why_iothreads);
         for (size_t i = 0; r >= 0 && i < plan.notes.count; i++)
                 r = push_reason(reasons, "note", plan.notes.items[i]);
-        hostprep_pin_plan_free(&plan);
+        topology_pin_plan_free(&plan);
         if (r < 0)
                 return vl_error_set(err, -r, "[cpu] vcpu_pin = auto");
         return 0;

@@ -1,5 +1,5 @@
 /* Text for people: the topology in a few lines, a pin plan as a ready-to-paste INI block. */
-#include "hostprep/topology.h"
+#include "topology/topology.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -45,7 +45,7 @@ static void format_size(uint64_t bytes, char *buf, size_t len)
 }
 
 /* "  L3 domain 1 (32 MB, NUMA node 0): CPUs 6-11, cores 3-5: 6+7 8+9 10+11" */
-static int describe_l3(const struct hostprep_topology *t, size_t l3, struct vl_strv *lines)
+static int describe_l3(const struct topology *t, size_t l3, struct vl_strv *lines)
 {
         _cleanup_free_ unsigned *cpus = calloc(t->n_cpus + 1, sizeof(*cpus));
         _cleanup_free_ char *line = calloc(1, LINE_MAX_CHARS);
@@ -56,7 +56,7 @@ static int describe_l3(const struct hostprep_topology *t, size_t l3, struct vl_s
         size_t n = 0, first = (size_t)-1, last = 0;
         unsigned numa = 0, die = 0;
         for (size_t i = 0; i < t->n_cores; i++) {
-                const struct hostprep_core *c = &t->cores[i];
+                const struct topology_core *c = &t->cores[i];
                 if (c->l3 != l3)
                         continue;
                 if (first == (size_t)-1) {
@@ -76,7 +76,7 @@ static int describe_l3(const struct hostprep_topology *t, size_t l3, struct vl_s
         if (first == (size_t)-1)
                 return 0;
         qsort(cpus, n, sizeof(*cpus), cmp_unsigned);
-        hostprep_cpulist_format(cpus, n, list, sizeof(list));
+        vmdef_cpulist_format(cpus, n, list, sizeof(list));
         if (t->l3s[l3].size_bytes)
                 format_size(t->l3s[l3].size_bytes, extra, sizeof(extra));
         if (t->n_numa_nodes > 1)
@@ -93,7 +93,7 @@ static int describe_l3(const struct hostprep_topology *t, size_t l3, struct vl_s
         return vl_strv_push(lines, line);
 }
 
-static int describe_kinds(const struct hostprep_topology *t, struct vl_strv *lines)
+static int describe_kinds(const struct topology *t, struct vl_strv *lines)
 {
         _cleanup_free_ char *line = calloc(1, LINE_MAX_CHARS);
         _cleanup_free_ unsigned *cpus = calloc(t->n_cpus + 1, sizeof(*cpus));
@@ -106,7 +106,7 @@ static int describe_kinds(const struct hostprep_topology *t, struct vl_strv *lin
                 for (size_t i = 0; i < t->n_cpus; i++)
                         if (t->cpus[i].kind == k)
                                 cpus[n++] = t->cpus[i].os_index;
-                hostprep_cpulist_format(cpus, n, list, sizeof(list));
+                vmdef_cpulist_format(cpus, n, list, sizeof(list));
                 appendf(line, LINE_MAX_CHARS, "%s %s (%s): CPUs %s", k + 1 < t->n_kinds ? ";" : "",
                         t->kinds[k].name, t->kinds[k].performance ? "performance" : "efficiency",
                         n ? list : "none");
@@ -114,7 +114,7 @@ static int describe_kinds(const struct hostprep_topology *t, struct vl_strv *lin
         return vl_strv_push(lines, line);
 }
 
-int hostprep_topology_describe(const struct hostprep_topology *t, struct vl_strv *lines)
+int topology_describe(const struct topology *t, struct vl_strv *lines)
 {
         int r;
         char list[LINE_MAX_CHARS / 2];
@@ -146,7 +146,7 @@ int hostprep_topology_describe(const struct hostprep_topology *t, struct vl_strv
         if (t->n_kinds > 1 && (r = describe_kinds(t, lines)) < 0)
                 return r;
         if (t->n_offline) {
-                hostprep_cpulist_format(t->offline, t->n_offline, list, sizeof(list));
+                vmdef_cpulist_format(t->offline, t->n_offline, list, sizeof(list));
                 if ((r = vl_strv_pushf(lines, "offline CPUs: %s", list)) < 0)
                         return r;
         }
@@ -158,13 +158,13 @@ int hostprep_topology_describe(const struct hostprep_topology *t, struct vl_strv
                 if (!t->cpus[i].allowed)
                         denied[n_denied++] = t->cpus[i].os_index;
         if (n_denied) {
-                hostprep_cpulist_format(denied, n_denied, list, sizeof(list));
+                vmdef_cpulist_format(denied, n_denied, list, sizeof(list));
                 r = vl_strv_pushf(lines, "not allowed to vmlaunch (cgroup cpuset): CPUs %s", list);
                 if (r < 0)
                         return r;
         }
-        size_t hk = hostprep_topology_housekeeping_core(t);
-        hostprep_cpulist_format(t->cores[hk].cpus, t->cores[hk].n_cpus, list, sizeof(list));
+        size_t hk = topology_housekeeping_core(t);
+        vmdef_cpulist_format(t->cores[hk].cpus, t->cores[hk].n_cpus, list, sizeof(list));
         return vl_strv_pushf(lines,
                              "housekeeping core (left to the host by --suggest): core %zu, "
                              "CPUs %s",
@@ -176,7 +176,7 @@ static int push_comment(struct vl_strv *lines, const char *why)
         return why ? vl_strv_pushf(lines, "# %s", why) : 0;
 }
 
-int hostprep_pin_plan_ini(const struct hostprep_pin_plan *p, struct vl_strv *lines)
+int topology_pin_plan_ini(const struct topology_pin_plan *p, struct vl_strv *lines)
 {
         char list[LINE_MAX_CHARS];
         int r;
@@ -187,11 +187,11 @@ int hostprep_pin_plan_ini(const struct hostprep_pin_plan *p, struct vl_strv *lin
             (r = vl_strv_pushf(lines, "cores = %u", p->cores)) < 0 ||
             (r = vl_strv_pushf(lines, "threads = %u", p->threads)) < 0)
                 return r;
-        hostprep_cpulist_format(p->vcpus.cpus, p->vcpus.count, list, sizeof(list));
+        vmdef_cpulist_format(p->vcpus.cpus, p->vcpus.count, list, sizeof(list));
         if ((r = push_comment(lines, p->why_vcpus)) < 0 ||
             (r = vl_strv_pushf(lines, "vcpu_pin = %s", list)) < 0)
                 return r;
-        hostprep_cpulist_format(p->emulator.cpus, p->emulator.count, list, sizeof(list));
+        vmdef_cpulist_format(p->emulator.cpus, p->emulator.count, list, sizeof(list));
         if ((r = push_comment(lines, p->why_emulator)) < 0 ||
             (r = vl_strv_pushf(lines, "emulator_pin = %s", list)) < 0)
                 return r;
@@ -204,8 +204,8 @@ int hostprep_pin_plan_ini(const struct hostprep_pin_plan *p, struct vl_strv *lin
             (r = push_comment(lines, p->why_iothreads)) < 0)
                 return r;
         for (size_t i = 0; i < p->n_iothreads; i++) {
-                hostprep_cpulist_format(p->iothreads[i].cpus, p->iothreads[i].count, list,
-                                        sizeof(list));
+                vmdef_cpulist_format(p->iothreads[i].cpus, p->iothreads[i].count, list,
+                                     sizeof(list));
                 if ((r = vl_strv_pushf(lines, "io%zu = %s", i + 1, list)) < 0)
                         return r;
         }

@@ -11,29 +11,29 @@
 
 #include <cmocka.h>
 
-#include "hostprep/topology.h"
+#include "topology/topology.h"
 
 /* The Ryzen 5 1600 of the guide: 6 cores / 12 threads in two 3-core CCXs. */
 #define RYZEN_1600 "pack:1 l3:2 core:3 pu:2"
 
-static inline struct hostprep_topology *load_synthetic(const char *desc)
+static inline struct topology *load_synthetic(const char *desc)
 {
-        struct hostprep_topology *t = NULL;
+        struct topology *t = NULL;
         struct vl_error err = {0};
-        int r = hostprep_topology_load(HOSTPREP_TOPOLOGY_SYNTHETIC, desc, &t, &err);
+        int r = topology_load(TOPOLOGY_SYNTHETIC, desc, &t, &err);
         if (r < 0)
                 fail_msg("loading synthetic topology \"%s\": %s", desc, err.msg);
         return t;
 }
 
-static inline struct hostprep_topology *load_fixture(const char *name)
+static inline struct topology *load_fixture(const char *name)
 {
         const char *root = getenv("SOURCE_ROOT");
         char path[4096];
         snprintf(path, sizeof(path), "%s/tests/fixtures/hwloc/%s", root ? root : ".", name);
-        struct hostprep_topology *t = NULL;
+        struct topology *t = NULL;
         struct vl_error err = {0};
-        int r = hostprep_topology_load(HOSTPREP_TOPOLOGY_XML, path, &t, &err);
+        int r = topology_load(TOPOLOGY_XML, path, &t, &err);
         if (r < 0)
                 fail_msg("loading %s: %s", path, err.msg);
         return t;
@@ -90,7 +90,7 @@ static inline void def_free(struct vm_def *d)
 }
 
 /* The finding with this key whose message contains every given fragment, or NULL. */
-static inline const struct vmdef_diag *find_finding(const struct hostprep_pin_findings *f,
+static inline const struct vmdef_diag *find_finding(const struct topology_pin_findings *f,
                                                     enum vmdef_severity sev, const char *key,
                                                     const char *frag1, const char *frag2)
 {
@@ -107,7 +107,7 @@ static inline const struct vmdef_diag *find_finding(const struct hostprep_pin_fi
         return NULL;
 }
 
-static inline void print_findings(const struct hostprep_pin_findings *f)
+static inline void print_findings(const struct topology_pin_findings *f)
 {
         char line[1024];
         for (size_t i = 0; i < f->count; i++) {
@@ -125,17 +125,17 @@ static inline bool list_has(const struct vmdef_cpulist *l, unsigned cpu)
 }
 
 /* The host core of a CPU (it must exist). */
-static inline size_t core_of(const struct hostprep_topology *t, unsigned cpu)
+static inline size_t core_of(const struct topology *t, unsigned cpu)
 {
-        const struct hostprep_cpu *c = hostprep_topology_cpu(t, cpu);
+        const struct topology_cpu *c = topology_find_cpu(t, cpu);
         assert_non_null(c);
         return c->core;
 }
 
 /* Checks the shape every suggestion must have: whole guest cores on one host core each,
  * no CPU twice, emulator and iothreads off the vCPU CPUs when the host has room. */
-static inline void assert_plan_well_formed(const struct hostprep_topology *t,
-                                           const struct hostprep_pin_plan *p, unsigned n)
+static inline void assert_plan_well_formed(const struct topology *t,
+                                           const struct topology_pin_plan *p, unsigned n)
 {
         assert_int_equal(p->vcpus.count, n);
         assert_int_equal(p->sockets * p->dies * p->cores * p->threads, n);

@@ -8,7 +8,7 @@
 
 /* Loads a topology with HWLOC_PLUGINS_VERBOSE=1 and returns what hwloc said about its
  * plugins on stderr (malloc'd). */
-static char *load_and_capture_hwloc_messages(enum hostprep_topology_origin origin, const char *arg)
+static char *load_and_capture_hwloc_messages(enum topology_origin origin, const char *arg)
 {
         FILE *capture = tmpfile();
         assert_non_null(capture);
@@ -17,16 +17,16 @@ static char *load_and_capture_hwloc_messages(enum hostprep_topology_origin origi
         assert_true(saved >= 0);
         assert_true(dup2(fileno(capture), STDERR_FILENO) >= 0);
         setenv("HWLOC_PLUGINS_VERBOSE", "1", 1);
-        struct hostprep_topology *t = NULL;
+        struct topology *t = NULL;
         struct vl_error err = {0};
-        int r = hostprep_topology_load(origin, arg, &t, &err);
+        int r = topology_load(origin, arg, &t, &err);
         unsetenv("HWLOC_PLUGINS_VERBOSE");
         fflush(stderr);
         dup2(saved, STDERR_FILENO);
         close(saved);
         assert_int_equal(r, 0);
         assert_true(t->n_cpus > 0);
-        hostprep_topology_free(t);
+        topology_free(t);
         char *text = calloc(1, 65536);
         assert_non_null(text);
         rewind(capture);
@@ -47,23 +47,23 @@ static void test_loading_topologies_loads_no_hwloc_plugin(void **state)
         }
         globfree(&g);
         unsetenv("HWLOC_PLUGINS_PATH");
-        char *said = load_and_capture_hwloc_messages(HOSTPREP_TOPOLOGY_HOST, NULL);
+        char *said = load_and_capture_hwloc_messages(TOPOLOGY_HOST, NULL);
         fprintf(stderr, "hwloc said:\n%s", said);
         assert_null(strstr(said, "Plugin descriptor"));
         assert_null(getenv("HWLOC_PLUGINS_PATH"));
         free(said);
         /* lstopo's XML is read by hwloc's built-in parser */
-        struct hostprep_topology *t = load_fixture("Intel-Skylake-2xXeon6140.xml");
+        struct topology *t = load_fixture("Intel-Skylake-2xXeon6140.xml");
         assert_int_equal(t->n_cpus, 72);
-        hostprep_topology_free(t);
+        topology_free(t);
 }
 
 static void test_a_plugin_path_the_user_set_is_kept(void **state)
 {
         (void)state;
         setenv("HWLOC_PLUGINS_PATH", "/nonexistent/hwloc-plugins", 1);
-        struct hostprep_topology *t = load_synthetic(RYZEN_1600);
-        hostprep_topology_free(t);
+        struct topology *t = load_synthetic(RYZEN_1600);
+        topology_free(t);
         assert_string_equal(getenv("HWLOC_PLUGINS_PATH"), "/nonexistent/hwloc-plugins");
         unsetenv("HWLOC_PLUGINS_PATH");
 }

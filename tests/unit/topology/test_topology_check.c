@@ -1,10 +1,10 @@
 /* Pinning validation: the guide's own pinning, bad pins, `vcpu_pin = auto`. */
 #include "topology_testlib.h"
 
-static struct hostprep_pin_findings check(const struct hostprep_topology *t, const struct vm_def *d)
+static struct topology_pin_findings check(const struct topology *t, const struct vm_def *d)
 {
-        struct hostprep_pin_findings f;
-        assert_int_equal(hostprep_pin_check(t, d, &f), 0);
+        struct topology_pin_findings f;
+        assert_int_equal(topology_pin_check(t, d, &f), 0);
         print_findings(&f);
         return f;
 }
@@ -21,9 +21,9 @@ static struct vm_def *guide_definition(void)
 static void test_guide_pinning_flags_emulator_overlap_and_ccx_split(void **state)
 {
         (void)state;
-        struct hostprep_topology *t = load_synthetic(RYZEN_1600);
+        struct topology *t = load_synthetic(RYZEN_1600);
         struct vm_def *d = guide_definition();
-        struct hostprep_pin_findings f = check(t, d);
+        struct topology_pin_findings f = check(t, d);
 
         assert_int_equal(f.n_errors, 0);
         const struct vmdef_diag *emu =
@@ -41,20 +41,20 @@ static void test_guide_pinning_flags_emulator_overlap_and_ccx_split(void **state
                 find_finding(&f, VMDEF_WARNING, "vcpu_pin", "vCPUs 0,1 run on core 0", NULL));
         /* The sibling pairing itself is right: vCPUs 2k, 2k+1 share a host core. */
         assert_null(find_finding(&f, VMDEF_WARNING, "vcpu_pin", "form one guest core", NULL));
-        hostprep_pin_findings_free(&f);
+        topology_pin_findings_free(&f);
         def_free(d);
-        hostprep_topology_free(t);
+        topology_free(t);
 }
 
 static void test_pin_to_a_cpu_that_does_not_exist_is_an_error_naming_it(void **state)
 {
         (void)state;
-        struct hostprep_topology *t = load_synthetic(RYZEN_1600);
+        struct topology *t = load_synthetic(RYZEN_1600);
         struct vm_def *d = def_new(1, 2, 2);
         cpulist_set(&d->vcpu_pin, CPUS(6, 7, 14, 15));
         cpulist_set(&d->emulator_pin, CPUS(2));
         def_add_iothread(d, "io1", CPUS(40));
-        struct hostprep_pin_findings f = check(t, d);
+        struct topology_pin_findings f = check(t, d);
 
         assert_int_equal(f.n_errors, 2);
         const struct vmdef_diag *e =
@@ -64,20 +64,20 @@ static void test_pin_to_a_cpu_that_does_not_exist_is_an_error_naming_it(void **s
         assert_non_null(e);
         assert_string_equal(e->section, "iothreads");
         assert_int_equal(e->line, 30);
-        hostprep_pin_findings_free(&f);
+        topology_pin_findings_free(&f);
         def_free(d);
-        hostprep_topology_free(t);
+        topology_free(t);
 }
 
 static void test_guest_siblings_on_different_host_cores_warn_naming_both(void **state)
 {
         (void)state;
-        struct hostprep_topology *t = load_synthetic(RYZEN_1600);
+        struct topology *t = load_synthetic(RYZEN_1600);
         struct vm_def *d = def_new(1, 2, 2);
         /* vCPUs 0,1 are one guest core but go to CPU 6 (core 3) and CPU 8 (core 4). */
         cpulist_set(&d->vcpu_pin, CPUS(6, 8, 7, 9));
         cpulist_set(&d->emulator_pin, CPUS(2, 3));
-        struct hostprep_pin_findings f = check(t, d);
+        struct topology_pin_findings f = check(t, d);
 
         assert_int_equal(f.n_errors, 0);
         const struct vmdef_diag *w =
@@ -85,24 +85,24 @@ static void test_guest_siblings_on_different_host_cores_warn_naming_both(void **
                              "CPU 6 (host core 3) and CPU 8 (host core 4)");
         assert_non_null(w);
         assert_non_null(strstr(w->msg, "CPUs 6,7 of core 3"));
-        hostprep_pin_findings_free(&f);
+        topology_pin_findings_free(&f);
         def_free(d);
-        hostprep_topology_free(t);
+        topology_free(t);
 }
 
 static void test_separate_guest_cores_on_host_siblings_suggest_threads(void **state)
 {
         (void)state;
-        struct hostprep_topology *t = load_synthetic(RYZEN_1600);
+        struct topology *t = load_synthetic(RYZEN_1600);
         struct vm_def *d = def_new(1, 4, 1);
         cpulist_set(&d->vcpu_pin, CPUS(6, 7, 8, 9));
         cpulist_set(&d->emulator_pin, CPUS(2));
-        struct hostprep_pin_findings f = check(t, d);
+        struct topology_pin_findings f = check(t, d);
         assert_non_null(find_finding(&f, VMDEF_WARNING, "vcpu_pin",
                                      "vCPUs 0 and 1 are separate guest cores", "threads = 2"));
-        hostprep_pin_findings_free(&f);
+        topology_pin_findings_free(&f);
         def_free(d);
-        hostprep_topology_free(t);
+        topology_free(t);
 }
 
 static void test_suggested_pinning_passes_its_own_check(void **state)
@@ -111,37 +111,37 @@ static void test_suggested_pinning_passes_its_own_check(void **state)
         const char *machines[] = {RYZEN_1600, "pack:1 l3:1 core:8 pu:2", "pack:2 core:8 pu:2",
                                   "pack:2 l3:2 core:4 pu:2"};
         for (size_t m = 0; m < sizeof(machines) / sizeof(machines[0]); m++) {
-                struct hostprep_topology *t = load_synthetic(machines[m]);
+                struct topology *t = load_synthetic(machines[m]);
                 struct vm_def *d = def_new(1, 3, 2);
                 d->vcpu_pin_auto = true;
                 def_add_iothread(d, "io1", 0, NULL);
                 struct vl_error err = {0};
-                assert_int_equal(hostprep_topology_apply_auto_pin(t, d, NULL, &err), 0);
-                struct hostprep_pin_findings f = check(t, d);
+                assert_int_equal(topology_apply_auto_pin(t, d, NULL, &err), 0);
+                struct topology_pin_findings f = check(t, d);
                 assert_int_equal(f.n_errors, 0);
                 assert_null(find_finding(&f, VMDEF_WARNING, "vcpu_pin", "guest core", NULL));
                 assert_null(find_finding(&f, VMDEF_WARNING, "emulator_pin", NULL, NULL));
                 assert_null(find_finding(&f, VMDEF_WARNING, "io1", NULL, NULL));
                 assert_null(find_finding(&f, VMDEF_WARNING, "vcpu_pin", "L3", NULL));
-                hostprep_pin_findings_free(&f);
+                topology_pin_findings_free(&f);
                 def_free(d);
-                hostprep_topology_free(t);
+                topology_free(t);
         }
 }
 
 static void test_auto_pin_fills_vcpu_emulator_and_iothread_pins(void **state)
 {
         (void)state;
-        struct hostprep_topology *t = load_synthetic(RYZEN_1600);
+        struct topology *t = load_synthetic(RYZEN_1600);
         struct vm_def *d = def_new(1, 4, 2);
         d->vcpu_pin_auto = true;
         def_add_iothread(d, "io1", 0, NULL);
         def_add_iothread(d, "disks", CPUS(5));
         struct vl_strv reasons = {0};
         struct vl_error err = {0};
-        assert_int_equal(hostprep_topology_apply_auto_pin(t, d, &reasons, &err), 0);
+        assert_int_equal(topology_apply_auto_pin(t, d, &reasons, &err), 0);
         char buf[64];
-        hostprep_cpulist_format(d->vcpu_pin.cpus, d->vcpu_pin.count, buf, sizeof(buf));
+        vmdef_cpulist_format(d->vcpu_pin.cpus, d->vcpu_pin.count, buf, sizeof(buf));
         assert_string_equal(buf, "4-11");
         assert_int_equal(d->emulator_pin.count, 1);
         assert_int_equal(d->emulator_pin.cpus[0], 2);
@@ -154,64 +154,64 @@ static void test_auto_pin_fills_vcpu_emulator_and_iothread_pins(void **state)
         assert_non_null(strstr(reasons.items[0], "vcpu_pin: "));
         vl_strv_free(&reasons);
         def_free(d);
-        hostprep_topology_free(t);
+        topology_free(t);
 }
 
 static void test_auto_pin_keeps_an_explicit_emulator_pin(void **state)
 {
         (void)state;
-        struct hostprep_topology *t = load_synthetic(RYZEN_1600);
+        struct topology *t = load_synthetic(RYZEN_1600);
         struct vm_def *d = def_new(1, 3, 2);
         d->vcpu_pin_auto = true;
         cpulist_set(&d->emulator_pin, CPUS(0, 1));
         struct vl_error err = {0};
-        assert_int_equal(hostprep_topology_apply_auto_pin(t, d, NULL, &err), 0);
+        assert_int_equal(topology_apply_auto_pin(t, d, NULL, &err), 0);
         assert_int_equal(d->vcpu_pin.count, 6);
         assert_int_equal(d->emulator_pin.count, 2);
         assert_int_equal(d->emulator_pin.cpus[0], 0);
         def_free(d);
-        hostprep_topology_free(t);
+        topology_free(t);
 }
 
 static void test_auto_pin_does_nothing_without_auto(void **state)
 {
         (void)state;
-        struct hostprep_topology *t = load_synthetic(RYZEN_1600);
+        struct topology *t = load_synthetic(RYZEN_1600);
         struct vm_def *d = def_new(1, 4, 2);
         struct vl_error err = {0};
-        assert_int_equal(hostprep_topology_apply_auto_pin(t, d, NULL, &err), 0);
+        assert_int_equal(topology_apply_auto_pin(t, d, NULL, &err), 0);
         assert_int_equal(d->vcpu_pin.count, 0);
         assert_int_equal(d->emulator_pin.count, 0);
         def_free(d);
-        hostprep_topology_free(t);
+        topology_free(t);
 }
 
 static void test_auto_pin_that_cannot_fit_says_so(void **state)
 {
         (void)state;
-        struct hostprep_topology *t = load_synthetic(RYZEN_1600);
+        struct topology *t = load_synthetic(RYZEN_1600);
         struct vm_def *d = def_new(2, 4, 2);
         d->vcpu_pin_auto = true;
         struct vl_error err = {0};
-        assert_int_equal(hostprep_topology_apply_auto_pin(t, d, NULL, &err), -EINVAL);
+        assert_int_equal(topology_apply_auto_pin(t, d, NULL, &err), -EINVAL);
         assert_non_null(strstr(err.msg, "vcpu_pin = auto"));
         assert_non_null(strstr(err.msg, "16 vCPUs"));
         def_free(d);
-        hostprep_topology_free(t);
+        topology_free(t);
 }
 
 static void test_every_core_busy_warns_to_leave_one_to_the_host(void **state)
 {
         (void)state;
-        struct hostprep_topology *t = load_synthetic(RYZEN_1600);
+        struct topology *t = load_synthetic(RYZEN_1600);
         struct vm_def *d = def_new(1, 6, 2);
         cpulist_set(&d->vcpu_pin, CPUS(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11));
-        struct hostprep_pin_findings f = check(t, d);
+        struct topology_pin_findings f = check(t, d);
         assert_non_null(find_finding(&f, VMDEF_WARNING, "vcpu_pin", "every core runs a vCPU",
                                      "core 0: CPUs 0,1"));
-        hostprep_pin_findings_free(&f);
+        topology_pin_findings_free(&f);
         def_free(d);
-        hostprep_topology_free(t);
+        topology_free(t);
 }
 
 int main(void)

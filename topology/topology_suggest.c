@@ -17,7 +17,7 @@
  *    L3 domain with the vCPUs (their data is hot there) and not the housekeeping core.
  * Everything here is pure: a topology in, a plan out.
  */
-#include "hostprep/topology.h"
+#include "topology/topology.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -32,7 +32,7 @@
 enum domain_level { LEVEL_L3, LEVEL_NUMA, LEVEL_PACKAGE };
 
 struct selection {
-        const struct hostprep_topology *topo;
+        const struct topology *topo;
         unsigned guest_threads; /* vCPUs per guest core: they must share a host core */
         size_t housekeeping;    /* index of the housekeeping core */
         bool *chosen;           /* per core */
@@ -51,19 +51,19 @@ static char *strdup_printf(const char *fmt, ...)
 
 /* How many vCPUs a core takes: only whole guest cores, unless the host core is smaller
  * than a guest core (then a guest core has to be split, and the check says so). */
-static unsigned core_capacity(const struct hostprep_core *c, unsigned guest_threads)
+static unsigned core_capacity(const struct topology_core *c, unsigned guest_threads)
 {
         if (c->n_cpus < guest_threads)
                 return c->n_cpus;
         return c->n_cpus / guest_threads * guest_threads;
 }
 
-static unsigned domain_of(const struct hostprep_core *c, enum domain_level level)
+static unsigned domain_of(const struct topology_core *c, enum domain_level level)
 {
         return level == LEVEL_L3 ? c->l3 : level == LEVEL_NUMA ? c->numa : c->package;
 }
 
-static size_t domain_count(const struct hostprep_topology *t, enum domain_level level)
+static size_t domain_count(const struct topology *t, enum domain_level level)
 {
         return level == LEVEL_L3 ? t->n_l3s : level == LEVEL_NUMA ? t->n_numa_nodes : t->n_packages;
 }
@@ -87,7 +87,7 @@ static void domain_capacity(const struct selection *s, const bool *cand, enum do
 static unsigned fill(struct selection *s, const bool *cand, enum domain_level level, long within,
                      unsigned need)
 {
-        const struct hostprep_topology *t = s->topo;
+        const struct topology *t = s->topo;
         unsigned hk_l3 = t->cores[s->housekeeping].l3;
         _cleanup_free_ unsigned *cap = calloc(t->n_l3s, sizeof(*cap));
         _cleanup_free_ bool *in = calloc(t->n_cores, sizeof(*in));
@@ -126,7 +126,7 @@ static unsigned fill(struct selection *s, const bool *cand, enum domain_level le
 static unsigned l3_domains_needed(const struct selection *s, const bool *cand,
                                   enum domain_level level, unsigned within, unsigned need)
 {
-        const struct hostprep_topology *t = s->topo;
+        const struct topology *t = s->topo;
         _cleanup_free_ size_t *cap = calloc(t->n_l3s, sizeof(*cap));
         if (!cap)
                 return (unsigned)-1;
@@ -134,7 +134,7 @@ static unsigned l3_domains_needed(const struct selection *s, const bool *cand,
                 if (cand[i] && domain_of(&t->cores[i], level) == within)
                         cap[t->cores[i].l3] += core_capacity(&t->cores[i], s->guest_threads);
         bool fits;
-        size_t used = hostprep_domains_to_fit(cap, t->n_l3s, need, &fits);
+        size_t used = topology_domains_to_fit(cap, t->n_l3s, need, &fits);
         return fits ? (unsigned)used : (unsigned)-1;
 }
 
@@ -142,8 +142,8 @@ static unsigned l3_domains_needed(const struct selection *s, const bool *cand,
  * them, trying L3, then NUMA node, then package; otherwise the whole machine. */
 static unsigned select_cores(struct selection *s, const bool *cand, unsigned need)
 {
-        const struct hostprep_topology *t = s->topo;
-        const struct hostprep_core *hk = &t->cores[s->housekeeping];
+        const struct topology *t = s->topo;
+        const struct topology_core *hk = &t->cores[s->housekeeping];
         /* Smallest domains first. NUMA nodes and packages nest either way round (two
          * nodes per package on Opteron, one node over two packages in some BIOS modes),
          * and a level with one domain is the whole machine: the fallback below. */
@@ -200,12 +200,12 @@ static unsigned capacity_of(const struct selection *s, const bool *cand)
 
 static void format_list(const struct vmdef_cpulist *l, char *buf, size_t len)
 {
-        hostprep_cpulist_format(l->cpus, l->count, buf, len);
+        vmdef_cpulist_format(l->cpus, l->count, buf, len);
 }
 
 /* "L3 1: cores 3-5 (CPUs 6-11), L3 0: core 2 (CPUs 4-5)" for the chosen cores, the
  * fullest domain first. */
-static char *describe_chosen(const struct hostprep_topology *t, const bool *chosen,
+static char *describe_chosen(const struct topology *t, const bool *chosen,
                              const struct vmdef_cpulist *vcpus, size_t *n_l3_out)
 {
         _cleanup_free_ unsigned *count = calloc(t->n_l3s, sizeof(*count));
@@ -229,7 +229,7 @@ static char *describe_chosen(const struct hostprep_topology *t, const bool *chos
                 done[best] = true;
                 size_t n = 0, first = (size_t)-1, last = 0;
                 for (size_t v = 0; v < vcpus->count; v++) {
-                        const struct hostprep_cpu *c = hostprep_topology_cpu(t, vcpus->cpus[v]);
+                        const struct topology_cpu *c = topology_find_cpu(t, vcpus->cpus[v]);
                         if (c && t->cores[c->core].l3 == best)
                                 cpus[n++] = vcpus->cpus[v];
                 }
@@ -240,7 +240,7 @@ static char *describe_chosen(const struct hostprep_topology *t, const bool *chos
                                 last = i;
                         }
                 char list[CPULIST_MAX], cores[64];
-                hostprep_cpulist_format(cpus, n, list, sizeof(list));
+                vmdef_cpulist_format(cpus, n, list, sizeof(list));
                 if (first == last)
                         snprintf(cores, sizeof(cores), "core %zu", first);
                 else
@@ -259,7 +259,7 @@ static char *describe_chosen(const struct hostprep_topology *t, const bool *chos
 static int choose_service_cpus(const struct selection *s, const struct vmdef_cpulist *vcpus,
                                unsigned wanted, struct vmdef_cpulist *out, char **why)
 {
-        const struct hostprep_topology *t = s->topo;
+        const struct topology *t = s->topo;
         _cleanup_free_ bool *l3_has_vcpu = calloc(t->n_l3s, sizeof(bool));
         _cleanup_free_ bool *numa_has_vcpu = calloc(t->n_numa_nodes, sizeof(bool));
         _cleanup_free_ bool *taken = calloc(t->n_cores, sizeof(bool));
@@ -282,7 +282,7 @@ static int choose_service_cpus(const struct selection *s, const struct vmdef_cpu
                 for (size_t i = 0; i < t->n_cores; i++) {
                         if (s->chosen[i] || taken[i] || !t->cores[i].usable)
                                 continue;
-                        const struct hostprep_core *c = &t->cores[i];
+                        const struct topology_core *c = &t->cores[i];
                         int rank = (l3_has_vcpu[c->l3]       ? 0
                                     : numa_has_vcpu[c->numa] ? 1
                                                              : 2) +
@@ -310,7 +310,7 @@ static int choose_service_cpus(const struct selection *s, const struct vmdef_cpu
         char list[CPULIST_MAX];
         if (out->count > 0) {
                 format_list(out, list, sizeof(list));
-                const struct hostprep_core *first = &t->cores[first_core];
+                const struct topology_core *first = &t->cores[first_core];
                 bool several = out->count > first->n_cpus;
                 *why = strdup_printf(" of core%s %zu%s (CPUs %s), left to the host%s%s, so QEMU's "
                                      "own threads never take time from a vCPU",
@@ -340,7 +340,7 @@ static int choose_service_cpus(const struct selection *s, const struct vmdef_cpu
                               "vCPU cores");
                 return *why ? 0 : -ENOMEM;
         }
-        const struct hostprep_core *hk = &t->cores[s->housekeeping];
+        const struct topology_core *hk = &t->cores[s->housekeeping];
         for (size_t k = 0; k < hk->n_cpus; k++)
                 if (vmdef_cpulist_append(out, hk->cpus[k]) < 0)
                         return -ENOMEM;
@@ -351,7 +351,7 @@ static int choose_service_cpus(const struct selection *s, const struct vmdef_cpu
 }
 
 static int split_service_cpus(const struct vmdef_cpulist *service, unsigned n_io,
-                              struct hostprep_pin_plan *p)
+                              struct topology_pin_plan *p)
 {
         bool shared_with_vcpus = false;
         for (size_t k = 0; k < service->count; k++)
@@ -385,7 +385,7 @@ static int split_service_cpus(const struct vmdef_cpulist *service, unsigned n_io
                 if (vmdef_cpulist_append(&p->iothreads[i], cpu) < 0)
                         return -ENOMEM;
         }
-        hostprep_cpulist_format(p->iothreads[0].cpus, 1, list, sizeof(list));
+        vmdef_cpulist_format(p->iothreads[0].cpus, 1, list, sizeof(list));
         if (shared_with_vcpus)
                 p->why_iothreads = strdup_printf(
                         "every CPU runs a vCPU, so the iothreads share CPUs with vCPUs (io1: CPU "
@@ -405,10 +405,10 @@ static int split_service_cpus(const struct vmdef_cpulist *service, unsigned n_io
 }
 
 /* Guest sockets/cores/threads mirroring the chosen host cores. */
-static int choose_guest_topology(const struct selection *s, const struct hostprep_pin_request *req,
-                                 unsigned host_threads, struct hostprep_pin_plan *p)
+static int choose_guest_topology(const struct selection *s, const struct topology_pin_request *req,
+                                 unsigned host_threads, struct topology_pin_plan *p)
 {
-        const struct hostprep_topology *t = s->topo;
+        const struct topology *t = s->topo;
         unsigned n = req->n_vcpus;
         _cleanup_free_ unsigned *per_package = calloc(t->n_packages, sizeof(unsigned));
         if (!per_package)
@@ -416,7 +416,7 @@ static int choose_guest_topology(const struct selection *s, const struct hostpre
         bool uneven_cores = false;
         unsigned packages = 0;
         for (size_t v = 0; v < p->vcpus.count; v++) {
-                const struct hostprep_cpu *c = hostprep_topology_cpu(t, p->vcpus.cpus[v]);
+                const struct topology_cpu *c = topology_find_cpu(t, p->vcpus.cpus[v]);
                 if (c && per_package[t->cores[c->core].package]++ == 0)
                         packages++;
                 if (c && t->cores[c->core].n_cpus != host_threads)
@@ -467,19 +467,19 @@ static int choose_guest_topology(const struct selection *s, const struct hostpre
         return p->why_topology ? 0 : -ENOMEM;
 }
 
-static int describe_vcpus(const struct selection *s, struct hostprep_pin_plan *p,
+static int describe_vcpus(const struct selection *s, struct topology_pin_plan *p,
                           bool used_efficiency)
 {
-        const struct hostprep_topology *t = s->topo;
+        const struct topology *t = s->topo;
         size_t n_l3 = 0, n_cores = 0;
         for (size_t i = 0; i < t->n_cores; i++)
                 n_cores += s->chosen[i];
         _cleanup_free_ char *where = describe_chosen(t, s->chosen, &p->vcpus, &n_l3);
         if (!where)
                 return -ENOMEM;
-        const struct hostprep_core *hk = &t->cores[s->housekeeping];
+        const struct topology_core *hk = &t->cores[s->housekeeping];
         char hk_cpus[CPULIST_MAX];
-        hostprep_cpulist_format(hk->cpus, hk->n_cpus, hk_cpus, sizeof(hk_cpus));
+        vmdef_cpulist_format(hk->cpus, hk->n_cpus, hk_cpus, sizeof(hk_cpus));
         _cleanup_free_ char *tail =
                 s->chosen[s->housekeeping]
                         ? strdup_printf("; core %zu (CPUs %s) had to be used too", s->housekeeping,
@@ -530,13 +530,11 @@ static int describe_vcpus(const struct selection *s, struct hostprep_pin_plan *p
         return 0;
 }
 
-int hostprep_pin_suggest(const struct hostprep_topology *topo,
-                         const struct hostprep_pin_request *req, struct hostprep_pin_plan *out,
-                         struct vl_error *err)
+int topology_pin_suggest(const struct topology *topo, const struct topology_pin_request *req,
+                         struct topology_pin_plan *out, struct vl_error *err)
 {
-        struct hostprep_pin_plan p = {0};
-        struct selection s = {.topo = topo,
-                              .housekeeping = hostprep_topology_housekeeping_core(topo)};
+        struct topology_pin_plan p = {0};
+        struct selection s = {.topo = topo, .housekeeping = topology_housekeeping_core(topo)};
         _cleanup_free_ bool *chosen = calloc(topo->n_cores, sizeof(bool));
         _cleanup_free_ bool *perf = calloc(topo->n_cores, sizeof(bool));
         _cleanup_free_ bool *eff = calloc(topo->n_cores, sizeof(bool));
@@ -561,7 +559,7 @@ int hostprep_pin_suggest(const struct hostprep_topology *topo,
                                                              : 1;
 
         for (size_t i = 0; i < topo->n_cores; i++) {
-                const struct hostprep_core *c = &topo->cores[i];
+                const struct topology_core *c = &topo->cores[i];
                 if (!c->usable)
                         continue;
                 if (i == s.housekeeping)
@@ -616,7 +614,7 @@ int hostprep_pin_suggest(const struct hostprep_topology *topo,
         for (size_t i = 0; i < topo->n_cores; i++) {
                 bool any = false;
                 for (size_t v = 0; v < p.vcpus.count && chosen[i]; v++)
-                        any = any || hostprep_topology_cpu(topo, p.vcpus.cpus[v])->core == i;
+                        any = any || topology_find_cpu(topo, p.vcpus.cpus[v])->core == i;
                 chosen[i] = any;
         }
 
@@ -633,11 +631,11 @@ fail:
         r = vl_error_set(err, ENOMEM, "suggesting a pinning");
 fail_set:
         free(service.cpus);
-        hostprep_pin_plan_free(&p);
+        topology_pin_plan_free(&p);
         return r;
 }
 
-void hostprep_pin_plan_free(struct hostprep_pin_plan *plan)
+void topology_pin_plan_free(struct topology_pin_plan *plan)
 {
         free(plan->vcpus.cpus);
         free(plan->emulator.cpus);
@@ -649,5 +647,5 @@ void hostprep_pin_plan_free(struct hostprep_pin_plan *plan)
         free(plan->why_emulator);
         free(plan->why_iothreads);
         vl_strv_free(&plan->notes);
-        *plan = (struct hostprep_pin_plan){0};
+        *plan = (struct topology_pin_plan){0};
 }
