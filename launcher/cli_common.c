@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "launcher/exit_codes.h"
+#include "util/exit_codes.h"
 #include "util/cleanup.h"
 #include "version.h"
 

@@ -7,10 +7,10 @@
 
 #include "hostprep/hostprep.h"
 #include "launcher/cli_common.h"
-#include "launcher/host_facts.h"
-#include "launcher/kvm_probe.h"
+#include "run/host_facts.h"
+#include "qemu/kvm_probe.h"
 #include "launcher/commands.h"
-#include "launcher/exit_codes.h"
+#include "util/exit_codes.h"
 
 static void check_usage(FILE *out)
 {

@@ -14,10 +14,10 @@
 #include "hostprep/hostprep.h"
 #include "launcher/cli_common.h"
 #include "launcher/commands.h"
-#include "launcher/exit_codes.h"
-#include "launcher/host_facts.h"
-#include "launcher/qemu_argv.h"
-#include "launcher/qemu_escape.h"
+#include "util/exit_codes.h"
+#include "run/host_facts.h"
+#include "qemu/qemu_argv.h"
+#include "qemu/qemu_escape.h"
 #include "util/cleanup.h"
 
 static void plan_usage(FILE *out)

@@ -6,7 +6,7 @@
 
 #include "launcher/commands.h"
 #include "launcher/ctl_client.h"
-#include "launcher/exit_codes.h"
+#include "util/exit_codes.h"
 #include "qmp/qmp.h"
 #include "util/cleanup.h"
 

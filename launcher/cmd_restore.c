@@ -8,9 +8,9 @@
 #include "hostprep/hostprep.h"
 #include "launcher/cli_common.h"
 #include "launcher/commands.h"
-#include "launcher/exit_codes.h"
-#include "launcher/runlog.h"
-#include "launcher/runstate.h"
+#include "util/exit_codes.h"
+#include "run/runlog.h"
+#include "run/runstate.h"
 #include "util/cleanup.h"
 
 static void log_line(void *userdata, int priority, const char *line)

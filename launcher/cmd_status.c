@@ -9,8 +9,8 @@
 #include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "launcher/ctl_client.h"
-#include "launcher/exit_codes.h"
-#include "launcher/pin.h"
+#include "util/exit_codes.h"
+#include "run/pin.h"
 #include "qmp/qmp.h"
 #include "util/cleanup.h"
 

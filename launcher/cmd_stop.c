@@ -15,8 +15,8 @@
 #include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "launcher/ctl_client.h"
-#include "launcher/exit_codes.h"
-#include "launcher/supervise.h"
+#include "util/exit_codes.h"
+#include "run/supervise.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 

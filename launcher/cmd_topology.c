@@ -10,7 +10,7 @@
 #include "topology/topology.h"
 #include "launcher/cli_common.h"
 #include "launcher/commands.h"
-#include "launcher/exit_codes.h"
+#include "util/exit_codes.h"
 
 #define DEFAULT_IOTHREADS 1
 

@@ -2,7 +2,7 @@
  * run dir, lock and state file) and talking to its ctl.qmp monitor. */
 #pragma once
 
-#include "launcher/runstate.h"
+#include "run/runstate.h"
 #include "util/error.h"
 
 struct qmp_client;

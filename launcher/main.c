@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "launcher/commands.h"
-#include "launcher/exit_codes.h"
+#include "util/exit_codes.h"
 #include "version.h"
 
 static const struct vl_verb verbs[] = {

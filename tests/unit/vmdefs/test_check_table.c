@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "launcher/exit_codes.h"
+#include "util/exit_codes.h"
 
 extern char **environ;
 

@@ -1,0 +1,526 @@
+/* One VM run from lock to restore; run_lifecycle() is the whole story in order. */
+#include "run/run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hostprep/hostprep.h"
+#include "qemu/kvm_probe.h"
+#include "qemu/qemu_argv.h"
+#include "qemu/qemu_compat.h"
+#include "qmp/qmp.h"
+#include "run/host_facts.h"
+#include "run/ovmf_vars.h"
+#include "run/pin.h"
+#include "run/qemu_output.h"
+#include "run/qemu_version_cache.h"
+#include "run/runlog.h"
+#include "run/runstate.h"
+#include "run/spawn.h"
+#include "run/supervise.h"
+#include "util/cleanup.h"
+#include "util/exit_codes.h"
+
+/* QEMU creates its monitor socket early, but answers only once the machine is
+ * built, which includes preallocating (and zeroing) all guest RAM. */
+#define QMP_CONNECT_TIMEOUT_MS   30000
+#define QMP_HANDSHAKE_TIMEOUT_MS 120000
+#define QMP_COMMAND_TIMEOUT_MS   10000
+#define QEMU_EXIT_WAIT_MS        2000
+#define QEMU_SCOPE_TIMEOUT_MS    10000
+
+struct run {
+        struct vm_def *def;
+        char *run_dir;
+        int lock_fd;
+        int signal_fd;
+        struct qemu_proc proc;
+        struct qemu_output output;
+        struct qmp_client *qmp;
+        struct runstate state;
+        unsigned qemu_version;
+        struct host_facts facts; /* accelerator, GPU group, pins as resolved */
+        bool qmp_ready;          /* capabilities negotiated: QEMU takes commands */
+};
+
+static void host_log(void *userdata, int priority, const char *line)
+{
+        (void)userdata;
+        runlog(priority, "%s", line);
+}
+
+static void report_failures(const struct hostprep_report *report)
+{
+        for (size_t i = 0; i < report->n_failures; i++)
+                runlog(LOG_ERR, "  %s", report->failures[i]);
+}
+
+/* Host preparation (display manager, consoles, drivers, vfio-pci, hugepages,
+ * governor, prepare hooks) runs here, before QEMU exists; every change is journaled
+ * first, and a failure has already been rolled back when this returns. *left counts
+ * the changes the rollback could not undo (their journal stays for `restore`). */
+static int host_prepare(struct run *run, size_t *left, struct vl_error *err)
+{
+        struct hostprep_options opts = {
+                .run_dir = run->run_dir, .log = host_log, .stop_on_signal = true};
+        struct hostprep_report report = {0};
+        int r = hostprep_prepare(run->def, &opts, &report, err);
+        *left = report.n_failures;
+        if (r < 0 && report.n_failures) {
+                runlog(LOG_ERR, "rolling back left these changes in place:");
+                report_failures(&report);
+        }
+        hostprep_report_free(&report);
+        return r;
+}
+
+/* And is undone here, once QEMU is gone for whatever reason. Returns < 0 when
+ * some host state could not be put back (the journal stays for `vmlaunch restore`). */
+static int host_restore(struct run *run, struct vl_error *err)
+{
+        struct hostprep_options opts = {.run_dir = run->run_dir, .log = host_log};
+        struct hostprep_report report = {0};
+        int r = hostprep_restore(&opts, &report, err);
+        if (r < 0) {
+                report_failures(&report);
+                if (report.journal_kept)
+                        runlog(LOG_ERR,
+                               "the journal is kept: fix the cause, then run "
+                               "`vmlaunch restore %s`",
+                               run->def->name);
+        }
+        hostprep_report_free(&report);
+        return r;
+}
+
+static void log_diags(const struct vmdef_diags *diags, const char *path)
+{
+        char line[1024];
+        for (size_t i = 0; i < diags->count; i++) {
+                vmdef_diag_format(&diags->items[i], path, line, sizeof(line));
+                runlog(diags->items[i].severity == VMDEF_ERROR ? LOG_ERR : LOG_WARNING, "%s", line);
+        }
+}
+
+/* What this host must have for the definition: its files, a usable accelerator,
+ * the GPU's group, pins on CPUs that exist (vcpu_pin = auto resolved here), and
+ * nothing that host preparation would refuse. */
+static int check_host(struct run *run, struct vl_error *err)
+{
+        struct vmdef_diags diags = {0};
+        struct host_facts_opts opts = {.mode = HOST_FACTS_STRICT, .topology_origin = TOPOLOGY_HOST};
+        vmdef_check_files(run->def, VMDEF_ERROR, &diags);
+        int r = host_facts_resolve(run->def, &opts, &run->facts, &diags, err);
+        /* Only when the facts hold: a missing group is already reported above. */
+        if (r == 0 && !diags.n_errors && host_facts_check_steps(run->def, &run->facts, &diags) < 0)
+                r = vl_error_set(err, ENOMEM, "check the host");
+        if (r == 0) {
+                log_diags(&diags, run->def->path);
+                if (diags.n_errors)
+                        r = vl_error_set(err, 0, "%s: this host cannot run it (%zu problem%s)",
+                                         run->def->name, diags.n_errors,
+                                         diags.n_errors == 1 ? "" : "s");
+        }
+        for (size_t i = 0; r == 0 && i < run->facts.pin_reasons.count; i++)
+                runlog(LOG_INFO, "vcpu_pin = auto: %s", run->facts.pin_reasons.items[i]);
+        vmdef_diags_free(&diags);
+        return r;
+}
+
+static void publish_state(struct run *run, const char *phase)
+{
+        struct vl_error err = {0};
+        snprintf(run->state.phase, sizeof(run->state.phase), "%s", phase);
+        if (runstate_write(run->run_dir, &run->state, &err) < 0)
+                runlog(LOG_WARNING, "%s", err.msg);
+}
+
+static void on_stopping(void *userdata)
+{
+        struct run *run = userdata;
+        publish_state(run, "stopping");
+        sd_notify(0, "STOPPING=1\nSTATUS=Shutting the guest down");
+}
+
+/* QEMU is gone before it was ready: explain with the last line it printed. */
+static int explain_early_exit(struct run *run, struct vl_error *err)
+{
+        int status = 0;
+        waitpid(run->proc.pid, &status, 0);
+        run->proc.pid = 0;
+        qemu_output_drain(&run->output, run->proc.out_fd, QEMU_STDOUT);
+        qemu_output_drain(&run->output, run->proc.err_fd, QEMU_STDERR);
+        char how[96], tail[QEMU_OUTPUT_TAIL_LINES * QEMU_OUTPUT_LINE_MAX];
+        supervise_describe_status(status, how, sizeof(how));
+        qemu_output_tail(&run->output, tail, sizeof(tail));
+        const char *last = strrchr(tail, '\n');
+        last = last ? last + 1 : tail;
+        return vl_error_set(err, 0, "QEMU %s before it was ready%s%s", how, *last ? ": " : "",
+                            last);
+}
+
+/* QEMU greets only once the machine is built, which includes preallocating
+ * all guest RAM: wait for that while still answering Ctrl-C/SIGTERM. */
+static int wait_for_greeting(struct run *run, struct vl_error *err)
+{
+        struct pollfd fds[] = {{.fd = qmp_fd(run->qmp), .events = POLLIN},
+                               {.fd = run->signal_fd, .events = POLLIN},
+                               {.fd = run->proc.pidfd, .events = POLLIN}};
+        for (;;) {
+                int n = poll(fds, 3, QMP_HANDSHAKE_TIMEOUT_MS);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return vl_error_set(err, errno, "poll");
+                if (!fds[1].revents)
+                        return 0; /* the handshake reports a timeout or a QEMU that is gone */
+                if (supervise_stop_pending(run->signal_fd))
+                        return vl_error_set(err, ECANCELED, "asked to stop before the guest ran");
+                supervise_drop_sigchld(); /* e.g. from the version probe */
+        }
+}
+
+/* isolate_cpus: QEMU goes to machine.slice before it sets its affinity and execs. */
+static int place_qemu(void *userdata, pid_t child, struct vl_error *err)
+{
+        const struct run *run = userdata;
+        int r = hostprep_qemu_scope(run->def->name, (int)child, QEMU_SCOPE_TIMEOUT_MS, err);
+        if (r == 0)
+                runlog(LOG_INFO,
+                       "QEMU runs in vmlaunch-%s.scope under machine.slice, outside the "
+                       "host's isolated slices",
+                       run->def->name);
+        return r;
+}
+
+static int start_qemu_paused(struct run *run, struct vl_error *err)
+{
+        struct qemu_argv_opts aopts = {
+                .run_dir = run->run_dir,
+                .qemu_version = run->qemu_version,
+                .accel = run->facts.accel,
+                .gpu_group = run->facts.gpu_group,
+                .n_gpu_group = run->facts.n_gpu_group,
+                .bind_numa_node = run->facts.numa_node >= 0,
+                .numa_node = run->facts.numa_node >= 0 ? (unsigned)run->facts.numa_node : 0};
+        struct vl_strv argv = {0};
+        int r = qemu_argv_build(run->def, &aopts, &argv, err);
+        if (r < 0) {
+                vl_strv_free(&argv);
+                return vl_error_prefix(err, "build the QEMU command line");
+        }
+        /* Sockets of an earlier run that was killed would stop QEMU from binding. */
+        const char *stale[] = {RUNSTATE_QMP_SOCKET, RUNSTATE_CTL_SOCKET};
+        for (size_t i = 0; i < 2; i++) {
+                _cleanup_free_ char *p = runstate_path(run->run_dir, stale[i]);
+                if (p)
+                        unlink(p);
+        }
+        struct spawn_request req = {.argv = argv.items,
+                                    .affinity = &run->def->emulator_pin,
+                                    .memlock_bytes = spawn_memlock_bytes(run->def),
+                                    .before_exec = run->def->isolate_cpus ? place_qemu : NULL,
+                                    .before_exec_userdata = run};
+        r = spawn_qemu(&req, &run->proc, err);
+        vl_strv_free(&argv);
+        if (r < 0)
+                return r;
+        runlog(LOG_INFO, "started QEMU %u.%u.%u (pid %d, %s), paused", run->qemu_version / 10000,
+               run->qemu_version / 100 % 100, run->qemu_version % 100, (int)run->proc.pid,
+               run->facts.accel == VMDEF_ACCEL_TCG ? "TCG" : "KVM");
+        if (req.memlock_bytes)
+                runlog(LOG_INFO, "RLIMIT_MEMLOCK of QEMU: %llu MiB (guest RAM + 1 GiB for VFIO)",
+                       (unsigned long long)(req.memlock_bytes >> 20));
+        run->state.qemu_pid = run->proc.pid;
+        publish_state(run, "starting");
+
+        _cleanup_free_ char *sock = runstate_path(run->run_dir, RUNSTATE_QMP_SOCKET);
+        if (!sock)
+                return -ENOMEM;
+        r = qmp_connect(sock, run->proc.pidfd, QMP_CONNECT_TIMEOUT_MS, &run->qmp, err);
+        if (r == -ESRCH)
+                return explain_early_exit(run, err);
+        if (r >= 0)
+                r = wait_for_greeting(run, err);
+        if (r == -ECANCELED)
+                return r;
+        if (r >= 0)
+                r = qmp_handshake(run->qmp, QMP_HANDSHAKE_TIMEOUT_MS, err);
+        run->qmp_ready = r >= 0;
+        if (r < 0) {
+                /* A QEMU that rejects its command line closes the monitor as it
+                 * exits: give it a moment to be gone, then quote its error. */
+                struct pollfd pfd = {.fd = run->proc.pidfd, .events = POLLIN};
+                if (poll(&pfd, 1, QEMU_EXIT_WAIT_MS) == 1)
+                        return explain_early_exit(run, err);
+                return vl_error_prefix(err, "QEMU's monitor %s", sock);
+        }
+        /* QEMU creates them under our umask (0077 at spawn): 0700; make them 0600. */
+        _cleanup_free_ char *ctl = runstate_path(run->run_dir, RUNSTATE_CTL_SOCKET);
+        if (!ctl)
+                return -ENOMEM;
+        if (chmod(sock, 0600) < 0 || chmod(ctl, 0600) < 0)
+                return vl_error_set(err, errno, "make QEMU's monitor sockets private (0600)");
+        /* The version checked before spawning may come from the cache: QEMU's own
+         * word in the greeting decides, before the guest runs. */
+        unsigned greeted = qmp_qemu_version(run->qmp);
+        if (greeted && greeted != run->qemu_version) {
+                runlog(LOG_WARNING, "QEMU's greeting says version %u.%u.%u, not %u.%u.%u",
+                       greeted / 10000, greeted / 100 % 100, greeted % 100,
+                       run->qemu_version / 10000, run->qemu_version / 100 % 100,
+                       run->qemu_version % 100);
+                run->qemu_version = greeted;
+                r = qemu_compat_check(run->def, greeted, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* vCPUs and iothreads on their CPUs (the emulator got its CPUs at spawn), each
+ * read back and logged, while the guest is still paused. */
+static int pin_threads(struct run *run, struct vl_error *err)
+{
+        cpu_set_t all_cpus;
+        if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) < 0)
+                return vl_error_set(err, errno, "read vmlaunch's own affinity");
+        struct pin_report report = {0};
+        int r = pin_qemu_threads(run->qmp, run->def, run->proc.pid, &all_cpus, &report, err);
+        if (r < 0)
+                return vl_error_prefix(err, "pin QEMU's threads");
+        char line[512];
+        for (size_t i = 0; i < report.count; i++) {
+                pin_describe(&report.threads[i], line, sizeof(line));
+                runlog(LOG_INFO, "%s", line);
+        }
+        pin_report_free(&report);
+        return 0;
+}
+
+static int let_guest_run(struct run *run, struct vl_error *err)
+{
+        if (supervise_stop_pending(run->signal_fd))
+                return vl_error_set(err, ECANCELED, "asked to stop before the guest ran");
+        int r = qmp_execute(run->qmp, "cont", NULL, QMP_COMMAND_TIMEOUT_MS, NULL, err);
+        if (r < 0)
+                return vl_error_prefix(err, "let the guest run (cont)");
+        return 0;
+}
+
+/* QEMU did not get to run the guest (or was asked to stop first): end it. */
+static int end_qemu_before_running(struct run *run, const struct vl_error *err)
+{
+        bool stopped = err->errnum == ECANCELED;
+        if (stopped)
+                runlog(LOG_NOTICE, "stopped on request before the guest ran");
+        else
+                runlog(LOG_ERR, "QEMU failed to start: %s", err->msg);
+        /* Before the handshake QEMU refuses `quit`; SIGTERM does the same. */
+        supervise_end_qemu(run->qmp_ready ? run->qmp : NULL, &run->proc, &run->output, NULL);
+        return stopped ? VL_EXIT_STOPPED : VL_EXIT_QEMU_START;
+}
+
+static int exit_code_for(enum supervise_end end)
+{
+        switch (end) {
+        case SUPERVISE_GUEST_POWEROFF:
+                return VL_EXIT_OK;
+        case SUPERVISE_STOPPED:
+                return VL_EXIT_STOPPED;
+        default:
+                return VL_EXIT_QEMU_CRASHED;
+        }
+}
+
+/* The guest runs: tell everyone, then watch QEMU until it is gone. */
+static int supervise(struct run *run)
+{
+        struct vl_error err = {0};
+        if (hostprep_run_hooks(run->def, "started/begin", &err) < 0)
+                runlog(LOG_WARNING, "started hook: %s", err.msg);
+        run->state.started_s = (int64_t)time(NULL);
+        publish_state(run, "running");
+        runlog(LOG_NOTICE, "guest %s is running", run->def->name);
+        sd_notifyf(0, "READY=1\nSTATUS=Guest %s running, pinned\nMAINPID=%ld", run->def->name,
+                   (long)getpid());
+
+        struct supervise_params sp = {.qmp = run->qmp,
+                                      .proc = &run->proc,
+                                      .output = &run->output,
+                                      .signal_fd = run->signal_fd,
+                                      .shutdown_timeout_s = run->def->shutdown_timeout_s,
+                                      .on_stopping = on_stopping,
+                                      .userdata = run};
+        struct supervise_result res = {0};
+        if (supervise_run(&sp, &res, &err) < 0) {
+                runlog(LOG_ERR, "supervising QEMU: %s", err.msg);
+                supervise_end_qemu(run->qmp, &run->proc, &run->output, NULL);
+                return VL_EXIT_FAILURE;
+        }
+        runlog(res.end == SUPERVISE_CRASHED ? LOG_ERR : LOG_NOTICE, "%s", res.detail);
+        return exit_code_for(res.end);
+}
+
+/* The QEMU version cache is shared by all VMs: RUN_DIR's parent, the runtime root. */
+static char *version_cache_path(const char *run_dir)
+{
+        const char *slash = strrchr(run_dir, '/');
+        char *path;
+        if (asprintf(&path, "%.*s/%s", slash ? (int)(slash - run_dir) : 1, slash ? run_dir : ".",
+                     QEMU_VERSION_CACHE_FILE) < 0)
+                return NULL;
+        return path;
+}
+
+/* Before anything changes: no journal left over, a QEMU that runs everything the
+ * definition asks for, a host that can run it, the VM's own UEFI variables. */
+static int check_before_changes(struct run *run)
+{
+        struct vl_error err = {0};
+        /* A journal left by a killed vmlaunch means the host is still prepared: every
+         * check below would see that state, not the host's own. */
+        if (hostprep_journal_exists(run->run_dir)) {
+                runlog(LOG_ERR,
+                       "%s: an earlier run left the host prepared (journal in %s); run `vmlaunch "
+                       "restore %s` first",
+                       run->def->name, run->run_dir, run->def->name);
+                return VL_EXIT_BUSY;
+        }
+        _cleanup_free_ char *binary = NULL;
+        _cleanup_free_ char *version_cache = version_cache_path(run->run_dir);
+        if (!version_cache)
+                return VL_EXIT_FAILURE;
+        if (spawn_find_binary(run->def->qemu_binary, &binary, &err) < 0 ||
+            qemu_version_cached(binary, version_cache, &run->qemu_version, NULL, &err) < 0 ||
+            qemu_compat_check(run->def, run->qemu_version, &err) < 0 || check_host(run, &err) < 0 ||
+            (run->facts.accel == VMDEF_ACCEL_KVM &&
+             kvm_probe_hyperv("/dev/kvm", &run->def->hyperv, &err) < 0)) {
+                runlog(LOG_ERR, "%s", err.msg);
+                return err.errnum == ENOMEM ? VL_EXIT_FAILURE : VL_EXIT_HOST_CHECK;
+        }
+        bool vars_created = false;
+        if (ovmf_vars_ensure(run->def, &vars_created, &err) < 0) {
+                runlog(LOG_ERR, "%s", err.msg);
+                return VL_EXIT_HOST_CHECK;
+        }
+        if (vars_created)
+                runlog(LOG_INFO, "created the VM's UEFI variables %s from %s", run->def->ovmf_vars,
+                       run->def->ovmf_vars_template);
+        return VL_EXIT_OK;
+}
+
+/* Every change journaled before it is made; a failure is rolled back before this
+ * returns, and what could not be undone keeps its journal for `vmlaunch restore`. */
+static int prepare_host(struct run *run)
+{
+        struct vl_error err = {0};
+        size_t left = 0;
+        int r = host_prepare(run, &left, &err);
+        if (r == 0)
+                return VL_EXIT_OK;
+        if (r == -EBUSY) {
+                runlog(LOG_ERR, "%s", err.msg);
+                return VL_EXIT_BUSY;
+        }
+        if (left) {
+                runlog(LOG_ERR,
+                       "prepare the host: %s; %zu change(s) could not be undone (above): the "
+                       "journal is kept in %s: fix the cause, then run `vmlaunch restore %s`",
+                       err.msg, left, run->run_dir, run->def->name);
+                return VL_EXIT_RESTORE;
+        }
+        if (r == -ECANCELED) {
+                runlog(LOG_NOTICE,
+                       "stopped on request while preparing the host (%s); what was done has been "
+                       "undone",
+                       err.msg);
+                return VL_EXIT_STOPPED;
+        }
+        runlog(LOG_ERR, "prepare the host: %s; what was done has been undone", err.msg);
+        return VL_EXIT_PREPARE;
+}
+
+static int restore_host(struct run *run)
+{
+        struct vl_error err = {0};
+        sd_notify(0, "STATUS=Restoring the host");
+        if (host_restore(run, &err) < 0) {
+                runlog(LOG_ERR, "restore the host: %s", err.msg);
+                return VL_EXIT_RESTORE;
+        }
+        return VL_EXIT_OK;
+}
+
+/* The whole run once the run dir is locked, in order. Returns an exit code. */
+static int run_lifecycle(struct run *run)
+{
+        struct vl_error err = {0};
+        int ex = check_before_changes(run);
+        if (ex == VL_EXIT_OK)
+                ex = prepare_host(run);
+        if (ex != VL_EXIT_OK)
+                return ex; /* nothing to restore: unchanged, or rolled back already */
+
+        sd_notify(0, "STATUS=Starting QEMU");
+        if (start_qemu_paused(run, &err) < 0 || pin_threads(run, &err) < 0 ||
+            let_guest_run(run, &err) < 0)
+                ex = end_qemu_before_running(run, &err);
+        else
+                ex = supervise(run);
+        qmp_close(run->qmp);
+        run->qmp = NULL;
+
+        int restored = restore_host(run);
+        return restored != VL_EXIT_OK ? restored : ex;
+}
+
+int run_vm(struct vm_def *def)
+{
+        struct vl_error err = {0};
+        struct run run = {.def = def, .lock_fd = -1, .signal_fd = -1, .proc = QEMU_PROC_NONE};
+        int ex = VL_EXIT_FAILURE;
+
+        /* Writes to a QEMU that just died must be errors, not a fatal SIGPIPE. */
+        signal(SIGPIPE, SIG_IGN);
+        run.signal_fd = supervise_signals_open(&err);
+        if (run.signal_fd < 0)
+                goto fail;
+        if (runstate_dir(def->name, &run.run_dir, &err) < 0 ||
+            runstate_dir_create(run.run_dir, &err) < 0)
+                goto fail;
+        run.lock_fd = runstate_lock(run.run_dir, def->name, &err);
+        if (run.lock_fd < 0) {
+                if (run.lock_fd == -EBUSY)
+                        ex = VL_EXIT_BUSY;
+                goto fail;
+        }
+        run.state =
+                (struct runstate){.pid = getpid(), .shutdown_timeout_s = def->shutdown_timeout_s};
+        publish_state(&run, "starting");
+
+        ex = run_lifecycle(&run);
+        qemu_proc_close(&run.proc);
+        host_facts_free(&run.facts);
+        runstate_cleanup(run.run_dir, run.lock_fd);
+        free(run.run_dir);
+        close(run.signal_fd);
+        return ex;
+
+fail:
+        runlog(LOG_ERR, "%s", err.msg);
+        if (run.signal_fd >= 0)
+                close(run.signal_fd);
+        free(run.run_dir);
+        return ex;
+}

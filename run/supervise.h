@@ -1,0 +1,66 @@
+/* Supervising a running QEMU: one poll loop over the QMP socket, a signalfd,
+ * QEMU's pidfd and its output pipes, with no timer while nothing happens.
+ * SIGTERM/SIGINT/SIGHUP shut the guest down: ACPI powerdown (repeated, since
+ * Windows may ignore the first), `quit` after the shutdown timeout, SIGKILL
+ * after a grace period. A second SIGINT forces it. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "run/qemu_output.h"
+#include "run/spawn.h"
+#include "util/error.h"
+
+struct qmp_client;
+
+/* How often the ACPI power button is pressed again while waiting. */
+#define SUPERVISE_POWERDOWN_REPEAT_MS 5000
+/* How long QEMU gets to exit after `quit` before SIGKILL. */
+#define SUPERVISE_KILL_GRACE_MS 5000
+
+enum supervise_end {
+        SUPERVISE_GUEST_POWEROFF, /* the guest powered itself off */
+        SUPERVISE_STOPPED,        /* stopped on request: a signal, or `quit` over ctl.qmp */
+        SUPERVISE_CRASHED         /* QEMU died otherwise (crash, kill, guest panic) */
+};
+
+struct supervise_result {
+        enum supervise_end end;
+        int wait_status;  /* from waitpid */
+        char detail[256]; /* one line for the log: what ended it */
+};
+
+struct supervise_params {
+        struct qmp_client *qmp;
+        struct qemu_proc *proc; /* reaped on return: pid set to 0 */
+        struct qemu_output *output;
+        int signal_fd;
+        unsigned shutdown_timeout_s;
+        /* Called once when a stop begins (state file, sd_notify STOPPING=1). */
+        void (*on_stopping)(void *userdata);
+        void *userdata;
+};
+
+/* Blocks SIGTERM, SIGINT, SIGHUP and SIGCHLD and returns a signalfd for them
+ * (non-blocking, close-on-exec). QEMU gets them unblocked again at spawn. */
+int supervise_signals_open(struct vl_error *err);
+
+/* True when a stop signal is waiting in the signalfd (not consumed), so a launch
+ * can give up before letting the guest run. */
+bool supervise_stop_pending(int signal_fd);
+
+/* Consumes a pending SIGCHLD, leaving stop signals in the signalfd. */
+void supervise_drop_sigchld(void);
+
+/* Runs until QEMU has exited and was reaped. Installs its own event handler on
+ * the QMP client and logs guest events. */
+int supervise_run(const struct supervise_params *p, struct supervise_result *res,
+                  struct vl_error *err);
+
+/* Ends a QEMU whose launch failed: `quit` over QMP (or SIGTERM when qmp is
+ * NULL), SIGKILL after the grace period, reaped, its output forwarded. */
+void supervise_end_qemu(struct qmp_client *qmp, struct qemu_proc *proc, struct qemu_output *output,
+                        int *wait_status);
+
+/* Describes a waitpid status: "exited with status 1", "was killed by SIGKILL". */
+void supervise_describe_status(int wait_status, char *buf, size_t len);
