@@ -69,12 +69,11 @@ int deadline_run(const char *what, int (*fn)(void *arg, struct vl_error *err), v
                          * it stays a zombie until we exit, which is the price of not hanging. */
                         kill(pid, SIGKILL);
                         waitpid(pid, NULL, WNOHANG);
-                        return vl_error_set(err, ETIMEDOUT,
-                                            "%s did not finish within %u ms (helper process %d "
-                                            "is stuck in the kernel); going on without it",
-                                            what,
-                                            timeout_ms ? timeout_ms : DEADLINE_DEFAULT_TIMEOUT_MS,
-                                            (int)pid);
+                        return vl_error_set(
+                                err, ETIMEDOUT,
+                                "%s did not finish within %u ms (helper process %d is stuck in the kernel); going on without it",
+                                what, timeout_ms ? timeout_ms : DEADLINE_DEFAULT_TIMEOUT_MS,
+                                (int)pid);
                 }
                 if (r < 0)
                         break;

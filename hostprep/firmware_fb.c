@@ -83,10 +83,11 @@ int firmware_fb_locate(const struct vm_def *def, struct firmware_fb_place *place
                 }
         if (fbs.count && bars.count) {
                 place->on_gpu = false;
-                snprintf(place->why, sizeof(place->why),
-                         "its memory %" PRIx64 "-%" PRIx64 " (%s in /proc/iomem) is on another "
-                         "card, outside the BARs of %s's IOMMU group",
-                         fbs.items[0].start, fbs.items[0].end, fbs.items[0].name, who);
+                snprintf(
+                        place->why, sizeof(place->why),
+                        "its memory %" PRIx64 "-%" PRIx64
+                        " (%s in /proc/iomem) is on another card, outside the BARs of %s's IOMMU group",
+                        fbs.items[0].start, fbs.items[0].end, fbs.items[0].name, who);
         }
 done:
         mem_ranges_free(&fbs);

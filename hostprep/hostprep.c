@@ -110,10 +110,10 @@ int step_journal(struct hostprep_ctx *ctx, const char *desc, const char *const *
         if (ctx->fail_step == ctx->current_index && ctx->step_records == ctx->fail_record &&
             !ctx->fail_injected) {
                 ctx->fail_injected = true;
-                return vl_error_set(err, EIO,
-                                    "injected failure before '%s', change %zu of the step "
-                                    "(VMLAUNCH_FAIL_STEP)",
-                                    desc, ctx->step_records);
+                return vl_error_set(
+                        err, EIO,
+                        "injected failure before '%s', change %zu of the step (VMLAUNCH_FAIL_STEP)",
+                        desc, ctx->step_records);
         }
         return 0;
 }
@@ -247,10 +247,10 @@ static int undo_journal(struct hostprep_ctx *ctx, struct hostprep_report *report
         if (r < 0)
                 return r;
         if (recs.torn_tail)
-                step_log(ctx, LOG_WARNING,
-                         "journal %s/%s ends in a torn record (vmlaunch died while writing it); "
-                         "that change was never started",
-                         run_dir, JOURNAL_FILE);
+                step_log(
+                        ctx, LOG_WARNING,
+                        "journal %s/%s ends in a torn record (vmlaunch died while writing it); that change was never started",
+                        run_dir, JOURNAL_FILE);
         size_t fail_undo = step_index(getenv("VMLAUNCH_FAIL_UNDO"));
         for (size_t i = recs.count; i-- > 0;) {
                 const struct journal_record *rec = &recs.items[i];
@@ -279,10 +279,10 @@ static int undo_journal(struct hostprep_ctx *ctx, struct hostprep_report *report
         journal_records_free(&recs);
         if (report->n_failures) {
                 report->journal_kept = true;
-                vl_error_set(err, 0,
-                             "%zu change(s) could not be undone; the journal stays in %s: "
-                             "fix the cause and run `vmlaunch restore` again",
-                             report->n_failures, run_dir);
+                vl_error_set(
+                        err, 0,
+                        "%zu change(s) could not be undone; the journal stays in %s: fix the cause and run `vmlaunch restore` again",
+                        report->n_failures, run_dir);
                 return -EIO;
         }
         return journal_remove(run_dir, err);
@@ -323,10 +323,10 @@ int hostprep_prepare(const struct vm_def *def, const struct hostprep_options *op
         if (!opts->run_dir)
                 return vl_error_set(err, EINVAL, "prepare: no runtime directory given");
         if (journal_exists(opts->run_dir))
-                return vl_error_set(err, EBUSY,
-                                    "a journal from an earlier run of %s is in %s: the host may "
-                                    "still be prepared; run `vmlaunch restore %s` first",
-                                    def->name, opts->run_dir, def->name);
+                return vl_error_set(
+                        err, EBUSY,
+                        "a journal from an earlier run of %s is in %s: the host may still be prepared; run `vmlaunch restore %s` first",
+                        def->name, opts->run_dir, def->name);
         struct hostprep_ctx ctx;
         ctx_init(&ctx, def, opts);
         void **states = calloc(hostprep_n_steps, sizeof(*states));
@@ -350,10 +350,10 @@ int hostprep_prepare(const struct vm_def *def, const struct hostprep_options *op
                 if (r == 0 && ctx.fail_step == i + 1 && !ctx.fail_injected) {
                         /* fewer records than n: fail once the step made all its changes */
                         ctx.fail_injected = true;
-                        r = vl_error_set(err, EIO,
-                                         "injected failure after the step's %zu change(s) "
-                                         "(VMLAUNCH_FAIL_STEP)",
-                                         ctx.step_records);
+                        r = vl_error_set(
+                                err, EIO,
+                                "injected failure after the step's %zu change(s) (VMLAUNCH_FAIL_STEP)",
+                                ctx.step_records);
                 }
                 /* Ctrl-C: nothing more is changed, and QEMU is not started */
                 if (r == 0 && opts->stop_on_signal && stop_signal_pending())

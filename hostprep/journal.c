@@ -86,10 +86,10 @@ int journal_create(const char *run_dir, const char *vm_name, struct journal **ou
         if (j->fd < 0) {
                 int e = errno;
                 if (e == EEXIST)
-                        return vl_error_set(err, EEXIST,
-                                            "a journal from an earlier run is at %s; the host "
-                                            "may still be prepared: run `vmlaunch restore %s`",
-                                            j->path, vm_name);
+                        return vl_error_set(
+                                err, EEXIST,
+                                "a journal from an earlier run is at %s; the host may still be prepared: run `vmlaunch restore %s`",
+                                j->path, vm_name);
                 return vl_error_set(err, e, "create %s", j->path);
         }
         _cleanup_free_ char *line = NULL;
@@ -214,15 +214,15 @@ static int parse_header(char *line, const char *path, struct journal_records *ou
         int version = 0;
         char vm[256] = "";
         if (sscanf(line, "vmlaunch-journal %d vm=%255s", &version, vm) < 1)
-                return vl_error_set(err, EINVAL,
-                                    "%s does not start with 'vmlaunch-journal VERSION'; "
-                                    "it is not a vmlaunch journal",
-                                    path);
+                return vl_error_set(
+                        err, EINVAL,
+                        "%s does not start with 'vmlaunch-journal VERSION'; it is not a vmlaunch journal",
+                        path);
         if (version != JOURNAL_VERSION)
-                return vl_error_set(err, EINVAL,
-                                    "%s has journal version %d; this vmlaunch reads version %d: "
-                                    "restore with the vmlaunch that wrote it",
-                                    path, version, JOURNAL_VERSION);
+                return vl_error_set(
+                        err, EINVAL,
+                        "%s has journal version %d; this vmlaunch reads version %d: restore with the vmlaunch that wrote it",
+                        path, version, JOURNAL_VERSION);
         if (unescape_in_place(vm) < 0 || !(out->vm_name = strdup(vm)))
                 return vl_error_set(err, ENOMEM, "%s", path);
         return 0;

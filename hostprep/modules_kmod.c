@@ -10,10 +10,10 @@
 
 static int refuse_in_fixture(const char *verb, const char *module, struct vl_error *err)
 {
-        return vl_error_set(err, EPERM,
-                            "cannot %s module %s: VMLAUNCH_SYSROOT points at a fixture tree; "
-                            "real modules are never touched from one",
-                            verb, module);
+        return vl_error_set(
+                err, EPERM,
+                "cannot %s module %s: VMLAUNCH_SYSROOT points at a fixture tree; real modules are never touched from one",
+                verb, module);
 }
 
 static int kmod_remove_in_helper(void *arg, struct vl_error *err)

@@ -93,10 +93,10 @@ int pci_device_read(const char *addr, struct pci_device *dev, struct vl_error *e
         snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class", addr);
         int r = sysroot_read_line(path, line, sizeof(line));
         if (r < 0)
-                return vl_error_set(err, -r,
-                                    "PCI device %s: cannot read %s (is the address right? "
-                                    "see `lspci -D`)",
-                                    addr, path);
+                return vl_error_set(
+                        err, -r,
+                        "PCI device %s: cannot read %s (is the address right? see `lspci -D`)",
+                        addr, path);
         dev->class_code = (unsigned)strtoul(line, NULL, 16);
         r = pci_current_driver(addr, dev->driver, sizeof(dev->driver));
         if (r == 0 && dev->driver[0])
@@ -178,18 +178,16 @@ int pci_group_read(const char *addr, struct pci_group *group, struct vl_error *e
         char path[PATH_MAX];
         snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", addr);
         if (!sysroot_exists(path))
-                return vl_error_set(err, ENOENT,
-                                    "[gpu] address %s: no such PCI device on this host "
-                                    "(see `lspci -D`)",
-                                    addr);
+                return vl_error_set(
+                        err, ENOENT,
+                        "[gpu] address %s: no such PCI device on this host (see `lspci -D`)", addr);
         snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", addr);
         int r = sysroot_link_basename(path, group->id, sizeof(group->id));
         if (r < 0)
-                return vl_error_set(err, -r,
-                                    "%s has no IOMMU group: the IOMMU is off; enable VT-d/AMD-Vi "
-                                    "in the firmware and boot with intel_iommu=on (Intel) or "
-                                    "amd_iommu=on iommu=pt",
-                                    addr);
+                return vl_error_set(
+                        err, -r,
+                        "%s has no IOMMU group: the IOMMU is off; enable VT-d/AMD-Vi in the firmware and boot with intel_iommu=on (Intel) or amd_iommu=on iommu=pt",
+                        addr);
         char **addrs = NULL;
         size_t count = 0;
         snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%s/devices", group->id);

@@ -67,16 +67,13 @@ static int check_group(const struct vm_def *def, const struct pci_group *g, stru
                 if (pci_is_bridge(dev))
                         continue;
                 if (pci_is_storage(dev) || (boot_path[0] && path_has_device(boot_path, dev->addr)))
-                        r = vl_strv_pushf(&s->problems,
-                                          "%s (%s, class 0x%04x) is in the GPU's IOMMU group %s; "
-                                          "the host needs it (%s), so the group cannot be passed "
-                                          "through: move the GPU to another slot or check the "
-                                          "firmware's IOMMU/ACS settings",
-                                          dev->addr, pci_class_name(dev->class_code),
-                                          dev->class_code >> 8, g->id,
-                                          pci_is_storage(dev) ? "a storage controller may hold the "
-                                                                "boot disk"
-                                                              : "the root file system is on it");
+                        r = vl_strv_pushf(
+                                &s->problems,
+                                "%s (%s, class 0x%04x) is in the GPU's IOMMU group %s; the host needs it (%s), so the group cannot be passed through: move the GPU to another slot or check the firmware's IOMMU/ACS settings",
+                                dev->addr, pci_class_name(dev->class_code), dev->class_code >> 8,
+                                g->id,
+                                pci_is_storage(dev) ? "a storage controller may hold the boot disk"
+                                                    : "the root file system is on it");
         }
         for (size_t i = 0; i < def->n_gpu_group && r == 0; i++) {
                 char addr[16];
@@ -85,11 +82,10 @@ static int check_group(const struct vm_def *def, const struct pci_group *g, stru
                 for (size_t j = 0; j < g->count; j++)
                         found |= !strcmp(g->devices[j].addr, addr);
                 if (!found)
-                        r = vl_strv_pushf(&s->problems,
-                                          "[gpu] group lists %s but the host's IOMMU group %s "
-                                          "does not contain it; fix [gpu] group (the host's group "
-                                          "is what gets passed through)",
-                                          addr, g->id);
+                        r = vl_strv_pushf(
+                                &s->problems,
+                                "[gpu] group lists %s but the host's IOMMU group %s does not contain it; fix [gpu] group (the host's group is what gets passed through)",
+                                addr, g->id);
         }
         if (def->n_gpu_group && r == 0)
                 for (size_t j = 0; j < g->count && r == 0; j++) {
@@ -100,10 +96,10 @@ static int check_group(const struct vm_def *def, const struct pci_group *g, stru
                                 listed = !strcmp(g->devices[j].addr, addr);
                         }
                         if (!listed)
-                                r = vl_strv_pushf(&s->problems,
-                                                  "the host's IOMMU group %s also contains %s, "
-                                                  "which [gpu] group does not list; add it",
-                                                  g->id, g->devices[j].addr);
+                                r = vl_strv_pushf(
+                                        &s->problems,
+                                        "the host's IOMMU group %s also contains %s, which [gpu] group does not list; add it",
+                                        g->id, g->devices[j].addr);
                 }
         return r;
 }
@@ -174,14 +170,13 @@ static int check_holders(struct hostprep_ctx *ctx, const struct pci_group *g,
                 if (h->user_manager_uid >= 0) {
                         char session[64];
                         user_display_session(h->user_manager_uid, session, sizeof(session));
-                        r = vl_strv_pushf(&s->problems,
-                                          "process %d (%s) of user %d's %s holds %s: stop it "
-                                          "(`systemctl --user stop %s` as user %d) or log out of "
-                                          "that user's desktop%s%s%s before starting the VM",
-                                          h->pid, h->comm, h->user_manager_uid, h->unit, h->node,
-                                          h->unit, h->user_manager_uid,
-                                          session[0] ? " (`loginctl terminate-session " : "",
-                                          session, session[0] ? "`)" : "");
+                        r = vl_strv_pushf(
+                                &s->problems,
+                                "process %d (%s) of user %d's %s holds %s: stop it (`systemctl --user stop %s` as user %d) or log out of that user's desktop%s%s%s before starting the VM",
+                                h->pid, h->comm, h->user_manager_uid, h->unit, h->node, h->unit,
+                                h->user_manager_uid,
+                                session[0] ? " (`loginctl terminate-session " : "", session,
+                                session[0] ? "`)" : "");
                         continue;
                 }
                 /* these end with the units vmlaunch stops; prepare waits for them */
@@ -190,23 +185,21 @@ static int check_holders(struct hostprep_ctx *ctx, const struct pci_group *g,
                 if (h->session_started_by[0] && unit_is_stopped(ctx, h->session_started_by))
                         continue;
                 if (!strncmp(h->unit, "session-", 8))
-                        r = vl_strv_pushf(&s->problems,
-                                          "process %d (%s) of login session %.*s holds %s: close "
-                                          "it or end that session (`loginctl terminate-session "
-                                          "%.*s`) before starting the VM",
-                                          h->pid, h->comm, session_id_len(h->unit), h->unit + 8,
-                                          h->node, session_id_len(h->unit), h->unit + 8);
+                        r = vl_strv_pushf(
+                                &s->problems,
+                                "process %d (%s) of login session %.*s holds %s: close it or end that session (`loginctl terminate-session %.*s`) before starting the VM",
+                                h->pid, h->comm, session_id_len(h->unit), h->unit + 8, h->node,
+                                session_id_len(h->unit), h->unit + 8);
                 else if (h->unit[0] && strstr(h->unit, ".service"))
-                        r = vl_strv_pushf(&s->problems,
-                                          "process %d (%s) of %s holds %s: stop it (`systemctl "
-                                          "stop %s`) or add it to [host] stop_units",
-                                          h->pid, h->comm, h->unit, h->node, h->unit);
+                        r = vl_strv_pushf(
+                                &s->problems,
+                                "process %d (%s) of %s holds %s: stop it (`systemctl stop %s`) or add it to [host] stop_units",
+                                h->pid, h->comm, h->unit, h->node, h->unit);
                 else
-                        r = vl_strv_pushf(&s->problems,
-                                          "process %d (%s)%s%s holds %s: close it before "
-                                          "starting the VM",
-                                          h->pid, h->comm, h->unit[0] ? " in " : "", h->unit,
-                                          h->node);
+                        r = vl_strv_pushf(
+                                &s->problems,
+                                "process %d (%s)%s%s holds %s: close it before starting the VM",
+                                h->pid, h->comm, h->unit[0] ? " in " : "", h->unit, h->node);
         }
         free(holders);
         return r;
@@ -271,9 +264,9 @@ static int checks_describe(struct hostprep_ctx *ctx, const void *state, struct h
         for (size_t i = 0; i < s->problems.count; i++)
                 if (plan_add(plan, "checks", "will fail: %s", s->problems.items[i]) < 0)
                         return -ENOMEM;
-        if (s->problems.count == 0 && plan_add(plan, "checks",
-                                               "no device the host needs in the group, nobody else "
-                                               "holds the GPU") < 0)
+        if (s->problems.count == 0 &&
+            plan_add(plan, "checks",
+                     "no device the host needs in the group, nobody else holds the GPU") < 0)
                 return -ENOMEM;
         return 0;
 }

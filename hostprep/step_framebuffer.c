@@ -130,11 +130,10 @@ static int fb_undo(struct hostprep_ctx *ctx, const struct journal_record *rec, s
         char path[PATH_MAX], bound[128];
         snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s", dev);
         if (!sysroot_exists(path)) {
-                step_log(ctx, LOG_NOTICE,
-                         "%s is gone: the kernel removed it (vfio-pci evicts a framebuffer on "
-                         "the GPU's BARs since Linux 6.0, and a DRM driver that loads does too); "
-                         "not rebinding it, the GPU's own driver brings the console back",
-                         dev);
+                step_log(
+                        ctx, LOG_NOTICE,
+                        "%s is gone: the kernel removed it (vfio-pci evicts a framebuffer on the GPU's BARs since Linux 6.0, and a DRM driver that loads does too); not rebinding it, the GPU's own driver brings the console back",
+                        dev);
                 return 0;
         }
         snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s/driver", dev);

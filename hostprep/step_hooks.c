@@ -180,10 +180,10 @@ static int run_hook(const char *path, const char *vm, const char *stage, unsigne
                                           "hook %s (%s) was ended: vmlaunch was asked to stop",
                                           path, stage);
         if (how == HOOK_TIMED_OUT)
-                return vl_error_set_plain(err, ETIMEDOUT,
-                                          "hook %s (%s) did not finish within %u s ([hooks] "
-                                          "timeout) and was killed",
-                                          path, stage, timeout_s);
+                return vl_error_set_plain(
+                        err, ETIMEDOUT,
+                        "hook %s (%s) did not finish within %u s ([hooks] timeout) and was killed",
+                        path, stage, timeout_s);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
         if (WIFEXITED(status))

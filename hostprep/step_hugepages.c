@@ -62,10 +62,10 @@ static int hugepages_inspect(struct hostprep_ctx *ctx, void **state, struct vl_e
         if (r == 0)
                 r = read_ulong(path, &s->free_now);
         if (r < 0) {
-                snprintf(s->problem, sizeof(s->problem),
-                         "hugepages: this kernel has no %lu kB hugepage pool (%s); for 1G pages "
-                         "boot with hugepagesz=1G, or set [memory] hugepages = 2M",
-                         s->size_kb, s->pool);
+                snprintf(
+                        s->problem, sizeof(s->problem),
+                        "hugepages: this kernel has no %lu kB hugepage pool (%s); for 1G pages boot with hugepagesz=1G, or set [memory] hugepages = 2M",
+                        s->size_kb, s->pool);
                 *state = s;
                 return 0;
         }
@@ -80,10 +80,10 @@ static int hugepages_inspect(struct hostprep_ctx *ctx, void **state, struct vl_e
                 free(meminfo);
         }
         if (have_avail && missing * s->size_kb > avail_kb)
-                snprintf(s->problem, sizeof(s->problem),
-                         "hugepages: the VM needs %lu more %lu kB pages (%lu MiB) but only %lu "
-                         "MiB of memory is available; lower [memory] size or free memory",
-                         missing, s->size_kb, missing * s->size_kb / 1024, avail_kb / 1024);
+                snprintf(
+                        s->problem, sizeof(s->problem),
+                        "hugepages: the VM needs %lu more %lu kB pages (%lu MiB) but only %lu MiB of memory is available; lower [memory] size or free memory",
+                        missing, s->size_kb, missing * s->size_kb / 1024, avail_kb / 1024);
         if (missing == 0 && !s->problem[0]) {
                 free(s); /* enough free pages are reserved already */
                 return 0;
@@ -144,13 +144,11 @@ static int hugepages_apply(struct hostprep_ctx *ctx, void *state, struct vl_erro
                 char on_node[32] = "";
                 if (s->node >= 0)
                         snprintf(on_node, sizeof(on_node), " on node %d", s->node);
-                return vl_error_set(err, 0,
-                                    "hugepages: reserved %lu of %lu pages%s (%lu kB each; memory "
-                                    "is too fragmented or in use); freed them again. Reserve them "
-                                    "at boot (hugepages=N on the kernel command line) or lower "
-                                    "[memory] size",
-                                    got > s->previous ? got - s->previous : 0,
-                                    s->target - s->previous, on_node, s->size_kb);
+                return vl_error_set(
+                        err, 0,
+                        "hugepages: reserved %lu of %lu pages%s (%lu kB each; memory is too fragmented or in use); freed them again. Reserve them at boot (hugepages=N on the kernel command line) or lower [memory] size",
+                        got > s->previous ? got - s->previous : 0, s->target - s->previous, on_node,
+                        s->size_kb);
         }
         if (r < 0)
                 return r;
@@ -193,20 +191,19 @@ static int hugepages_undo(struct hostprep_ctx *ctx, const struct journal_record 
         if (now <= previous)
                 return 0;
         if (now < previous + added) {
-                step_log(ctx, LOG_WARNING,
-                         "hugepage pool %s has %lu pages: more than the %lu before the VM, fewer "
-                         "than the %lu with its own; leaving it (some may be someone else's: "
-                         "lower it by hand if they are unused)",
-                         path, now, previous, previous + added);
+                step_log(
+                        ctx, LOG_WARNING,
+                        "hugepage pool %s has %lu pages: more than the %lu before the VM, fewer than the %lu with its own; leaving it (some may be someone else's: lower it by hand if they are unused)",
+                        path, now, previous, previous + added);
                 return 0;
         }
         unsigned long want = now - added;
         int r = write_ulong(path, want, err);
         if (r == 0 && want != previous)
-                step_log(ctx, LOG_WARNING,
-                         "hugepage pool %s: someone else reserved %lu more pages while the VM "
-                         "ran; freed only our %lu (%lu -> %lu)",
-                         path, want - previous, added, now, want);
+                step_log(
+                        ctx, LOG_WARNING,
+                        "hugepage pool %s: someone else reserved %lu more pages while the VM ran; freed only our %lu (%lu -> %lu)",
+                        path, want - previous, added, now, want);
         else if (r == 0)
                 step_log(ctx, LOG_INFO, "hugepage pool %s back to %lu pages", path, previous);
         return r;

@@ -71,15 +71,13 @@ static int isolation_inspect(struct hostprep_ctx *ctx, void **state, struct vl_e
                 return vl_error_set(err, ENOMEM, "isolation");
         format_emulator_cpus(def, s->target, sizeof(s->target));
         if (!cpuset_controller_available())
-                snprintf(s->problem, sizeof(s->problem),
-                         "isolate_cpus needs the cgroup v2 cpuset controller, which "
-                         "/sys/fs/cgroup/cgroup.controllers does not list; boot with the unified "
-                         "cgroup hierarchy (systemd.unified_cgroup_hierarchy=1) or set "
-                         "[host] isolate_cpus = no");
+                snprintf(
+                        s->problem, sizeof(s->problem),
+                        "isolate_cpus needs the cgroup v2 cpuset controller, which /sys/fs/cgroup/cgroup.controllers does not list; boot with the unified cgroup hierarchy (systemd.unified_cgroup_hierarchy=1) or set [host] isolate_cpus = no");
         else if (!ctx->units->get_allowed_cpus || !ctx->units->set_allowed_cpus)
-                snprintf(s->problem, sizeof(s->problem),
-                         "isolate_cpus needs systemd to confine the host's slices; set [host] "
-                         "isolate_cpus = no");
+                snprintf(
+                        s->problem, sizeof(s->problem),
+                        "isolate_cpus needs systemd to confine the host's slices; set [host] isolate_cpus = no");
         for (size_t i = 0; i < N_HOST_UNITS && !s->problem[0]; i++) {
                 struct vl_error e = {0};
                 if (ctx->units->get_allowed_cpus(ctx->units->userdata, host_units[i],
@@ -105,10 +103,10 @@ static int isolation_describe(struct hostprep_ctx *ctx, const void *state,
                 if (plan_add(plan, "isolation", "%s AllowedCPUs %s -> %s", host_units[i],
                              shown(s->previous[i]), s->target) < 0)
                         return -ENOMEM;
-        return plan_add(plan, "isolation",
-                        "QEMU in vmlaunch-%s.scope under machine.slice, the only tasks left on "
-                        "the other CPUs",
-                        ctx->def->name);
+        return plan_add(
+                plan, "isolation",
+                "QEMU in vmlaunch-%s.scope under machine.slice, the only tasks left on the other CPUs",
+                ctx->def->name);
 }
 
 static int isolation_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *err)

@@ -105,11 +105,10 @@ static int auto_roots(struct modules_state *s, struct vl_strv *roots)
                                 outside = addrs[j];
                 }
                 if (r == 0 && outside)
-                        r = vl_strv_pushf(&s->notes,
-                                          "keep module %s loaded: driver %s also drives %s, "
-                                          "outside the group (only the group's devices are "
-                                          "unbound)",
-                                          d->module, d->driver, outside);
+                        r = vl_strv_pushf(
+                                &s->notes,
+                                "keep module %s loaded: driver %s also drives %s, outside the group (only the group's devices are unbound)",
+                                d->module, d->driver, outside);
                 else if (r == 0)
                         r = vl_strv_push(roots, d->module);
                 pci_addrs_free(addrs, n);
@@ -218,8 +217,7 @@ static int fail_if_in_use(const struct modules_state *s, struct vl_error *err)
                 free(procs);
                 return vl_error_set(
                         err, EBUSY,
-                        "module %s is in use (%ld references, %ld from other modules)%s; "
-                        "stop what uses the GPU, nothing was unloaded",
+                        "module %s is in use (%ld references, %ld from other modules)%s; stop what uses the GPU, nothing was unloaded",
                         m, refcnt, held_by_modules,
                         who[0] ? who : ": no process has a GPU node open (a kernel user?)");
         }
@@ -267,11 +265,10 @@ static int check_rebound(const char *module, const char *devices, char *back, si
                 if (!pci_addr_is_valid(item) || pci_current_driver(item, now, sizeof(now)) < 0)
                         continue;
                 if (strcmp(now, slash + 1) != 0)
-                        return vl_error_set(err, EIO,
-                                            "loaded module %s but %s is %s%s instead of on %s; "
-                                            "try `echo %s > /sys/bus/pci/drivers_probe`",
-                                            module, item, now[0] ? "on " : "unbound", now,
-                                            slash + 1, item);
+                        return vl_error_set(
+                                err, EIO,
+                                "loaded module %s but %s is %s%s instead of on %s; try `echo %s > /sys/bus/pci/drivers_probe`",
+                                module, item, now[0] ? "on " : "unbound", now, slash + 1, item);
                 size_t used = strlen(back);
                 snprintf(back + used, back_len - used, "%s%s back on %s", used ? ", " : "", item,
                          now);

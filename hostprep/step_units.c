@@ -96,12 +96,11 @@ static int wait_for_holders(struct hostprep_ctx *ctx, const struct units_state *
         pci_group_free(&g);
         if (r == -EBUSY) {
                 _cleanup_free_ char *who = describe_holders(left, n);
-                vl_error_set(err, 0,
-                             "after stopping %s%s, %zu process(es) still held the GPU %u ms "
-                             "later: %s; stop them (or add their units to [host] stop_units) "
-                             "and try again",
-                             s->active.items[0], s->active.count > 1 ? " and the other units" : "",
-                             n, ctx->timeout_ms, who ? who : "(out of memory)");
+                vl_error_set(
+                        err, 0,
+                        "after stopping %s%s, %zu process(es) still held the GPU %u ms later: %s; stop them (or add their units to [host] stop_units) and try again",
+                        s->active.items[0], s->active.count > 1 ? " and the other units" : "", n,
+                        ctx->timeout_ms, who ? who : "(out of memory)");
         }
         free(left);
         return r;

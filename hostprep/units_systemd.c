@@ -164,10 +164,10 @@ static int run_job(const char *method, const char *unit, unsigned timeout_ms, st
 {
         const char *verb = !strcmp(method, "StopUnit") ? "stop" : "start";
         if (sysroot_is_fixture())
-                return vl_error_set(err, EPERM,
-                                    "cannot %s %s: VMLAUNCH_SYSROOT points at a fixture tree, "
-                                    "which has no systemd",
-                                    verb, unit);
+                return vl_error_set(
+                        err, EPERM,
+                        "cannot %s %s: VMLAUNCH_SYSROOT points at a fixture tree, which has no systemd",
+                        verb, unit);
         __attribute__((cleanup(bus_unrefp))) sd_bus *bus = NULL;
         __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
         __attribute__((cleanup(slot_unrefp))) sd_bus_slot *slot = NULL;
@@ -275,8 +275,7 @@ static int systemd_get_allowed_cpus(void *userdata, const char *unit, char **cpu
         *cpus = NULL;
         if (sysroot_is_fixture())
                 return vl_error_set(err, EPERM,
-                                    "cannot read AllowedCPUs of %s: a fixture tree "
-                                    "has no systemd",
+                                    "cannot read AllowedCPUs of %s: a fixture tree has no systemd",
                                     unit);
         __attribute__((cleanup(bus_unrefp))) sd_bus *bus = NULL;
         __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
@@ -313,8 +312,7 @@ static int systemd_set_allowed_cpus(void *userdata, const char *unit, const char
         (void)userdata;
         if (sysroot_is_fixture())
                 return vl_error_set(err, EPERM,
-                                    "cannot set AllowedCPUs of %s: a fixture tree "
-                                    "has no systemd",
+                                    "cannot set AllowedCPUs of %s: a fixture tree has no systemd",
                                     unit);
         __attribute__((cleanup(bus_unrefp))) sd_bus *bus = NULL;
         __attribute__((cleanup(message_unrefp))) sd_bus_message *m = NULL;

@@ -18,12 +18,10 @@ static void check_usage(FILE *out)
                 "Usage: vmlaunch check [OPTIONS] NAME|FILE\n\n"
                 "Validates the VM definition, the files it needs and this host (KVM, the GPU's\n"
                 "IOMMU group and drivers, CPU pins, hugepages); changes nothing.\n"
-                "NAME reads CONFIG_DIR/NAME.ini; a FILE is any path with a '/' or "
-                "ending in .ini.\n\n"
+                "NAME reads CONFIG_DIR/NAME.ini; a FILE is any path with a '/' or ending in .ini.\n\n"
                 "Options:\n"
                 "  -h, --help            show this help\n" VL_CLI_DEF_OPTIONS_HELP
-                "\nExit status: 0 OK, 2 usage, 3 invalid or unsafe definition, 4 the host "
-                "lacks something (e.g. a missing disk image).\n");
+                "\nExit status: 0 OK, 2 usage, 3 invalid or unsafe definition, 4 the host lacks something (e.g. a missing disk image).\n");
 }
 
 /* One host check: adds diagnostics for what this host lacks. Returns < 0 only when

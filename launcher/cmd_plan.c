@@ -22,21 +22,19 @@
 
 static void plan_usage(FILE *out)
 {
-        fprintf(out, "Usage: vmlaunch plan [OPTIONS] NAME|FILE\n\n"
-                     "Prints what `vmlaunch run` would do, changing nothing: the host steps in\n"
-                     "order and the QEMU command line, one shell-quoted argument per line.\n"
-                     "Missing files (disk images, firmware, ROM files) are only warned about.\n\n"
-                     "Options:\n"
-                     "  -h, --help            show this help\n"
-                     "      --json            print one JSON object: {\"name\", \"definition\",\n"
-                     "                        \"qemu\": {\"binary\", \"argv\"}, \"steps\", "
-                     "\"warnings\"}\n"
-                     "                        (argv[0] is the binary)\n"
-                     "      --topology FILE|DESC  pin against an hwloc XML file or synthetic\n"
-                     "                        description instead of this host's "
-                     "CPUs\n" VL_CLI_DEF_OPTIONS_HELP
-                     "\nExit status: 0 OK, 1 unexpected error, 2 usage, 3 invalid or unsafe "
-                     "definition.\n");
+        fprintf(out,
+                "Usage: vmlaunch plan [OPTIONS] NAME|FILE\n\n"
+                "Prints what `vmlaunch run` would do, changing nothing: the host steps in\n"
+                "order and the QEMU command line, one shell-quoted argument per line.\n"
+                "Missing files (disk images, firmware, ROM files) are only warned about.\n\n"
+                "Options:\n"
+                "  -h, --help            show this help\n"
+                "      --json            print one JSON object: {\"name\", \"definition\",\n"
+                "                        \"qemu\": {\"binary\", \"argv\"}, \"steps\", \"warnings\"}\n"
+                "                        (argv[0] is the binary)\n"
+                "      --topology FILE|DESC  pin against an hwloc XML file or synthetic\n"
+                "                        description instead of this host's CPUs\n" VL_CLI_DEF_OPTIONS_HELP
+                "\nExit status: 0 OK, 1 unexpected error, 2 usage, 3 invalid or unsafe definition.\n");
 }
 
 /* What the plan is made of besides the definition: the facts `run` reads from the
@@ -69,9 +67,7 @@ static int plan_resolve_facts(struct vm_def *def, const struct host_facts_opts *
         r = hostprep_plan(def, &opts, &f->steps, &host_err);
         if (r == -ENOMEM)
                 return vl_error_set(err, ENOMEM, "planning the host steps");
-        if (r < 0 && asprintf(&f->steps_unavailable,
-                              "cannot plan the host steps on this "
-                              "host: %s",
+        if (r < 0 && asprintf(&f->steps_unavailable, "cannot plan the host steps on this host: %s",
                               host_err.msg) < 0) {
                 f->steps_unavailable = NULL;
                 return vl_error_set(err, ENOMEM, "planning the host steps");
@@ -350,8 +346,8 @@ int cmd_plan(int argc, char **argv)
                 if (!strcmp(a, "--topology") || !strncmp(a, "--topology=", 11)) {
                         const char *arg = a[10] == '=' ? a + 11 : (i + 1 < argc ? argv[++i] : NULL);
                         if (!arg || !*arg) {
-                                fprintf(stderr, "vmlaunch plan: --topology needs FILE or "
-                                                "a synthetic description\n");
+                                fprintf(stderr,
+                                        "vmlaunch plan: --topology needs FILE or a synthetic description\n");
                                 return VL_EXIT_USAGE;
                         }
                         hopts.topology_arg = arg;

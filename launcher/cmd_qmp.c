@@ -60,8 +60,7 @@ int cmd_qmp(int argc, char **argv)
         const char *command = NULL;
         if (parse_command(argv[2], &parsed, &command, &args) < 0) {
                 fprintf(stderr,
-                        "vmlaunch qmp: '%s' is not a QMP command; expected "
-                        "'{\"execute\": \"NAME\", \"arguments\": {...}}' or a command name\n",
+                        "vmlaunch qmp: '%s' is not a QMP command; expected '{\"execute\": \"NAME\", \"arguments\": {...}}' or a command name\n",
                         argv[2]);
                 json_object_put(parsed);
                 return VL_EXIT_USAGE;

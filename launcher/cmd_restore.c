@@ -21,9 +21,9 @@ static void log_line(void *userdata, int priority, const char *line)
 
 static void usage(FILE *out)
 {
-        fprintf(out, "Usage: vmlaunch restore NAME\n"
-                     "Puts the host back after a vmlaunch that was killed, from the journal in "
-                     "$VMLAUNCH_RUNTIME_DIR/NAME (default /run/vmlaunch/NAME).\n");
+        fprintf(out,
+                "Usage: vmlaunch restore NAME\n"
+                "Puts the host back after a vmlaunch that was killed, from the journal in $VMLAUNCH_RUNTIME_DIR/NAME (default /run/vmlaunch/NAME).\n");
 }
 
 int cmd_restore(int argc, char **argv)
@@ -49,8 +49,7 @@ int cmd_restore(int argc, char **argv)
         }
         if (runstate_is_locked(dir) == 1) {
                 fprintf(stderr,
-                        "vmlaunch restore: %s is running; its vmlaunch restores the host when "
-                        "the VM ends (`vmlaunch stop %s`)\n",
+                        "vmlaunch restore: %s is running; its vmlaunch restores the host when the VM ends (`vmlaunch stop %s`)\n",
                         name, name);
                 return VL_EXIT_BUSY;
         }

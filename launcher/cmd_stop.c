@@ -89,8 +89,7 @@ int cmd_stop(int argc, char **argv)
                         timeout_s = strtol(v, &end, 10);
                         if (!*v || *end || errno || timeout_s < 0 || timeout_s > 86400) {
                                 fprintf(stderr,
-                                        "vmlaunch stop: --timeout '%s': expected "
-                                        "seconds from 0 to 86400\n",
+                                        "vmlaunch stop: --timeout '%s': expected seconds from 0 to 86400\n",
                                         v);
                                 return VL_EXIT_USAGE;
                         }
@@ -156,8 +155,7 @@ int cmd_stop(int argc, char **argv)
                 if (n < 0 && errno == EINTR)
                         continue;
                 fprintf(stderr,
-                        "vmlaunch stop: %s is still running after %ld s (vmlaunch pid %d); "
-                        "`vmlaunch stop --force %s` quits it at once\n",
+                        "vmlaunch stop: %s is still running after %ld s (vmlaunch pid %d); `vmlaunch stop --force %s` quits it at once\n",
                         name, timeout_s, (int)st.pid, name);
                 return VL_EXIT_FAILURE;
         }

@@ -19,8 +19,7 @@ static void topology_usage(FILE *out)
         fprintf(out,
                 "Usage: vmlaunch topology [OPTIONS]\n\n"
                 "Shows the host's CPU layout (packages, NUMA nodes, L3 domains, cores and their\n"
-                "sibling threads, core kinds) and suggests or checks vCPU pinning. Changes "
-                "nothing.\n\n"
+                "sibling threads, core kinds) and suggests or checks vCPU pinning. Changes nothing.\n\n"
                 "Options:\n"
                 "  -h, --help            show this help\n"
                 "  --topology FILE|DESC  plan for another machine: FILE is an XML file written by\n"
@@ -36,11 +35,9 @@ static void topology_usage(FILE *out)
                 "                        with --check: {\"definition\", \"source\", \"fits\",\n"
                 "                        \"vcpus\", \"auto_reasons\", \"findings\"}\n"
                 "  --check NAME|FILE     check a definition's vcpu_pin, emulator_pin and\n"
-                "                        iothread pins against the "
-                "topology\n" VL_CLI_DEF_OPTIONS_HELP
+                "                        iothread pins against the topology\n" VL_CLI_DEF_OPTIONS_HELP
                 "\nhwloc's HWLOC_XMLFILE and HWLOC_SYNTHETIC environment variables work too.\n"
-                "Exit status: 0 OK, 1 the topology cannot be read, 2 usage, 3 invalid "
-                "definition,\n4 the pinning cannot work on this topology (--check).\n",
+                "Exit status: 0 OK, 1 the topology cannot be read, 2 usage, 3 invalid definition,\n4 the pinning cannot work on this topology (--check).\n",
                 DEFAULT_IOTHREADS);
 }
 
@@ -86,15 +83,13 @@ static int parse_args(int argc, char **argv, struct topology_args *a)
                                    !strcmp(o, "--check");
                 if (!takes_value) {
                         fprintf(stderr,
-                                "vmlaunch topology: unknown %s '%s'; see `vmlaunch "
-                                "topology --help`\n",
+                                "vmlaunch topology: unknown %s '%s'; see `vmlaunch topology --help`\n",
                                 o[0] == '-' ? "option" : "argument", o);
                         return -1;
                 }
                 if (i + 1 >= argc || !argv[i + 1][0]) {
                         fprintf(stderr,
-                                "vmlaunch topology: %s needs a value; see `vmlaunch "
-                                "topology --help`\n",
+                                "vmlaunch topology: %s needs a value; see `vmlaunch topology --help`\n",
                                 o);
                         return -1;
                 }

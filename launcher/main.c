@@ -24,8 +24,8 @@ static void usage(FILE *out)
                      "Verbs:\n");
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
                 fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
-        fprintf(out, "\n`vmlaunch VERB --help` describes each verb; see vmlaunch(1) and "
-                     "vmlaunch.ini(5).\n");
+        fprintf(out,
+                "\n`vmlaunch VERB --help` describes each verb; see vmlaunch(1) and vmlaunch.ini(5).\n");
 }
 
 int main(int argc, char **argv)

@@ -64,10 +64,9 @@ int kvm_probe_hyperv(const char *kvm_path, const struct vmdef_hyperv *hv, struct
         if (kvm < 0)
                 return vl_error_set(err, errno, "open %s", kvm_path);
         if (ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_HYPERV) <= 0)
-                return vl_error_set(err, 0,
-                                    "[hyperv] enabled: this host's KVM refuses it (no "
-                                    "KVM_CAP_HYPERV); set enabled = off in the definition, "
-                                    "or run on a KVM that has it");
+                return vl_error_set(
+                        err, 0,
+                        "[hyperv] enabled: this host's KVM refuses it (no KVM_CAP_HYPERV); set enabled = off in the definition, or run on a KVM that has it");
         _cleanup_close_ int vm = -1, vcpu = -1;
         for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++) {
                 const struct hv_need *n = &needs[i];
@@ -85,10 +84,10 @@ int kvm_probe_hyperv(const char *kvm_path, const struct vmdef_hyperv *hv, struct
                         ok = msr_accepted(vcpu, n->msr);
                 }
                 if (!ok) {
-                        vl_error_set(err, 0,
-                                     "[hyperv] %s: this host's KVM refuses it (%s %s); set "
-                                     "%s = off in the definition, or run on a KVM that has it",
-                                     n->key, n->kvm_cap ? "no" : "cannot set", n->what, n->key);
+                        vl_error_set(
+                                err, 0,
+                                "[hyperv] %s: this host's KVM refuses it (%s %s); set %s = off in the definition, or run on a KVM that has it",
+                                n->key, n->kvm_cap ? "no" : "cannot set", n->what, n->key);
                         return -ENOTSUP;
                 }
         }

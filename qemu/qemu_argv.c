@@ -58,14 +58,13 @@ int argv_check_id(struct argv_builder *b, const char *what, const char *id, size
                 ok = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._",
                             *p) != NULL;
         if (!ok)
-                return vl_error_set(b->err, 0,
-                                    "%s '%s' is not usable as a QEMU id; use a letter followed "
-                                    "by letters, digits, '-', '.' or '_'",
-                                    what, id ? id : "");
+                return vl_error_set(
+                        b->err, 0,
+                        "%s '%s' is not usable as a QEMU id; use a letter followed by letters, digits, '-', '.' or '_'",
+                        what, id ? id : "");
         if (strlen(id) > max_len)
                 return vl_error_set(b->err, 0,
-                                    "%s '%s' is too long for QEMU; use at most %zu "
-                                    "characters",
+                                    "%s '%s' is too long for QEMU; use at most %zu characters",
                                     what, id, max_len);
         return 0;
 }
@@ -184,9 +183,9 @@ static int check_hyperv_version(struct argv_builder *b)
         if (!hv->enabled || !version || version >= QEMU_VERSION_7_1)
                 return 0;
         if (hv->emsr_bitmap || hv->xmm_input || hv->tlbflush_ext || hv->tlbflush_direct)
-                return vl_error_set(b->err, 0,
-                                    "[hyperv] emsr_bitmap, xmm_input, tlbflush_ext and "
-                                    "tlbflush_direct need QEMU 7.1 or newer; turn them off");
+                return vl_error_set(
+                        b->err, 0,
+                        "[hyperv] emsr_bitmap, xmm_input, tlbflush_ext and tlbflush_direct need QEMU 7.1 or newer; turn them off");
         return 0;
 }
 
@@ -216,10 +215,10 @@ static int add_cpu(struct argv_builder *b)
                 return r;
         /* x86 -cpu features are split on every comma, with no escape: refuse commas. */
         if (def->hyperv.vendor_id && strpbrk(def->hyperv.vendor_id, ",="))
-                return vl_error_set(b->err, 0,
-                                    "[hyperv] vendor_id '%s' contains ',' or '='; "
-                                    "use up to 12 letters or digits",
-                                    def->hyperv.vendor_id);
+                return vl_error_set(
+                        b->err, 0,
+                        "[hyperv] vendor_id '%s' contains ',' or '='; use up to 12 letters or digits",
+                        def->hyperv.vendor_id);
         r = check_hyperv_version(b);
         if (r < 0)
                 return r;

@@ -60,15 +60,15 @@ int argv_add_gpu(struct argv_builder *b)
         char gpu[16];
         vmdef_pci_addr_format(&def->gpu_address, gpu);
         if (!gpu_in_group)
-                return vl_error_set(b->err, 0,
-                                    "[gpu] address %s is not in its own IOMMU group "
-                                    "list; add it to `group`",
-                                    gpu);
+                return vl_error_set(
+                        b->err, 0,
+                        "[gpu] address %s is not in its own IOMMU group list; add it to `group`",
+                        gpu);
         if (n > GPU_FUNCTIONS_MAX)
-                return vl_error_set(b->err, 0,
-                                    "[gpu] the IOMMU group of %s has %zu devices; "
-                                    "one PCI slot holds at most %d functions",
-                                    gpu, n, GPU_FUNCTIONS_MAX);
+                return vl_error_set(
+                        b->err, 0,
+                        "[gpu] the IOMMU group of %s has %zu devices; one PCI slot holds at most %d functions",
+                        gpu, n, GPU_FUNCTIONS_MAX);
 
         struct optstr port = {0};
         optstr_begin(&port, "pcie-root-port");
@@ -172,10 +172,10 @@ static int add_disk_device(struct argv_builder *b, const struct vmdef_disk *disk
         switch (disk->bus) {
         case VMDEF_BUS_VIRTIO_BLK:
                 if (cdrom)
-                        return vl_error_set(b->err, 0,
-                                            "[disk.%s] media = cdrom needs bus = "
-                                            "sata or virtio-scsi",
-                                            disk->id);
+                        return vl_error_set(
+                                b->err, 0,
+                                "[disk.%s] media = cdrom needs bus = sata or virtio-scsi",
+                                disk->id);
                 optstr_begin(&o, "virtio-blk-pci");
                 if (disk->iothread)
                         optstr_addf(&o, "iothread=%s", disk->iothread);
@@ -197,10 +197,10 @@ static int add_disk_device(struct argv_builder *b, const struct vmdef_disk *disk
         case VMDEF_BUS_SATA:
                 /* q35's built-in AHCI controller: buses ide.0 to ide.5, one disk each. */
                 if (*sata_port >= Q35_SATA_PORTS)
-                        return vl_error_set(b->err, 0,
-                                            "[disk.%s] q35 has %d SATA ports and "
-                                            "they are all taken; use virtio-blk or virtio-scsi",
-                                            disk->id, Q35_SATA_PORTS);
+                        return vl_error_set(
+                                b->err, 0,
+                                "[disk.%s] q35 has %d SATA ports and they are all taken; use virtio-blk or virtio-scsi",
+                                disk->id, Q35_SATA_PORTS);
                 optstr_begin(&o, cdrom ? "ide-cd" : "ide-hd");
                 optstr_addf(&o, "bus=ide.%u", (*sata_port)++);
                 break;
@@ -230,10 +230,10 @@ static int check_disk(struct argv_builder *b, const struct vmdef_disk *disk)
         if (!disk->path || !*disk->path)
                 return vl_error_set(b->err, 0, "[disk.%s] path is empty", disk->id);
         if (disk->aio == VMDEF_AIO_NATIVE && !cache_knobs(disk->cache).direct)
-                return vl_error_set(b->err, 0,
-                                    "[disk.%s] aio = native needs cache = none or "
-                                    "directsync (QEMU refuses it otherwise)",
-                                    disk->id);
+                return vl_error_set(
+                        b->err, 0,
+                        "[disk.%s] aio = native needs cache = none or directsync (QEMU refuses it otherwise)",
+                        disk->id);
         return 0;
 }
 

@@ -68,11 +68,11 @@ int qemu_compat_check(const struct vm_def *def, unsigned version, struct vl_erro
                 const struct feature *f = &features[i];
                 if (version >= f->since || !f->used(def))
                         continue;
-                vl_error_set(err, 0,
-                             "%s needs QEMU %u.%u or newer, this is QEMU %u.%u.%u; "
-                             "upgrade QEMU or turn the feature off",
-                             f->what, f->since / 10000, f->since / 100 % 100, version / 10000,
-                             version / 100 % 100, version % 100);
+                vl_error_set(
+                        err, 0,
+                        "%s needs QEMU %u.%u or newer, this is QEMU %u.%u.%u; upgrade QEMU or turn the feature off",
+                        f->what, f->since / 10000, f->since / 100 % 100, version / 10000,
+                        version / 100 % 100, version % 100);
                 return -ENOTSUP;
         }
         return 0;

@@ -31,8 +31,7 @@ static bool shell_word_is_plain(const char *arg)
         if (!*arg)
                 return false;
         for (const char *p = arg; *p; p++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                            "_-+=:,./@%",
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=:,./@%",
                             *p))
                         return false;
         return true;

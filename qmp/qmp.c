@@ -336,10 +336,10 @@ int qmp_handshake(struct qmp_client *c, int timeout_ms, struct vl_error *err)
         _cleanup_json_ struct json_object *greeting = NULL;
         int r = qmp_stream_read_message(&c->stream, deadline, &greeting, err);
         if (r == -ETIMEDOUT)
-                return vl_error_set(err, ETIMEDOUT,
-                                    "QMP: no greeting from QEMU within %d ms; is the socket a "
-                                    "QMP monitor?",
-                                    timeout_ms);
+                return vl_error_set(
+                        err, ETIMEDOUT,
+                        "QMP: no greeting from QEMU within %d ms; is the socket a QMP monitor?",
+                        timeout_ms);
         if (r < 0)
                 return vl_error_prefix(err, "QMP greeting");
         struct json_object *qmp;

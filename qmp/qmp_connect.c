@@ -77,10 +77,10 @@ int qmp_connect(const char *socket_path, int watch_pidfd, int timeout_ms, struct
 
                 int wait_ms = qmp_deadline_poll_ms(deadline);
                 if (wait_ms == 0)
-                        return vl_error_set(err, ETIMEDOUT,
-                                            "QMP socket %s did not accept a connection within "
-                                            "%d ms (last: %s)",
-                                            socket_path, timeout_ms, strerror(connect_errno));
+                        return vl_error_set(
+                                err, ETIMEDOUT,
+                                "QMP socket %s did not accept a connection within %d ms (last: %s)",
+                                socket_path, timeout_ms, strerror(connect_errno));
                 int step_ms = retry_ms;
                 if (connect_errno == ENOENT && dir_watch >= 0)
                         step_ms = INOTIFY_RECHECK_MS;
@@ -96,10 +96,10 @@ int qmp_connect(const char *socket_path, int watch_pidfd, int timeout_ms, struct
                 if (n < 0 && errno != EINTR)
                         return vl_error_set(err, errno, "QMP: wait for socket %s", socket_path);
                 if (n > 0 && (pfds[0].revents & (POLLIN | POLLHUP | POLLERR)))
-                        return vl_error_set(err, ESRCH,
-                                            "QEMU exited before its QMP socket %s accepted a "
-                                            "connection",
-                                            socket_path);
+                        return vl_error_set(
+                                err, ESRCH,
+                                "QEMU exited before its QMP socket %s accepted a connection",
+                                socket_path);
                 if (n > 0 && pfds[1].revents)
                         drain(dir_watch);
         }

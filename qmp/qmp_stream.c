@@ -124,18 +124,17 @@ int qmp_stream_next_buffered(struct qmp_stream *s, struct json_object **out, str
                                 enum json_type type = json_object_get_type(obj);
                                 json_object_put(obj);
                                 return stream_fail(s, err, EPROTO,
-                                                   "QMP: expected a JSON object from QEMU, "
-                                                   "got %s",
+                                                   "QMP: expected a JSON object from QEMU, got %s",
                                                    json_type_to_name(type));
                         }
                         *out = obj;
                         return 1;
                 }
                 if (jerr != json_tokener_continue)
-                        return stream_fail(s, err, EPROTO,
-                                           "QMP: QEMU sent invalid JSON (%s) at byte %zu of "
-                                           "a message",
-                                           json_tokener_error_desc(jerr), s->message_bytes);
+                        return stream_fail(
+                                s, err, EPROTO,
+                                "QMP: QEMU sent invalid JSON (%s) at byte %zu of a message",
+                                json_tokener_error_desc(jerr), s->message_bytes);
                 if (s->message_bytes > s->max_message_bytes)
                         return stream_fail(s, err, EMSGSIZE,
                                            "QMP: a message from QEMU exceeds %zu bytes",
@@ -183,10 +182,11 @@ int qmp_stream_read_message(struct qmp_stream *s, int64_t deadline_ns, struct js
                         continue;
                 }
                 if (n == 0)
-                        return stream_fail(s, err, EPIPE,
-                                           s->message_bytes ? "QMP: QEMU closed the socket in the "
-                                                              "middle of a message"
-                                                            : "QMP: QEMU closed the socket");
+                        return stream_fail(
+                                s, err, EPIPE,
+                                s->message_bytes
+                                        ? "QMP: QEMU closed the socket in the middle of a message"
+                                        : "QMP: QEMU closed the socket");
                 if (errno == EINTR)
                         continue;
                 if (errno == ECONNRESET)
@@ -228,8 +228,7 @@ int qmp_stream_write(struct qmp_stream *s, const char *data, size_t len, int64_t
                 /* Half a command is on the wire: nothing sent later can be parsed. */
                 if (r == -ETIMEDOUT)
                         return stream_fail(s, err, ETIMEDOUT,
-                                           "QMP: QEMU stopped reading in the middle of a "
-                                           "command");
+                                           "QMP: QEMU stopped reading in the middle of a command");
                 if (r < 0)
                         return stream_fail(s, err, -r, "QMP: wait for socket");
         }

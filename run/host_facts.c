@@ -34,12 +34,11 @@ static void resolve_accel(const struct vm_def *def, const struct host_facts_opts
                 f->accel = VMDEF_ACCEL_KVM;
                 snprintf(f->accel_reason, sizeof(f->accel_reason), "as defined");
                 if (!usable)
-                        vmdef_diag_add(diags, severity_of(opts),
-                                       vmdef_key_line(def, "qemu", "accel"), "qemu", "accel",
-                                       "kvm, but KVM is not usable here (%s); enable "
-                                       "virtualization in the firmware and load kvm_intel or "
-                                       "kvm_amd, or use accel = auto",
-                                       why);
+                        vmdef_diag_add(
+                                diags, severity_of(opts), vmdef_key_line(def, "qemu", "accel"),
+                                "qemu", "accel",
+                                "kvm, but KVM is not usable here (%s); enable virtualization in the firmware and load kvm_intel or kvm_amd, or use accel = auto",
+                                why);
                 return;
         }
         f->accel = usable ? VMDEF_ACCEL_KVM : VMDEF_ACCEL_TCG;
@@ -60,11 +59,11 @@ static int resolve_gpu_group(const struct vm_def *def, const struct host_facts_o
         char addr[16];
         vmdef_pci_addr_format(&def->gpu_address, addr);
         if (r == -ENOENT)
-                vmdef_diag_add(diags, severity_of(opts), vmdef_key_line(def, "gpu", "address"),
-                               "gpu", "address",
-                               "%s is not a PCI device of this host; expected an address "
-                               "`lspci -D` lists%s",
-                               addr, fallback);
+                vmdef_diag_add(
+                        diags, severity_of(opts), vmdef_key_line(def, "gpu", "address"), "gpu",
+                        "address",
+                        "%s is not a PCI device of this host; expected an address `lspci -D` lists%s",
+                        addr, fallback);
         else if (r < 0)
                 vmdef_diag_add(diags, severity_of(opts), vmdef_key_line(def, "gpu", "address"),
                                "gpu", "address", "%s%s", err.msg, fallback);

@@ -53,10 +53,9 @@ int pin_parse_vcpus(struct json_object *ret, struct pin_report *r, struct vl_err
                 int64_t index, tid;
                 if (!get_int(cpu, "cpu-index", &index) || !get_int(cpu, "thread-id", &tid) ||
                     index < 0 || tid <= 0)
-                        return vl_error_set(err, EPROTO,
-                                            "query-cpus-fast: entry %zu has no cpu-index or "
-                                            "thread-id",
-                                            i);
+                        return vl_error_set(
+                                err, EPROTO,
+                                "query-cpus-fast: entry %zu has no cpu-index or thread-id", i);
                 struct pin_thread *t;
                 if (report_add(r, &t) < 0)
                         return -ENOMEM;
@@ -166,11 +165,10 @@ static int plan_pins(const struct vm_def *def, const cpu_set_t *all_cpus, struct
                 for (size_t j = 0; j < i; j++)
                         if (r->threads[j].tid == t->tid && t->kind == PIN_VCPU &&
                             r->threads[j].kind == PIN_VCPU)
-                                return vl_error_set(err, EINVAL,
-                                                    "vCPUs %u and %u share thread %d, so they "
-                                                    "cannot be pinned apart; use KVM or "
-                                                    "multi-threaded TCG (tcg,thread=multi)",
-                                                    r->threads[j].vcpu, t->vcpu, (int)t->tid);
+                                return vl_error_set(
+                                        err, EINVAL,
+                                        "vCPUs %u and %u share thread %d, so they cannot be pinned apart; use KVM or multi-threaded TCG (tcg,thread=multi)",
+                                        r->threads[j].vcpu, t->vcpu, (int)t->tid);
                 if (t->kind == PIN_VCPU) {
                         if (t->vcpu < def->vcpu_pin.count) {
                                 unsigned cpu = def->vcpu_pin.cpus[t->vcpu];
@@ -240,10 +238,10 @@ int pin_qemu_threads(struct qmp_client *qmp, const struct vm_def *def, pid_t qem
                         found |= r.threads[j].kind == PIN_IOTHREAD &&
                                  !strcmp(r.threads[j].id, def->iothreads[i].id);
                 if (!found) {
-                        rc = vl_error_set(err, ENOENT,
-                                          "iothread %s of the definition is not in QEMU's "
-                                          "query-iothreads",
-                                          def->iothreads[i].id);
+                        rc = vl_error_set(
+                                err, ENOENT,
+                                "iothread %s of the definition is not in QEMU's query-iothreads",
+                                def->iothreads[i].id);
                         goto out;
                 }
         }
@@ -259,11 +257,11 @@ int pin_qemu_threads(struct qmp_client *qmp, const struct vm_def *def, pid_t qem
                 if (sched_setaffinity(t->tid, sizeof(t->wanted), &t->wanted) < 0) {
                         pin_format_cpus(&t->wanted, cpus, sizeof(cpus));
                         bool one = CPU_COUNT(&t->wanted) == 1;
-                        rc = vl_error_set(err, errno,
-                                          "pin %s to %s %s (%s online and inside vmlaunch's "
-                                          "cpuset?)",
-                                          thread_name(t, name, sizeof(name)), one ? "CPU" : "CPUs",
-                                          cpus, one ? "is it" : "are they");
+                        rc = vl_error_set(
+                                err, errno,
+                                "pin %s to %s %s (%s online and inside vmlaunch's cpuset?)",
+                                thread_name(t, name, sizeof(name)), one ? "CPU" : "CPUs", cpus,
+                                one ? "is it" : "are they");
                         goto out;
                 }
         }

@@ -154,10 +154,10 @@ static int qemu_version_probe(const char *binary, unsigned *version, struct vl_e
         if (out_open || err_open)
                 return vl_error_set(err, ETIMEDOUT, "%s -version did not finish", binary);
         if (qemu_version_parse(text, version) < 0)
-                return vl_error_set(err, EINVAL,
-                                    "%s -version printed no \"QEMU emulator version X.Y.Z\" "
-                                    "(exit status %d); is it QEMU?",
-                                    binary, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+                return vl_error_set(
+                        err, EINVAL,
+                        "%s -version printed no \"QEMU emulator version X.Y.Z\" (exit status %d); is it QEMU?",
+                        binary, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         return 0;
 }
 

@@ -96,8 +96,7 @@ static int host_restore(struct run *run, struct vl_error *err)
                 report_failures(&report);
                 if (report.journal_kept)
                         runlog(LOG_ERR,
-                               "the journal is kept: fix the cause, then run "
-                               "`vmlaunch restore %s`",
+                               "the journal is kept: fix the cause, then run `vmlaunch restore %s`",
                                run->def->name);
         }
         hostprep_report_free(&report);
@@ -198,8 +197,7 @@ static int place_qemu(void *userdata, pid_t child, struct vl_error *err)
         int r = hostprep_qemu_scope(run->def->name, (int)child, QEMU_SCOPE_TIMEOUT_MS, err);
         if (r == 0)
                 runlog(LOG_INFO,
-                       "QEMU runs in vmlaunch-%s.scope under machine.slice, outside the "
-                       "host's isolated slices",
+                       "QEMU runs in vmlaunch-%s.scope under machine.slice, outside the host's isolated slices",
                        run->def->name);
         return r;
 }
@@ -392,8 +390,7 @@ static int check_before_changes(struct run *run)
          * check below would see that state, not the host's own. */
         if (hostprep_journal_exists(run->run_dir)) {
                 runlog(LOG_ERR,
-                       "%s: an earlier run left the host prepared (journal in %s); run `vmlaunch "
-                       "restore %s` first",
+                       "%s: an earlier run left the host prepared (journal in %s); run `vmlaunch restore %s` first",
                        run->def->name, run->run_dir, run->def->name);
                 return VL_EXIT_BUSY;
         }
@@ -435,15 +432,13 @@ static int prepare_host(struct run *run)
         }
         if (left) {
                 runlog(LOG_ERR,
-                       "prepare the host: %s; %zu change(s) could not be undone (above): the "
-                       "journal is kept in %s: fix the cause, then run `vmlaunch restore %s`",
+                       "prepare the host: %s; %zu change(s) could not be undone (above): the journal is kept in %s: fix the cause, then run `vmlaunch restore %s`",
                        err.msg, left, run->run_dir, run->def->name);
                 return VL_EXIT_RESTORE;
         }
         if (r == -ECANCELED) {
                 runlog(LOG_NOTICE,
-                       "stopped on request while preparing the host (%s); what was done has been "
-                       "undone",
+                       "stopped on request while preparing the host (%s); what was done has been undone",
                        err.msg);
                 return VL_EXIT_STOPPED;
         }

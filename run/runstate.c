@@ -25,10 +25,10 @@ char *runstate_path(const char *dir, const char *file)
 int runstate_dir(const char *name, char **dir, struct vl_error *err)
 {
         if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
-                return vl_error_set(err, EINVAL,
-                                    "VM name '%s' cannot name a run directory; use letters, "
-                                    "digits, '-', '_' or '.'",
-                                    name);
+                return vl_error_set(
+                        err, EINVAL,
+                        "VM name '%s' cannot name a run directory; use letters, digits, '-', '_' or '.'",
+                        name);
         const char *root = getenv("VMLAUNCH_RUNTIME_DIR");
         if (!root || !*root)
                 root = RUNSTATE_DEFAULT_ROOT;
@@ -53,10 +53,10 @@ int runstate_dir_create(const char *dir, struct vl_error *err)
         if (fstat(fd, &st) < 0)
                 return vl_error_set(err, errno, "stat %s", dir);
         if (st.st_uid != geteuid())
-                return vl_error_set(err, EPERM,
-                                    "the run directory %s belongs to uid %u, not to us (uid %u); "
-                                    "remove it",
-                                    dir, (unsigned)st.st_uid, (unsigned)geteuid());
+                return vl_error_set(
+                        err, EPERM,
+                        "the run directory %s belongs to uid %u, not to us (uid %u); remove it",
+                        dir, (unsigned)st.st_uid, (unsigned)geteuid());
         if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0)
                 return vl_error_set(err, errno, "make %s private (0700)", dir);
         return 0;
@@ -96,10 +96,10 @@ int runstate_lock(const char *dir, const char *name, struct vl_error *err)
                                 return vl_error_set(err, errno, "lock %s", path);
                         char holder[160];
                         describe_holder(fd, holder, sizeof(holder));
-                        return vl_error_set(err, EBUSY,
-                                            "%s is already running (%s; lock %s); "
-                                            "`vmlaunch stop %s` ends it",
-                                            name, holder, path, name);
+                        return vl_error_set(
+                                err, EBUSY,
+                                "%s is already running (%s; lock %s); `vmlaunch stop %s` ends it",
+                                name, holder, path, name);
                 }
                 /* The previous holder unlinks the file when it ends; a lock taken
                  * on the unlinked inode would not exclude anyone: retry. */

@@ -158,17 +158,16 @@ static int child_failure_error(const struct child_failure *f, const struct child
         char cpus[256];
         switch (f->step) {
         case CHILD_MEMLOCK:
-                return vl_error_set(err, f->errnum,
-                                    "raise RLIMIT_MEMLOCK to %llu MiB so VFIO can lock the "
-                                    "guest's RAM (needs root or CAP_SYS_RESOURCE; under "
-                                    "systemd set LimitMEMLOCK=)",
-                                    (unsigned long long)(req->memlock_bytes >> 20));
+                return vl_error_set(
+                        err, f->errnum,
+                        "raise RLIMIT_MEMLOCK to %llu MiB so VFIO can lock the guest's RAM (needs root or CAP_SYS_RESOURCE; under systemd set LimitMEMLOCK=)",
+                        (unsigned long long)(req->memlock_bytes >> 20));
         case CHILD_AFFINITY:
                 format_cpus(req->affinity, cpus, sizeof(cpus));
-                return vl_error_set(err, f->errnum,
-                                    "set QEMU's affinity to the emulator CPUs %s (are they "
-                                    "online and inside vmlaunch's cpuset?)",
-                                    cpus);
+                return vl_error_set(
+                        err, f->errnum,
+                        "set QEMU's affinity to the emulator CPUs %s (are they online and inside vmlaunch's cpuset?)",
+                        cpus);
         case CHILD_EXEC:
                 return vl_error_set(err, f->errnum, "execute %s", p->path);
         case CHILD_PGID:
@@ -221,10 +220,10 @@ int spawn_find_binary(const char *name, char **path, struct vl_error *err)
                 }
                 free(candidate);
         }
-        return vl_error_set(err, ENOENT,
-                            "QEMU binary '%s' not found in PATH; install qemu-system-x86 or set "
-                            "[qemu] binary to its full path",
-                            name);
+        return vl_error_set(
+                err, ENOENT,
+                "QEMU binary '%s' not found in PATH; install qemu-system-x86 or set [qemu] binary to its full path",
+                name);
 }
 
 int spawn_qemu(const struct spawn_request *req, struct qemu_proc *out, struct vl_error *err)
@@ -245,10 +244,10 @@ int spawn_qemu(const struct spawn_request *req, struct qemu_proc *out, struct vl
                 CPU_ZERO(&plan.affinity);
                 for (size_t i = 0; i < req->affinity->count; i++) {
                         if (req->affinity->cpus[i] >= CPU_SETSIZE)
-                                return vl_error_set(err, EINVAL,
-                                                    "emulator CPU %u is beyond what vmlaunch "
-                                                    "supports (%d CPUs)",
-                                                    req->affinity->cpus[i], CPU_SETSIZE);
+                                return vl_error_set(
+                                        err, EINVAL,
+                                        "emulator CPU %u is beyond what vmlaunch supports (%d CPUs)",
+                                        req->affinity->cpus[i], CPU_SETSIZE);
                         CPU_SET(req->affinity->cpus[i], &plan.affinity);
                 }
         }

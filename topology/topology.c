@@ -52,8 +52,7 @@ bool topology_looks_synthetic(const char *s)
         if (!s || !strchr(s, ':') || strchr(s, '/'))
                 return false;
         for (const char *p = s; *p; p++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:() "
-                            "=.,-_",
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:() =.,-_",
                             *p))
                         return false;
         return true;
@@ -341,25 +340,25 @@ int topology_load(enum topology_origin origin, const char *arg, struct topology 
         hwloc_topology_set_flags(ht, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
         if (origin == TOPOLOGY_XML) {
                 if (access(arg, R_OK) < 0)
-                        return vl_error_set(err, errno,
-                                            "topology file %s (expected an XML file written "
-                                            "by `lstopo --of xml`)",
-                                            arg);
+                        return vl_error_set(
+                                err, errno,
+                                "topology file %s (expected an XML file written by `lstopo --of xml`)",
+                                arg);
                 if (hwloc_topology_set_xml(ht, arg) < 0)
                         return vl_error_set(err, errno, "hwloc cannot use topology file %s", arg);
         } else if (origin == TOPOLOGY_SYNTHETIC) {
                 if (hwloc_topology_set_synthetic(ht, arg) < 0)
-                        return vl_error_set(err, 0,
-                                            "invalid synthetic topology \"%s\"; expected levels "
-                                            "like \"pack:1 l3:2 core:3 pu:2\"",
-                                            arg);
+                        return vl_error_set(
+                                err, 0,
+                                "invalid synthetic topology \"%s\"; expected levels like \"pack:1 l3:2 core:3 pu:2\"",
+                                arg);
         }
         if (hwloc_topology_load(ht) < 0) {
                 if (origin == TOPOLOGY_XML)
-                        return vl_error_set(err, errno,
-                                            "hwloc cannot read topology file %s (expected "
-                                            "`lstopo --of xml` output)",
-                                            arg);
+                        return vl_error_set(
+                                err, errno,
+                                "hwloc cannot read topology file %s (expected `lstopo --of xml` output)",
+                                arg);
                 return vl_error_set(err, errno, "hwloc cannot read the CPU topology");
         }
 

@@ -109,16 +109,14 @@ static void check_cpus_exist(struct checker *c, const char *section, const char 
         if (n_offline) {
                 format_cpus(offline, n_offline, list);
                 add(c, VMDEF_ERROR, line, section, key,
-                    "CPU%s %s %s offline on %s; bring %s online (echo 1 > "
-                    "/sys/devices/system/cpu/cpu%u/online) or pin to online CPUs (%s)",
+                    "CPU%s %s %s offline on %s; bring %s online (echo 1 > /sys/devices/system/cpu/cpu%u/online) or pin to online CPUs (%s)",
                     n_offline > 1 ? "s" : "", list, n_offline > 1 ? "are" : "is", t->source,
                     n_offline > 1 ? "them" : "it", offline[0], have);
         }
         if (n_denied) {
                 format_cpus(denied, n_denied, list);
                 add(c, VMDEF_ERROR, line, section, key,
-                    "CPU%s %s %s outside vmlaunch's cgroup cpuset, so pinning there fails; "
-                    "widen the cpuset (AllowedCPUs=) or pin to allowed CPUs (%s)",
+                    "CPU%s %s %s outside vmlaunch's cgroup cpuset, so pinning there fails; widen the cpuset (AllowedCPUs=) or pin to allowed CPUs (%s)",
                     n_denied > 1 ? "s" : "", list, n_denied > 1 ? "are" : "is", have);
         }
 }
@@ -196,10 +194,7 @@ static void check_siblings(struct checker *c)
                                  split - 1);
                 format_core(&t->cores[a], sib);
                 add(c, VMDEF_WARNING, 0, "cpu", "vcpu_pin",
-                    "vCPUs %zu and %zu form one guest core (threads = %u) but run on CPU %u "
-                    "(host core %zu) and CPU %u (host core %zu)%s; pin a guest core's vCPUs to "
-                    "the siblings of one host core, e.g. CPUs %s of core %zu, or use "
-                    "vcpu_pin = auto",
+                    "vCPUs %zu and %zu form one guest core (threads = %u) but run on CPU %u (host core %zu) and CPU %u (host core %zu)%s; pin a guest core's vCPUs to the siblings of one host core, e.g. CPUs %s of core %zu, or use vcpu_pin = auto",
                     first_v, second_v, threads, pin->cpus[first_v], a, pin->cpus[second_v], b, more,
                     sib, a);
                 return;
@@ -213,9 +208,7 @@ static void check_siblings(struct checker *c)
                                 continue;
                         format_core(&t->cores[a], sib);
                         add(c, VMDEF_WARNING, 0, "cpu", "vcpu_pin",
-                            "vCPUs %zu and %zu are separate guest cores (threads = 1) but share "
-                            "host core %zu (CPUs %s); set threads = %u so the guest schedules "
-                            "them as siblings, or pin one vCPU per host core",
+                            "vCPUs %zu and %zu are separate guest cores (threads = 1) but share host core %zu (CPUs %s); set threads = %u so the guest schedules them as siblings, or pin one vCPU per host core",
                             v, w, a, sib, t->threads_per_core);
                         return;
                 }
@@ -228,8 +221,7 @@ static void check_duplicates(struct checker *c)
                 for (size_t w = v + 1; w < c->n_vcpus; w++)
                         if (pin->cpus[v] == pin->cpus[w]) {
                                 add(c, VMDEF_WARNING, 0, "cpu", "vcpu_pin",
-                                    "vCPUs %zu and %zu are both pinned to CPU %u, so they take "
-                                    "turns on it; give each vCPU its own CPU",
+                                    "vCPUs %zu and %zu are both pinned to CPU %u, so they take turns on it; give each vCPU its own CPU",
                                     v, w, pin->cpus[v]);
                                 return;
                         }
@@ -294,16 +286,11 @@ static void check_l3_span(struct checker *c)
         const char *s = suggested_vcpus(c, sugg);
         if (needed <= 1)
                 add(c, VMDEF_WARNING, 0, "cpu", "vcpu_pin",
-                    "the vCPUs span %zu L3 domains (%s), so guest threads lose their cache when "
-                    "they move between them; %zu vCPUs fit in one L3 domain of %zu CPUs, e.g. "
-                    "vcpu_pin = %s",
+                    "the vCPUs span %zu L3 domains (%s), so guest threads lose their cache when they move between them; %zu vCPUs fit in one L3 domain of %zu CPUs, e.g. vcpu_pin = %s",
                     n_used, where, c->n_vcpus, largest, s);
         else
                 add(c, VMDEF_WARNING, 0, "cpu", "vcpu_pin",
-                    "the vCPUs span %zu L3 domains (%s), so guest threads lose their cache when "
-                    "they move between them; %zu vCPUs need at least %zu L3 domains of at most "
-                    "%zu CPUs here: keep as many as possible in one, e.g. vcpu_pin = %s, or "
-                    "use fewer vCPUs",
+                    "the vCPUs span %zu L3 domains (%s), so guest threads lose their cache when they move between them; %zu vCPUs need at least %zu L3 domains of at most %zu CPUs here: keep as many as possible in one, e.g. vcpu_pin = %s, or use fewer vCPUs",
                     n_used, where, c->n_vcpus, needed, largest, s);
 }
 
@@ -323,9 +310,7 @@ static void check_numa_span(struct checker *c)
                 }
         if (n_used > 1)
                 add(c, VMDEF_WARNING, 0, "cpu", "vcpu_pin",
-                    "the vCPUs span %zu NUMA nodes, so half of them reach guest memory through "
-                    "the other node; pin them within one node, or give the guest one socket "
-                    "per node",
+                    "the vCPUs span %zu NUMA nodes, so half of them reach guest memory through the other node; pin them within one node, or give the guest one socket per node",
                     n_used);
 }
 
@@ -340,9 +325,7 @@ static void check_host_cores(struct checker *c)
         if (free_cores == 0) {
                 format_core(&t->cores[hk], cores);
                 add(c, VMDEF_WARNING, 0, "cpu", "vcpu_pin",
-                    "every core runs a vCPU, so the host and QEMU's own threads compete with "
-                    "the guest; leave at least one whole core to the host (e.g. core %zu: CPUs "
-                    "%s) by using fewer vCPUs",
+                    "every core runs a vCPU, so the host and QEMU's own threads compete with the guest; leave at least one whole core to the host (e.g. core %zu: CPUs %s) by using fewer vCPUs",
                     hk, cores);
                 return;
         }
@@ -352,9 +335,7 @@ static void check_host_cores(struct checker *c)
         if (n_on_hk) {
                 format_core(&t->cores[hk], cores);
                 add(c, VMDEF_WARNING, 0, "cpu", "vcpu_pin",
-                    "vCPU%s %s run%s on core %zu (CPUs %s), where the host's interrupts and "
-                    "housekeeping land, so they get preempted; leave that core to the host, "
-                    "e.g. vcpu_pin = %s",
+                    "vCPU%s %s run%s on core %zu (CPUs %s), where the host's interrupts and housekeeping land, so they get preempted; leave that core to the host, e.g. vcpu_pin = %s",
                     n_on_hk > 1 ? "s" : "", vl, n_on_hk > 1 ? "" : "s", hk, cores,
                     suggested_vcpus(c, sugg));
         }
@@ -381,8 +362,7 @@ static void check_efficiency(struct checker *c)
                 }
         format_cpus(cpus, n, perf);
         add(c, VMDEF_WARNING, 0, "cpu", "vcpu_pin",
-            "vCPU%s %s run%s on efficiency cores, which are much slower than the performance "
-            "cores (%s: CPUs %s); pin vCPUs to performance cores, or use vcpu_pin = auto",
+            "vCPU%s %s run%s on efficiency cores, which are much slower than the performance cores (%s: CPUs %s); pin vCPUs to performance cores, or use vcpu_pin = auto",
             n_eff > 1 ? "s" : "", vl, n_eff > 1 ? "" : "s", perf_name, n ? perf : "none");
 }
 

@@ -166,8 +166,7 @@ int topology_describe(const struct topology *t, struct vl_strv *lines)
         size_t hk = topology_housekeeping_core(t);
         vmdef_cpulist_format(t->cores[hk].cpus, t->cores[hk].n_cpus, list, sizeof(list));
         return vl_strv_pushf(lines,
-                             "housekeeping core (left to the host by --suggest): core %zu, "
-                             "CPUs %s",
+                             "housekeeping core (left to the host by --suggest): core %zu, CPUs %s",
                              hk, list);
 }
 

@@ -312,15 +312,14 @@ static int choose_service_cpus(const struct selection *s, const struct vmdef_cpu
                 format_list(out, list, sizeof(list));
                 const struct topology_core *first = &t->cores[first_core];
                 bool several = out->count > first->n_cpus;
-                *why = strdup_printf(" of core%s %zu%s (CPUs %s), left to the host%s%s, so QEMU's "
-                                     "own threads never take time from a vCPU",
-                                     several ? "s" : "", first_core, several ? ",..." : "", list,
-                                     same_l3 ? " in an L3 domain the vCPUs use (their data "
-                                               "stays in that cache)"
-                                     : same_numa && t->n_numa_nodes > 1
-                                             ? " on the vCPUs' NUMA node (next to guest memory)"
-                                             : "",
-                                     used_hk ? ", shared with the host's housekeeping" : "");
+                *why = strdup_printf(
+                        " of core%s %zu%s (CPUs %s), left to the host%s%s, so QEMU's own threads never take time from a vCPU",
+                        several ? "s" : "", first_core, several ? ",..." : "", list,
+                        same_l3 ? " in an L3 domain the vCPUs use (their data stays in that cache)"
+                        : same_numa && t->n_numa_nodes > 1
+                                ? " on the vCPUs' NUMA node (next to guest memory)"
+                                : "",
+                        used_hk ? ", shared with the host's housekeeping" : "");
                 return *why ? 0 : -ENOMEM;
         }
         /* No core is left: use spare siblings of vCPU cores, else share with vCPUs. */
@@ -336,17 +335,17 @@ static int choose_service_cpus(const struct selection *s, const struct vmdef_cpu
                 }
         }
         if (out->count > 0) {
-                *why = strdup(": no core is left to the host, so QEMU gets the spare threads of "
-                              "vCPU cores");
+                *why = strdup(
+                        ": no core is left to the host, so QEMU gets the spare threads of vCPU cores");
                 return *why ? 0 : -ENOMEM;
         }
         const struct topology_core *hk = &t->cores[s->housekeeping];
         for (size_t k = 0; k < hk->n_cpus; k++)
                 if (vmdef_cpulist_append(out, hk->cpus[k]) < 0)
                         return -ENOMEM;
-        *why = strdup_printf(": every CPU runs a vCPU, so QEMU shares core %zu with vCPUs; use "
-                             "fewer vCPUs to give it a CPU of its own",
-                             s->housekeeping);
+        *why = strdup_printf(
+                ": every CPU runs a vCPU, so QEMU shares core %zu with vCPUs; use fewer vCPUs to give it a CPU of its own",
+                s->housekeeping);
         return *why ? 0 : -ENOMEM;
 }
 
@@ -388,18 +387,15 @@ static int split_service_cpus(const struct vmdef_cpulist *service, unsigned n_io
         vmdef_cpulist_format(p->iothreads[0].cpus, 1, list, sizeof(list));
         if (shared_with_vcpus)
                 p->why_iothreads = strdup_printf(
-                        "every CPU runs a vCPU, so the iothreads share CPUs with vCPUs (io1: CPU "
-                        "%s); use fewer vCPUs to give disk I/O a CPU of its own",
+                        "every CPU runs a vCPU, so the iothreads share CPUs with vCPUs (io1: CPU %s); use fewer vCPUs to give disk I/O a CPU of its own",
                         list);
         else if (room)
                 p->why_iothreads = strdup_printf(
-                        "each iothread gets a host CPU apart from the emulator's (io1: CPU %s), "
-                        "so disk I/O does not wait behind QEMU's main loop",
+                        "each iothread gets a host CPU apart from the emulator's (io1: CPU %s), so disk I/O does not wait behind QEMU's main loop",
                         list);
         else
                 p->why_iothreads = strdup_printf(
-                        "the host has no CPU to spare, so the iothreads share the emulator's "
-                        "CPUs (io1: CPU %s)",
+                        "the host has no CPU to spare, so the iothreads share the emulator's CPUs (io1: CPU %s)",
                         list);
         return p->why_iothreads ? 0 : -ENOMEM;
 }
@@ -438,32 +434,29 @@ static int choose_guest_topology(const struct selection *s, const struct topolog
         }
         p->cores = guest_cores / p->sockets;
 
-        const char *sockets_why = p->sockets > 1 ? "; one guest socket per host package used, "
-                                                   "so the guest sees the NUMA split"
-                                                 : "";
+        const char *sockets_why =
+                p->sockets > 1
+                        ? "; one guest socket per host package used, so the guest sees the NUMA split"
+                        : "";
         if (req->guest_threads)
                 p->why_topology = strdup_printf("%u guest cores of %u threads, as requested%s",
                                                 guest_cores, p->threads, sockets_why);
         else if (p->threads > 1)
                 p->why_topology = strdup_printf(
-                        "%u guest cores x %u threads mirror the host's %u-thread cores, so the "
-                        "guest schedules SMT siblings the way the host does%s",
+                        "%u guest cores x %u threads mirror the host's %u-thread cores, so the guest schedules SMT siblings the way the host does%s",
                         guest_cores, p->threads, host_threads, sockets_why);
         else if (host_threads > 1 && uneven_cores)
                 p->why_topology = strdup_printf(
-                        "the chosen cores have different thread counts (performance and "
-                        "efficiency cores), so the guest gets %u single-thread cores%s",
+                        "the chosen cores have different thread counts (performance and efficiency cores), so the guest gets %u single-thread cores%s",
                         guest_cores, sockets_why);
         else if (host_threads > 1)
                 p->why_topology = strdup_printf(
-                        "%u vCPUs is not a multiple of the host's %u threads per core, so the "
-                        "guest gets %u single-thread cores; ask for a multiple of %u to "
-                        "mirror the host's SMT%s",
+                        "%u vCPUs is not a multiple of the host's %u threads per core, so the guest gets %u single-thread cores; ask for a multiple of %u to mirror the host's SMT%s",
                         n, host_threads, guest_cores, host_threads, sockets_why);
         else
-                p->why_topology = strdup_printf("the host's cores have one thread each, so the "
-                                                "guest gets %u single-thread cores%s",
-                                                guest_cores, sockets_why);
+                p->why_topology = strdup_printf(
+                        "the host's cores have one thread each, so the guest gets %u single-thread cores%s",
+                        guest_cores, sockets_why);
         return p->why_topology ? 0 : -ENOMEM;
 }
 
@@ -484,34 +477,33 @@ static int describe_vcpus(const struct selection *s, struct topology_pin_plan *p
                 s->chosen[s->housekeeping]
                         ? strdup_printf("; core %zu (CPUs %s) had to be used too", s->housekeeping,
                                         hk_cpus)
-                        : strdup_printf("; core %zu (CPUs %s) stays with the host for its "
-                                        "interrupts and housekeeping",
-                                        s->housekeeping, hk_cpus);
+                        : strdup_printf(
+                                  "; core %zu (CPUs %s) stays with the host for its interrupts and housekeeping",
+                                  s->housekeeping, hk_cpus);
         if (!tail)
                 return -ENOMEM;
         if (n_l3 <= 1)
-                p->why_vcpus = strdup_printf("%u vCPUs on %zu whole core%s of one L3 domain "
-                                             "(%s), so they share one cache%s",
-                                             (unsigned)p->vcpus.count, n_cores,
-                                             n_cores == 1 ? "" : "s", where, tail);
+                p->why_vcpus = strdup_printf(
+                        "%u vCPUs on %zu whole core%s of one L3 domain (%s), so they share one cache%s",
+                        (unsigned)p->vcpus.count, n_cores, n_cores == 1 ? "" : "s", where, tail);
         else
                 p->why_vcpus = strdup_printf(
-                        "%u vCPUs on %zu whole cores: no single L3 domain has that many free "
-                        "cores, so they fill the fullest ones first (%s)%s",
+                        "%u vCPUs on %zu whole cores: no single L3 domain has that many free cores, so they fill the fullest ones first (%s)%s",
                         (unsigned)p->vcpus.count, n_cores, where, tail);
         if (!p->why_vcpus)
                 return -ENOMEM;
 
         if (used_efficiency &&
-            vl_strv_push(&p->notes, "not enough performance cores: some vCPUs run on "
-                                    "efficiency cores, which are much slower") < 0)
+            vl_strv_push(
+                    &p->notes,
+                    "not enough performance cores: some vCPUs run on efficiency cores, which are much slower") <
+                    0)
                 return -ENOMEM;
         if (s->chosen[s->housekeeping] &&
-            vl_strv_pushf(&p->notes,
-                          "no whole core is left to the host: it has to share core %zu "
-                          "(CPUs %s) with vCPUs; use fewer vCPUs to keep the desktop side "
-                          "responsive",
-                          s->housekeeping, hk_cpus) < 0)
+            vl_strv_pushf(
+                    &p->notes,
+                    "no whole core is left to the host: it has to share core %zu (CPUs %s) with vCPUs; use fewer vCPUs to keep the desktop side responsive",
+                    s->housekeeping, hk_cpus) < 0)
                 return -ENOMEM;
         _cleanup_free_ bool *numa = calloc(t->n_numa_nodes, sizeof(bool));
         if (!numa)
@@ -522,10 +514,11 @@ static int describe_vcpus(const struct selection *s, struct topology_pin_plan *p
                         numa[t->cores[i].numa] = true;
                         n_numa++;
                 }
-        if (n_numa > 1 && vl_strv_pushf(&p->notes,
-                                        "the vCPUs span %zu NUMA nodes: give the guest "
-                                        "matching sockets, or fewer vCPUs to stay on one node",
-                                        n_numa) < 0)
+        if (n_numa > 1 &&
+            vl_strv_pushf(
+                    &p->notes,
+                    "the vCPUs span %zu NUMA nodes: give the guest matching sockets, or fewer vCPUs to stay on one node",
+                    n_numa) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -573,10 +566,10 @@ int topology_pin_suggest(const struct topology *topo, const struct topology_pin_
         unsigned cap_hk = capacity_of(&s, hk_only);
         unsigned need = req->n_vcpus;
         if (cap_perf + cap_eff + cap_hk < need) {
-                r = vl_error_set(err, 0,
-                                 "%u vCPUs with %u threads per guest core do not fit on %s: "
-                                 "it has %zu usable CPUs in %zu cores",
-                                 need, s.guest_threads, topo->source, topo->n_cpus, topo->n_cores);
+                r = vl_error_set(
+                        err, 0,
+                        "%u vCPUs with %u threads per guest core do not fit on %s: it has %zu usable CPUs in %zu cores",
+                        need, s.guest_threads, topo->source, topo->n_cpus, topo->n_cores);
                 goto fail_set;
         }
         /* Tiers: performance cores, then efficiency cores, then the housekeeping core. */

@@ -57,8 +57,7 @@ static int kind_lookup(const char *name, size_t n)
 
 static const char *section_list(void)
 {
-        return "[vm], [qemu], [memory], [firmware], [boot], [cpu], [hyperv], [iothreads], "
-               "[gpu], [host], [hooks], [disk.ID], [usb.ID], [evdev.ID], [net.ID]";
+        return "[vm], [qemu], [memory], [firmware], [boot], [cpu], [hyperv], [iothreads], [gpu], [host], [hooks], [disk.ID], [usb.ID], [evdev.ID], [net.ID]";
 }
 
 bool vmdef_section_known(const char *name, unsigned line, struct vmdef_diags *diags)
@@ -107,10 +106,10 @@ bool vmdef_section_known(const char *name, unsigned line, struct vmdef_diags *di
                 return false;
         }
         if (!vmdef_id_valid(dot + 1)) {
-                vmdef_diag_add(diags, VMDEF_ERROR, line, name, NULL,
-                               "invalid ID \"%s\"; expected a letter followed by letters, "
-                               "digits, '-', '_' or '.'",
-                               dot + 1);
+                vmdef_diag_add(
+                        diags, VMDEF_ERROR, line, name, NULL,
+                        "invalid ID \"%s\"; expected a letter followed by letters, digits, '-', '_' or '.'",
+                        dot + 1);
                 return false;
         }
         return true;
@@ -224,8 +223,7 @@ static int split_words(const char *value, struct vl_strv *out, char *why, size_t
                                 const char *end = strchr(p + 1, '\'');
                                 if (!end) {
                                         r = fail(why, why_len,
-                                                 "unterminated single quote; expected a "
-                                                 "closing '");
+                                                 "unterminated single quote; expected a closing '");
                                         goto out;
                                 }
                                 memcpy(word + n, p + 1, (size_t)(end - p - 1));
@@ -239,9 +237,9 @@ static int split_words(const char *value, struct vl_strv *out, char *why, size_t
                                         word[n++] = *p++;
                                 }
                                 if (!*p) {
-                                        r = fail(why, why_len,
-                                                 "unterminated double quote; expected a "
-                                                 "closing \"");
+                                        r = fail(
+                                                why, why_len,
+                                                "unterminated double quote; expected a closing \"");
                                         goto out;
                                 }
                                 p++;
@@ -266,10 +264,9 @@ out:
 static int parse_name(const char *v, void *t, char *why, size_t why_len)
 {
         if (strlen(v) > 64 || !isalnum((unsigned char)v[0]) || !chars_in(v, "_.-"))
-                return fail(why, why_len,
-                            "not a usable VM name; expected 1 to 64 letters, digits, '_', "
-                            "'.' or '-', starting with a letter or digit (it names files and "
-                            "units)");
+                return fail(
+                        why, why_len,
+                        "not a usable VM name; expected 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit (it names files and units)");
         return set_string(&((struct vm_def *)t)->name, v);
 }
 
@@ -284,9 +281,9 @@ static int parse_binary(const char *v, void *t, char *why, size_t why_len)
 static int parse_machine(const char *v, void *t, char *why, size_t why_len)
 {
         if (!*v || strlen(v) > 64 || !chars_in(v, "_.-"))
-                return fail(why, why_len,
-                            "expected a QEMU machine type such as q35 or pc-q35-7.2 (letters, "
-                            "digits, '.', '-', '_')");
+                return fail(
+                        why, why_len,
+                        "expected a QEMU machine type such as q35 or pc-q35-7.2 (letters, digits, '.', '-', '_')");
         return set_string(&((struct vm_def *)t)->machine, v);
 }
 
@@ -362,10 +359,10 @@ static int parse_cpu_flags(const char *v, void *t, char *why, size_t why_len)
                                   ? f[1] && !eq && chars_in(f + 1, "_.-")
                                   : eq && eq > f && eq[1] && chars_in(f, "_.-=");
                 if (!ok)
-                        r = fail(why, why_len,
-                                 "\"%s\" is not a CPU flag; expected +flag, -flag or "
-                                 "property=value, separated by commas",
-                                 f);
+                        r = fail(
+                                why, why_len,
+                                "\"%s\" is not a CPU flag; expected +flag, -flag or property=value, separated by commas",
+                                f);
         }
         vl_strv_free(&items);
         if (r < 0)
@@ -495,17 +492,17 @@ static int parse_grab_toggle(const char *v, void *t, char *why, size_t why_len)
         for (size_t i = 0; toggles[i]; i++)
                 if (!strcmp(v, toggles[i]))
                         return set_string(&((struct vmdef_evdev *)t)->grab_toggle, v);
-        return fail(why, why_len,
-                    "expected ctrl-ctrl, alt-alt, shift-shift, meta-meta, scrolllock or "
-                    "ctrl-scrolllock");
+        return fail(
+                why, why_len,
+                "expected ctrl-ctrl, alt-alt, shift-shift, meta-meta, scrolllock or ctrl-scrolllock");
 }
 
 static int parse_bridge(const char *v, void *t, char *why, size_t why_len)
 {
         if (!*v || strlen(v) > 15 || !chars_in(v, "_.-"))
-                return fail(why, why_len,
-                            "not an interface name; expected 1 to 15 letters, digits, '_', "
-                            "'.' or '-', e.g. br0");
+                return fail(
+                        why, why_len,
+                        "not an interface name; expected 1 to 15 letters, digits, '_', '.' or '-', e.g. br0");
         return set_string(&((struct vmdef_net *)t)->bridge, v);
 }
 
@@ -526,12 +523,11 @@ static int parse_mac(const char *v, void *t, char *why, size_t why_len)
                    &end) != 6 ||
             strspn(v, "0123456789abcdefABCDEF:") != 17)
                 return fail(why, why_len,
-                            "not a MAC address; expected 6 hex bytes like "
-                            "52:54:00:12:34:56");
+                            "not a MAC address; expected 6 hex bytes like 52:54:00:12:34:56");
         if (b[0] & 1)
-                return fail(why, why_len,
-                            "a multicast address; expected a unicast MAC (first byte even), "
-                            "e.g. 52:54:00:12:34:56");
+                return fail(
+                        why, why_len,
+                        "a multicast address; expected a unicast MAC (first byte even), e.g. 52:54:00:12:34:56");
         return set_string(&((struct vmdef_net *)t)->mac, v);
 }
 
@@ -564,10 +560,10 @@ static int parse_stop_units(const char *v, void *t, char *why, size_t why_len)
                 for (size_t s = 0; dot && suffixes[s]; s++)
                         suffix_ok |= !strcmp(dot, suffixes[s]);
                 if (!suffix_ok || dot == u || strlen(u) > 255 || !chars_in(u, ":_.\\@-"))
-                        r = fail(why, why_len,
-                                 "\"%s\" is not a unit name; expected names with their type, "
-                                 "e.g. display-manager.service, separated by commas",
-                                 u);
+                        r = fail(
+                                why, why_len,
+                                "\"%s\" is not a unit name; expected names with their type, e.g. display-manager.service, separated by commas",
+                                u);
         }
         if (r == 0)
                 strv_move(&units, &def->stop_units, &def->n_stop_units);
@@ -589,10 +585,10 @@ static int parse_unload_modules(const char *v, void *t, char *why, size_t why_le
                 r = fail(why, why_len, "empty; expected auto, off or module names");
         for (size_t i = 0; r == 0 && i < mods.count; i++)
                 if (strlen(mods.items[i]) > 55 || !chars_in(mods.items[i], "_-"))
-                        r = fail(why, why_len,
-                                 "\"%s\" is not a module name; expected auto, off or module "
-                                 "names like nvidia_drm,nvidia_modeset,nvidia",
-                                 mods.items[i]);
+                        r = fail(
+                                why, why_len,
+                                "\"%s\" is not a module name; expected auto, off or module names like nvidia_drm,nvidia_modeset,nvidia",
+                                mods.items[i]);
         if (r == 0) {
                 def->modules_mode = VMDEF_MODULES_LIST;
                 strv_move(&mods, &def->unload_modules, &def->n_unload_modules);
@@ -611,8 +607,7 @@ static int parse_governor(const char *v, void *t, char *why, size_t why_len)
         }
         if (!*v || strlen(v) > 15 || !chars_in(v, "_"))
                 return fail(why, why_len,
-                            "expected a cpufreq governor such as performance or schedutil, or "
-                            "off");
+                            "expected a cpufreq governor such as performance or schedutil, or off");
         return set_string(&def->governor, v);
 }
 
@@ -841,8 +836,7 @@ static int apply_typed(const struct key_def *k, const char *v, void *target, cha
         case T_PATH:
                 if (v[0] != '/')
                         return fail(why, why_len,
-                                    "not an absolute path; expected a path "
-                                    "starting with /");
+                                    "not an absolute path; expected a path starting with /");
                 return set_string(field, v);
         case T_BOOL:
                 return vmdef_parse_bool(v, field, why, why_len);
@@ -947,9 +941,9 @@ static int apply_iothread(struct vm_def *def, const char *section, const struct 
         char why[WHY_LEN];
         struct vmdef_cpulist pin = {0};
         if (!vmdef_id_valid(e->key)) {
-                vmdef_diag_add(diags, VMDEF_ERROR, e->line, section, e->key,
-                               "invalid iothread ID; expected a letter followed by letters, "
-                               "digits, '-', '_' or '.'");
+                vmdef_diag_add(
+                        diags, VMDEF_ERROR, e->line, section, e->key,
+                        "invalid iothread ID; expected a letter followed by letters, digits, '-', '_' or '.'");
                 return 0;
         }
         if (*e->value) {
@@ -1059,10 +1053,10 @@ static int apply_section(const struct vmdef_ini *ini, size_t s, struct vm_def *d
                         if (ini->entries[j].section == s && !strcmp(ini->entries[j].key, e->key))
                                 earlier = &ini->entries[j];
                 if (earlier) {
-                        vmdef_diag_add(diags, VMDEF_ERROR, e->line, sec->name, e->key,
-                                       "given twice (first at line %u); expected each key once "
-                                       "per section",
-                                       earlier->line);
+                        vmdef_diag_add(
+                                diags, VMDEF_ERROR, e->line, sec->name, e->key,
+                                "given twice (first at line %u); expected each key once per section",
+                                earlier->line);
                         continue;
                 }
                 if (kind == K_IOTHREADS) {

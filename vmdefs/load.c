@@ -53,12 +53,12 @@ int vmdef_parse_string(const char *path, const char *text, size_t len, struct vm
         if ((r = vmdef_ini_read(text, len, &ini, diags)) < 0)
                 goto out;
         if (!ini.n_sections && !diags->n_errors) {
-                vmdef_diag_add(diags, VMDEF_ERROR, 0, NULL, NULL,
-                               "%s; expected a VM definition with sections such as [memory] "
-                               "and [cpu] (see vmlaunch.ini(5))",
-                               len == 0          ? "is empty"
-                               : ini.saw_content ? "has no sections"
-                                                 : "has only comments and blank lines");
+                vmdef_diag_add(
+                        diags, VMDEF_ERROR, 0, NULL, NULL,
+                        "%s; expected a VM definition with sections such as [memory] and [cpu] (see vmlaunch.ini(5))",
+                        len == 0          ? "is empty"
+                        : ini.saw_content ? "has no sections"
+                                          : "has only comments and blank lines");
                 r = -EINVAL;
                 goto out;
         }
@@ -99,16 +99,16 @@ static int check_owner(const char *path, const struct stat *st, const struct vmd
         if (opts && opts->allow_unsafe_owner && geteuid() != 0)
                 return 0;
         if (st->st_uid != 0)
-                return file_error(diags, EPERM,
-                                  "owned by uid %u, not root, but it drives root actions; fix "
-                                  "with chown root:root %s && chmod 644 %s",
-                                  (unsigned)st->st_uid, path, path);
+                return file_error(
+                        diags, EPERM,
+                        "owned by uid %u, not root, but it drives root actions; fix with chown root:root %s && chmod 644 %s",
+                        (unsigned)st->st_uid, path, path);
         if (st->st_mode & (S_IWGRP | S_IWOTH))
-                return file_error(diags, EPERM,
-                                  "writable by %s (mode %04o), but it drives root actions; fix "
-                                  "with chown root:root %s && chmod 644 %s",
-                                  st->st_mode & S_IWOTH ? "others" : "its group",
-                                  (unsigned)(st->st_mode & 07777), path, path);
+                return file_error(
+                        diags, EPERM,
+                        "writable by %s (mode %04o), but it drives root actions; fix with chown root:root %s && chmod 644 %s",
+                        st->st_mode & S_IWOTH ? "others" : "its group",
+                        (unsigned)(st->st_mode & 07777), path, path);
         return 0;
 }
 
@@ -151,9 +151,9 @@ int vmdef_load(const char *path, const struct vmdef_load_opts *opts, struct vm_d
         if (fd < 0) {
                 int e = errno;
                 if (e == ENOENT)
-                        return file_error(diags, e,
-                                          "no such file; expected a definition file (a bare "
-                                          "NAME is read from the config directory as NAME.ini)");
+                        return file_error(
+                                diags, e,
+                                "no such file; expected a definition file (a bare NAME is read from the config directory as NAME.ini)");
                 return file_error(diags, e, "cannot open: %s; expected a readable definition file",
                                   strerror(e));
         }
@@ -161,8 +161,7 @@ int vmdef_load(const char *path, const struct vmdef_load_opts *opts, struct vm_d
                 return file_error(diags, errno, "cannot stat: %s", strerror(errno));
         if (S_ISDIR(st.st_mode))
                 return file_error(diags, EISDIR,
-                                  "is a directory; expected a definition file such as "
-                                  "%s/NAME.ini",
+                                  "is a directory; expected a definition file such as %s/NAME.ini",
                                   path);
         if (!S_ISREG(st.st_mode))
                 return file_error(diags, EINVAL, "not a regular file; expected a definition file");

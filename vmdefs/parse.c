@@ -75,27 +75,25 @@ static bool line_is_text(struct reader *r, const char *s, size_t n)
         for (size_t i = 0; i < n;) {
                 unsigned char c = (unsigned char)s[i];
                 if (c == 0) {
-                        vmdef_diag_add(r->diags, VMDEF_ERROR, r->line, NULL, NULL,
-                                       "NUL byte at column %zu, this looks like binary data; "
-                                       "expected a UTF-8 text file (nothing after this line "
-                                       "was read)",
-                                       i + 1);
+                        vmdef_diag_add(
+                                r->diags, VMDEF_ERROR, r->line, NULL, NULL,
+                                "NUL byte at column %zu, this looks like binary data; expected a UTF-8 text file (nothing after this line was read)",
+                                i + 1);
                         return false;
                 }
                 if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f) {
-                        vmdef_diag_add(r->diags, VMDEF_ERROR, r->line, NULL, NULL,
-                                       "control character 0x%02x at column %zu, this looks like "
-                                       "binary data; expected a UTF-8 text file (nothing after "
-                                       "this line was read)",
-                                       c, i + 1);
+                        vmdef_diag_add(
+                                r->diags, VMDEF_ERROR, r->line, NULL, NULL,
+                                "control character 0x%02x at column %zu, this looks like binary data; expected a UTF-8 text file (nothing after this line was read)",
+                                c, i + 1);
                         return false;
                 }
                 size_t seq = utf8_sequence((const unsigned char *)s + i, n - i);
                 if (!seq) {
-                        vmdef_diag_add(r->diags, VMDEF_ERROR, r->line, NULL, NULL,
-                                       "invalid UTF-8 (byte 0x%02x at column %zu); expected a "
-                                       "UTF-8 text file (nothing after this line was read)",
-                                       c, i + 1);
+                        vmdef_diag_add(
+                                r->diags, VMDEF_ERROR, r->line, NULL, NULL,
+                                "invalid UTF-8 (byte 0x%02x at column %zu); expected a UTF-8 text file (nothing after this line was read)",
+                                c, i + 1);
                         return false;
                 }
                 i += seq;
@@ -106,10 +104,10 @@ static bool line_is_text(struct reader *r, const char *s, size_t n)
 /* Adds the error for a limit reached and stops reading. */
 static void stop_at_limit(struct reader *r, const char *what)
 {
-        vmdef_diag_add(r->diags, VMDEF_ERROR, r->line, NULL, NULL,
-                       "%s; a definition is expected to be a page of text (nothing after this "
-                       "line was read)",
-                       what);
+        vmdef_diag_add(
+                r->diags, VMDEF_ERROR, r->line, NULL, NULL,
+                "%s; a definition is expected to be a page of text (nothing after this line was read)",
+                what);
         r->stopped = true;
 }
 
@@ -159,9 +157,9 @@ static bool read_section_header(struct reader *r, const char *start, const char 
         while (rest < end && is_blank(*rest))
                 rest++;
         if (rest < end && *rest != ';' && *rest != '#') {
-                vmdef_diag_add(r->diags, VMDEF_ERROR, r->line, NULL, NULL,
-                               "text after the section header's `]`; expected only `[name]` "
-                               "and an optional comment");
+                vmdef_diag_add(
+                        r->diags, VMDEF_ERROR, r->line, NULL, NULL,
+                        "text after the section header's `]`; expected only `[name]` and an optional comment");
                 r->enomem |= section_add(r, "", 0, true);
                 return false;
         }
@@ -169,13 +167,12 @@ static bool read_section_header(struct reader *r, const char *start, const char 
         size_t n = (size_t)(close - name);
         char buf[INI_SECTION_MAX + 1];
         if (n == 0 || n > INI_SECTION_MAX || is_blank(name[0]) || is_blank(name[n - 1])) {
-                vmdef_diag_add(r->diags, VMDEF_ERROR, r->line, NULL, NULL,
-                               n == 0 ? "empty section name; expected `[name]`"
-                               : n > INI_SECTION_MAX
-                                       ? "section name longer than 49 bytes; expected a "
-                                         "known section such as [disk.ID] with a short ID"
-                                       : "blanks around the section name; expected `[name]` "
-                                         "without spaces");
+                vmdef_diag_add(
+                        r->diags, VMDEF_ERROR, r->line, NULL, NULL,
+                        n == 0 ? "empty section name; expected `[name]`"
+                        : n > INI_SECTION_MAX
+                                ? "section name longer than 49 bytes; expected a known section such as [disk.ID] with a short ID"
+                                : "blanks around the section name; expected `[name]` without spaces");
                 r->enomem |= section_add(r, "", 0, true);
                 return false;
         }
@@ -185,10 +182,10 @@ static bool read_section_header(struct reader *r, const char *start, const char 
         for (size_t i = 0; !ignored && i < r->ini->n_sections; i++) {
                 if (strcmp(r->ini->sections[i].name, buf))
                         continue;
-                vmdef_diag_add(r->diags, VMDEF_ERROR, r->line, buf, NULL,
-                               "section given twice (first at line %u); expected each section "
-                               "once, merge the two",
-                               r->ini->sections[i].line);
+                vmdef_diag_add(
+                        r->diags, VMDEF_ERROR, r->line, buf, NULL,
+                        "section given twice (first at line %u); expected each section once, merge the two",
+                        r->ini->sections[i].line);
                 ignored = true;
         }
         r->enomem |= section_add(r, buf, n, ignored);
@@ -223,9 +220,9 @@ static enum line_verdict read_line(struct reader *r, const char *s, size_t n)
         while (sep < end && *sep != '=' && *sep != ':')
                 sep++;
         if (sep == end) {
-                vmdef_diag_add(r->diags, VMDEF_ERROR, r->line, NULL, NULL,
-                               "neither a `[section]` header nor a `key = value` line; expected "
-                               "one of them, or a comment starting with `#` or `;`");
+                vmdef_diag_add(
+                        r->diags, VMDEF_ERROR, r->line, NULL, NULL,
+                        "neither a `[section]` header nor a `key = value` line; expected one of them, or a comment starting with `#` or `;`");
                 return LINE_BLANK;
         }
         if (sep == start) {
@@ -234,9 +231,9 @@ static enum line_verdict read_line(struct reader *r, const char *s, size_t n)
                 return LINE_BLANK;
         }
         if (!r->have_section) {
-                vmdef_diag_add(r->diags, VMDEF_ERROR, r->line, NULL, NULL,
-                               "key outside any section; expected a `[section]` header "
-                               "before it, e.g. [vm]");
+                vmdef_diag_add(
+                        r->diags, VMDEF_ERROR, r->line, NULL, NULL,
+                        "key outside any section; expected a `[section]` header before it, e.g. [vm]");
                 return LINE_BLANK;
         }
         r->inih_has_key = true;
@@ -274,10 +271,10 @@ static char *reader_next(char *str, int num, void *stream)
         /* inih needs room for the line, its newline and the terminating NUL. */
         size_t max = num > 3 ? (size_t)num - 3 : 0;
         if (n > max) {
-                vmdef_diag_add(r->diags, VMDEF_ERROR, r->line, NULL, NULL,
-                               "line is %zu bytes long; expected at most %zu bytes per line "
-                               "(split a long value over indented continuation lines)",
-                               n, max);
+                vmdef_diag_add(
+                        r->diags, VMDEF_ERROR, r->line, NULL, NULL,
+                        "line is %zu bytes long; expected at most %zu bytes per line (split a long value over indented continuation lines)",
+                        n, max);
                 reject_line(r);
                 return str;
         }

@@ -72,11 +72,10 @@ static void check_name(struct checker *c)
                 return;
         if (given(c, "vm", "name"))
                 return; /* already reported by the key parser */
-        vmdef_diag_add(c->diags, VMDEF_ERROR, 0, NULL, NULL,
-                       "the file name gives the VM name \"%s\", which cannot name files and "
-                       "units; expected a [vm] name = of letters, digits, '_', '.' or '-' "
-                       "(or rename the file)",
-                       n);
+        vmdef_diag_add(
+                c->diags, VMDEF_ERROR, 0, NULL, NULL,
+                "the file name gives the VM name \"%s\", which cannot name files and units; expected a [vm] name = of letters, digits, '_', '.' or '-' (or rename the file)",
+                n);
 }
 
 static int finish_memory(struct checker *c)
@@ -91,8 +90,7 @@ static int finish_memory(struct checker *c)
                 ERR(c, "memory", "size", "not a whole number of MiB; expected a multiple of 1M");
         if (def->hugepage_bytes && def->memory_bytes % def->hugepage_bytes)
                 ERR(c, "memory", "size",
-                    "%llu MiB is not a multiple of the %s hugepage size; expected a multiple "
-                    "of %s",
+                    "%llu MiB is not a multiple of the %s hugepage size; expected a multiple of %s",
                     (unsigned long long)(def->memory_bytes >> 20),
                     def->hugepage_bytes == 1u << 30 ? "1G" : "2M",
                     def->hugepage_bytes == 1u << 30 ? "1G" : "2M");
@@ -113,8 +111,7 @@ static int finish_firmware(struct checker *c)
                 for (size_t i = 0; i < 3; i++)
                         if (given(c, "firmware", uefi_keys[i]))
                                 WARN(c, "firmware", uefi_keys[i],
-                                     "ignored because type = bios; remove it or set type = "
-                                     "uefi");
+                                     "ignored because type = bios; remove it or set type = uefi");
                 return 0;
         }
         if (!def->ovmf_vars &&
@@ -124,8 +121,7 @@ static int finish_firmware(struct checker *c)
         }
         if (!strcmp(def->ovmf_vars, def->ovmf_vars_template))
                 ERR(c, "firmware", "vars",
-                    "is the template itself, the VM would write into it; expected a per-VM "
-                    "copy such as /var/lib/vmlaunch/%s/OVMF_VARS.fd",
+                    "is the template itself, the VM would write into it; expected a per-VM copy such as /var/lib/vmlaunch/%s/OVMF_VARS.fd",
                     def->name);
         if (!strcmp(def->ovmf_vars, def->ovmf_code))
                 ERR(c, "firmware", "vars",
@@ -182,17 +178,14 @@ static void check_cpu(struct checker *c)
                 def->cache_passthrough = host;
         else if (def->cache_passthrough && !host)
                 ERR(c, "cpu", "cache_passthrough",
-                    "needs model = host (QEMU's host-cache-info); expected model = host or "
-                    "cache_passthrough = no");
+                    "needs model = host (QEMU's host-cache-info); expected model = host or cache_passthrough = no");
         if (host && def->accel == VMDEF_ACCEL_TCG) {
                 if (given(c, "cpu", "model"))
                         ERR(c, "cpu", "model",
-                            "host needs KVM but [qemu] accel = tcg; expected a QEMU model such "
-                            "as max, or accel = kvm");
+                            "host needs KVM but [qemu] accel = tcg; expected a QEMU model such as max, or accel = kvm");
                 else
                         ERR(c, "qemu", "accel",
-                            "tcg cannot run the default [cpu] model = host; expected model = "
-                            "max (or another QEMU model), or accel = kvm");
+                            "tcg cannot run the default [cpu] model = host; expected model = max (or another QEMU model), or accel = kvm");
         }
         if (n > MAX_VCPUS)
                 ERR(c, "cpu", "cores",
@@ -200,8 +193,7 @@ static void check_cpu(struct checker *c)
                     MAX_VCPUS);
         if (def->vcpu_pin.count && def->vcpu_pin.count != n)
                 ERR(c, "cpu", "vcpu_pin",
-                    "lists %zu CPUs but the VM has %u vCPUs (sockets %u x dies %u x cores %u "
-                    "x threads %u); expected exactly %u CPUs, one per vCPU",
+                    "lists %zu CPUs but the VM has %u vCPUs (sockets %u x dies %u x cores %u x threads %u); expected exactly %u CPUs, one per vCPU",
                     def->vcpu_pin.count, n, def->sockets, def->dies, def->cores, def->threads, n);
         if (def->isolate_cpus && !def->vcpu_pin.count && !def->vcpu_pin_auto)
                 ERR(c, "host", "isolate_cpus",
@@ -209,8 +201,7 @@ static void check_cpu(struct checker *c)
         if (def->governor_cpus == VMDEF_GOVERNOR_PINNED && given(c, "host", "governor_cpus") &&
             !def->vcpu_pin.count && !def->vcpu_pin_auto)
                 WARN(c, "host", "governor_cpus",
-                     "pinned with no [cpu] vcpu_pin: the governor is set on no CPU; expected "
-                     "vcpu_pin or governor_cpus = all");
+                     "pinned with no [cpu] vcpu_pin: the governor is set on no CPU; expected vcpu_pin or governor_cpus = all");
 }
 
 static void check_hyperv(struct checker *c)
@@ -221,9 +212,9 @@ static void check_hyperv(struct checker *c)
                         const struct vmdef_ini_entry *e = &c->ini->entries[i];
                         if (!strcmp(c->ini->sections[e->section].name, "hyperv") &&
                             strcmp(e->key, "enabled"))
-                                vmdef_diag_add(c->diags, VMDEF_WARNING, e->line, "hyperv", e->key,
-                                               "ignored because enabled = no; remove it or "
-                                               "set enabled = yes");
+                                vmdef_diag_add(
+                                        c->diags, VMDEF_WARNING, e->line, "hyperv", e->key,
+                                        "ignored because enabled = no; remove it or set enabled = yes");
                 }
                 char *vendor = hv->vendor_id;
                 memset(hv, 0, sizeof(*hv));
@@ -252,8 +243,7 @@ static void check_hyperv(struct checker *c)
                             deps[i].needs, deps[i].key);
                 else
                         ERR(c, "hyperv", deps[i].needs,
-                            "off, but %s (on by default) needs it; expected %s = yes or %s = "
-                            "no",
+                            "off, but %s (on by default) needs it; expected %s = yes or %s = no",
                             deps[i].key, deps[i].needs, deps[i].key);
         }
 }
@@ -276,10 +266,10 @@ static void check_disks(struct checker *c)
                 if (!d->path) {
                         if (given(c, sec, "path"))
                                 continue; /* its value was already reported */
-                        vmdef_diag_add(c->diags, VMDEF_ERROR, d->line, sec, "path",
-                                       "missing; expected the image file or block device, "
-                                       "e.g. path = /var/lib/vmlaunch/%s/disk.qcow2",
-                                       def->name);
+                        vmdef_diag_add(
+                                c->diags, VMDEF_ERROR, d->line, sec, "path",
+                                "missing; expected the image file or block device, e.g. path = /var/lib/vmlaunch/%s/disk.qcow2",
+                                def->name);
                         continue;
                 }
                 d->path_line = key_line(c, sec, "path");
@@ -293,42 +283,35 @@ static void check_disks(struct checker *c)
                 else if (d->aio == VMDEF_AIO_NATIVE && d->cache != VMDEF_CACHE_NONE &&
                          d->cache != VMDEF_CACHE_DIRECTSYNC)
                         ERR(c, sec, "aio",
-                            "native needs O_DIRECT; expected cache = none or directsync, or "
-                            "aio = threads or io_uring");
+                            "native needs O_DIRECT; expected cache = none or directsync, or aio = threads or io_uring");
                 if (d->media == VMDEF_MEDIA_CDROM) {
                         if (!given(c, sec, "readonly"))
                                 d->readonly = true;
                         else if (!d->readonly)
                                 ERR(c, sec, "readonly",
-                                    "a cdrom is always read-only; expected readonly = yes or "
-                                    "media = disk");
+                                    "a cdrom is always read-only; expected readonly = yes or media = disk");
                         if (d->bus == VMDEF_BUS_VIRTIO_BLK)
                                 ERR(c, sec, "media",
-                                    "virtio-blk has no cdrom; expected bus = sata or "
-                                    "virtio-scsi");
+                                    "virtio-blk has no cdrom; expected bus = sata or virtio-scsi");
                 }
                 if (d->iothread) {
                         if (d->bus == VMDEF_BUS_SATA)
                                 ERR(c, sec, "iothread",
-                                    "sata disks cannot use an iothread; expected bus = "
-                                    "virtio-blk or virtio-scsi");
+                                    "sata disks cannot use an iothread; expected bus = virtio-blk or virtio-scsi");
                         else if (!iothread_find(def, d->iothread))
                                 ERR(c, sec, "iothread",
-                                    "no iothread \"%s\" is defined; expected a key of "
-                                    "[iothreads], e.g. %s = 2-3",
+                                    "no iothread \"%s\" is defined; expected a key of [iothreads], e.g. %s = 2-3",
                                     d->iothread, d->iothread);
                 }
                 for (size_t j = 0; j < i; j++) {
                         const struct vmdef_disk *o = &def->disks[j];
                         if (o->path && !strcmp(o->path, d->path))
                                 ERR(c, sec, "path",
-                                    "also used by [disk.%s]; expected each image once (two "
-                                    "writers corrupt it)",
+                                    "also used by [disk.%s]; expected each image once (two writers corrupt it)",
                                     o->id);
                         if (d->boot && o->boot == d->boot)
                                 ERR(c, sec, "boot",
-                                    "order %u is also used by [disk.%s]; expected a different "
-                                    "number per disk",
+                                    "order %u is also used by [disk.%s]; expected a different number per disk",
                                     d->boot, o->id);
                         if (d->serial && o->serial && !strcmp(d->serial, o->serial))
                                 ERR(c, sec, "serial",
@@ -345,8 +328,7 @@ static void check_gpu(struct checker *c)
                 if (given(c, "gpu", "romfile") || given(c, "gpu", "group")) {
                         const char *k = given(c, "gpu", "group") ? "group" : "romfile";
                         ERR(c, "gpu", k,
-                            "given without an address; expected address = the GPU's PCI "
-                            "address, e.g. 06:00.0");
+                            "given without an address; expected address = the GPU's PCI address, e.g. 06:00.0");
                 }
                 return;
         }
@@ -370,10 +352,10 @@ static void check_usb_evdev_net(struct checker *c)
                 const struct vmdef_usb *u = &def->usb[i];
                 snprintf(sec, sizeof(sec), "usb.%s", u->id);
                 if (!given(c, sec, "vendor") || !given(c, sec, "product"))
-                        vmdef_diag_add(c->diags, VMDEF_ERROR, u->line, sec,
-                                       given(c, sec, "vendor") ? "product" : "vendor",
-                                       "missing; expected vendor = and product = as hex IDs "
-                                       "from lsusb, e.g. 046d and c52b");
+                        vmdef_diag_add(
+                                c->diags, VMDEF_ERROR, u->line, sec,
+                                given(c, sec, "vendor") ? "product" : "vendor",
+                                "missing; expected vendor = and product = as hex IDs from lsusb, e.g. 046d and c52b");
         }
         for (size_t i = 0; i < def->n_evdev; i++) {
                 struct vmdef_evdev *e = &def->evdev[i];
@@ -381,9 +363,9 @@ static void check_usb_evdev_net(struct checker *c)
                 if (!e->path) {
                         if (given(c, sec, "path"))
                                 continue;
-                        vmdef_diag_add(c->diags, VMDEF_ERROR, e->line, sec, "path",
-                                       "missing; expected an input device such as "
-                                       "/dev/input/by-id/usb-...-event-kbd");
+                        vmdef_diag_add(
+                                c->diags, VMDEF_ERROR, e->line, sec, "path",
+                                "missing; expected an input device such as /dev/input/by-id/usb-...-event-kbd");
                         continue;
                 }
                 e->path_line = key_line(c, sec, "path");
@@ -397,10 +379,9 @@ static void check_usb_evdev_net(struct checker *c)
                 const struct vmdef_net *n = &def->nets[i];
                 snprintf(sec, sizeof(sec), "net.%s", n->id);
                 if (n->mode == VMDEF_NET_BRIDGE && !n->bridge)
-                        vmdef_diag_add(c->diags, VMDEF_ERROR, key_line(c, sec, "mode"), sec,
-                                       "bridge",
-                                       "missing for mode = bridge; expected the host bridge, "
-                                       "e.g. bridge = br0");
+                        vmdef_diag_add(
+                                c->diags, VMDEF_ERROR, key_line(c, sec, "mode"), sec, "bridge",
+                                "missing for mode = bridge; expected the host bridge, e.g. bridge = br0");
                 if (n->mode == VMDEF_NET_USER && n->bridge)
                         ERR(c, sec, "bridge",
                             "only used with mode = bridge; expected mode = bridge or no bridge");
@@ -424,8 +405,7 @@ static int finish_host(struct checker *c)
         }
         if (def->isolate_cpus && def->emulator_pin.count == 0)
                 ERR(c, "host", "isolate_cpus",
-                    "needs CPUs to keep for the host; expected [cpu] emulator_pin = the host's "
-                    "CPUs");
+                    "needs CPUs to keep for the host; expected [cpu] emulator_pin = the host's CPUs");
         return 0;
 }
 

@@ -67,9 +67,9 @@ int vmdef_parse_size(const char *s, uint64_t *bytes, char *why, size_t why_len)
         if (r < 0)
                 return fail(why, why_len, "not a number; " SIZE_EXPECTED);
         if (*p == '.' || *p == ',')
-                return fail(why, why_len,
-                            "fractions are not supported; write a whole number in a smaller "
-                            "unit, e.g. 1536M instead of 1.5G");
+                return fail(
+                        why, why_len,
+                        "fractions are not supported; write a whole number in a smaller unit, e.g. 1536M instead of 1.5G");
         for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
                 if (strcasecmp(p, units[i].suffix))
                         continue;
@@ -146,10 +146,10 @@ int vmdef_parse_cpulist(const char *s, struct vmdef_cpulist *out, char *why, siz
                         if ((r = read_cpu(&p, &last, why, why_len)) < 0)
                                 goto err;
                         if (last < first) {
-                                r = fail(why, why_len,
-                                         "range %u-%u goes backwards; write ranges from low to "
-                                         "high, e.g. %u-%u",
-                                         first, last, last, first);
+                                r = fail(
+                                        why, why_len,
+                                        "range %u-%u goes backwards; write ranges from low to high, e.g. %u-%u",
+                                        first, last, last, first);
                                 goto err;
                         }
                 }

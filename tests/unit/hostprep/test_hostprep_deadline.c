@@ -41,9 +41,9 @@ static void test_deadline_run_reports_a_hung_operation_by_name_and_returns(void 
                              hang_forever, NULL, 200, &err);
         clock_gettime(CLOCK_MONOTONIC, &b);
         assert_int_equal(r, -ETIMEDOUT);
-        assert_non_null(strstr(err.msg,
-                               "writing '0000:06:00.0' to "
-                               "/sys/bus/pci/drivers/nvidia/unbind did not finish within 200 ms"));
+        assert_non_null(strstr(
+                err.msg,
+                "writing '0000:06:00.0' to /sys/bus/pci/drivers/nvidia/unbind did not finish within 200 ms"));
         long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
         assert_true(ms >= 200 && ms < 2000);
 }

@@ -74,8 +74,9 @@ static void test_plan_of_vcpus_pinned_to_node_1_reserves_on_node_1(void **state)
         struct fixture f;
         fixture_setup(&f, "rtx2060-2node", DEF_PINNED("2-3"));
         char *text = plan_text(&f);
-        const char *line = "hugepages: reserve 512 x 2048 kB pages on NUMA node 1 (the vCPUs' "
-                           "node): " NODE1_POOL " 64 -> 576\n";
+        const char *line =
+                "hugepages: reserve 512 x 2048 kB pages on NUMA node 1 (the vCPUs' node): " NODE1_POOL
+                " 64 -> 576\n";
         if (!strstr(text, line))
                 fprintf(stderr, "plan:\n%s", text);
         assert_non_null(strstr(text, line));
@@ -89,8 +90,9 @@ static void test_plan_of_vcpus_spanning_both_nodes_uses_the_global_pool(void **s
         struct fixture f;
         fixture_setup(&f, "rtx2060-2node", DEF_PINNED("1-2"));
         char *text = plan_text(&f);
-        const char *line = "hugepages: reserve 512 x 2048 kB pages from all 2 NUMA nodes (the "
-                           "vCPUs are not on one): " GLOBAL_POOL " 64 -> 576\n";
+        const char *line =
+                "hugepages: reserve 512 x 2048 kB pages from all 2 NUMA nodes (the vCPUs are not on one): " GLOBAL_POOL
+                " 64 -> 576\n";
         if (!strstr(text, line))
                 fprintf(stderr, "plan:\n%s", text);
         assert_non_null(strstr(text, line));
@@ -180,8 +182,9 @@ static void test_restore_frees_only_our_pages_when_someone_reserved_more_meanwhi
         fixture_write_tmp(&f, "root" NODE1_POOL, "608\n");
         assert_int_equal(restore(&f), 0);
         assert_pool(&f, NODE1_POOL, "96"); /* 64 from before + the other VM's 32 */
-        assert_non_null(strstr(log_text, "someone else reserved 32 more pages while the VM ran; "
-                                         "freed only our 512 (608 -> 96)"));
+        assert_non_null(strstr(
+                log_text,
+                "someone else reserved 32 more pages while the VM ran; freed only our 512 (608 -> 96)"));
         /* restoring again changes nothing */
         fixture_write_tmp(&f, "run/vm/journal",
                           "vmlaunch-journal 1 vm=win10\n"

@@ -50,51 +50,43 @@ static void assert_plan(const char *tree, const char *ini, const char *expected)
 static void test_plan_rtx2060_4fn_unloads_nvidia_stack_and_binds_four_functions(void **state)
 {
         (void)state;
-        assert_plan("rtx2060-4fn", DEF_RTX2060,
-                    "checks: IOMMU group 14: 0000:00:01.0 (PCI bridge, pcieport), 0000:06:00.0 "
-                    "(VGA compatible controller, nvidia), 0000:06:00.1 (Audio device, "
-                    "snd_hda_intel), 0000:06:00.2 (USB controller, xhci_hcd), 0000:06:00.3 "
-                    "(Serial bus controller, nvidia-gpu)\n"
-                    "checks: no device the host needs in the group, nobody else holds the GPU\n"
-                    "hugepages: reserve 512 x 2048 kB pages: "
-                    "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages 0 -> 512\n"
-                    "governor: cpu0 governor schedutil -> performance\n"
-                    "governor: cpu1 governor schedutil -> performance\n"
-                    "governor: cpu2 governor schedutil -> performance\n"
-                    "isolation: init.scope AllowedCPUs all -> 2\n"
-                    "isolation: system.slice AllowedCPUs all -> 2\n"
-                    "isolation: user.slice AllowedCPUs all -> 2\n"
-                    "isolation: QEMU in vmlaunch-win10.scope under machine.slice, the only tasks "
-                    "left on the other CPUs\n"
-                    "units: stop display-manager.service\n"
-                    "vtconsoles: unbind vtcon1 ((M) frame buffer device)\n"
-                    "framebuffer: unbind efi-framebuffer.0 from efi-framebuffer: its memory "
-                    "e0000000-e07e8fff (efifb in /proc/iomem) is in BAR 1 of 0000:06:00.0\n"
-                    "modules: keep module snd_hda_intel loaded: driver snd_hda_intel also "
-                    "drives 0000:00:1f.3, outside the group (only the group's devices are "
-                    "unbound)\n"
-                    "modules: keep module xhci_pci loaded: driver xhci_hcd also drives "
-                    "0000:00:14.0, outside the group (only the group's devices are unbound)\n"
-                    "modules: unload module nvidia_drm\n"
-                    "modules: unload module nvidia_modeset\n"
-                    "modules: unload module nvidia_uvm\n"
-                    "modules: unload module nvidia\n"
-                    "modules: unload module i2c_nvidia_gpu\n"
-                    "vfio: load module vfio_iommu_type1\n"
-                    "vfio: load module vfio_pci\n"
-                    "vfio: 0000:06:00.0 nvidia -> vfio-pci\n"
-                    "vfio: 0000:06:00.1 snd_hda_intel -> vfio-pci\n"
-                    "vfio: 0000:06:00.2 xhci_hcd -> vfio-pci\n"
-                    "vfio: 0000:06:00.3 nvidia-gpu -> vfio-pci\n");
+        assert_plan(
+                "rtx2060-4fn", DEF_RTX2060,
+                "checks: IOMMU group 14: 0000:00:01.0 (PCI bridge, pcieport), 0000:06:00.0 (VGA compatible controller, nvidia), 0000:06:00.1 (Audio device, snd_hda_intel), 0000:06:00.2 (USB controller, xhci_hcd), 0000:06:00.3 (Serial bus controller, nvidia-gpu)\n"
+                "checks: no device the host needs in the group, nobody else holds the GPU\n"
+                "hugepages: reserve 512 x 2048 kB pages: /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages 0 -> 512\n"
+                "governor: cpu0 governor schedutil -> performance\n"
+                "governor: cpu1 governor schedutil -> performance\n"
+                "governor: cpu2 governor schedutil -> performance\n"
+                "isolation: init.scope AllowedCPUs all -> 2\n"
+                "isolation: system.slice AllowedCPUs all -> 2\n"
+                "isolation: user.slice AllowedCPUs all -> 2\n"
+                "isolation: QEMU in vmlaunch-win10.scope under machine.slice, the only tasks left on the other CPUs\n"
+                "units: stop display-manager.service\n"
+                "vtconsoles: unbind vtcon1 ((M) frame buffer device)\n"
+                "framebuffer: unbind efi-framebuffer.0 from efi-framebuffer: its memory e0000000-e07e8fff (efifb in /proc/iomem) is in BAR 1 of 0000:06:00.0\n"
+                "modules: keep module snd_hda_intel loaded: driver snd_hda_intel also drives 0000:00:1f.3, outside the group (only the group's devices are unbound)\n"
+                "modules: keep module xhci_pci loaded: driver xhci_hcd also drives 0000:00:14.0, outside the group (only the group's devices are unbound)\n"
+                "modules: unload module nvidia_drm\n"
+                "modules: unload module nvidia_modeset\n"
+                "modules: unload module nvidia_uvm\n"
+                "modules: unload module nvidia\n"
+                "modules: unload module i2c_nvidia_gpu\n"
+                "vfio: load module vfio_iommu_type1\n"
+                "vfio: load module vfio_pci\n"
+                "vfio: 0000:06:00.0 nvidia -> vfio-pci\n"
+                "vfio: 0000:06:00.1 snd_hda_intel -> vfio-pci\n"
+                "vfio: 0000:06:00.2 xhci_hcd -> vfio-pci\n"
+                "vfio: 0000:06:00.3 nvidia-gpu -> vfio-pci\n");
 }
 
 static void test_plan_amd_2fn_simpledrm_unbinds_simple_framebuffer(void **state)
 {
         (void)state;
         char *text = plan_of("amd-2fn-simpledrm", DEF_AMD);
-        assert_non_null(strstr(text, "framebuffer: unbind simple-framebuffer.0 from "
-                                     "simple-framebuffer: its memory d0000000-d02fffff (BOOTFB in "
-                                     "/proc/iomem) is in BAR 0 of 0000:0c:00.0\n"));
+        assert_non_null(strstr(
+                text,
+                "framebuffer: unbind simple-framebuffer.0 from simple-framebuffer: its memory d0000000-d02fffff (BOOTFB in /proc/iomem) is in BAR 0 of 0000:0c:00.0\n"));
         /* fbcon draws on simpledrm's fb0, whose memory is the AMD card's */
         assert_non_null(strstr(text, "vtconsoles: unbind vtcon1 ((M) frame buffer device)\n"));
         assert_null(strstr(text, "efi-framebuffer"));
@@ -108,9 +100,9 @@ static void test_plan_efifb_host_unbinds_efi_framebuffer(void **state)
 {
         (void)state;
         char *text = plan_of("rtx2060-4fn", DEF_RTX2060);
-        assert_non_null(strstr(text, "framebuffer: unbind efi-framebuffer.0 from efi-framebuffer: "
-                                     "its memory e0000000-e07e8fff (efifb in /proc/iomem) is in "
-                                     "BAR 1 of 0000:06:00.0\n"));
+        assert_non_null(strstr(
+                text,
+                "framebuffer: unbind efi-framebuffer.0 from efi-framebuffer: its memory e0000000-e07e8fff (efifb in /proc/iomem) is in BAR 1 of 0000:06:00.0\n"));
         assert_null(strstr(text, "simple-framebuffer"));
         free(text);
 }
@@ -123,14 +115,13 @@ static void test_plan_keeps_a_framebuffer_on_another_card(void **state)
         char *text = plan_of("rtx2060-igpu-simpledrm", DEF_RTX2060);
         if (!strstr(text, "framebuffer: keep"))
                 fprintf(stderr, "%s", text);
-        assert_non_null(strstr(text, "vtconsoles: keep vtcon1 ((M) frame buffer device): fbcon "
-                                     "draws on fb0 (simpledrm on another card)\n"));
+        assert_non_null(strstr(
+                text,
+                "vtconsoles: keep vtcon1 ((M) frame buffer device): fbcon draws on fb0 (simpledrm on another card)\n"));
         assert_null(strstr(text, "vtconsoles: unbind"));
-        assert_non_null(strstr(text,
-                               "framebuffer: keep simple-framebuffer.0 on simple-framebuffer: "
-                               "its memory c0000000-c07e8fff (BOOTFB in /proc/iomem) is on "
-                               "another card, outside the BARs of 0000:06:00.0's IOMMU "
-                               "group\n"));
+        assert_non_null(strstr(
+                text,
+                "framebuffer: keep simple-framebuffer.0 on simple-framebuffer: its memory c0000000-c07e8fff (BOOTFB in /proc/iomem) is on another card, outside the BARs of 0000:06:00.0's IOMMU group\n"));
         assert_null(strstr(text, "framebuffer: unbind"));
         free(text);
 }
@@ -163,9 +154,9 @@ static void test_plan_unbinds_a_framebuffer_whose_memory_is_unknown_and_says_why
 {
         (void)state;
         char *text = plan_of("sata-in-group", DEF_RTX2060);
-        assert_non_null(strstr(text, "framebuffer: unbind efi-framebuffer.0 from efi-framebuffer: "
-                                     "/proc/iomem does not show where its memory is, so it may be "
-                                     "on the GPU\n"));
+        assert_non_null(strstr(
+                text,
+                "framebuffer: unbind efi-framebuffer.0 from efi-framebuffer: /proc/iomem does not show where its memory is, so it may be on the GPU\n"));
         free(text);
 }
 
@@ -173,8 +164,9 @@ static void test_plan_sata_in_group_says_it_will_fail_naming_the_controller(void
 {
         (void)state;
         char *text = plan_of("sata-in-group", DEF_RTX2060);
-        assert_non_null(strstr(text, "checks: will fail: 0000:06:00.2 (SATA controller, class "
-                                     "0x0106) is in the GPU's IOMMU group 14; the host needs it"));
+        assert_non_null(strstr(
+                text,
+                "checks: will fail: 0000:06:00.2 (SATA controller, class 0x0106) is in the GPU's IOMMU group 14; the host needs it"));
         free(text);
 }
 

@@ -169,8 +169,8 @@ static void test_restore_logs_each_device_back_on_its_driver(void **state)
         assert_int_equal(hostprep_restore(&opts, &report, &err), 0);
         hostprep_report_free(&report);
         fprintf(stderr, "%s", log);
-        assert_non_null(strstr(log, "0000:06:00.0 vfio-pci -> no driver until the module of "
-                                    "nvidia is loaded"));
+        assert_non_null(strstr(
+                log, "0000:06:00.0 vfio-pci -> no driver until the module of nvidia is loaded"));
         assert_non_null(strstr(log, "loaded module nvidia: 0000:06:00.0 back on nvidia"));
         assert_non_null(strstr(log, "0000:06:00.1 vfio-pci -> snd_hda_intel"));
         assert_non_null(strstr(log, "0000:06:00.2 vfio-pci -> xhci_hcd"));
@@ -389,9 +389,9 @@ static void expect_prepare_fails_unchanged(const char *tree, const char *ini, co
 static void test_group_with_a_sata_controller_is_refused_naming_it(void **state)
 {
         (void)state;
-        expect_prepare_fails_unchanged("sata-in-group", DEF_RTX2060, NULL, NULL,
-                                       "0000:06:00.2 (SATA controller, class 0x0106) is in the "
-                                       "GPU's IOMMU group 14; the host needs it");
+        expect_prepare_fails_unchanged(
+                "sata-in-group", DEF_RTX2060, NULL, NULL,
+                "0000:06:00.2 (SATA controller, class 0x0106) is in the GPU's IOMMU group 14; the host needs it");
 }
 
 static void test_isolation_without_the_cpuset_controller_is_refused_before_any_change(void **state)
@@ -405,9 +405,9 @@ static void test_isolation_without_the_cpuset_controller_is_refused_before_any_c
 static void test_process_holding_the_gpu_is_named_with_its_unit(void **state)
 {
         (void)state;
-        expect_prepare_fails_unchanged("rtx2060-4fn-persistenced", DEF_RTX2060, NULL, NULL,
-                                       "process 900 (nvidia-persiste) of "
-                                       "nvidia-persistenced.service holds /dev/nvidiactl");
+        expect_prepare_fails_unchanged(
+                "rtx2060-4fn-persistenced", DEF_RTX2060, NULL, NULL,
+                "process 900 (nvidia-persiste) of nvidia-persistenced.service holds /dev/nvidiactl");
 }
 
 /* Xorg outlives gdm's stop job for a moment: prepare waits for it (pidfd in real life,
@@ -473,29 +473,25 @@ static void test_gnome_shell_of_a_session_gdm_started_is_waited_for(void **state
 static void test_program_of_an_ssh_session_holding_the_gpu_names_the_session(void **state)
 {
         (void)state;
-        expect_prepare_fails_unchanged("rtx2060-4fn-ssh-session", DEF_RTX2060, NULL, NULL,
-                                       "process 1510 (nvidia-smi) of login session 5 holds "
-                                       "/dev/nvidia0: close it or end that session (`loginctl "
-                                       "terminate-session 5`) before starting the VM");
+        expect_prepare_fails_unchanged(
+                "rtx2060-4fn-ssh-session", DEF_RTX2060, NULL, NULL,
+                "process 1510 (nvidia-smi) of login session 5 holds /dev/nvidia0: close it or end that session (`loginctl terminate-session 5`) before starting the VM");
 }
 
 static void test_user_unit_holding_the_gpu_audio_says_how_to_stop_it(void **state)
 {
         (void)state;
-        expect_prepare_fails_unchanged("rtx2060-4fn-user-audio", DEF_RTX2060, NULL, NULL,
-                                       "process 1400 (pipewire) of user 1000's pipewire.service "
-                                       "holds /dev/snd/controlC1: stop it (`systemctl --user stop "
-                                       "pipewire.service` as user 1000) or log out of that "
-                                       "user's desktop before starting the VM");
+        expect_prepare_fails_unchanged(
+                "rtx2060-4fn-user-audio", DEF_RTX2060, NULL, NULL,
+                "process 1400 (pipewire) of user 1000's pipewire.service holds /dev/snd/controlC1: stop it (`systemctl --user stop pipewire.service` as user 1000) or log out of that user's desktop before starting the VM");
 }
 
 static void test_holder_surviving_the_deadline_is_named_and_prepare_rolls_back(void **state)
 {
         (void)state;
-        expect_prepare_fails_unchanged("rtx2060-4fn", DEF_RTX2060, "fake/linger", "1200",
-                                       "after stopping display-manager.service, 1 process(es) "
-                                       "still held the GPU 2000 ms later: process 1200 (Xorg) of "
-                                       "gdm.service holds /dev/nvidia0; stop them");
+        expect_prepare_fails_unchanged(
+                "rtx2060-4fn", DEF_RTX2060, "fake/linger", "1200",
+                "after stopping display-manager.service, 1 process(es) still held the GPU 2000 ms later: process 1200 (Xorg) of gdm.service holds /dev/nvidia0; stop them");
 }
 
 static void test_hugepage_shortfall_says_reserved_n_of_m_and_frees_them(void **state)
@@ -527,9 +523,9 @@ static void test_stuck_unbind_times_out_names_the_write_and_rolls_back(void **st
         int r = prepare(&f, &report, &err);
         fprintf(stderr, "%s\n", err.msg);
         assert_int_equal(r, -ETIMEDOUT);
-        assert_non_null(strstr(err.msg,
-                               "writing '0000:06:00.1' to "
-                               "/sys/bus/pci/drivers/snd_hda_intel/unbind did not finish"));
+        assert_non_null(strstr(
+                err.msg,
+                "writing '0000:06:00.1' to /sys/bus/pci/drivers/snd_hda_intel/unbind did not finish"));
         unlink(f.fake); /* keep the hang marker out of the comparison */
         char hang[600];
         snprintf(hang, sizeof(hang), "%s/hang", f.fake);
@@ -714,8 +710,9 @@ static void test_a_hung_prepare_hook_is_killed_with_what_it_started_and_rolls_ba
         int r = prepare(&f, &report, &err);
         assert_true(r < 0);
         fprintf(stderr, "%s\n", err.msg);
-        assert_non_null(strstr(err.msg, "10-hang (prepare/begin) did not finish within 1 s "
-                                        "([hooks] timeout) and was killed"));
+        assert_non_null(strstr(
+                err.msg,
+                "10-hang (prepare/begin) did not finish within 1 s ([hooks] timeout) and was killed"));
         assert_int_equal(report.n_failures, 0);
         hostprep_report_free(&report);
         char *after = fixture_snapshot(&f);
@@ -809,9 +806,9 @@ static void test_a_stop_signal_during_prepare_rolls_back_after_the_step(void **s
 static void test_a_stop_signal_ends_a_running_prepare_hook_and_rolls_back(void **state)
 {
         (void)state;
-        prepare_stopped_by_a_signal(NULL, "#!/bin/sh\nkill -TERM $PPID\nexec sleep 1000\n",
-                                    "10-stop (prepare/begin) was ended: vmlaunch was asked to "
-                                    "stop");
+        prepare_stopped_by_a_signal(
+                NULL, "#!/bin/sh\nkill -TERM $PPID\nexec sleep 1000\n",
+                "10-stop (prepare/begin) was ended: vmlaunch was asked to stop");
 }
 
 int main(void)

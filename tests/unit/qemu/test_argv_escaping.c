@@ -18,9 +18,9 @@ static void test_disk_path_with_a_comma_stays_one_value(void **state)
         struct vl_strv argv;
         build_ok(&def, NULL, &argv);
         const char *storage = flag_value(&argv, "-blockdev", "", 0);
-        assert_string_equal(storage, "driver=file,filename=/x,,readonly=off,"
-                                     "node-name=disk-os-storage,aio=threads,cache.direct=on,"
-                                     "cache.no-flush=off,discard=unmap,read-only=on");
+        assert_string_equal(
+                storage,
+                "driver=file,filename=/x,,readonly=off,node-name=disk-os-storage,aio=threads,cache.direct=on,cache.no-flush=off,discard=unmap,read-only=on");
         /* what QEMU sees: the whole path as filename, and only our read-only */
         assert_string_equal(opt_get(storage, "filename"), "/x,readonly=off");
         assert_int_equal(opt_key_count(storage, "readonly"), 0);
@@ -57,8 +57,9 @@ static void test_romfile_with_a_comma_stays_one_value(void **state)
         struct vl_strv argv;
         build_ok(&def, NULL, &argv);
         const char *gpu = flag_value(&argv, "-device", "vfio-pci", 0);
-        assert_string_equal(gpu, "vfio-pci,host=0000:00:00.0,id=gpu0,bus=gpu-port,addr=0x0,"
-                                 "romfile=/roms/gpu,,x-vga=on.rom");
+        assert_string_equal(
+                gpu,
+                "vfio-pci,host=0000:00:00.0,id=gpu0,bus=gpu-port,addr=0x0,romfile=/roms/gpu,,x-vga=on.rom");
         assert_int_equal(opt_key_count(gpu, "x-vga"), 0);
         vl_strv_free(&argv);
 }
@@ -72,8 +73,9 @@ static void test_ovmf_paths_with_commas_stay_one_value(void **state)
         struct vl_strv argv;
         build_ok(&def, NULL, &argv);
         const char *code = flag_value(&argv, "-blockdev", "", 0);
-        assert_string_equal(code, "driver=file,filename=/fw/code,,read-only=off.fd,"
-                                  "node-name=ovmf-code-file,read-only=on");
+        assert_string_equal(
+                code,
+                "driver=file,filename=/fw/code,,read-only=off.fd,node-name=ovmf-code-file,read-only=on");
         assert_int_equal(opt_key_count(code, "read-only"), 1);
         assert_string_equal(opt_get(flag_value(&argv, "-blockdev", "", 2), "filename"), NASTY);
         vl_strv_free(&argv);
@@ -116,8 +118,8 @@ static void test_run_dir_with_special_characters_is_escaped(void **state)
         struct vl_strv argv;
         build_ok(&def, &opts, &argv);
         const char *ctl = flag_value(&argv, "-chardev", "socket,id=ctl", 0);
-        assert_string_equal(ctl, "socket,id=ctl,path=/tmp/r un,,wait=on/ctl.qmp,server=on,"
-                                 "wait=off");
+        assert_string_equal(ctl,
+                            "socket,id=ctl,path=/tmp/r un,,wait=on/ctl.qmp,server=on,wait=off");
         assert_string_equal(opt_get(ctl, "wait"), "off");
         vl_strv_free(&argv);
 }
@@ -151,8 +153,9 @@ static void test_evdev_path_and_grab_toggle_with_commas_stay_one_value(void **st
         struct vl_strv argv;
         build_ok(&def, NULL, &argv);
         const char *obj = flag_value(&argv, "-object", "input-linux", 0);
-        assert_string_equal(obj, "input-linux,id=evdev-kbd,evdev=/dev/input/by-id/x,,grab_all=on,"
-                                 "grab-toggle=ctrl-ctrl,,repeat=on");
+        assert_string_equal(
+                obj,
+                "input-linux,id=evdev-kbd,evdev=/dev/input/by-id/x,,grab_all=on,grab-toggle=ctrl-ctrl,,repeat=on");
         assert_int_equal(opt_key_count(obj, "grab_all"), 0);
         assert_int_equal(opt_key_count(obj, "repeat"), 0);
         vl_strv_free(&argv);

@@ -101,9 +101,9 @@ static void assert_matches_golden(const struct vl_strv *argv, const char *relati
                 }
         }
         if (differences)
-                print_message("%u of %zu arguments differ from %s (%zu expected, %zu built); "
-                              "if intended, regenerate with VMLAUNCH_UPDATE_GOLDEN=1\n",
-                              differences, n, relative, expected.count, argv->count);
+                print_message(
+                        "%u of %zu arguments differ from %s (%zu expected, %zu built); if intended, regenerate with VMLAUNCH_UPDATE_GOLDEN=1\n",
+                        differences, n, relative, expected.count, argv->count);
         vl_strv_free(&expected);
         free(text);
         free(path);

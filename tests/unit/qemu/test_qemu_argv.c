@@ -72,9 +72,9 @@ static void test_memory_on_2M_hugepages_is_a_hugetlb_memfd_preallocated(void **s
         struct vl_strv argv;
         build_ok(&def, &opts, &argv);
         assert_string_equal(flag_value(&argv, "-m", "", 0), "12G");
-        assert_string_equal(flag_value(&argv, "-object", "memory-backend", 0),
-                            "memory-backend-memfd,id=mem,size=12G,hugetlb=on,hugetlbsize=2M,"
-                            "share=on,prealloc=on,prealloc-threads=4");
+        assert_string_equal(
+                flag_value(&argv, "-object", "memory-backend", 0),
+                "memory-backend-memfd,id=mem,size=12G,hugetlb=on,hugetlbsize=2M,share=on,prealloc=on,prealloc-threads=4");
         vl_strv_free(&argv);
 }
 
@@ -87,9 +87,9 @@ static void test_memory_on_1G_hugepages_names_the_page_size(void **state)
         struct qemu_argv_opts opts = test_opts();
         struct vl_strv argv;
         build_ok(&def, &opts, &argv);
-        assert_string_equal(flag_value(&argv, "-object", "memory-backend", 0),
-                            "memory-backend-memfd,id=mem,size=16G,hugetlb=on,hugetlbsize=1G,"
-                            "share=on,prealloc=on");
+        assert_string_equal(
+                flag_value(&argv, "-object", "memory-backend", 0),
+                "memory-backend-memfd,id=mem,size=16G,hugetlb=on,hugetlbsize=1G,share=on,prealloc=on");
         vl_strv_free(&argv);
 }
 
@@ -104,9 +104,9 @@ static void test_memory_is_bound_to_the_vcpus_numa_node(void **state)
         opts.numa_node = 1;
         struct vl_strv argv;
         build_ok(&def, &opts, &argv);
-        assert_string_equal(flag_value(&argv, "-object", "memory-backend", 0),
-                            "memory-backend-memfd,id=mem,size=16G,hugetlb=on,hugetlbsize=1G,"
-                            "share=on,host-nodes=1,policy=bind,prealloc=on");
+        assert_string_equal(
+                flag_value(&argv, "-object", "memory-backend", 0),
+                "memory-backend-memfd,id=mem,size=16G,hugetlb=on,hugetlbsize=1G,share=on,host-nodes=1,policy=bind,prealloc=on");
         vl_strv_free(&argv);
 }
 
@@ -178,11 +178,9 @@ static void test_cpu_host_passthrough_with_cache_topoext_hidden_kvm_and_hyperv(v
         struct qemu_argv_opts opts = test_opts();
         struct vl_strv argv;
         build_ok(&def, &opts, &argv);
-        assert_string_equal(flag_value(&argv, "-cpu", "", 0),
-                            "host,topoext=on,host-cache-info=on,kvm=off,hv-time=on,"
-                            "hv-relaxed=on,hv-vapic=on,hv-spinlocks=0x1fff,hv-vpindex=on,"
-                            "hv-synic=on,hv-stimer=on,hv-reset=on,hv-frequencies=on,"
-                            "hv-vendor-id=whatever");
+        assert_string_equal(
+                flag_value(&argv, "-cpu", "", 0),
+                "host,topoext=on,host-cache-info=on,kvm=off,hv-time=on,hv-relaxed=on,hv-vapic=on,hv-spinlocks=0x1fff,hv-vpindex=on,hv-synic=on,hv-stimer=on,hv-reset=on,hv-frequencies=on,hv-vendor-id=whatever");
         vl_strv_free(&argv);
 }
 
@@ -322,14 +320,14 @@ static void test_uefi_firmware_is_two_pflash_blockdevs_code_read_only(void **sta
         struct vm_def def = test_def();
         struct vl_strv argv;
         build_ok(&def, NULL, &argv);
-        assert_string_equal(flag_value(&argv, "-blockdev", "", 0),
-                            "driver=file,filename=/usr/share/OVMF/OVMF_CODE_4M.fd,"
-                            "node-name=ovmf-code-file,read-only=on");
+        assert_string_equal(
+                flag_value(&argv, "-blockdev", "", 0),
+                "driver=file,filename=/usr/share/OVMF/OVMF_CODE_4M.fd,node-name=ovmf-code-file,read-only=on");
         assert_string_equal(flag_value(&argv, "-blockdev", "", 1),
                             "driver=raw,file=ovmf-code-file,node-name=ovmf-code,read-only=on");
-        assert_string_equal(flag_value(&argv, "-blockdev", "", 2),
-                            "driver=file,filename=/var/lib/vmlaunch/t_VARS.fd,"
-                            "node-name=ovmf-vars-file,read-only=off");
+        assert_string_equal(
+                flag_value(&argv, "-blockdev", "", 2),
+                "driver=file,filename=/var/lib/vmlaunch/t_VARS.fd,node-name=ovmf-vars-file,read-only=off");
         assert_string_equal(flag_value(&argv, "-blockdev", "", 3),
                             "driver=raw,file=ovmf-vars-file,node-name=ovmf-vars,read-only=off");
         const char *machine = flag_value(&argv, "-machine", "", 0);
@@ -433,9 +431,9 @@ static void test_gpu_with_two_functions_is_one_multifunction_slot(void **state)
         def.n_gpu_group = 2;
         struct vl_strv argv;
         build_ok(&def, NULL, &argv);
-        assert_string_equal(flag_value(&argv, "-device", "vfio-pci", 0),
-                            "vfio-pci,host=0000:06:00.0,id=gpu0,bus=gpu-port,addr=0x0,"
-                            "multifunction=on");
+        assert_string_equal(
+                flag_value(&argv, "-device", "vfio-pci", 0),
+                "vfio-pci,host=0000:06:00.0,id=gpu0,bus=gpu-port,addr=0x0,multifunction=on");
         assert_string_equal(flag_value(&argv, "-device", "vfio-pci", 1),
                             "vfio-pci,host=0000:06:00.1,id=gpu1,bus=gpu-port,addr=0x0.0x1");
         vl_strv_free(&argv);
@@ -459,9 +457,9 @@ static void test_gpu_host_group_wins_and_romfile_goes_on_function_0(void **state
         struct vl_strv argv;
         build_ok(&def, &opts, &argv);
         assert_int_equal(count_values(&argv, "-device", "vfio-pci"), 4);
-        assert_string_equal(flag_value(&argv, "-device", "vfio-pci", 0),
-                            "vfio-pci,host=0000:06:00.0,id=gpu0,bus=gpu-port,addr=0x0,"
-                            "multifunction=on,romfile=/usr/share/vgabios/rtx2060.rom");
+        assert_string_equal(
+                flag_value(&argv, "-device", "vfio-pci", 0),
+                "vfio-pci,host=0000:06:00.0,id=gpu0,bus=gpu-port,addr=0x0,multifunction=on,romfile=/usr/share/vgabios/rtx2060.rom");
         assert_string_equal(flag_value(&argv, "-device", "vfio-pci", 1),
                             "vfio-pci,host=0000:06:00.2,id=gpu1,bus=gpu-port,addr=0x0.0x1");
         assert_string_equal(flag_value(&argv, "-device", "vfio-pci", 3),
@@ -540,16 +538,15 @@ static void test_disk_qcow2_on_virtio_blk_with_iothread_and_boot_order(void **st
         def.n_disks = 1;
         struct vl_strv argv;
         build_ok(&def, NULL, &argv);
-        assert_string_equal(flag_value(&argv, "-blockdev", "", 0),
-                            "driver=file,filename=/var/lib/libvirt/images/win10.qcow2,"
-                            "node-name=disk-os-storage,aio=native,cache.direct=on,"
-                            "cache.no-flush=off,discard=unmap,read-only=off");
-        assert_string_equal(flag_value(&argv, "-blockdev", "", 1),
-                            "driver=qcow2,file=disk-os-storage,node-name=disk-os,"
-                            "cache.direct=on,cache.no-flush=off,discard=unmap,read-only=off");
-        assert_string_equal(flag_value(&argv, "-device", "virtio-blk-pci", 0),
-                            "virtio-blk-pci,iothread=io1,drive=disk-os,id=disk-os-dev,"
-                            "bootindex=1,write-cache=on");
+        assert_string_equal(
+                flag_value(&argv, "-blockdev", "", 0),
+                "driver=file,filename=/var/lib/libvirt/images/win10.qcow2,node-name=disk-os-storage,aio=native,cache.direct=on,cache.no-flush=off,discard=unmap,read-only=off");
+        assert_string_equal(
+                flag_value(&argv, "-blockdev", "", 1),
+                "driver=qcow2,file=disk-os-storage,node-name=disk-os,cache.direct=on,cache.no-flush=off,discard=unmap,read-only=off");
+        assert_string_equal(
+                flag_value(&argv, "-device", "virtio-blk-pci", 0),
+                "virtio-blk-pci,iothread=io1,drive=disk-os,id=disk-os-dev,bootindex=1,write-cache=on");
         vl_strv_free(&argv);
 }
 
@@ -692,9 +689,9 @@ static void test_disk_on_virtio_scsi_gets_its_own_controller_in_the_iothread(voi
         build_ok(&def, NULL, &argv);
         assert_string_equal(flag_value(&argv, "-device", "virtio-scsi-pci", 0),
                             "virtio-scsi-pci,id=scsi-data,iothread=io2");
-        assert_string_equal(flag_value(&argv, "-device", "scsi-hd", 0),
-                            "scsi-hd,bus=scsi-data.0,drive=disk-data,id=disk-data-dev,"
-                            "write-cache=on");
+        assert_string_equal(
+                flag_value(&argv, "-device", "scsi-hd", 0),
+                "scsi-hd,bus=scsi-data.0,drive=disk-data,id=disk-data-dev,write-cache=on");
         vl_strv_free(&argv);
 }
 
@@ -755,12 +752,12 @@ static void test_evdev_is_an_input_linux_object(void **state)
         def.n_evdev = 2;
         struct vl_strv argv;
         build_ok(&def, NULL, &argv);
-        assert_string_equal(flag_value(&argv, "-object", "input-linux", 0),
-                            "input-linux,id=evdev-kbd,evdev=/dev/input/by-id/usb-kbd-event-kbd,"
-                            "grab_all=on,repeat=on,grab-toggle=ctrl-ctrl");
-        assert_string_equal(flag_value(&argv, "-object", "input-linux", 1),
-                            "input-linux,id=evdev-mouse,"
-                            "evdev=/dev/input/by-id/usb-mouse-event-mouse");
+        assert_string_equal(
+                flag_value(&argv, "-object", "input-linux", 0),
+                "input-linux,id=evdev-kbd,evdev=/dev/input/by-id/usb-kbd-event-kbd,grab_all=on,repeat=on,grab-toggle=ctrl-ctrl");
+        assert_string_equal(
+                flag_value(&argv, "-object", "input-linux", 1),
+                "input-linux,id=evdev-mouse,evdev=/dev/input/by-id/usb-mouse-event-mouse");
         vl_strv_free(&argv);
 }
 

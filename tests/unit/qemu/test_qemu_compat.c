@@ -15,10 +15,11 @@ static void test_debian_version_line_parses(void **state)
 {
         (void)state;
         unsigned v = 0;
-        assert_int_equal(qemu_version_parse("QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7"
-                                            "+deb12u18+b3)\nCopyright (c) 2003-2022 ...\n",
-                                            &v),
-                         0);
+        assert_int_equal(
+                qemu_version_parse(
+                        "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright (c) 2003-2022 ...\n",
+                        &v),
+                0);
         assert_int_equal(v, 70222);
 }
 

@@ -104,8 +104,7 @@ static void test_execute_sends_arguments_and_returns_the_reply_value(void **stat
         static const struct fake_step script[] = {
                 HANDSHAKE,
                 EXPECT("query-status"),
-                SEND("{\"return\": {\"status\": \"prelaunch\", \"running\": false}, \"id\": "
-                     "$ID}\r\n"),
+                SEND("{\"return\": {\"status\": \"prelaunch\", \"running\": false}, \"id\": $ID}\r\n"),
                 EXPECT("device_del"),
                 SEND(FAKE_EMPTY_REPLY),
         };
@@ -130,8 +129,9 @@ static void test_execute_sends_arguments_and_returns_the_reply_value(void **stat
         qmp_close(c);
         finish(&srv);
         assert_int_equal(srv.n_commands, 3);
-        assert_string_equal(srv.commands[2], "{\"execute\":\"device_del\",\"arguments\":"
-                                             "{\"id\":\"gpu/\\\"0\\\"\"},\"id\":3}");
+        assert_string_equal(
+                srv.commands[2],
+                "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"gpu/\\\"0\\\"\"},\"id\":3}");
 }
 
 static void test_events_arriving_before_the_reply_are_delivered_in_order(void **state)
@@ -140,13 +140,10 @@ static void test_events_arriving_before_the_reply_are_delivered_in_order(void **
         static const struct fake_step script[] = {
                 HANDSHAKE,
                 EXPECT("system_reset"),
-                SEND("{\"timestamp\": {\"seconds\": 1700000000, \"microseconds\": 5}, "
-                     "\"event\": \"RESET\", \"data\": {\"guest\": false, \"reason\": "
-                     "\"host-qmp-system-reset\"}}\r\n"),
+                SEND("{\"timestamp\": {\"seconds\": 1700000000, \"microseconds\": 5}, \"event\": \"RESET\", \"data\": {\"guest\": false, \"reason\": \"host-qmp-system-reset\"}}\r\n"),
                 SEND("{\"event\": \"STOP\"}\r\n{\"event\": \"RESUME\"}\r\n"),
                 /* The reply and an event after it in one write. */
-                SEND("{\"return\": {}, \"id\": $ID}\r\n{\"event\": \"DEVICE_DELETED\", "
-                     "\"data\": {\"device\": \"gpu0\"}}\r\n"),
+                SEND("{\"return\": {}, \"id\": $ID}\r\n{\"event\": \"DEVICE_DELETED\", \"data\": {\"device\": \"gpu0\"}}\r\n"),
         };
         struct fake_server srv;
         int fd;
@@ -238,8 +235,8 @@ static void test_replies_split_byte_by_byte_are_reassembled(void **state)
                 EXPECT("qmp_capabilities"),
                 SEND_BYTEWISE(FAKE_EMPTY_REPLY),
                 EXPECT("query-status"),
-                SEND_BYTEWISE("{\"event\": \"STOP\"}\r\n{\"return\": {\"status\": \"paused\", "
-                              "\"running\": false}, \"id\": $ID}\r\n"),
+                SEND_BYTEWISE(
+                        "{\"event\": \"STOP\"}\r\n{\"return\": {\"status\": \"paused\", \"running\": false}, \"id\": $ID}\r\n"),
         };
         struct fake_server srv;
         int fd;
@@ -269,8 +266,7 @@ static void test_error_reply_is_eremoteio_with_class_and_desc(void **state)
         static const struct fake_step script[] = {
                 HANDSHAKE,
                 EXPECT("device_del"),
-                SEND("{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"Device 'gpu0' not "
-                     "found\"}, \"id\": $ID}\r\n"),
+                SEND("{\"error\": {\"class\": \"DeviceNotFound\", \"desc\": \"Device 'gpu0' not found\"}, \"id\": $ID}\r\n"),
                 EXPECT("query-status"),
                 SEND("{\"return\": {\"status\": \"running\"}, \"id\": $ID}\r\n"),
         };
@@ -509,12 +505,10 @@ static void test_send_then_dispatch_passes_the_reply_to_the_reply_handler(void *
         static const struct fake_step script[] = {
                 HANDSHAKE,
                 EXPECT("system_powerdown"),
-                SEND("{\"event\": \"POWERDOWN\"}\r\n{\"error\": {\"class\": \"GenericError\", "
-                     "\"desc\": \"no ACPI\"}, \"id\": $ID}\r\n"),
+                SEND("{\"event\": \"POWERDOWN\"}\r\n{\"error\": {\"class\": \"GenericError\", \"desc\": \"no ACPI\"}, \"id\": $ID}\r\n"),
                 EXPECT("quit"),
                 SEND(FAKE_EMPTY_REPLY),
-                SEND("{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, \"reason\": "
-                     "\"host-qmp-quit\"}}\r\n"),
+                SEND("{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, \"reason\": \"host-qmp-quit\"}}\r\n"),
                 CLOSE,
         };
         struct fake_server srv;

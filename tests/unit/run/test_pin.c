@@ -14,8 +14,7 @@ static void test_query_cpus_fast_reply_is_sorted_by_cpu_index(void **state)
 {
         (void)state;
         struct json_object *ret = json_tokener_parse(
-                "[{\"cpu-index\": 1, \"thread-id\": 1235, \"qom-path\": \"/m/u[1]\"},"
-                " {\"cpu-index\": 0, \"thread-id\": 1234, \"qom-path\": \"/m/u[0]\"}]");
+                "[{\"cpu-index\": 1, \"thread-id\": 1235, \"qom-path\": \"/m/u[1]\"}, {\"cpu-index\": 0, \"thread-id\": 1234, \"qom-path\": \"/m/u[0]\"}]");
         struct pin_report r = {0};
         struct vl_error err = {0};
         assert_int_equal(pin_parse_vcpus(ret, &r, &err), 0);

@@ -41,8 +41,8 @@ static void test_loading_topologies_loads_no_hwloc_plugin(void **state)
         (void)state;
         glob_t g;
         if (glob("/usr/lib/*/hwloc/hwloc_*.so", 0, NULL, &g) != 0) {
-                print_message("skipped: hwloc's plugins (libhwloc-plugins) are not installed, "
-                              "so there is nothing to keep out\n");
+                print_message(
+                        "skipped: hwloc's plugins (libhwloc-plugins) are not installed, so there is nothing to keep out\n");
                 skip();
         }
         globfree(&g);

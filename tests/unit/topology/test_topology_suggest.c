@@ -193,8 +193,8 @@ static void test_describe_lists_ccxs_with_sibling_pairs(void **state)
         }
         assert_true(ccx0);
         assert_true(ccx1);
-        assert_non_null(strstr(lines.items[0], "1 package, 1 NUMA node, 2 L3 domains, 6 cores, "
-                                               "12 CPUs"));
+        assert_non_null(
+                strstr(lines.items[0], "1 package, 1 NUMA node, 2 L3 domains, 6 cores, 12 CPUs"));
         vl_strv_free(&lines);
         topology_free(t);
 }

@@ -46,14 +46,12 @@ struct check_case {
 
 static const struct check_case cases[] = {
         {"syntax_no_equals", "[vm]\nname win10\n",
-         "FILE:2: neither a `[section]` header nor a `key = value` line; expected one of them, or "
-         "a comment starting with `#` or `;`",
+         "FILE:2: neither a `[section]` header nor a `key = value` line; expected one of them, or a comment starting with `#` or `;`",
          VL_EXIT_DEFINITION},
         {"syntax_unclosed_section", "[memory\nsize = 4G\n",
          "FILE:1: section header has no closing `]`; expected `[name]`", VL_EXIT_DEFINITION},
         {"syntax_text_after_section", "[memory] size = 4G\n",
-         "FILE:1: text after the section header's `]`; expected only `[name]` and an optional "
-         "comment",
+         "FILE:1: text after the section header's `]`; expected only `[name]` and an optional comment",
          VL_EXIT_DEFINITION},
         {"syntax_empty_section", "[]\n", "FILE:1: empty section name; expected `[name]`",
          VL_EXIT_DEFINITION},
@@ -65,9 +63,7 @@ static const struct check_case cases[] = {
         {"unknown_section_suggestion", "[memroy]\nsize = 4G\n",
          "FILE:1: [memroy]: unknown section; did you mean `[memory]`?", VL_EXIT_DEFINITION},
         {"unknown_section_no_suggestion", "[network]\n",
-         "FILE:1: [network]: unknown section; expected one of [vm], [qemu], [memory], [firmware], "
-         "[boot], [cpu], [hyperv], [iothreads], [gpu], [host], [hooks], [disk.ID], [usb.ID], "
-         "[evdev.ID], [net.ID]",
+         "FILE:1: [network]: unknown section; expected one of [vm], [qemu], [memory], [firmware], [boot], [cpu], [hyperv], [iothreads], [gpu], [host], [hooks], [disk.ID], [usb.ID], [evdev.ID], [net.ID]",
          VL_EXIT_DEFINITION},
         {"unknown_id_section_suggestion", "[disks.main]\npath = /x\n",
          "FILE:1: [disks.main]: unknown section; did you mean `[disk.main]`?", VL_EXIT_DEFINITION},
@@ -75,8 +71,7 @@ static const struct check_case cases[] = {
          "FILE:1: [disk]: missing ID; expected `[disk.ID]`, e.g. [disk.system]",
          VL_EXIT_DEFINITION},
         {"id_invalid", "[disk.1st]\npath = /x\n",
-         "FILE:1: [disk.1st]: invalid ID \"1st\"; expected a letter followed by letters, digits, "
-         "'-', '_' or '.'",
+         "FILE:1: [disk.1st]: invalid ID \"1st\"; expected a letter followed by letters, digits, '-', '_' or '.'",
          VL_EXIT_DEFINITION},
         {"singleton_with_id", "[cpu.main]\ncores = 2\n",
          "FILE:1: [cpu.main]: [cpu] takes no ID; expected `[cpu]`", VL_EXIT_DEFINITION},
@@ -92,74 +87,58 @@ static const struct check_case cases[] = {
          "FILE:4: [memory] size: given twice (first at line 2); expected each key once per section",
          VL_EXIT_DEFINITION},
         {"duplicate_section", "[disk.a]\npath = /a\n[disk.b]\npath = /b\n[disk.a]\npath = /c\n",
-         "FILE:5: [disk.a]: section given twice (first at line 1); expected each section once, "
-         "merge the two",
+         "FILE:5: [disk.a]: section given twice (first at line 1); expected each section once, merge the two",
          VL_EXIT_DEFINITION},
         {"duplicate_singleton_section", "[cpu]\ncores = 2\n[cpu]\nthreads = 1\n",
-         "FILE:3: [cpu]: section given twice (first at line 1); expected each section once, merge "
-         "the two",
+         "FILE:3: [cpu]: section given twice (first at line 1); expected each section once, merge the two",
          VL_EXIT_DEFINITION},
         {"size_unknown_unit", "[memory]\nsize = 12X\n",
-         "FILE:2: [memory] size: \"12X\": unknown unit \"X\"; expected a size like 12G, 12288M, "
-         "12GiB or a number of bytes",
+         "FILE:2: [memory] size: \"12X\": unknown unit \"X\"; expected a size like 12G, 12288M, 12GiB or a number of bytes",
          VL_EXIT_DEFINITION},
         {"size_ambiguous", "[memory]\nsize = 12GB\n",
-         "FILE:2: [memory] size: \"12GB\": unit \"GB\" is ambiguous; write G or GiB (powers of "
-         "1024)",
+         "FILE:2: [memory] size: \"12GB\": unit \"GB\" is ambiguous; write G or GiB (powers of 1024)",
          VL_EXIT_DEFINITION},
         {"size_fraction", "[memory]\nsize = 1.5G\n",
-         "FILE:2: [memory] size: \"1.5G\": fractions are not supported; write a whole number in a "
-         "smaller unit, e.g. 1536M instead of 1.5G",
+         "FILE:2: [memory] size: \"1.5G\": fractions are not supported; write a whole number in a smaller unit, e.g. 1536M instead of 1.5G",
          VL_EXIT_DEFINITION},
         {"size_too_small", "[memory]\nsize = 1M\n",
          "FILE:2: [memory] size: 1048576 bytes is too small; expected at least 64M",
          VL_EXIT_DEFINITION},
         {"size_not_hugepage_multiple", "[memory]\nsize = 1025M\nhugepages = 1G\n",
-         "FILE:2: [memory] size: 1025 MiB is not a multiple of the 1G hugepage size; expected a "
-         "multiple of 1G",
+         "FILE:2: [memory] size: 1025 MiB is not a multiple of the 1G hugepage size; expected a multiple of 1G",
          VL_EXIT_DEFINITION},
         {"hugepages_bad", "[memory]\nhugepages = 4M\n",
-         "FILE:2: [memory] hugepages: \"4M\": not a hugepage size of x86-64; expected off, 2M or "
-         "1G",
+         "FILE:2: [memory] hugepages: \"4M\": not a hugepage size of x86-64; expected off, 2M or 1G",
          VL_EXIT_DEFINITION},
         {"cpulist_backwards", "[cpu]\nemulator_pin = 3-0\n",
-         "FILE:2: [cpu] emulator_pin: \"3-0\": range 3-0 goes backwards; write ranges from low to "
-         "high, e.g. 0-3",
+         "FILE:2: [cpu] emulator_pin: \"3-0\": range 3-0 goes backwards; write ranges from low to high, e.g. 0-3",
          VL_EXIT_DEFINITION},
         {"cpulist_garbage", "[cpu]\nemulator_pin = zero\n",
-         "FILE:2: [cpu] emulator_pin: \"zero\": \"zero\" is not a CPU number; expected host CPU "
-         "numbers and ranges like 0-3,8,10-11",
+         "FILE:2: [cpu] emulator_pin: \"zero\": \"zero\" is not a CPU number; expected host CPU numbers and ranges like 0-3,8,10-11",
          VL_EXIT_DEFINITION},
         {"cpulist_duplicate", "[cpu]\ncores = 4\nvcpu_pin = 0-3,2\n",
-         "FILE:3: [cpu] vcpu_pin: \"0-3,2\": CPU 2 is listed twice; expected each CPU once, or "
-         "auto",
+         "FILE:3: [cpu] vcpu_pin: \"0-3,2\": CPU 2 is listed twice; expected each CPU once, or auto",
          VL_EXIT_DEFINITION},
         {"vcpu_pin_count", "[cpu]\ncores = 4\nthreads = 2\nvcpu_pin = 0-3\n",
-         "FILE:4: [cpu] vcpu_pin: lists 4 CPUs but the VM has 8 vCPUs (sockets 1 x dies 1 x cores "
-         "4 x threads 2); expected exactly 8 CPUs, one per vCPU",
+         "FILE:4: [cpu] vcpu_pin: lists 4 CPUs but the VM has 8 vCPUs (sockets 1 x dies 1 x cores 4 x threads 2); expected exactly 8 CPUs, one per vCPU",
          VL_EXIT_DEFINITION},
         {"iothread_cpulist_bad", "[iothreads]\nio1 = 0-\n",
-         "FILE:2: [iothreads] io1: \"0-\": \"(nothing)\" is not a CPU number; expected host CPU "
-         "numbers and ranges like 0-3,8,10-11",
+         "FILE:2: [iothreads] io1: \"0-\": \"(nothing)\" is not a CPU number; expected host CPU numbers and ranges like 0-3,8,10-11",
          VL_EXIT_DEFINITION},
         {"iothread_id_bad", "[iothreads]\n1io = 0\n",
-         "FILE:2: [iothreads] 1io: invalid iothread ID; expected a letter followed by letters, "
-         "digits, '-', '_' or '.'",
+         "FILE:2: [iothreads] 1io: invalid iothread ID; expected a letter followed by letters, digits, '-', '_' or '.'",
          VL_EXIT_DEFINITION},
         {"pci_bad", "[gpu]\naddress = 06:00\n",
-         "FILE:2: [gpu] address: \"06:00\": not a PCI address; expected a PCI address like 06:00.0 "
-         "or 0000:06:00.0",
+         "FILE:2: [gpu] address: \"06:00\": not a PCI address; expected a PCI address like 06:00.0 or 0000:06:00.0",
          VL_EXIT_DEFINITION},
         {"pci_function", "[gpu]\naddress = 06:00.9\n",
          "FILE:2: [gpu] address: \"06:00.9\": function 9 is out of range; functions go from 0 to 7",
          VL_EXIT_DEFINITION},
         {"pci_group_missing_gpu", "[gpu]\naddress = 06:00.0\ngroup = 07:00.0,07:00.1\n",
-         "FILE:3: [gpu] group: does not contain the GPU address 0000:06:00.0; expected "
-         "0000:06:00.0 in the list",
+         "FILE:3: [gpu] group: does not contain the GPU address 0000:06:00.0; expected 0000:06:00.0 in the list",
          VL_EXIT_DEFINITION},
         {"bool_bad", "[cpu]\ntopoext = maybe\n",
-         "FILE:2: [cpu] topoext: \"maybe\": not a boolean; expected yes/no, on/off, true/false or "
-         "1/0",
+         "FILE:2: [cpu] topoext: \"maybe\": not a boolean; expected yes/no, on/off, true/false or 1/0",
          VL_EXIT_DEFINITION},
         {"uint_range", "[cpu]\nthreads = 0\n",
          "FILE:2: [cpu] threads: \"0\": expected a whole number from 1 to 8", VL_EXIT_DEFINITION},
@@ -169,167 +148,125 @@ static const struct check_case cases[] = {
         {"enum_bad", "[qemu]\naccel = hvf\n",
          "FILE:2: [qemu] accel: \"hvf\": expected auto, kvm or tcg", VL_EXIT_DEFINITION},
         {"relative_path", "[disk.a]\npath = images/a.qcow2\n",
-         "FILE:2: [disk.a] path: \"images/a.qcow2\": not an absolute path; expected a path "
-         "starting with /",
+         "FILE:2: [disk.a] path: \"images/a.qcow2\": not an absolute path; expected a path starting with /",
          VL_EXIT_DEFINITION},
         {"disk_missing_path", "[disk.a]\nformat = raw\n",
-         "FILE:1: [disk.a] path: missing; expected the image file or block device, e.g. path = "
-         "/var/lib/vmlaunch/disk_missing_path/disk.qcow2",
+         "FILE:1: [disk.a] path: missing; expected the image file or block device, e.g. path = /var/lib/vmlaunch/disk_missing_path/disk.qcow2",
          VL_EXIT_DEFINITION},
         {"disk_iothread_undefined", "[disk.a]\npath = /a\niothread = io1\n",
-         "FILE:3: [disk.a] iothread: no iothread \"io1\" is defined; expected a key of "
-         "[iothreads], e.g. io1 = 2-3",
+         "FILE:3: [disk.a] iothread: no iothread \"io1\" is defined; expected a key of [iothreads], e.g. io1 = 2-3",
          VL_EXIT_DEFINITION},
         {"disk_boot_twice", "[disk.a]\npath = /a\nboot = 1\n[disk.b]\npath = /b\nboot = 1\n",
-         "FILE:6: [disk.b] boot: order 1 is also used by [disk.a]; expected a different number per "
-         "disk",
+         "FILE:6: [disk.b] boot: order 1 is also used by [disk.a]; expected a different number per disk",
          VL_EXIT_DEFINITION},
         {"disk_aio_native_writeback", "[disk.a]\npath = /a\ncache = writeback\naio = native\n",
-         "FILE:4: [disk.a] aio: native needs O_DIRECT; expected cache = none or directsync, or aio "
-         "= threads or io_uring",
+         "FILE:4: [disk.a] aio: native needs O_DIRECT; expected cache = none or directsync, or aio = threads or io_uring",
          VL_EXIT_DEFINITION},
         {"disk_cdrom_virtio", "[disk.a]\npath = /a.iso\nmedia = cdrom\n",
          "FILE:3: [disk.a] media: virtio-blk has no cdrom; expected bus = sata or virtio-scsi",
          VL_EXIT_DEFINITION},
         {"spinlocks_small", "[hyperv]\nspinlocks = 100\n",
-         "FILE:2: [hyperv] spinlocks: \"100\": expected a retry count from 4095 (0xfff) to "
-         "4294967295, or off",
+         "FILE:2: [hyperv] spinlocks: \"100\": expected a retry count from 4095 (0xfff) to 4294967295, or off",
          VL_EXIT_DEFINITION},
         {"vendor_id_long", "[hyperv]\nvendor_id = 1234567890abc\n",
-         "FILE:2: [hyperv] vendor_id: \"1234567890abc\": longer than 12 characters; expected 1 to "
-         "12 printable ASCII characters without spaces",
+         "FILE:2: [hyperv] vendor_id: \"1234567890abc\": longer than 12 characters; expected 1 to 12 printable ASCII characters without spaces",
          VL_EXIT_DEFINITION},
         {"hyperv_dependency", "[hyperv]\nvpindex = no\n",
-         "FILE:2: [hyperv] vpindex: off, but synic (on by default) needs it; expected vpindex = "
-         "yes or synic = no",
+         "FILE:2: [hyperv] vpindex: off, but synic (on by default) needs it; expected vpindex = yes or synic = no",
          VL_EXIT_DEFINITION},
         {"name_bad", "[vm]\nname = ../etc\n",
-         "FILE:2: [vm] name: \"../etc\": not a usable VM name; expected 1 to 64 letters, digits, "
-         "'_', '.' or '-', starting with a letter or digit (it names files and units)",
+         "FILE:2: [vm] name: \"../etc\": not a usable VM name; expected 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit (it names files and units)",
          VL_EXIT_DEFINITION},
         {"name_dot", "[vm]\nname = .hidden\n",
-         "FILE:2: [vm] name: \".hidden\": not a usable VM name; expected 1 to 64 letters, digits, "
-         "'_', '.' or '-', starting with a letter or digit (it names files and units)",
+         "FILE:2: [vm] name: \".hidden\": not a usable VM name; expected 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit (it names files and units)",
          VL_EXIT_DEFINITION},
         {"bridge_missing", "[net.lan]\nmode = bridge\n",
-         "FILE:2: [net.lan] bridge: missing for mode = bridge; expected the host bridge, e.g. "
-         "bridge = br0",
+         "FILE:2: [net.lan] bridge: missing for mode = bridge; expected the host bridge, e.g. bridge = br0",
          VL_EXIT_DEFINITION},
         {"bridge_without_mode", "[net.lan]\nbridge = br0\n",
-         "FILE:2: [net.lan] bridge: only used with mode = bridge; expected mode = bridge or no "
-         "bridge",
+         "FILE:2: [net.lan] bridge: only used with mode = bridge; expected mode = bridge or no bridge",
          VL_EXIT_DEFINITION},
         {"mac_multicast", "[net.lan]\nmac = 01:00:5e:00:00:01\n",
-         "FILE:2: [net.lan] mac: \"01:00:5e:00:00:01\": a multicast address; expected a unicast "
-         "MAC (first byte even), e.g. 52:54:00:12:34:56",
+         "FILE:2: [net.lan] mac: \"01:00:5e:00:00:01\": a multicast address; expected a unicast MAC (first byte even), e.g. 52:54:00:12:34:56",
          VL_EXIT_DEFINITION},
         {"usb_bad_hex", "[usb.kbd]\nvendor = 046g\nproduct = c52b\n",
-         "FILE:2: [usb.kbd] vendor: \"046g\": not a USB ID; expected 4 hex digits as shown by "
-         "lsusb, e.g. 046d",
+         "FILE:2: [usb.kbd] vendor: \"046g\": not a USB ID; expected 4 hex digits as shown by lsusb, e.g. 046d",
          VL_EXIT_DEFINITION},
         {"usb_missing_product", "[usb.kbd]\nvendor = 046d\n",
-         "FILE:1: [usb.kbd] product: missing; expected vendor = and product = as hex IDs from "
-         "lsusb, e.g. 046d and c52b",
+         "FILE:1: [usb.kbd] product: missing; expected vendor = and product = as hex IDs from lsusb, e.g. 046d and c52b",
          VL_EXIT_DEFINITION},
         {"initrd_without_kernel", "[boot]\ninitrd = /boot/initrd.img\n",
          "FILE:2: [boot] initrd: given without a kernel; expected kernel = too",
          VL_EXIT_DEFINITION},
         {"tcg_host_model", "[qemu]\naccel = tcg\n",
-         "FILE:2: [qemu] accel: tcg cannot run the default [cpu] model = host; expected model = "
-         "max (or another QEMU model), or accel = kvm",
+         "FILE:2: [qemu] accel: tcg cannot run the default [cpu] model = host; expected model = max (or another QEMU model), or accel = kvm",
          VL_EXIT_DEFINITION},
         {"args_reserved", "[qemu]\nargs = -daemonize\n",
-         "FILE:2: [qemu] args: -daemonize is not allowed, would detach QEMU from vmlaunch's "
-         "supervision; expected other options",
+         "FILE:2: [qemu] args: -daemonize is not allowed, would detach QEMU from vmlaunch's supervision; expected other options",
          VL_EXIT_DEFINITION},
         {"args_unterminated", "[qemu]\nargs = -device 'usb-tablet\n",
-         "FILE:2: [qemu] args: \"-device 'usb-tablet\": unterminated single quote; expected a "
-         "closing '",
+         "FILE:2: [qemu] args: \"-device 'usb-tablet\": unterminated single quote; expected a closing '",
          VL_EXIT_DEFINITION},
         {"vars_is_template", "[firmware]\nvars = /usr/share/OVMF/OVMF_VARS_4M.fd\n",
-         "FILE:2: [firmware] vars: is the template itself, the VM would write into it; expected a "
-         "per-VM copy such as /var/lib/vmlaunch/vars_is_template/OVMF_VARS.fd",
+         "FILE:2: [firmware] vars: is the template itself, the VM would write into it; expected a per-VM copy such as /var/lib/vmlaunch/vars_is_template/OVMF_VARS.fd",
          VL_EXIT_DEFINITION},
         {"stop_units_bad", "[host]\nstop_units = display-manager\n",
-         "FILE:2: [host] stop_units: \"display-manager\": \"display-manager\" is not a unit name; "
-         "expected names with their type, e.g. display-manager.service, separated by commas",
+         "FILE:2: [host] stop_units: \"display-manager\": \"display-manager\" is not a unit name; expected names with their type, e.g. display-manager.service, separated by commas",
          VL_EXIT_DEFINITION},
         {"evdev_toggle", "[evdev.kbd]\npath = /dev/input/event0\ngrab_toggle = ctrl-alt\n",
-         "FILE:3: [evdev.kbd] grab_toggle: \"ctrl-alt\": expected ctrl-ctrl, alt-alt, shift-shift, "
-         "meta-meta, scrolllock or ctrl-scrolllock",
+         "FILE:3: [evdev.kbd] grab_toggle: \"ctrl-alt\": expected ctrl-ctrl, alt-alt, shift-shift, meta-meta, scrolllock or ctrl-scrolllock",
          VL_EXIT_DEFINITION},
-        {"invalid_utf8",
-         "[vm]\ndescription = caf\xe9"
-         "\n",
-         "FILE:2: invalid UTF-8 (byte 0xe9 at column 18); expected a UTF-8 text file (nothing "
-         "after this line was read)",
+        {"invalid_utf8", "[vm]\ndescription = caf\xe9\n",
+         "FILE:2: invalid UTF-8 (byte 0xe9 at column 18); expected a UTF-8 text file (nothing after this line was read)",
          VL_EXIT_DEFINITION},
         {"only_comments", "# nothing\n\n",
-         "FILE: has only comments and blank lines; expected a VM definition with sections such as "
-         "[memory] and [cpu] (see vmlaunch.ini(5))",
+         "FILE: has only comments and blank lines; expected a VM definition with sections such as [memory] and [cpu] (see vmlaunch.ini(5))",
          VL_EXIT_DEFINITION},
         {"missing_disk_image", "[disk.a]\npath = /nonexistent/a.qcow2\n",
-         "FILE:2: [disk.a] path: /nonexistent/a.qcow2: No such file or directory; expected an "
-         "existing disk image or block device",
+         "FILE:2: [disk.a] path: /nonexistent/a.qcow2: No such file or directory; expected an existing disk image or block device",
          VL_EXIT_HOST_CHECK},
         {"missing_firmware_code", "[firmware]\ncode = /nonexistent/OVMF_CODE.fd\n",
-         "FILE:2: [firmware] code: /nonexistent/OVMF_CODE.fd: No such file or directory; expected "
-         "the OVMF code file (Debian package ovmf)",
+         "FILE:2: [firmware] code: /nonexistent/OVMF_CODE.fd: No such file or directory; expected the OVMF code file (Debian package ovmf)",
          VL_EXIT_HOST_CHECK},
         {"missing_gpu_romfile", "[gpu]\naddress = 06:00.0\n\nromfile = /nonexistent/tu106.rom\n",
-         "FILE:4: [gpu] romfile: /nonexistent/tu106.rom: No such file or directory; expected an "
-         "existing VBIOS ROM file",
+         "FILE:4: [gpu] romfile: /nonexistent/tu106.rom: No such file or directory; expected an existing VBIOS ROM file",
          VL_EXIT_HOST_CHECK},
         {"missing_boot_kernel", "[boot]\nkernel = /nonexistent/vmlinuz\n",
-         "FILE:2: [boot] kernel: /nonexistent/vmlinuz: No such file or directory; expected an "
-         "existing kernel image",
+         "FILE:2: [boot] kernel: /nonexistent/vmlinuz: No such file or directory; expected an existing kernel image",
          VL_EXIT_HOST_CHECK},
         {"line_longer_than_inih_buffer",
-         "[vm]\ndescription = "
-         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-         "xxxxxxxxxxxx\n",
-         "FILE:2: line is 204 bytes long; expected at most 197 bytes per line (split a long value "
-         "over indented continuation lines)",
+         "[vm]\ndescription = xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+         "FILE:2: line is 204 bytes long; expected at most 197 bytes per line (split a long value over indented continuation lines)",
          VL_EXIT_DEFINITION},
         {"ten_megabyte_line", NULL,
-         "FILE:2: line is 10485774 bytes long; expected at most 197 bytes per line (split a long "
-         "value over indented continuation lines)",
+         "FILE:2: line is 10485774 bytes long; expected at most 197 bytes per line (split a long value over indented continuation lines)",
          VL_EXIT_DEFINITION, WRITE_LONG},
         {"nul_byte", "[vm]\nname = a\0b\n",
-         "FILE:2: NUL byte at column 9, this looks like binary data; expected a UTF-8 text file "
-         "(nothing after this line was read)",
+         "FILE:2: NUL byte at column 9, this looks like binary data; expected a UTF-8 text file (nothing after this line was read)",
          VL_EXIT_DEFINITION, WRITE_FILE, 15},
         {"binary_garbage", NULL,
-         "FILE:1: NUL byte at column 1, this looks like binary data; expected a UTF-8 text file "
-         "(nothing after this line was read)",
+         "FILE:1: NUL byte at column 1, this looks like binary data; expected a UTF-8 text file (nothing after this line was read)",
          VL_EXIT_DEFINITION, WRITE_BINARY},
         {"empty_file", "",
-         "FILE: is empty; expected a VM definition with sections such as [memory] and [cpu] (see "
-         "vmlaunch.ini(5))",
+         "FILE: is empty; expected a VM definition with sections such as [memory] and [cpu] (see vmlaunch.ini(5))",
          VL_EXIT_DEFINITION},
         {"missing_file", NULL,
-         "FILE: no such file; expected a definition file (a bare NAME is read from the config "
-         "directory as NAME.ini)",
+         "FILE: no such file; expected a definition file (a bare NAME is read from the config directory as NAME.ini)",
          VL_EXIT_DEFINITION, NO_FILE},
         {"missing_name_in_config_dir", NULL,
-         "FILE: no such file; expected a definition file (a bare NAME is read from the config "
-         "directory as NAME.ini)",
+         "FILE: no such file; expected a definition file (a bare NAME is read from the config directory as NAME.ini)",
          VL_EXIT_DEFINITION, BARE_NAME},
         {"directory", NULL,
          "FILE: is a directory; expected a definition file such as FILE/NAME.ini",
          VL_EXIT_DEFINITION, DIRECTORY},
         {"writable_by_others", "[vm]\n",
-         "FILE: writable by others (mode 0666), but it drives root actions; fix with chown "
-         "root:root FILE && chmod 644 FILE",
+         "FILE: writable by others (mode 0666), but it drives root actions; fix with chown root:root FILE && chmod 644 FILE",
          VL_EXIT_DEFINITION, MODE_0666},
         {"writable_by_group", "[vm]\n",
-         "FILE: writable by its group (mode 0664), but it drives root actions; fix with chown "
-         "root:root FILE && chmod 644 FILE",
+         "FILE: writable by its group (mode 0664), but it drives root actions; fix with chown root:root FILE && chmod 644 FILE",
          VL_EXIT_DEFINITION, MODE_0664},
         {"not_owned_by_root", "[vm]\n",
-         "FILE: owned by uid 65534, not root, but it drives root actions; fix with chown root:root "
-         "FILE && chmod 644 FILE",
+         "FILE: owned by uid 65534, not root, but it drives root actions; fix with chown root:root FILE && chmod 644 FILE",
          VL_EXIT_DEFINITION, OWNER_NOBODY},
 };
 

@@ -254,8 +254,9 @@ static void test_warnings_are_marked_and_do_not_fail(void **state)
         assert_int_equal(diags.n_errors, 0);
         char line[512];
         vmdef_diag_format(&diags.items[0], "t.ini", line, sizeof(line));
-        assert_string_equal(line, "t.ini:3: warning: [hyperv] relaxed: ignored because enabled "
-                                  "= no; remove it or set enabled = yes");
+        assert_string_equal(
+                line,
+                "t.ini:3: warning: [hyperv] relaxed: ignored because enabled = no; remove it or set enabled = yes");
         vmdef_diags_free(&diags);
         vmdef_free(def);
 }
@@ -263,17 +264,17 @@ static void test_warnings_are_marked_and_do_not_fail(void **state)
 static void test_indented_key_after_a_key_is_a_continuation_not_a_key(void **state)
 {
         (void)state;
-        parse_fails("[cpu]\ncores = 4\n  threads = 2\n",
-                    "t.ini:2: [cpu] cores: \"4 threads = 2\": expected a whole number from 1 "
-                    "to 255");
+        parse_fails(
+                "[cpu]\ncores = 4\n  threads = 2\n",
+                "t.ini:2: [cpu] cores: \"4 threads = 2\": expected a whole number from 1 to 255");
 }
 
 static void test_long_section_name_is_rejected_not_truncated(void **state)
 {
         (void)state;
-        parse_fails("[disk.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\npath = /x\n",
-                    "t.ini:1: section name longer than 49 bytes; expected a known section "
-                    "such as [disk.ID] with a short ID");
+        parse_fails(
+                "[disk.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\npath = /x\n",
+                "t.ini:1: section name longer than 49 bytes; expected a known section such as [disk.ID] with a short ID");
 }
 
 /* ---- vmdef_load: the file itself ---- */
@@ -332,10 +333,10 @@ static void test_load_refuses_a_file_not_owned_by_root_even_when_asked_as_root(v
                 skip();
         char *path = write_def("[vm]\n", 0644, 65534);
         char expected[512];
-        snprintf(expected, sizeof(expected),
-                 "%s: owned by uid 65534, not root, but it drives root actions; fix with chown "
-                 "root:root %s && chmod 644 %s",
-                 path, path, path);
+        snprintf(
+                expected, sizeof(expected),
+                "%s: owned by uid 65534, not root, but it drives root actions; fix with chown root:root %s && chmod 644 %s",
+                path, path, path);
         struct vmdef_load_opts opts = {.allow_unsafe_owner = true};
         load_fails(path, &opts, -EPERM, expected);
 }
@@ -347,10 +348,10 @@ static void test_load_refuses_a_file_writable_by_others(void **state)
                 skip();
         char *path = write_def("[vm]\n", 0666, 0);
         char expected[512];
-        snprintf(expected, sizeof(expected),
-                 "%s: writable by others (mode 0666), but it drives root actions; fix with "
-                 "chown root:root %s && chmod 644 %s",
-                 path, path, path);
+        snprintf(
+                expected, sizeof(expected),
+                "%s: writable by others (mode 0666), but it drives root actions; fix with chown root:root %s && chmod 644 %s",
+                path, path, path);
         load_fails(path, NULL, -EPERM, expected);
 }
 
@@ -373,10 +374,10 @@ static void test_load_reports_missing_file_and_directory(void **state)
         (void)state;
         char path[128], expected[512];
         snprintf(path, sizeof(path), "%s/absent.ini", tmpdir);
-        snprintf(expected, sizeof(expected),
-                 "%s: no such file; expected a definition file (a bare NAME is read from the "
-                 "config directory as NAME.ini)",
-                 path);
+        snprintf(
+                expected, sizeof(expected),
+                "%s: no such file; expected a definition file (a bare NAME is read from the config directory as NAME.ini)",
+                path);
         load_fails(path, NULL, -ENOENT, expected);
         snprintf(expected, sizeof(expected),
                  "%s: is a directory; expected a definition file such as %s/NAME.ini", tmpdir,

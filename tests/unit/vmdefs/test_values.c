@@ -48,21 +48,24 @@ static void test_size_rejects_garbage_with_reason(void **state)
 {
         (void)state;
         size_error("", "empty; expected a size like 12G, 12288M, 12GiB or a number of bytes");
-        size_error("G", "not a number; expected a size like 12G, 12288M, 12GiB or a number of "
-                        "bytes");
-        size_error("-1G", "not a number; expected a size like 12G, 12288M, 12GiB or a number "
-                          "of bytes");
-        size_error("12X", "unknown unit \"X\"; expected a size like 12G, 12288M, 12GiB or a "
-                          "number of bytes");
-        size_error("12 G", "unknown unit \" G\"; expected a size like 12G, 12288M, 12GiB or a "
-                           "number of bytes");
+        size_error("G",
+                   "not a number; expected a size like 12G, 12288M, 12GiB or a number of bytes");
+        size_error("-1G",
+                   "not a number; expected a size like 12G, 12288M, 12GiB or a number of bytes");
+        size_error(
+                "12X",
+                "unknown unit \"X\"; expected a size like 12G, 12288M, 12GiB or a number of bytes");
+        size_error(
+                "12 G",
+                "unknown unit \" G\"; expected a size like 12G, 12288M, 12GiB or a number of bytes");
         size_error("12GB", "unit \"GB\" is ambiguous; write G or GiB (powers of 1024)");
-        size_error("1.5G", "fractions are not supported; write a whole number in a smaller "
-                           "unit, e.g. 1536M instead of 1.5G");
-        size_error("99999999999999999999", "too large; expected a size like 12G, 12288M, "
-                                           "12GiB or a number of bytes");
-        size_error("17179869184G", "too large; expected a size like 12G, 12288M, 12GiB or a "
-                                   "number of bytes");
+        size_error(
+                "1.5G",
+                "fractions are not supported; write a whole number in a smaller unit, e.g. 1536M instead of 1.5G");
+        size_error("99999999999999999999",
+                   "too large; expected a size like 12G, 12288M, 12GiB or a number of bytes");
+        size_error("17179869184G",
+                   "too large; expected a size like 12G, 12288M, 12GiB or a number of bytes");
 }
 
 static void assert_cpulist(const char *s, size_t n, const unsigned *expected)
@@ -112,8 +115,8 @@ static void test_cpulist_rejects_bad_lists(void **state)
         cpulist_error("3-1", "range 3-1 goes backwards; write ranges from low to high, e.g. 1-3");
         cpulist_error("0-3,2", "CPU 2 is listed twice; expected each CPU once");
         cpulist_error("1024", "CPU number too large; CPUs 0 to 1023 are supported");
-        cpulist_error("99999999999999999999999", "CPU number too large; CPUs 0 to 1023 are "
-                                                 "supported");
+        cpulist_error("99999999999999999999999",
+                      "CPU number too large; CPUs 0 to 1023 are supported");
         snprintf(buf, sizeof(buf), "unexpected \";3\"; %s", exp);
         cpulist_error("1;3", buf);
 }
@@ -158,8 +161,7 @@ static void test_pci_address_with_or_without_domain(void **state)
 static void test_pci_address_rejects_malformed(void **state)
 {
         (void)state;
-        const char *bad = "not a PCI address; expected a PCI address like 06:00.0 or "
-                          "0000:06:00.0";
+        const char *bad = "not a PCI address; expected a PCI address like 06:00.0 or 0000:06:00.0";
         pci_error("", "empty; expected a PCI address like 06:00.0 or 0000:06:00.0");
         pci_error("06:00", bad);
         pci_error("06.00.0", bad);
@@ -189,8 +191,8 @@ static void test_bool_words(void **state)
         for (size_t i = 0; i < 5; i++) {
                 bool b = true;
                 assert_int_equal(vmdef_parse_bool(bad[i], &b, why, sizeof(why)), -EINVAL);
-                assert_string_equal(why, "not a boolean; expected yes/no, on/off, true/false "
-                                         "or 1/0");
+                assert_string_equal(why,
+                                    "not a boolean; expected yes/no, on/off, true/false or 1/0");
         }
 }
 
