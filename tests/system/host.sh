@@ -4,11 +4,13 @@
 # Its root is this machine's / (read-only 9p + tmpfs overlay), so the build tree and
 # every installed tool are visible inside, and nothing inside can change this machine.
 #
-#   host.sh [--dir DIR] prepare            fetch the kernel, build the initramfs (cached)
+#   host.sh [--dir DIR] prepare            fetch the kernel, build the initramfs (cached);
+#                                           exits 77 when there is no network
 #   host.sh [--dir DIR] run SCENARIO [OUT]  boot, run SCENARIO inside, power off;
 #                                           prints its output, exits with its status
-#   host.sh [--dir DIR] test SCENARIO       like run, but exits 77 when the host
-#                                           cannot be prepared here (meson's skip)
+#   host.sh [--dir DIR] test SCENARIO       like run, but exits 77 (meson's skip) when
+#                                           the kernel cannot be downloaded (no network);
+#                                           any other failure to prepare is a failure
 #   host.sh [--dir DIR] shell               boot with a root shell on this terminal
 #                                           (leave with "poweroff" or Ctrl-A X)
 # DIR defaults to $BUILD_ROOT/system-host (meson sets BUILD_ROOT) or build/system-host.
@@ -45,7 +47,8 @@ kernel_package() {
   apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -1
 }
 
-# Returns 1, after printing why (last line = the reason), when the host cannot be prepared.
+# Returns 2 when Debian's archive cannot be reached (no network: the one reason to skip),
+# 1 for any other failure; either after printing why (last line = the reason).
 prepare() {
   mkdir -p "$dir" || return 1
   exec 9>"$dir/.lock" && flock 9 # tests of one build share the cache
@@ -54,7 +57,7 @@ prepare() {
   package=$(kernel_package)
   # A fresh CI container has no package lists yet.
   [ -n "$package" ] || [ "$(id -u)" -ne 0 ] || { apt-get update -qq >/dev/null 2>&1; package=$(kernel_package); }
-  [ -n "$package" ] || { echo "apt-cache knows no linux-image-amd64 (run apt-get update)"; return 1; }
+  [ -n "$package" ] || { echo "no network: apt-cache knows no linux-image-amd64 and apt-get update did not help"; return 2; }
   version=${package#linux-image-}
   # The initramfs depends on the kernel and on initramfs-init: rebuild when either changes.
   key="$package $(sha256sum <"$here/initramfs-init")"
@@ -62,7 +65,7 @@ prepare() {
   echo "preparing the emulated host in $dir ($package)"
   rm -rf "$dir/root" "$dir/initramfs" "$dir/ready" "$dir"/*.deb
   (cd "$dir" && apt-get download "$package" >"$dir/download.log" 2>&1) ||
-    { tail -3 "$dir/download.log"; echo "cannot download $package (no network?)"; return 1; }
+    { tail -3 "$dir/download.log"; echo "no network: cannot download $package from Debian's archive"; return 2; }
   dpkg -x "$dir"/"$package"_*.deb "$dir/root" && rm -f "$dir"/*.deb || return 1
   depmod -b "$dir/root" "$version" || return 1
 
@@ -158,11 +161,16 @@ run() { # scenario [out]
 }
 
 case "$verb" in
-prepare) reason=$(prepare) || die "cannot prepare the emulated host: $reason"; [ -z "$reason" ] || echo "$reason" ;;
+prepare) reason=$(prepare); rc=$?
+         [ $rc = 2 ] && skip "cannot prepare the emulated host: $(echo "$reason" | tail -1)"
+         [ $rc = 0 ] || die "cannot prepare the emulated host: $reason"
+         [ -z "$reason" ] || echo "$reason" ;;
 run) [ $# -ge 1 ] || die "usage: host.sh run SCENARIO [OUT]"
      reason=$(prepare) || die "cannot prepare the emulated host: $reason"; run "$@" ;;
 test) [ $# -eq 1 ] || die "usage: host.sh test SCENARIO"
-      reason=$(prepare) || skip "cannot prepare the emulated host: $(echo "$reason" | tail -1)"
+      reason=$(prepare); rc=$?
+      [ $rc = 2 ] && skip "cannot prepare the emulated host: $(echo "$reason" | tail -1)"
+      [ $rc = 0 ] || die "cannot prepare the emulated host: $reason"
       out=$(mktemp -d "$dir/run.XXXXXX") || exit 1
       run "$1" "$out" && rm -rf "$out" ;; # a failed run's files stay for a look
 shell) reason=$(prepare) || die "cannot prepare the emulated host: $reason"
