@@ -326,6 +326,16 @@ static int print_json(const struct vm_def *def, const struct plan_facts *facts,
         return VL_EXIT_OK;
 }
 
+enum { OPT_JSON = VL_CLI_OPT_VERB, OPT_TOPOLOGY };
+
+static const struct option plan_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"topology", required_argument, NULL, OPT_TOPOLOGY},
+        VL_CLI_DEF_LONG_OPTIONS,
+        {0},
+};
+
 int cmd_plan(int argc, char **argv)
 {
         struct vl_cli_def_opts dopts = {0};
@@ -333,18 +343,22 @@ int cmd_plan(int argc, char **argv)
         bool json = false;
         struct host_facts_opts hopts = {.mode = HOST_FACTS_PLAN, .topology_origin = TOPOLOGY_HOST};
 
-        for (int i = 1; i < argc; i++) {
-                const char *a = argv[i];
-                if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        struct vl_cli_parser p = vl_cli_parser("plan", argc, argv, "-:h", plan_options);
+        const char *arg;
+        for (int opt; (opt = vl_cli_next(&p, &arg)) != VL_CLI_END;) {
+                int r = vl_cli_def_option(opt, arg, &dopts, "plan");
+                if (r < 0)
+                        return VL_EXIT_USAGE;
+                if (r > 0)
+                        continue;
+                switch (opt) {
+                case 'h':
                         plan_usage(stdout);
                         return VL_EXIT_OK;
-                }
-                if (!strcmp(a, "--json")) {
+                case OPT_JSON:
                         json = true;
-                        continue;
-                }
-                if (!strcmp(a, "--topology") || !strncmp(a, "--topology=", 11)) {
-                        const char *arg = a[10] == '=' ? a + 11 : (i + 1 < argc ? argv[++i] : NULL);
+                        break;
+                case OPT_TOPOLOGY:
                         if (!arg || !*arg) {
                                 fprintf(stderr,
                                         "vmlaunch plan: --topology needs FILE or a synthetic description\n");
@@ -355,15 +369,14 @@ int cmd_plan(int argc, char **argv)
                                 access(arg, F_OK) == 0 || !topology_looks_synthetic(arg)
                                         ? TOPOLOGY_XML
                                         : TOPOLOGY_SYNTHETIC;
-                        continue;
+                        break;
+                case VL_CLI_WORD:
+                        if (vl_cli_take_target("plan", "NAME|FILE", arg, &target) < 0)
+                                return VL_EXIT_USAGE;
+                        break;
+                default: /* VL_CLI_ERROR, already said */
+                        return VL_EXIT_USAGE;
                 }
-                int r = vl_cli_parse_def_option(argc, argv, &i, &dopts, "plan");
-                if (r < 0)
-                        return VL_EXIT_USAGE;
-                if (r > 0)
-                        continue;
-                if (vl_cli_take_target("plan", "NAME|FILE", a, &target) < 0)
-                        return VL_EXIT_USAGE;
         }
         if (!target) {
                 plan_usage(stderr);
