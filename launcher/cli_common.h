@@ -60,11 +60,11 @@ enum {
 };
 
 /* The definition options, for a verb's getopt_long table. */
+// clang-format off
 #define VL_CLI_DEF_LONG_OPTIONS                                                                    \
         {"config-dir", required_argument, NULL, VL_CLI_OPT_CONFIG_DIR},                            \
-        {                                                                                          \
-                "allow-unsafe-owner", no_argument, NULL, VL_CLI_OPT_ALLOW_UNSAFE_OWNER             \
-        }
+        {"allow-unsafe-owner", no_argument, NULL, VL_CLI_OPT_ALLOW_UNSAFE_OWNER}
+// clang-format on
 
 /* One pass of getopt_long over a verb's argv, with our own messages (opterr = 0). */
 struct vl_cli_parser {
