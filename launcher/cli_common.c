@@ -2,6 +2,7 @@
 #include "launcher/cli_common.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,30 +11,102 @@
 #include "util/cleanup.h"
 #include "version.h"
 
-int vl_cli_parse_def_option(int argc, char **argv, int *i, struct vl_cli_def_opts *opts,
-                            const char *verb)
+struct vl_cli_parser vl_cli_parser(const char *verb, int argc, char **argv, const char *shortopts,
+                                   const struct option *longopts)
 {
-        const char *a = argv[*i];
-        if (!strcmp(a, "--allow-unsafe-owner")) {
+        /* glibc reinitializes (ordering from shortopts, no half-read "-xy") only when
+         * optind is 0; 1 would keep the previous parse's state. */
+        optind = 0;
+        opterr = 0;
+        return (struct vl_cli_parser){.verb = verb,
+                                      .argc = argc,
+                                      .argv = argv,
+                                      .shortopts = shortopts,
+                                      .longopts = longopts};
+}
+
+static const struct option *long_option_by_val(const struct option *longopts, int val)
+{
+        for (const struct option *o = longopts; o->name; o++)
+                if (o->val == val)
+                        return o;
+        return NULL;
+}
+
+/* getopt_long returned '?': say why, in our words. word is the argument it was
+ * reading when it advanced past it, NULL inside a cluster of short options. */
+static void report_option_error(const struct vl_cli_parser *p, const char *word)
+{
+        char cmd[64];
+        snprintf(cmd, sizeof(cmd), "vmlaunch%s%s", p->verb ? " " : "", p->verb ? p->verb : "");
+        if (!word || strncmp(word, "--", 2) != 0) {
+                fprintf(stderr, "%s: unknown option '-%c'; see `%s --help`\n", cmd, optopt, cmd);
+                return;
+        }
+        const char *name = word + 2;
+        size_t len = strcspn(name, "=");
+        const struct option *found = optopt ? long_option_by_val(p->longopts, optopt) : NULL;
+        if (found) { /* getopt_long found it: then only a value it does not take is wrong */
+                fprintf(stderr, "%s: --%s takes no value; see `%s --help`\n", cmd, found->name,
+                        cmd);
+                return;
+        }
+        size_t matches = 0;
+        char candidates[256] = "";
+        for (const struct option *o = p->longopts; o->name; o++) {
+                if (strncmp(o->name, name, len) != 0)
+                        continue;
+                size_t used = strlen(candidates);
+                snprintf(candidates + used, sizeof(candidates) - used, "%s--%s",
+                         matches++ ? ", " : "", o->name);
+        }
+        if (matches > 1)
+                fprintf(stderr, "%s: ambiguous option '--%.*s' (%s); see `%s --help`\n", cmd,
+                        (int)len, name, candidates, cmd);
+        else
+                fprintf(stderr, "%s: unknown option '%s'; see `%s --help`\n", cmd, word, cmd);
+}
+
+int vl_cli_next(struct vl_cli_parser *p, const char **arg)
+{
+        *arg = NULL;
+        if (!p->words_only) {
+                int before = optind ? optind : 1; /* 0: about to start at argv[1] */
+                int opt = getopt_long(p->argc, p->argv, p->shortopts, p->longopts, NULL);
+                if (opt == ':') /* a missing value: the option's own check words it */
+                        return optopt;
+                if (opt == '?') {
+                        report_option_error(p, optind > before ? p->argv[optind - 1] : NULL);
+                        return VL_CLI_ERROR;
+                }
+                if (opt != -1) {
+                        *arg = optarg;
+                        return opt;
+                }
+                p->words_only = true;
+        }
+        if (optind >= p->argc)
+                return VL_CLI_END;
+        *arg = p->argv[optind++];
+        return VL_CLI_WORD;
+}
+
+int vl_cli_def_option(int opt, const char *arg, struct vl_cli_def_opts *opts, const char *verb)
+{
+        switch (opt) {
+        case VL_CLI_OPT_ALLOW_UNSAFE_OWNER:
                 opts->allow_unsafe_owner = true;
                 return 1;
-        }
-        if (!strncmp(a, "--config-dir=", 13)) {
-                opts->config_dir = a + 13;
-        } else if (!strcmp(a, "--config-dir")) {
-                if (*i + 1 >= argc) {
+        case VL_CLI_OPT_CONFIG_DIR:
+                if (!arg || !*arg) {
                         fprintf(stderr, "vmlaunch %s: --config-dir needs a directory\n", verb);
                         return -1;
                 }
-                opts->config_dir = argv[++*i];
-        } else {
+                opts->config_dir = arg;
+                return 1;
+        default:
                 return 0;
         }
-        if (!opts->config_dir[0]) {
-                fprintf(stderr, "vmlaunch %s: --config-dir needs a directory\n", verb);
-                return -1;
-        }
-        return 1;
 }
 
 const char *vl_cli_config_dir(const struct vl_cli_def_opts *opts)
@@ -80,11 +153,6 @@ int vl_cli_load_def(const char *name_or_file, const struct vl_cli_def_opts *opts
 
 int vl_cli_take_target(const char *verb, const char *what, const char *arg, const char **target)
 {
-        if (arg[0] == '-' && arg[1]) {
-                fprintf(stderr, "vmlaunch %s: unknown option '%s'; see `vmlaunch %s --help`\n",
-                        verb, arg, verb);
-                return -1;
-        }
         if (*target) {
                 fprintf(stderr, "vmlaunch %s: one %s expected, got '%s' and '%s'\n", verb, what,
                         *target, arg);

@@ -70,24 +70,36 @@ static const struct check_stage check_stages[] = {
         {"host steps", check_host_steps},
 };
 
+static const struct option check_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        VL_CLI_DEF_LONG_OPTIONS,
+        {0},
+};
+
 int cmd_check(int argc, char **argv)
 {
         struct vl_cli_def_opts dopts = {0};
         const char *target = NULL;
 
-        for (int i = 1; i < argc; i++) {
-                const char *a = argv[i];
-                if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-                        check_usage(stdout);
-                        return VL_EXIT_OK;
-                }
-                int r = vl_cli_parse_def_option(argc, argv, &i, &dopts, "check");
+        struct vl_cli_parser p = vl_cli_parser("check", argc, argv, "-:h", check_options);
+        const char *arg;
+        for (int opt; (opt = vl_cli_next(&p, &arg)) != VL_CLI_END;) {
+                int r = vl_cli_def_option(opt, arg, &dopts, "check");
                 if (r < 0)
                         return VL_EXIT_USAGE;
                 if (r > 0)
                         continue;
-                if (vl_cli_take_target("check", "NAME|FILE", a, &target) < 0)
+                switch (opt) {
+                case 'h':
+                        check_usage(stdout);
+                        return VL_EXIT_OK;
+                case VL_CLI_WORD:
+                        if (vl_cli_take_target("check", "NAME|FILE", arg, &target) < 0)
+                                return VL_EXIT_USAGE;
+                        break;
+                default: /* VL_CLI_ERROR, already said */
                         return VL_EXIT_USAGE;
+                }
         }
         if (!target) {
                 check_usage(stderr);

@@ -1,5 +1,6 @@
 /* vmlaunch plan: what `run` would do, changing nothing: the host steps and the QEMU
- * command line, for people (one shell-quoted argument per line) or for scripts (--json).
+ * command line, for people (one option and its value per line, ready to paste into a
+ * shell) or for scripts (--json).
  * Files the definition names are only warned about, so a definition can be planned
  * on another machine. */
 #include <errno.h>
@@ -14,10 +15,10 @@
 #include "hostprep/hostprep.h"
 #include "launcher/cli_common.h"
 #include "launcher/commands.h"
+#include "launcher/plan_text.h"
 #include "util/exit_codes.h"
 #include "run/host_facts.h"
 #include "qemu/qemu_argv.h"
-#include "qemu/qemu_escape.h"
 #include "util/cleanup.h"
 
 static void plan_usage(FILE *out)
@@ -25,7 +26,8 @@ static void plan_usage(FILE *out)
         fprintf(out,
                 "Usage: vmlaunch plan [OPTIONS] NAME|FILE\n\n"
                 "Prints what `vmlaunch run` would do, changing nothing: the host steps in\n"
-                "order and the QEMU command line, one shell-quoted argument per line.\n"
+                "order and the QEMU command line, one option and its value per line,\n"
+                "ready to paste into a shell.\n"
                 "Missing files (disk images, firmware, ROM files) are only warned about.\n\n"
                 "Options:\n"
                 "  -h, --help            show this help\n"
@@ -128,9 +130,15 @@ static void print_pins(const struct vm_def *def)
         }
 }
 
-static void print_text(const struct vm_def *def, const struct plan_facts *facts,
-                       const struct vmdef_diags *diags, const struct vl_strv *argv)
+static int print_text(const struct vm_def *def, const struct plan_facts *facts,
+                      const struct vmdef_diags *diags, const struct vl_strv *argv)
 {
+        struct vl_strv lines = {0};
+        if (plan_text_command_lines(argv, &lines) < 0) {
+                vl_strv_free(&lines);
+                fprintf(stderr, "vmlaunch plan: out of memory\n");
+                return VL_EXIT_FAILURE;
+        }
         vl_cli_print_diags(diags, def->path);
         printf("VM %s (%s)\n", def->name, def->path);
         if (def->description && *def->description)
@@ -151,11 +159,10 @@ static void print_text(const struct vm_def *def, const struct plan_facts *facts,
                 printf("  %zu. [%s] %s\n", i + 1, facts->steps.items[i].step,
                        facts->steps.items[i].description);
         printf("\nQEMU command line:\n");
-        for (size_t i = 0; i < argv->count; i++) {
-                _cleanup_free_ char *quoted = shell_quote(argv->items[i]);
-                printf("%s%s%s\n", i ? "    " : "", quoted ? quoted : "?",
-                       i + 1 < argv->count ? " \\" : "");
-        }
+        for (size_t i = 0; i < lines.count; i++)
+                printf("%s\n", lines.items[i]);
+        vl_strv_free(&lines);
+        return VL_EXIT_OK;
 }
 
 static int json_add_string(struct json_object *obj, const char *key, const char *value)
@@ -326,6 +333,16 @@ static int print_json(const struct vm_def *def, const struct plan_facts *facts,
         return VL_EXIT_OK;
 }
 
+enum { OPT_JSON = VL_CLI_OPT_VERB, OPT_TOPOLOGY };
+
+static const struct option plan_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"topology", required_argument, NULL, OPT_TOPOLOGY},
+        VL_CLI_DEF_LONG_OPTIONS,
+        {0},
+};
+
 int cmd_plan(int argc, char **argv)
 {
         struct vl_cli_def_opts dopts = {0};
@@ -333,18 +350,22 @@ int cmd_plan(int argc, char **argv)
         bool json = false;
         struct host_facts_opts hopts = {.mode = HOST_FACTS_PLAN, .topology_origin = TOPOLOGY_HOST};
 
-        for (int i = 1; i < argc; i++) {
-                const char *a = argv[i];
-                if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        struct vl_cli_parser p = vl_cli_parser("plan", argc, argv, "-:h", plan_options);
+        const char *arg;
+        for (int opt; (opt = vl_cli_next(&p, &arg)) != VL_CLI_END;) {
+                int r = vl_cli_def_option(opt, arg, &dopts, "plan");
+                if (r < 0)
+                        return VL_EXIT_USAGE;
+                if (r > 0)
+                        continue;
+                switch (opt) {
+                case 'h':
                         plan_usage(stdout);
                         return VL_EXIT_OK;
-                }
-                if (!strcmp(a, "--json")) {
+                case OPT_JSON:
                         json = true;
-                        continue;
-                }
-                if (!strcmp(a, "--topology") || !strncmp(a, "--topology=", 11)) {
-                        const char *arg = a[10] == '=' ? a + 11 : (i + 1 < argc ? argv[++i] : NULL);
+                        break;
+                case OPT_TOPOLOGY:
                         if (!arg || !*arg) {
                                 fprintf(stderr,
                                         "vmlaunch plan: --topology needs FILE or a synthetic description\n");
@@ -355,15 +376,14 @@ int cmd_plan(int argc, char **argv)
                                 access(arg, F_OK) == 0 || !topology_looks_synthetic(arg)
                                         ? TOPOLOGY_XML
                                         : TOPOLOGY_SYNTHETIC;
-                        continue;
+                        break;
+                case VL_CLI_WORD:
+                        if (vl_cli_take_target("plan", "NAME|FILE", arg, &target) < 0)
+                                return VL_EXIT_USAGE;
+                        break;
+                default: /* VL_CLI_ERROR, already said */
+                        return VL_EXIT_USAGE;
                 }
-                int r = vl_cli_parse_def_option(argc, argv, &i, &dopts, "plan");
-                if (r < 0)
-                        return VL_EXIT_USAGE;
-                if (r > 0)
-                        continue;
-                if (vl_cli_take_target("plan", "NAME|FILE", a, &target) < 0)
-                        return VL_EXIT_USAGE;
         }
         if (!target) {
                 plan_usage(stderr);
@@ -405,8 +425,7 @@ int cmd_plan(int argc, char **argv)
         if (json) {
                 ex = print_json(def, &facts, &diags, &qemu_argv);
         } else {
-                print_text(def, &facts, &diags, &qemu_argv);
-                ex = VL_EXIT_OK;
+                ex = print_text(def, &facts, &diags, &qemu_argv);
         }
 out:
         vl_strv_free(&qemu_argv);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "launcher/ctl_client.h"
 #include "util/exit_codes.h"
@@ -46,22 +47,42 @@ static int parse_command(const char *text, struct json_object **parsed, const ch
         return 0;
 }
 
+static const struct option qmp_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {0},
+};
+
 int cmd_qmp(int argc, char **argv)
 {
-        if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-                usage(stdout);
-                return VL_EXIT_OK;
+        /* "+": options end at NAME, so JSON is taken as it is, whatever it starts with. */
+        struct vl_cli_parser p = vl_cli_parser("qmp", argc, argv, "+:h", qmp_options);
+        const char *words[3] = {NULL}, *arg;
+        size_t n_words = 0;
+        for (int opt; (opt = vl_cli_next(&p, &arg)) != VL_CLI_END;) {
+                switch (opt) {
+                case 'h':
+                        usage(stdout);
+                        return VL_EXIT_OK;
+                case VL_CLI_WORD:
+                        if (n_words < 3)
+                                words[n_words] = arg;
+                        n_words++;
+                        break;
+                default: /* VL_CLI_ERROR, already said */
+                        return VL_EXIT_USAGE;
+                }
         }
-        if (argc != 3) {
+        if (n_words != 2) {
                 usage(stderr);
                 return VL_EXIT_USAGE;
         }
+        const char *name = words[0], *text = words[1];
         struct json_object *parsed = NULL, *args = NULL, *ret = NULL;
         const char *command = NULL;
-        if (parse_command(argv[2], &parsed, &command, &args) < 0) {
+        if (parse_command(text, &parsed, &command, &args) < 0) {
                 fprintf(stderr,
                         "vmlaunch qmp: '%s' is not a QMP command; expected '{\"execute\": \"NAME\", \"arguments\": {...}}' or a command name\n",
-                        argv[2]);
+                        text);
                 json_object_put(parsed);
                 return VL_EXIT_USAGE;
         }
@@ -71,7 +92,7 @@ int cmd_qmp(int argc, char **argv)
         _cleanup_free_ char *run_dir = NULL;
         struct qmp_client *qmp = NULL;
         int ex = VL_EXIT_FAILURE;
-        int r = ctl_find_running(argv[1], &run_dir, &st, &err);
+        int r = ctl_find_running(name, &run_dir, &st, &err);
         if (r >= 0)
                 r = ctl_connect(run_dir, &qmp, &err);
         if (r >= 0)

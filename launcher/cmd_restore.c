@@ -26,16 +26,28 @@ static void usage(FILE *out)
                 "Puts the host back after a vmlaunch that was killed, from the journal in $VMLAUNCH_RUNTIME_DIR/NAME (default /run/vmlaunch/NAME).\n");
 }
 
+static const struct option restore_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {0},
+};
+
 int cmd_restore(int argc, char **argv)
 {
         const char *name = NULL;
-        for (int i = 1; i < argc; i++) {
-                if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        struct vl_cli_parser p = vl_cli_parser("restore", argc, argv, "-:h", restore_options);
+        const char *arg;
+        for (int opt; (opt = vl_cli_next(&p, &arg)) != VL_CLI_END;) {
+                switch (opt) {
+                case 'h':
                         usage(stdout);
                         return VL_EXIT_OK;
-                }
-                if (vl_cli_take_target("restore", "NAME", argv[i], &name) < 0)
+                case VL_CLI_WORD:
+                        if (vl_cli_take_target("restore", "NAME", arg, &name) < 0)
+                                return VL_EXIT_USAGE;
+                        break;
+                default: /* VL_CLI_ERROR, already said */
                         return VL_EXIT_USAGE;
+                }
         }
         if (!name) {
                 usage(stderr);

@@ -17,22 +17,36 @@ static void usage(FILE *out)
                      "Options:\n" VL_CLI_DEF_OPTIONS_HELP "  --help                this text\n");
 }
 
+static const struct option run_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        VL_CLI_DEF_LONG_OPTIONS,
+        {0},
+};
+
 int cmd_run(int argc, char **argv)
 {
         struct vl_cli_def_opts dopts = {0};
         const char *target = NULL;
-        for (int i = 1; i < argc; i++) {
-                int r = vl_cli_parse_def_option(argc, argv, &i, &dopts, "run");
+
+        struct vl_cli_parser p = vl_cli_parser("run", argc, argv, "-:h", run_options);
+        const char *arg;
+        for (int opt; (opt = vl_cli_next(&p, &arg)) != VL_CLI_END;) {
+                int r = vl_cli_def_option(opt, arg, &dopts, "run");
                 if (r < 0)
                         return VL_EXIT_USAGE;
                 if (r > 0)
                         continue;
-                if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+                switch (opt) {
+                case 'h':
                         usage(stdout);
                         return VL_EXIT_OK;
-                }
-                if (vl_cli_take_target("run", "NAME|FILE", argv[i], &target) < 0)
+                case VL_CLI_WORD:
+                        if (vl_cli_take_target("run", "NAME|FILE", arg, &target) < 0)
+                                return VL_EXIT_USAGE;
+                        break;
+                default: /* VL_CLI_ERROR, already said */
                         return VL_EXIT_USAGE;
+                }
         }
         if (!target) {
                 usage(stderr);

@@ -76,17 +76,33 @@ static void thread_label(const struct pin_thread *t, char *buf, size_t len)
                 snprintf(buf, len, "iothread %s", t->id);
 }
 
+enum { OPT_JSON = VL_CLI_OPT_VERB };
+
+static const struct option status_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {0},
+};
+
 int cmd_status(int argc, char **argv)
 {
         bool json = false;
         const char *name = NULL;
-        for (int i = 1; i < argc; i++) {
-                if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        struct vl_cli_parser p = vl_cli_parser("status", argc, argv, "-:h", status_options);
+        const char *arg;
+        for (int opt; (opt = vl_cli_next(&p, &arg)) != VL_CLI_END;) {
+                switch (opt) {
+                case 'h':
                         usage(stdout);
                         return VL_EXIT_OK;
-                } else if (!strcmp(argv[i], "--json")) {
+                case OPT_JSON:
                         json = true;
-                } else if (vl_cli_take_target("status", "NAME", argv[i], &name) < 0) {
+                        break;
+                case VL_CLI_WORD:
+                        if (vl_cli_take_target("status", "NAME", arg, &name) < 0)
+                                return VL_EXIT_USAGE;
+                        break;
+                default: /* VL_CLI_ERROR, already said */
                         return VL_EXIT_USAGE;
                 }
         }

@@ -70,30 +70,54 @@ static int send_signal(int pidfd, int sig)
         return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
+/* SECONDS from 0 to 86400; -1 after printing why not. */
+static long parse_timeout_s(const char *v)
+{
+        char *end;
+        errno = 0;
+        long timeout_s = v ? strtol(v, &end, 10) : -1;
+        if (!v || !*v || *end || errno || timeout_s < 0 || timeout_s > 86400) {
+                fprintf(stderr, "vmlaunch stop: --timeout '%s': expected seconds from 0 to 86400\n",
+                        v ? v : "");
+                return -1;
+        }
+        return timeout_s;
+}
+
+enum { OPT_FORCE = VL_CLI_OPT_VERB, OPT_TIMEOUT };
+
+static const struct option stop_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"force", no_argument, NULL, OPT_FORCE},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {0},
+};
+
 int cmd_stop(int argc, char **argv)
 {
         bool force = false;
         long timeout_s = -1;
         const char *name = NULL;
-        for (int i = 1; i < argc; i++) {
-                const char *a = argv[i];
-                if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        struct vl_cli_parser p = vl_cli_parser("stop", argc, argv, "-:h", stop_options);
+        const char *arg;
+        for (int opt; (opt = vl_cli_next(&p, &arg)) != VL_CLI_END;) {
+                switch (opt) {
+                case 'h':
                         usage(stdout);
                         return VL_EXIT_OK;
-                } else if (!strcmp(a, "--force")) {
+                case OPT_FORCE:
                         force = true;
-                } else if (!strcmp(a, "--timeout") || !strncmp(a, "--timeout=", 10)) {
-                        const char *v = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : "");
-                        char *end;
-                        errno = 0;
-                        timeout_s = strtol(v, &end, 10);
-                        if (!*v || *end || errno || timeout_s < 0 || timeout_s > 86400) {
-                                fprintf(stderr,
-                                        "vmlaunch stop: --timeout '%s': expected seconds from 0 to 86400\n",
-                                        v);
+                        break;
+                case OPT_TIMEOUT:
+                        timeout_s = parse_timeout_s(arg);
+                        if (timeout_s < 0)
                                 return VL_EXIT_USAGE;
-                        }
-                } else if (vl_cli_take_target("stop", "NAME", a, &name) < 0) {
+                        break;
+                case VL_CLI_WORD:
+                        if (vl_cli_take_target("stop", "NAME", arg, &name) < 0)
+                                return VL_EXIT_USAGE;
+                        break;
+                default: /* VL_CLI_ERROR, already said */
                         return VL_EXIT_USAGE;
                 }
         }

@@ -65,54 +65,92 @@ static int parse_count(const char *opt, const char *s, unsigned min, unsigned *o
         return 0;
 }
 
+enum {
+        OPT_TOPOLOGY = VL_CLI_OPT_VERB,
+        OPT_SYNTHETIC,
+        OPT_SUGGEST,
+        OPT_IOTHREADS,
+        OPT_JSON,
+        OPT_CHECK,
+};
+
+static const struct option topology_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"topology", required_argument, NULL, OPT_TOPOLOGY},
+        {"synthetic", required_argument, NULL, OPT_SYNTHETIC},
+        {"suggest", required_argument, NULL, OPT_SUGGEST},
+        {"iothreads", required_argument, NULL, OPT_IOTHREADS},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"check", required_argument, NULL, OPT_CHECK},
+        VL_CLI_DEF_LONG_OPTIONS,
+        {0},
+};
+
+static const char *long_option_name(int val)
+{
+        for (const struct option *o = topology_options; o->name; o++)
+                if (o->val == val)
+                        return o->name;
+        return "?";
+}
+
+/* Returns 1 after --help (printed), 0, or -1 on a usage error (printed). */
 static int parse_args(int argc, char **argv, struct topology_args *a)
 {
-        for (int i = 1; i < argc; i++) {
-                const char *o = argv[i];
-                int r = vl_cli_parse_def_option(argc, argv, &i, &a->dopts, "topology");
+        struct vl_cli_parser p = vl_cli_parser("topology", argc, argv, "-:h", topology_options);
+        const char *v;
+        for (int opt; (opt = vl_cli_next(&p, &v)) != VL_CLI_END;) {
+                int r = vl_cli_def_option(opt, v, &a->dopts, "topology");
                 if (r < 0)
                         return -1;
                 if (r > 0)
                         continue;
-                if (!strcmp(o, "--json")) {
-                        a->json = true;
-                        continue;
+                if (opt == 'h') {
+                        topology_usage(stdout);
+                        return 1;
                 }
-                bool takes_value = !strcmp(o, "--topology") || !strcmp(o, "--synthetic") ||
-                                   !strcmp(o, "--suggest") || !strcmp(o, "--iothreads") ||
-                                   !strcmp(o, "--check");
-                if (!takes_value) {
+                if (opt == VL_CLI_WORD) {
                         fprintf(stderr,
-                                "vmlaunch topology: unknown %s '%s'; see `vmlaunch topology --help`\n",
-                                o[0] == '-' ? "option" : "argument", o);
+                                "vmlaunch topology: unknown argument '%s'; see `vmlaunch topology --help`\n",
+                                v);
                         return -1;
                 }
-                if (i + 1 >= argc || !argv[i + 1][0]) {
+                if (opt == VL_CLI_ERROR)
+                        return -1;
+                if (opt != OPT_JSON && (!v || !*v)) {
                         fprintf(stderr,
-                                "vmlaunch topology: %s needs a value; see `vmlaunch topology --help`\n",
-                                o);
+                                "vmlaunch topology: --%s needs a value; see `vmlaunch topology --help`\n",
+                                long_option_name(opt));
                         return -1;
                 }
-                const char *v = argv[++i];
                 struct stat st;
-                if (!strcmp(o, "--topology")) {
+                switch (opt) {
+                case OPT_TOPOLOGY:
                         /* An existing file wins; otherwise it must read as synthetic. */
                         if (stat(v, &st) == 0 || !topology_looks_synthetic(v))
                                 a->origin = TOPOLOGY_XML;
                         else
                                 a->origin = TOPOLOGY_SYNTHETIC;
                         a->source = v;
-                } else if (!strcmp(o, "--synthetic")) {
+                        break;
+                case OPT_SYNTHETIC:
                         a->origin = TOPOLOGY_SYNTHETIC;
                         a->source = v;
-                } else if (!strcmp(o, "--suggest")) {
-                        if (parse_count(o, v, 1, &a->suggest) < 0)
+                        break;
+                case OPT_SUGGEST:
+                        if (parse_count("--suggest", v, 1, &a->suggest) < 0)
                                 return -1;
-                } else if (!strcmp(o, "--iothreads")) {
-                        if (parse_count(o, v, 0, &a->iothreads) < 0)
+                        break;
+                case OPT_IOTHREADS:
+                        if (parse_count("--iothreads", v, 0, &a->iothreads) < 0)
                                 return -1;
-                } else {
+                        break;
+                case OPT_JSON:
+                        a->json = true;
+                        break;
+                case OPT_CHECK:
                         a->check = v;
+                        break;
                 }
         }
         if (a->json && !a->suggest && !a->check) {
@@ -304,14 +342,10 @@ out:
 
 int cmd_topology(int argc, char **argv)
 {
-        for (int i = 1; i < argc; i++)
-                if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-                        topology_usage(stdout);
-                        return VL_EXIT_OK;
-                }
         struct topology_args a = {.origin = TOPOLOGY_HOST, .iothreads = DEFAULT_IOTHREADS};
-        if (parse_args(argc, argv, &a) < 0)
-                return VL_EXIT_USAGE;
+        int r = parse_args(argc, argv, &a);
+        if (r != 0)
+                return r > 0 ? VL_EXIT_OK : VL_EXIT_USAGE;
 
         struct topology *topo = NULL;
         struct vl_error err = {0};

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "util/exit_codes.h"
 #include "version.h"
@@ -28,29 +29,46 @@ static void usage(FILE *out)
                 "\n`vmlaunch VERB --help` describes each verb; see vmlaunch(1) and vmlaunch.ini(5).\n");
 }
 
+static const struct option main_options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {0},
+};
+
 int main(int argc, char **argv)
 {
-        if (argc < 2) {
+        /* "+": vmlaunch's own options end at the verb; the rest is the verb's. */
+        struct vl_cli_parser p = vl_cli_parser(NULL, argc, argv, "+:hV", main_options);
+        const char *first = NULL;
+        for (int opt; !first && (opt = vl_cli_next(&p, &first)) != VL_CLI_END;) {
+                switch (opt) {
+                case 'h':
+                        usage(stdout);
+                        return VL_EXIT_OK;
+                case 'V':
+                        printf("vmlaunch %s\n", VMLAUNCH_VERSION);
+                        return VL_EXIT_OK;
+                case VL_CLI_WORD:
+                        break;
+                default: /* VL_CLI_ERROR, already said */
+                        return VL_EXIT_USAGE;
+                }
+        }
+        if (!first) {
                 usage(stderr);
                 return VL_EXIT_USAGE;
         }
-        const char *first = argv[1];
-        if (!strcmp(first, "--help") || !strcmp(first, "-h") || !strcmp(first, "help")) {
+        if (!strcmp(first, "help")) {
                 usage(stdout);
                 return VL_EXIT_OK;
         }
-        if (!strcmp(first, "--version") || !strcmp(first, "-V")) {
-                printf("vmlaunch %s\n", VMLAUNCH_VERSION);
-                return VL_EXIT_OK;
-        }
+        /* The verb sees its own name as argv[0], as a program would. */
+        int verb_index = optind - 1;
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
                 if (!strcmp(first, verbs[i].name))
-                        return verbs[i].run(argc - 1, argv + 1);
-        if (first[0] == '-') {
-                fprintf(stderr, "vmlaunch: unknown option '%s'; see `vmlaunch --help`\n", first);
-                return VL_EXIT_USAGE;
-        }
-        /* `vmlaunch win10` means `vmlaunch run win10`: argv[0] becomes the verb name. */
-        argv[0] = "run";
-        return cmd_run(argc, argv);
+                        return verbs[i].run(argc - verb_index, argv + verb_index);
+        /* `vmlaunch win10` means `vmlaunch run win10`: the word before NAME becomes the
+         * verb name. */
+        argv[verb_index - 1] = "run";
+        return cmd_run(argc - verb_index + 1, argv + verb_index - 1);
 }

@@ -49,6 +49,26 @@ expect "topology --suggest 0" "vmlaunch topology: --suggest '0': expected a numb
 expect "topology --json" "vmlaunch topology: --json goes with --suggest N or --check"
 expect "topology --suggest 4 --check vm" "vmlaunch topology: use either --suggest or --check"
 
+# getopt_long: --opt=VALUE, unambiguous abbreviations, `--`, short clusters, and the
+# order options and words come in, whatever POSIXLY_CORRECT says.
+expect "--bogus" "vmlaunch: unknown option '--bogus'; see \`vmlaunch --help\`"
+expect "-x run" "vmlaunch: unknown option '-x'; see \`vmlaunch --help\`"
+expect "plan -xy a" "vmlaunch plan: unknown option '-x'; see \`vmlaunch plan --help\`"
+expect "plan --json=yes a" "vmlaunch plan: --json takes no value; see \`vmlaunch plan --help\`"
+expect "plan --topology=" "vmlaunch plan: --topology needs FILE or a synthetic description"
+expect "check --config-dir=" "vmlaunch check: --config-dir needs a directory"
+expect "check --conf" "vmlaunch check: --config-dir needs a directory"
+expect "run --allow a b" "vmlaunch run: one NAME|FILE expected, got 'a' and 'b'"
+expect "stop --time=abc vm" "vmlaunch stop: --timeout 'abc': expected seconds from 0 to 86400"
+expect "restore -- -x a" "vmlaunch restore: one NAME expected, got '-x' and 'a'"
+expect "topology --suggest=0" "vmlaunch topology: --suggest '0': expected a number from 1 to 4096"
+expect "topology --s 4" "vmlaunch topology: ambiguous option '--s' (--synthetic, --suggest); see \`vmlaunch topology --help\`"
+expect "topology --iothreads" "vmlaunch topology: --iothreads needs a value; see \`vmlaunch topology --help\`"
+expect "topology vm" "vmlaunch topology: unknown argument 'vm'; see \`vmlaunch topology --help\`"
+expect "qmp --bogus vm x" "vmlaunch qmp: unknown option '--bogus'; see \`vmlaunch qmp --help\`"
+expect "qmp vm x y" "Usage: vmlaunch qmp NAME JSON"
+POSIXLY_CORRECT=1 expect "status a --bogus" "vmlaunch status: unknown option '--bogus'; see \`vmlaunch status --help\`"
+
 [ -z "$(find "$VMLAUNCH_RUNTIME_DIR" "$VMLAUNCH_CONFIG_DIR" -mindepth 1)" ] ||
   { echo "FAIL: a usage error wrote to the runtime or config directory"; failures=$((failures + 1)); }
 [ "$failures" = 0 ] || { echo "$failures case(s) failed"; exit 1; }

@@ -23,11 +23,52 @@ extern char **environ;
 struct run_result {
         int exit_code;
         char *out; /* stdout, NUL-terminated */
+        size_t len;
 };
 
 static char tmp_dir[] = "/tmp/vmlaunch-plan-test.XXXXXX";
 
-/* Runs $VMLAUNCH with args (NULL-terminated), stdout captured, stderr passed through. */
+/* Runs argv (NULL-terminated; argv[0] looked up in $PATH), stdout captured, stderr
+ * passed through. */
+static struct run_result run_program(const char *const *argv)
+{
+        int pipe_fds[2];
+        assert_int_equal(pipe2(pipe_fds, O_CLOEXEC), 0);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+        pid_t pid;
+        assert_int_equal(posix_spawnp(&pid, argv[0], &actions, NULL, (char *const *)argv, environ),
+                         0);
+        posix_spawn_file_actions_destroy(&actions);
+        close(pipe_fds[1]);
+
+        struct run_result res = {0};
+        size_t cap = 0;
+        for (;;) {
+                if (res.len + 4096 + 1 > cap) {
+                        cap = cap ? cap * 2 : 16384;
+                        res.out = realloc(res.out, cap);
+                        assert_non_null(res.out);
+                }
+                ssize_t got = read(pipe_fds[0], res.out + res.len, cap - res.len - 1);
+                if (got < 0 && errno == EINTR)
+                        continue;
+                assert_true(got >= 0);
+                if (got == 0)
+                        break;
+                res.len += (size_t)got;
+        }
+        res.out[res.len] = '\0';
+        close(pipe_fds[0]);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        res.exit_code = WEXITSTATUS(status);
+        return res;
+}
+
+/* Runs $VMLAUNCH with args (NULL-terminated). */
 static struct run_result run_vmlaunch(const char *const *args)
 {
         const char *exe = getenv("VMLAUNCH");
@@ -37,40 +78,7 @@ static struct run_result run_vmlaunch(const char *const *args)
         for (; args[n - 1]; n++)
                 argv[n] = args[n - 1];
         argv[n] = NULL;
-
-        int pipe_fds[2];
-        assert_int_equal(pipe2(pipe_fds, O_CLOEXEC), 0);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-        pid_t pid;
-        assert_int_equal(posix_spawn(&pid, exe, &actions, NULL, (char *const *)argv, environ), 0);
-        posix_spawn_file_actions_destroy(&actions);
-        close(pipe_fds[1]);
-
-        struct run_result res = {0};
-        size_t len = 0, cap = 0;
-        for (;;) {
-                if (len + 4096 + 1 > cap) {
-                        cap = cap ? cap * 2 : 16384;
-                        res.out = realloc(res.out, cap);
-                        assert_non_null(res.out);
-                }
-                ssize_t got = read(pipe_fds[0], res.out + len, cap - len - 1);
-                if (got < 0 && errno == EINTR)
-                        continue;
-                assert_true(got >= 0);
-                if (got == 0)
-                        break;
-                len += (size_t)got;
-        }
-        res.out[len] = '\0';
-        close(pipe_fds[0]);
-        int status;
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFEXITED(status));
-        res.exit_code = WEXITSTATUS(status);
-        return res;
+        return run_program(argv);
 }
 
 /* Copies SOURCE_ROOT/relative to the temp dir as a 0644 file owned by us. */
@@ -112,7 +120,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
         (void)state;
-        const char *files[] = {"win10.ini", "demo.ini", "broken.ini", "auto.ini"};
+        const char *files[] = {"win10.ini", "demo.ini", "broken.ini", "auto.ini", "odd.ini"};
         for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
                 char path[4096];
                 snprintf(path, sizeof(path), "%s/%s", tmp_dir, files[i]);
@@ -179,7 +187,19 @@ static void test_plan_json_of_win10_has_name_definition_qemu_steps_and_warnings(
         free(path);
 }
 
-static void test_plan_text_is_pasteable_one_argument_per_line(void **state)
+static char *write_definition(const char *name, const char *text);
+
+/* The QEMU command line of the text plan: what follows its heading. */
+static const char *command_block(const char *plan_text)
+{
+        const char *heading = "\nQEMU command line:\n";
+        const char *block = strstr(plan_text, heading);
+        if (!block)
+                fail_msg("no QEMU command line in:\n%s", plan_text);
+        return block + strlen(heading);
+}
+
+static void test_plan_text_shows_one_option_and_its_value_per_line(void **state)
 {
         (void)state;
         char *path = private_copy("examples/demo.ini", "demo.ini");
@@ -188,20 +208,82 @@ static void test_plan_text_is_pasteable_one_argument_per_line(void **state)
         assert_int_equal(res.exit_code, 0);
         assert_non_null(strstr(res.out, "VM demo ("));
         assert_non_null(strstr(res.out, "\nHost steps:\n"));
-        char *cmd = strstr(res.out, "\nQEMU command line:\n");
-        assert_non_null(cmd);
-        /* every line but the last ends in " \", the last is the last argument */
-        char *line = cmd + strlen("\nQEMU command line:\n");
+        /* every line but the last ends in " \", the last is the last option */
+        const char *line = command_block(res.out);
         size_t lines = 0;
-        for (char *nl; (nl = strchr(line, '\n')); line = nl + 1, lines++) {
+        for (const char *nl; (nl = strchr(line, '\n')); line = nl + 1, lines++) {
                 bool last = nl[1] == '\0';
                 bool continued = nl - line >= 2 && !strncmp(nl - 2, " \\", 2);
                 assert_true(last != continued);
         }
-        assert_true(lines > 20);
-        assert_non_null(strstr(res.out, "    -S \\\n"));
+        assert_true(lines > 15);
+        assert_non_null(strstr(res.out, "\nqemu-system-x86_64 \\\n    -name guest=demo,"));
+        assert_non_null(strstr(res.out, "\n    -S \\\n"));
+        assert_non_null(strstr(res.out, "\n    -cpu max \\\n"));
+        assert_non_null(strstr(res.out, "\n    -m 512M \\\n"));
+        assert_non_null(strstr(res.out, "\n    -nodefaults \\\n"));
+        assert_non_null(strstr(res.out, "\n    -serial chardev:serial0\n"));
         free(res.out);
         free(path);
+}
+
+/* Pastes the text plan's command line into bash, with printf in front of it, and
+ * checks the words bash gets are exactly the argv of `plan --json`. */
+static void expect_pasted_command_line_is_the_json_argv(const char *path)
+{
+        const char *text_args[] = {"plan", "--allow-unsafe-owner", path, NULL};
+        struct run_result text = run_vmlaunch(text_args);
+        assert_int_equal(text.exit_code, 0);
+        const char *json_args[] = {"plan", "--json", "--allow-unsafe-owner", path, NULL};
+        struct run_result json = run_vmlaunch(json_args);
+        assert_int_equal(json.exit_code, 0);
+
+        char *script = NULL;
+        assert_true(asprintf(&script, "printf '%%s\\0' %s", command_block(text.out)) > 0);
+        const char *bash[] = {"bash", "-c", script, NULL};
+        struct run_result words = run_program(bash);
+        assert_int_equal(words.exit_code, 0);
+
+        struct json_object *plan = json_tokener_parse(json.out);
+        assert_non_null(plan);
+        struct json_object *qemu = field(plan, "qemu", json_type_object);
+        struct json_object *argv = field(qemu, "argv", json_type_array);
+        size_t at = 0, n = json_object_array_length(argv);
+        for (size_t i = 0; i < n; i++) {
+                const char *want = json_object_get_string(json_object_array_get_idx(argv, i));
+                if (at >= words.len)
+                        fail_msg("bash got %zu words, plan --json has %zu", i, n);
+                assert_string_equal(words.out + at, want);
+                at += strlen(words.out + at) + 1;
+        }
+        assert_int_equal(at, words.len); /* and no word more */
+        json_object_put(plan);
+        free(words.out);
+        free(script);
+        free(json.out);
+        free(text.out);
+}
+
+static void test_plan_text_pasted_into_a_shell_runs_exactly_the_json_argv(void **state)
+{
+        (void)state;
+        char *demo = private_copy("examples/demo.ini", "demo.ini");
+        expect_pasted_command_line_is_the_json_argv(demo);
+        char *win10 = private_copy("examples/win10.ini", "win10.ini");
+        expect_pasted_command_line_is_the_json_argv(win10);
+        /* words a shell would expand, split or end on, and values starting with '-' */
+        char *odd = write_definition(
+                "odd.ini",
+                "[vm]\nname = odd\n"
+                "[qemu]\naccel = tcg\n"
+                "args = -snapshot -fw_cfg \"name=opt/x,string=it's $HOME `id` \\\\ * | & (x)\" "
+                "-append '-x  \"two\"  spaces' -rtc -1 -boot ''\n"
+                "[cpu]\nmodel = max\n"
+                "[hyperv]\nenabled = no\n");
+        expect_pasted_command_line_is_the_json_argv(odd);
+        free(odd);
+        free(win10);
+        free(demo);
 }
 
 static void test_plan_of_an_invalid_definition_exits_3_and_prints_nothing(void **state)
@@ -305,7 +387,8 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(
                         test_plan_json_of_win10_has_name_definition_qemu_steps_and_warnings),
-                cmocka_unit_test(test_plan_text_is_pasteable_one_argument_per_line),
+                cmocka_unit_test(test_plan_text_shows_one_option_and_its_value_per_line),
+                cmocka_unit_test(test_plan_text_pasted_into_a_shell_runs_exactly_the_json_argv),
                 cmocka_unit_test(test_plan_of_an_invalid_definition_exits_3_and_prints_nothing),
                 cmocka_unit_test(test_plan_without_a_definition_is_a_usage_error),
                 cmocka_unit_test(test_plan_resolves_vcpu_pin_auto_against_a_given_topology),
