@@ -185,6 +185,11 @@ static void free_states(void **states)
         free(states);
 }
 
+const char *hostprep_step_name(size_t i)
+{
+        return i < hostprep_n_steps ? hostprep_steps[i]->name : NULL;
+}
+
 int hostprep_plan(const struct vm_def *def, const struct hostprep_options *opts,
                   struct hostprep_plan *plan, struct vl_error *err)
 {

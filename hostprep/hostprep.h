@@ -104,6 +104,10 @@ struct hostprep_report {
         bool journal_kept;       /* some undo failed: the journal stays for another restore */
 };
 
+/* The name of host step i (0-based) in the order prepare runs them, NULL past the
+ * last: every step, also those with nothing to do for a definition. */
+const char *hostprep_step_name(size_t i);
+
 int hostprep_plan(const struct vm_def *def, const struct hostprep_options *opts,
                   struct hostprep_plan *plan, struct vl_error *err);
 void hostprep_plan_free(struct hostprep_plan *plan);

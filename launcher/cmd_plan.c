@@ -194,6 +194,17 @@ static int json_add_object(struct json_object *obj, const char *key, struct json
         return 0;
 }
 
+static struct json_object *json_step_order(void)
+{
+        struct json_object *order = json_object_new_array();
+        for (size_t i = 0; order && hostprep_step_name(i); i++)
+                if (json_array_add_string(order, hostprep_step_name(i)) < 0) {
+                        json_object_put(order);
+                        return NULL;
+                }
+        return order;
+}
+
 static struct json_object *json_steps(const struct hostprep_plan *steps)
 {
         struct json_object *array = json_object_new_array();
@@ -305,6 +316,8 @@ static struct json_object *json_plan(const struct vm_def *def, const struct plan
         }
         if (r == 0)
                 r = json_add_object(root, "steps", json_steps(&facts->steps));
+        if (r == 0) /* every step, so scripts (and tests) can walk them all */
+                r = json_add_object(root, "step_order", json_step_order());
         if (r == 0) {
                 r = json_add_object(root, "warnings", warnings);
                 warnings = NULL;

@@ -174,6 +174,14 @@ static void test_plan_json_of_win10_has_name_definition_qemu_steps_and_warnings(
                 field(step, "step", json_type_string);
                 field(step, "description", json_type_string);
         }
+        /* every step by name, in the order run takes them (hostprep/steps.c) */
+        struct json_object *order = field(plan, "step_order", json_type_array);
+        const char *expected[] = {"checks",     "hugepages",   "governor", "isolation", "units",
+                                  "vtconsoles", "framebuffer", "modules",  "vfio",      "hooks"};
+        assert_int_equal(json_object_array_length(order), sizeof(expected) / sizeof(expected[0]));
+        for (size_t i = 0; i < json_object_array_length(order); i++)
+                assert_string_equal(json_object_get_string(json_object_array_get_idx(order, i)),
+                                    expected[i]);
         /* the guide's disk image is not on this machine: a warning, not an error */
         struct json_object *warnings = field(plan, "warnings", json_type_array);
         bool disk_warned = false;
