@@ -78,3 +78,18 @@ unit_state() { systemctl is-active "$1" 2>/dev/null; }
 vm_status_field() {
   "$VMLAUNCH" status "$vm" --json | jq -r ".$1"
 }
+
+# Step names from vmlaunch itself, so a new step is covered (or named) without editing
+# the scenarios: plan_steps DEF all|changing prints every host step in run order, or
+# only those that would change this host for DEF.
+plan_steps() { # def which
+  "$VMLAUNCH" plan --json "$1" | python3 -c '
+import json, sys
+plan = json.load(sys.stdin)
+if sys.argv[1] == "all":
+    names = plan["step_order"]
+else:
+    changing = {s["step"] for s in plan["steps"]}
+    names = [n for n in plan["step_order"] if n in changing]
+print(" ".join(names))' "$2"
+}

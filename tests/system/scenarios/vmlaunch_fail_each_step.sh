@@ -8,11 +8,14 @@
 source "$SYSTEM_TESTS/scenario-lib.sh"
 # shellcheck source=tests/system/scenarios/vmlaunch-lib.sh
 source "$SYSTEM_TESTS/scenarios/vmlaunch-lib.sh"
-# hostprep/steps.c, in order.
-steps=(checks hugepages governor isolation units vtconsoles framebuffer modules vfio hooks)
 # isolate_cpus on, so the isolation step changes this host too
 def_variant /tmp/isolated.ini 's/^\[host\]$/[host]\nisolate_cpus = yes/'
 vm_def=/tmp/isolated.ini
+# Every step, in order, as vmlaunch names them (also those that change nothing here:
+# a failure there still rolls back the steps before it).
+read -ra steps <<<"$(plan_steps "$vm_def" all)"
+[ ${#steps[@]} -ge 10 ] || { fail "plan --json names ${#steps[@]} steps: ${steps[*]}"; finish_vm; }
+echo "steps: ${steps[*]}"
 # A step of this host makes at most this many changes (modules: bochs and its drm
 # helpers, snd_hda_intel and its codecs, xhci_pci).
 max_changes=24
