@@ -1,9 +1,10 @@
 #!/bin/bash
 # Runs INSIDE the emulated host. Prints, one fact per line and sorted, everything
 # vmlaunch may change on a host, so that "before" and "after" can be compared with diff.
-# SYSFS/PROCFS/DEVFS point it at a fixture tree instead of the running system.
+# SYSFS/PROCFS/DEVFS/RUNFS point it at a fixture tree instead of the running system.
+# scenarios/snapshot_sees_every_change.sh proves that a change of each kind shows.
 set -u
-sys=${SYSFS:-/sys} proc=${PROCFS:-/proc} dev=${DEVFS:-/dev}
+sys=${SYSFS:-/sys} proc=${PROCFS:-/proc} dev=${DEVFS:-/dev} run=${RUNFS:-/run}
 units=${SNAPSHOT_UNITS:-display-manager.service}
 
 # Few forks: under TCG each one costs milliseconds, and scenarios snapshot often.
@@ -32,6 +33,13 @@ link_name() {
     list = "-"; for (i = 1; i <= m; i++) list = (i == 1 ? "" : list ",") s[i]
     print "module " $1 " refcount=" $3 " holders=" list " state=" $5
   }' "$proc/modules"
+  # Parameters of the loaded modules: a module vmlaunch unloads and loads again must
+  # come back with the values the host had (modprobe.d options, sysfs writes).
+  while read -r m _; do
+    for p in "$sys/module/$m/parameters/"*; do
+      [ -e "$p" ] && echo "module-param $m ${p##*/}=$(first_line "$p")"
+    done
+  done < <([ -r "$proc/modules" ] && cat "$proc/modules")
   for v in "$sys"/class/vtconsole/vtcon*; do
     [ -e "$v" ] || continue
     echo "vtconsole $(basename "$v") bind=$(first_line "$v/bind") name=$(first_line "$v/name")"
@@ -62,6 +70,19 @@ link_name() {
   if [ -d /run/systemd/system ] && [ -z "${SYSFS:-}" ]; then
     systemctl show -p Id -p AllowedCPUs init.scope system.slice user.slice machine.slice |
       awk -F= '$1 == "Id" { id = $2 } $1 == "AllowedCPUs" { print "allowed-cpus " id " " $2 }'
+  fi
+  # vmlaunch's own runtime state: run dirs, journals, state files, sockets (the QEMU
+  # version cache is kept across runs on purpose).
+  [ -d "$run/vmlaunch" ] &&
+    find "$run/vmlaunch" -mindepth 1 ! -name .qemu-versions -printf 'vmlaunch-runtime %P %y %m\n'
+  # systemd's runtime drop-ins (set-property --runtime, as isolate_cpus does) and
+  # transient units (QEMU's scope), with their contents.
+  for d in "$run/systemd/system.control" "$run/systemd/transient"; do
+    [ -d "$d" ] && find "$d" -type f -exec sha1sum {} + | sed "s|^\([0-9a-f]*\)  $d/\(.*\)|systemd-runtime ${d##*/}/\2 sha1=\1|"
+  done
+  if [ -d /run/systemd/system ] && [ -z "${SYSFS:-}" ]; then
+    systemctl list-units --all --plain --no-legend 'vmlaunch-*' |
+      awk '{ print "vmlaunch-unit " $1 " " $3 " " $4 }'
   fi
   if [ -d "$dev/vfio" ]; then
     echo "vfio-devices $(cd "$dev/vfio" && ls | sort | tr '\n' ' ')"
