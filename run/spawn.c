@@ -12,13 +12,13 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/clock.h"
+#include "util/pidfd.h"
 
 extern char **environ;
 
@@ -317,7 +317,7 @@ int spawn_qemu(const struct spawn_request *req, struct qemu_proc *out, struct vl
 
         /* The child is ours and not reaped, so its pid cannot be reused
          * before the pidfd refers to it. */
-        int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        int pidfd = vl_pidfd_open(pid);
         if (pidfd < 0) {
                 r = vl_error_set(err, errno, "pidfd_open for QEMU (pid %d; needs Linux >= 5.3)",
                                  (int)pid);

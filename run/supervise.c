@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +14,8 @@
 #include "run/runlog.h"
 #include "qmp/qmp.h"
 #include "util/clock.h"
+#include "util/pidfd.h"
+#include "util/stop_signal.h"
 
 #define NO_DEADLINE (-1LL)
 
@@ -36,16 +37,14 @@ struct supervisor {
 static int signal_qemu(const struct qemu_proc *proc, int sig)
 {
         /* Through the pidfd: never signals a recycled pid. */
-        return (int)syscall(SYS_pidfd_send_signal, proc->pidfd, sig, NULL, 0);
+        return vl_pidfd_send_signal(proc->pidfd, sig);
 }
 
 int supervise_signals_open(struct vl_error *err)
 {
         sigset_t set;
         sigemptyset(&set);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGHUP);
+        vl_stop_signals_add(&set);
         sigaddset(&set, SIGCHLD);
         if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
                 return vl_error_set(err, errno, "block signals");
@@ -53,16 +52,6 @@ int supervise_signals_open(struct vl_error *err)
         if (fd < 0)
                 return vl_error_set(err, errno, "create a signalfd");
         return fd;
-}
-
-bool supervise_stop_pending(int signal_fd)
-{
-        sigset_t pending;
-        if (sigpending(&pending) < 0)
-                return false;
-        (void)signal_fd;
-        return sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT) ||
-               sigismember(&pending, SIGHUP);
 }
 
 void supervise_drop_sigchld(void)

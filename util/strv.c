@@ -40,6 +40,14 @@ int vl_strv_pushf(struct vl_strv *v, const char *fmt, ...)
         return strv_take(v, n < 0 ? NULL : s);
 }
 
+bool vl_strv_contains(const struct vl_strv *v, const char *s)
+{
+        for (size_t i = 0; i < v->count; i++)
+                if (strcmp(v->items[i], s) == 0)
+                        return true;
+        return false;
+}
+
 void vl_strv_free(struct vl_strv *v)
 {
         for (size_t i = 0; i < v->count; i++)
