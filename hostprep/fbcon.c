@@ -87,14 +87,6 @@ static int group_endpoints(const struct vm_def *def, struct vl_strv *out)
         return r;
 }
 
-static bool strv_contains(const struct vl_strv *v, const char *s)
-{
-        for (size_t i = 0; i < v->count; i++)
-                if (!strcmp(v->items[i], s))
-                        return true;
-        return false;
-}
-
 struct fb_info {
         char node[8];        /* "fb0" */
         char name[64];       /* "simpledrm" */
@@ -144,7 +136,7 @@ static bool below_endpoint(const struct fb_info *fb, const struct vl_strv *endpo
         snprintf(copy, sizeof(copy), "%s", fb->real);
         char *save = NULL;
         for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save))
-                if (strv_contains(endpoints, c))
+                if (vl_strv_contains(endpoints, c))
                         return true;
         return false;
 }

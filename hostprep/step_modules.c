@@ -32,18 +32,10 @@ static bool module_loaded(const char *module)
         return sysroot_exists(path);
 }
 
-static bool strv_contains(const struct vl_strv *v, const char *s)
-{
-        for (size_t i = 0; i < v->count; i++)
-                if (!strcmp(v->items[i], s))
-                        return true;
-        return false;
-}
-
 /* Post-order over /sys/module/M/holders: every holder is queued before M. */
 static int queue_with_holders(const char *module, struct vl_strv *order, unsigned depth)
 {
-        if (strv_contains(order, module) || depth > 32)
+        if (vl_strv_contains(order, module) || depth > 32)
                 return 0;
         char dir[PATH_MAX];
         struct vl_strv holders;
@@ -91,7 +83,7 @@ static int auto_roots(struct modules_state *s, struct vl_strv *roots)
         for (size_t i = 0; i < g->count && r == 0; i++) {
                 const struct pci_device *d = &g->devices[i];
                 if (pci_is_bridge(d) || !d->module[0] || !strcmp(d->driver, "vfio-pci") ||
-                    strv_contains(roots, d->module))
+                    vl_strv_contains(roots, d->module))
                         continue;
                 char **addrs = NULL;
                 size_t n = 0;

@@ -266,14 +266,6 @@ static int undo_device(struct hostprep_ctx *ctx, const char *addr, const char *d
         return r;
 }
 
-static bool strv_has(const struct vl_strv *v, const char *s)
-{
-        for (size_t i = 0; i < v->count; i++)
-                if (!strcmp(v->items[i], s))
-                        return true;
-        return false;
-}
-
 /* Adds to deps every loaded module that a module of deps (or of roots) holds,
  * transitively: what loading the roots brought in. */
 static int collect_dependencies(const char *const *roots, size_t n_roots, struct vl_strv *deps)
@@ -286,7 +278,7 @@ static int collect_dependencies(const char *const *roots, size_t n_roots, struct
                 grew = false;
                 for (size_t i = 0; i < all.count && r == 0; i++) {
                         const char *d = all.items[i];
-                        if (strv_has(deps, d))
+                        if (vl_strv_contains(deps, d))
                                 continue;
                         for (size_t j = 0; j < n_roots + deps->count; j++) {
                                 const char *m = j < n_roots ? roots[j] : deps->items[j - n_roots];
