@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "hostprep/steps.h"
+#include "util/sort.h"
 #include "vmdefs/vmdef.h"
 
 static int add_list(const struct vmdef_cpulist *l, unsigned **cpus, size_t *n)
@@ -23,12 +24,6 @@ static int add_list(const struct vmdef_cpulist *l, unsigned **cpus, size_t *n)
         return 0;
 }
 
-static int cmp_unsigned(const void *a, const void *b)
-{
-        unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-        return x < y ? -1 : x > y;
-}
-
 int pinned_cpus(const struct vm_def *def, unsigned **cpus, size_t *n)
 {
         *cpus = NULL;
@@ -45,6 +40,6 @@ int pinned_cpus(const struct vm_def *def, unsigned **cpus, size_t *n)
                 return r;
         }
         if (*n)
-                qsort(*cpus, *n, sizeof(**cpus), cmp_unsigned);
+                qsort(*cpus, *n, sizeof(**cpus), vl_cmp_unsigned);
         return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
+#include "util/sort.h"
 #include "vmdefs/vmdef.h"
 
 static const char *const host_units[] = {"init.scope", "system.slice", "user.slice"};
@@ -31,19 +32,13 @@ static void isolation_free(void *state)
         free(s);
 }
 
-static int compare_unsigned(const void *a, const void *b)
-{
-        unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-        return x < y ? -1 : x > y;
-}
-
 static void format_emulator_cpus(const struct vm_def *def, char *buf, size_t len)
 {
         unsigned cpus[512];
         size_t n = 0;
         for (size_t i = 0; i < def->emulator_pin.count && n < 512; i++)
                 cpus[n++] = def->emulator_pin.cpus[i];
-        qsort(cpus, n, sizeof(cpus[0]), compare_unsigned);
+        qsort(cpus, n, sizeof(cpus[0]), vl_cmp_unsigned);
         vmdef_cpulist_format(cpus, n, buf, len);
 }
 

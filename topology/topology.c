@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/sort.h"
 
 static void hwloc_topology_destroyp(hwloc_topology_t *t)
 {
@@ -60,9 +61,8 @@ bool topology_looks_synthetic(const char *s)
 
 static int cmp_cpu(const void *a, const void *b)
 {
-        unsigned x = ((const struct topology_cpu *)a)->os_index;
-        unsigned y = ((const struct topology_cpu *)b)->os_index;
-        return x < y ? -1 : x > y;
+        return vl_cmp_unsigned(&((const struct topology_cpu *)a)->os_index,
+                               &((const struct topology_cpu *)b)->os_index);
 }
 
 const struct topology_cpu *topology_find_cpu(const struct topology *topo, unsigned os_index)
