@@ -104,22 +104,14 @@ int pin_cpulist_to_set(const struct vmdef_cpulist *l, cpu_set_t *set, struct vl_
 
 void pin_format_cpus(const cpu_set_t *set, char *buf, size_t len)
 {
-        size_t used = 0;
-        buf[0] = '\0';
-        for (int cpu = 0; cpu < CPU_SETSIZE && used < len; cpu++) {
-                if (!CPU_ISSET(cpu, set))
-                        continue;
-                int last = cpu;
-                while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, set))
-                        last++;
-                const char *sep = used ? "," : "";
-                if (last == cpu)
-                        used += (size_t)snprintf(buf + used, len - used, "%s%d", sep, cpu);
-                else
-                        used += (size_t)snprintf(buf + used, len - used, "%s%d-%d", sep, cpu, last);
-                cpu = last;
-        }
-        if (!used)
+        unsigned cpus[CPU_SETSIZE];
+        size_t n = 0;
+        for (unsigned cpu = 0; cpu < CPU_SETSIZE; cpu++)
+                if (CPU_ISSET(cpu, set))
+                        cpus[n++] = cpu;
+        if (n)
+                vmdef_cpulist_format(cpus, n, buf, len);
+        else
                 snprintf(buf, len, "none");
 }
 

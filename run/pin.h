@@ -49,10 +49,10 @@ int pin_parse_vcpus(struct json_object *ret, struct pin_report *r, struct vl_err
  * ([{"id": ID, "thread-id": TID, ...}]). */
 int pin_parse_iothreads(struct json_object *ret, struct pin_report *r, struct vl_error *err);
 
-/* "3", "0-1", "0,3,5-7"; "none" for an empty set. */
+/* "3", "0,1", "0,3,5-7" (vmdef_cpulist_format); "none" for an empty set. */
 void pin_format_cpus(const cpu_set_t *set, char *buf, size_t len);
 
-/* One log line: "vCPU 3 (tid 1234) -> CPU 3", "iothread io1 (tid 1240) -> CPUs 0-1",
+/* One log line: "vCPU 3 (tid 1234) -> CPU 3", "iothread io1 (tid 1240) -> CPUs 0,1",
  * "emulator (pid 1200) -> CPUs 0,3"; threads left alone say "unpinned". */
 void pin_describe(const struct pin_thread *t, char *buf, size_t len);
 

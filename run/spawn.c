@@ -144,14 +144,6 @@ static _Noreturn void child_exec(const struct child_plan *p)
         child_fail(report, CHILD_EXEC, errno);
 }
 
-static void format_cpus(const struct vmdef_cpulist *l, char *buf, size_t len)
-{
-        size_t used = 0;
-        buf[0] = '\0';
-        for (size_t i = 0; i < l->count && used < len; i++)
-                used += (size_t)snprintf(buf + used, len - used, "%s%u", i ? "," : "", l->cpus[i]);
-}
-
 static int child_failure_error(const struct child_failure *f, const struct child_plan *p,
                                const struct spawn_request *req, struct vl_error *err)
 {
@@ -163,7 +155,7 @@ static int child_failure_error(const struct child_failure *f, const struct child
                         "raise RLIMIT_MEMLOCK to %llu MiB so VFIO can lock the guest's RAM (needs root or CAP_SYS_RESOURCE; under systemd set LimitMEMLOCK=)",
                         (unsigned long long)(req->memlock_bytes >> 20));
         case CHILD_AFFINITY:
-                format_cpus(req->affinity, cpus, sizeof(cpus));
+                vmdef_cpulist_format(req->affinity->cpus, req->affinity->count, cpus, sizeof(cpus));
                 return vl_error_set(
                         err, f->errnum,
                         "set QEMU's affinity to the emulator CPUs %s (are they online and inside vmlaunch's cpuset?)",
