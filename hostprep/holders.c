@@ -9,6 +9,7 @@
 
 #include "hostprep/hostprep.h"
 #include "hostprep/sysroot.h"
+#include "util/array.h"
 
 /* Device node prefixes that belong to the group: /dev/dri/card1, /dev/snd/pcmC1D3p, ... */
 static int group_nodes(const struct pci_group *group, struct vl_strv *prefixes)
@@ -178,6 +179,7 @@ int holders_scan(const struct pci_group *group, struct gpu_holder **out, size_t 
 {
         *out = NULL;
         *count = 0;
+        size_t cap = 0;
         struct vl_strv prefixes = {0}, pids = {0};
         int r = group_nodes(group, &prefixes);
         if (r < 0 || prefixes.count == 0 || sysroot_list_dir("/proc", &pids) < 0) {
@@ -206,13 +208,11 @@ int holders_scan(const struct pci_group *group, struct gpu_holder **out, size_t 
                         target[n] = '\0';
                         if (!node_matches(target, &prefixes))
                                 continue;
-                        struct gpu_holder *more = realloc(*out, (*count + 1) * sizeof(*more));
-                        if (!more) {
+                        if (VL_ARRAY_GROW(*out, cap, *count) < 0) {
                                 r = -ENOMEM;
                                 break;
                         }
-                        *out = more;
-                        struct gpu_holder *h = &more[(*count)++];
+                        struct gpu_holder *h = &(*out)[(*count)++];
                         *h = (struct gpu_holder){.pid = (int)pid};
                         snprintf(h->node, sizeof(h->node), "%.*s", (int)sizeof(h->node) - 1,
                                  target);

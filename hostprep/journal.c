@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/array.h"
 
 struct journal {
         int fd;
@@ -193,11 +194,8 @@ static int parse_record(char *line, struct journal_record *rec)
                 *eq = '\0';
                 if (unescape_in_place(word) < 0 || unescape_in_place(eq + 1) < 0)
                         return -EINVAL;
-                struct journal_field *more =
-                        realloc(rec->fields, (rec->n_fields + 1) * sizeof(*more));
-                if (!more)
+                if (VL_ARRAY_GROW(rec->fields, rec->cap_fields, rec->n_fields) < 0)
                         return -ENOMEM;
-                rec->fields = more;
                 struct journal_field *f = &rec->fields[rec->n_fields];
                 f->key = strdup(word);
                 f->value = strdup(eq + 1);
@@ -260,12 +258,10 @@ int journal_load(const char *run_dir, struct journal_records *out, struct vl_err
                 }
                 if (line[0] == '\0')
                         continue;
-                struct journal_record *more = realloc(out->items, (out->count + 1) * sizeof(*more));
-                if (!more) {
+                if (VL_ARRAY_GROW(out->items, out->cap, out->count) < 0) {
                         r = vl_error_set(err, ENOMEM, "%s", path);
                         break;
                 }
-                out->items = more;
                 out->items[out->count] = (struct journal_record){0};
                 out->count++;
                 if (parse_record(line, &out->items[out->count - 1]) < 0) {

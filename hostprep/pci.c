@@ -10,6 +10,7 @@
 
 #include "hostprep/sysroot.h"
 #include "util/cleanup.h"
+#include "util/array.h"
 
 bool pci_addr_is_valid(const char *s)
 {
@@ -134,18 +135,16 @@ static int list_addrs(const char *dir, char ***addrs, size_t *count)
         if (!d)
                 return -errno;
         struct dirent *de;
+        size_t cap = 0;
         r = 0;
         while ((de = readdir(d))) {
                 if (!pci_addr_is_valid(de->d_name))
                         continue;
-                char **more = realloc(*addrs, (*count + 1) * sizeof(*more));
-                if (!more || !(more[*count] = strdup(de->d_name))) {
-                        if (more)
-                                *addrs = more;
+                if (VL_ARRAY_GROW(*addrs, cap, *count) < 0 ||
+                    !((*addrs)[*count] = strdup(de->d_name))) {
                         r = -ENOMEM;
                         break;
                 }
-                *addrs = more;
                 (*count)++;
         }
         closedir(d);

@@ -10,6 +10,7 @@
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
 #include "vmdefs/vmdef.h"
+#include "util/array.h"
 
 struct governor_change {
         unsigned cpu;
@@ -32,6 +33,7 @@ static int all_cpus(unsigned **cpus, size_t *n)
 {
         *cpus = NULL;
         *n = 0;
+        size_t cap = 0;
         struct vl_strv entries;
         if (sysroot_list_dir("/sys/devices/system/cpu", &entries) < 0)
                 return 0;
@@ -44,12 +46,10 @@ static int all_cpus(unsigned **cpus, size_t *n)
                 unsigned long cpu = strtoul(name + 3, &end, 10);
                 if (*end)
                         continue;
-                unsigned *more = realloc(*cpus, (*n + 1) * sizeof(*more));
-                if (!more) {
+                if (VL_ARRAY_GROW(*cpus, cap, *n) < 0) {
                         r = -ENOMEM;
                         break;
                 }
-                *cpus = more;
                 (*cpus)[(*n)++] = (unsigned)cpu;
         }
         vl_strv_free(&entries);

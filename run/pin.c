@@ -7,16 +7,15 @@
 #include <string.h>
 
 #include "qmp/qmp.h"
+#include "util/array.h"
 
 #define PIN_QMP_TIMEOUT_MS 5000
 
 static int report_add(struct pin_report *r, struct pin_thread **t)
 {
-        struct pin_thread *grown = realloc(r->threads, (r->count + 1) * sizeof(*grown));
-        if (!grown)
+        if (VL_ARRAY_GROW(r->threads, r->cap, r->count) < 0)
                 return -ENOMEM;
-        r->threads = grown;
-        *t = &grown[r->count++];
+        *t = &r->threads[r->count++];
         memset(*t, 0, sizeof(**t));
         return 0;
 }
@@ -24,8 +23,7 @@ static int report_add(struct pin_report *r, struct pin_thread **t)
 void pin_report_free(struct pin_report *r)
 {
         free(r->threads);
-        r->threads = NULL;
-        r->count = 0;
+        *r = (struct pin_report){0};
 }
 
 static bool get_int(struct json_object *o, const char *key, int64_t *v)

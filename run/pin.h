@@ -30,6 +30,7 @@ struct pin_thread {
 struct pin_report {
         struct pin_thread *threads;
         size_t count;
+        size_t cap; /* allocated items of threads */
 };
 
 /* Pins every vCPU and iothread of a paused QEMU as the definition says, then

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util/cleanup.h"
+#include "util/array.h"
 
 #define LIST_CHARS 2048
 #define NO_CORE    ((size_t)-1)
@@ -33,15 +34,9 @@ static void add(struct checker *c, enum vmdef_severity sev, unsigned line, const
                 const char *key, const char *fmt, ...)
 {
         struct topology_pin_findings *f = c->out;
-        if (f->count == f->cap) {
-                size_t cap = f->cap ? f->cap * 2 : 8;
-                struct vmdef_diag *items = realloc(f->items, cap * sizeof(*items));
-                if (!items) {
-                        c->oom = -ENOMEM;
-                        return;
-                }
-                f->items = items;
-                f->cap = cap;
+        if (VL_ARRAY_GROW(f->items, f->cap, f->count) < 0) {
+                c->oom = -ENOMEM;
+                return;
         }
         struct vmdef_diag *d = &f->items[f->count++];
         *d = (struct vmdef_diag){.severity = sev, .line = line};

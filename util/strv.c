@@ -1,4 +1,5 @@
 #include "util/strv.h"
+#include "util/array.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -10,15 +11,10 @@ static int strv_take(struct vl_strv *v, char *s)
 {
         if (!s)
                 return -ENOMEM;
-        if (v->count + 2 > v->cap) {
-                size_t cap = v->cap ? v->cap * 2 : 16;
-                char **items = realloc(v->items, cap * sizeof(*items));
-                if (!items) {
-                        free(s);
-                        return -ENOMEM;
-                }
-                v->items = items;
-                v->cap = cap;
+        /* room for s and the NULL after it */
+        if (VL_ARRAY_GROW(v->items, v->cap, v->count + 1) < 0) {
+                free(s);
+                return -ENOMEM;
         }
         v->items[v->count++] = s;
         v->items[v->count] = NULL;

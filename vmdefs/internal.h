@@ -24,9 +24,9 @@ struct vmdef_ini_entry {
 
 struct vmdef_ini {
         struct vmdef_ini_section *sections;
-        size_t n_sections;
+        size_t n_sections, cap_sections;
         struct vmdef_ini_entry *entries;
-        size_t n_entries;
+        size_t n_entries, cap_entries;
         bool saw_content; /* any non-blank, non-comment line */
 };
 

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "vmdefs/vmdef.h"
+#include "util/array.h"
 
 #define SIZE_EXPECTED    "expected a size like 12G, 12288M, 12GiB or a number of bytes"
 #define CPULIST_EXPECTED "expected host CPU numbers and ranges like 0-3,8,10-11"
@@ -104,10 +105,8 @@ static int read_cpu(const char **p, unsigned *cpu, char *why, size_t why_len)
 
 int vmdef_cpulist_append(struct vmdef_cpulist *l, unsigned cpu)
 {
-        unsigned *cpus = realloc(l->cpus, (l->count + 1) * sizeof(*cpus));
-        if (!cpus)
+        if (VL_ARRAY_GROW(l->cpus, l->cap, l->count) < 0)
                 return -ENOMEM;
-        l->cpus = cpus;
         l->cpus[l->count++] = cpu;
         return 0;
 }
@@ -179,8 +178,7 @@ err:
 void vmdef_cpulist_free(struct vmdef_cpulist *l)
 {
         free(l->cpus);
-        l->cpus = NULL;
-        l->count = 0;
+        *l = (struct vmdef_cpulist){0};
 }
 
 /* Reads 1..max_digits hex digits. */

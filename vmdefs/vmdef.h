@@ -48,6 +48,7 @@
 struct vmdef_cpulist {
         size_t count;
         unsigned *cpus;
+        size_t cap; /* allocated items of cpus */
 };
 
 /* A PCI address; domain defaults to 0 when the definition omits it. */
