@@ -18,6 +18,7 @@
 #include "launcher/plan_text.h"
 #include "util/exit_codes.h"
 #include "run/host_facts.h"
+#include "run/runstate.h"
 #include "qemu/qemu_argv.h"
 #include "util/cleanup.h"
 
@@ -411,6 +412,8 @@ int cmd_plan(int argc, char **argv)
         }
         struct qemu_argv_opts opts = {
                 .run_dir = facts.host.run_dir,
+                .qmp_socket = RUNSTATE_QMP_SOCKET,
+                .ctl_socket = RUNSTATE_CTL_SOCKET,
                 .gpu_group = facts.host.gpu_group,
                 .n_gpu_group = facts.host.n_gpu_group,
                 .accel = facts.host.accel,

@@ -366,15 +366,12 @@ static int add_one_monitor(struct argv_builder *b, const char *id, const char *r
  * user's command can never interleave with the supervisor's conversation. */
 static int add_monitors(struct argv_builder *b)
 {
-        _cleanup_free_ char *default_dir = NULL;
-        const char *run_dir = b->opts->run_dir;
-        if (!run_dir) {
-                if (asprintf(&default_dir, "/run/vmlaunch/%s", b->def->name) < 0)
-                        return vl_error_set(b->err, ENOMEM, "building the QEMU command line");
-                run_dir = default_dir;
-        }
-        int r = add_one_monitor(b, "qmp", run_dir, "qmp.sock");
-        return r < 0 ? r : add_one_monitor(b, "ctl", run_dir, "ctl.qmp");
+        const struct qemu_argv_opts *o = b->opts;
+        if (!o->run_dir || !o->qmp_socket || !o->ctl_socket)
+                return vl_error_set(b->err, EINVAL,
+                                    "the QMP sockets' folder and names are not set");
+        int r = add_one_monitor(b, "qmp", o->run_dir, o->qmp_socket);
+        return r < 0 ? r : add_one_monitor(b, "ctl", o->run_dir, o->ctl_socket);
 }
 
 /* The guide's clock: virt-manager's Windows defaults as libvirt writes them.

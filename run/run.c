@@ -207,6 +207,8 @@ static int start_qemu_paused(struct run *run, struct vl_error *err)
 {
         struct qemu_argv_opts aopts = {
                 .run_dir = run->run_dir,
+                .qmp_socket = RUNSTATE_QMP_SOCKET,
+                .ctl_socket = RUNSTATE_CTL_SOCKET,
                 .qemu_version = run->qemu_version,
                 .accel = run->facts.accel,
                 .gpu_group = run->facts.gpu_group,
