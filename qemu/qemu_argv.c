@@ -498,7 +498,7 @@ int qemu_argv_build(const struct vm_def *def, const struct qemu_argv_opts *opts,
                 add_firmware,   add_kernel,    argv_add_gpu, argv_add_disks, argv_add_usb,
                 argv_add_evdev, argv_add_net,  add_serial,   add_extra_args,
         };
-        int r = argv_push(&b, def->qemu_binary ? def->qemu_binary : "qemu-system-x86_64");
+        int r = argv_push(&b, def->qemu_binary);
         for (size_t i = 0; r >= 0 && i < sizeof(families) / sizeof(families[0]); i++)
                 r = families[i](&b);
         if (r < 0)

@@ -763,7 +763,7 @@ static char *dup_or_null(const char *s)
 
 void vmdef_set_defaults(struct vm_def *def)
 {
-        def->qemu_binary = dup_or_null("qemu-system-x86_64");
+        def->qemu_binary = dup_or_null(VMDEF_DEFAULT_QEMU_BINARY);
         def->machine = dup_or_null("q35");
         def->accel = VMDEF_ACCEL_AUTO;
         def->display = dup_or_null("none");

@@ -44,6 +44,9 @@
 
 #include "util/error.h"
 
+/* [qemu] binary when the definition names none: looked up in PATH. */
+#define VMDEF_DEFAULT_QEMU_BINARY "qemu-system-x86_64"
+
 /* An ordered list of host CPUs, as written ("0-3,8" -> 0 1 2 3 8). */
 struct vmdef_cpulist {
         size_t count;
@@ -137,7 +140,7 @@ struct vm_def {
         char *description;
 
         /* [qemu] */
-        char *qemu_binary;
+        char *qemu_binary; /* never NULL once loaded: VMDEF_DEFAULT_QEMU_BINARY */
         char *machine;
         enum vmdef_accel accel;
         char *display;

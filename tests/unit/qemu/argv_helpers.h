@@ -19,7 +19,7 @@ static inline struct vm_def test_def(void)
 {
         return (struct vm_def){
                 .name = "t",
-                .qemu_binary = "qemu-system-x86_64",
+                .qemu_binary = VMDEF_DEFAULT_QEMU_BINARY,
                 .machine = "q35",
                 .display = "none",
                 .vga = "none",
