@@ -31,9 +31,8 @@
 #include <string.h>
 
 #include "qemu/qemu_argv_internal.h"
+#include "qemu/qemu_compat.h"
 #include "util/cleanup.h"
-
-#define QEMU_VERSION_7_1 70100
 
 int argv_push(struct argv_builder *b, const char *arg)
 {
@@ -175,20 +174,6 @@ static void add_hyperv_flags(struct argv_builder *b, struct optstr *o)
                 optstr_addf(o, "hv-vendor-id=%s", hv->vendor_id); /* checked: no comma */
 }
 
-/* Hyper-V flags QEMU 7.1 added; refused by an older QEMU with an unhelpful message. */
-static int check_hyperv_version(struct argv_builder *b)
-{
-        const struct vmdef_hyperv *hv = &b->def->hyperv;
-        unsigned version = b->opts->qemu_version;
-        if (!hv->enabled || !version || version >= QEMU_VERSION_7_1)
-                return 0;
-        if (hv->emsr_bitmap || hv->xmm_input || hv->tlbflush_ext || hv->tlbflush_direct)
-                return vl_error_set(
-                        b->err, 0,
-                        "[hyperv] emsr_bitmap, xmm_input, tlbflush_ext and tlbflush_direct need QEMU 7.1 or newer; turn them off");
-        return 0;
-}
-
 /* [cpu] flags is a list by design ("+invtsc, -amd-stibp"): each item is appended as
  * one feature. The parser allows only letters, digits, '_', '.', '-', '=' and a
  * leading +/- in an item, so nothing here can reach another option. */
@@ -219,9 +204,6 @@ static int add_cpu(struct argv_builder *b)
                         b->err, 0,
                         "[hyperv] vendor_id '%s' contains ',' or '='; use up to 12 letters or digits",
                         def->hyperv.vendor_id);
-        r = check_hyperv_version(b);
-        if (r < 0)
-                return r;
 
         struct optstr o = {0};
         optstr_begin(&o, model);
@@ -488,6 +470,9 @@ int qemu_argv_build(const struct vm_def *def, const struct qemu_argv_opts *opts,
                 return vl_error_set(err, 0, "[vm] name is empty");
         if (!def->memory_bytes)
                 return vl_error_set(err, 0, "[memory] size is 0");
+        /* An option this QEMU lacks is refused here, feature named, not by QEMU. */
+        if (b.opts->qemu_version && qemu_compat_check(def, b.opts->qemu_version, err) < 0)
+                return -ENOTSUP;
 
         /* In the order a reader expects: identity, machine, CPU, memory, plumbing,
          * firmware and boot, then devices (the GPU first: its root port takes a

@@ -24,7 +24,8 @@ struct qemu_argv_opts {
          * hugepages were reserved). */
         bool bind_numa_node;
         unsigned numa_node;
-        /* QEMU's version, major*10000 + minor*100 + micro; 0: assume the newest. */
+        /* QEMU's version, major*10000 + minor*100 + micro, checked against
+         * qemu_compat's table of features; 0: assume the newest. */
         unsigned qemu_version;
 };
 
