@@ -277,11 +277,9 @@ static void check_disks(struct checker *c)
                         d->format = ends_with(d->path, ".qcow2") ? VMDEF_FORMAT_QCOW2
                                                                  : VMDEF_FORMAT_RAW;
                 if (!given(c, sec, "aio"))
-                        d->aio = d->cache == VMDEF_CACHE_NONE || d->cache == VMDEF_CACHE_DIRECTSYNC
-                                         ? VMDEF_AIO_NATIVE
-                                         : VMDEF_AIO_THREADS;
-                else if (d->aio == VMDEF_AIO_NATIVE && d->cache != VMDEF_CACHE_NONE &&
-                         d->cache != VMDEF_CACHE_DIRECTSYNC)
+                        d->aio = vmdef_cache_is_direct(d->cache) ? VMDEF_AIO_NATIVE
+                                                                 : VMDEF_AIO_THREADS;
+                else if (!vmdef_disk_aio_fits_cache(d->aio, d->cache))
                         ERR(c, sec, "aio",
                             "native needs O_DIRECT; expected cache = none or directsync, or aio = threads or io_uring");
                 if (d->media == VMDEF_MEDIA_CDROM) {

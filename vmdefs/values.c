@@ -281,3 +281,13 @@ void vmdef_cpulist_format(const unsigned *cpus, size_t n, char *buf, size_t len)
                 i = j + 1;
         }
 }
+
+bool vmdef_cache_is_direct(enum vmdef_disk_cache cache)
+{
+        return cache == VMDEF_CACHE_NONE || cache == VMDEF_CACHE_DIRECTSYNC;
+}
+
+bool vmdef_disk_aio_fits_cache(enum vmdef_disk_aio aio, enum vmdef_disk_cache cache)
+{
+        return aio != VMDEF_AIO_NATIVE || vmdef_cache_is_direct(cache);
+}

@@ -72,6 +72,12 @@ enum vmdef_disk_cache {
         VMDEF_CACHE_UNSAFE
 };
 enum vmdef_disk_aio { VMDEF_AIO_NATIVE, VMDEF_AIO_THREADS, VMDEF_AIO_IO_URING };
+
+/* True when the cache mode opens the image with O_DIRECT (none, directsync). */
+bool vmdef_cache_is_direct(enum vmdef_disk_cache cache);
+/* aio = native works only with O_DIRECT (QEMU refuses it otherwise): the rule that
+ * validation enforces and the QEMU command line relies on. */
+bool vmdef_disk_aio_fits_cache(enum vmdef_disk_aio aio, enum vmdef_disk_cache cache);
 enum vmdef_disk_discard { VMDEF_DISCARD_UNMAP, VMDEF_DISCARD_IGNORE };
 enum vmdef_net_mode { VMDEF_NET_USER, VMDEF_NET_BRIDGE };
 enum vmdef_auto_off { VMDEF_AUTO, VMDEF_OFF };
