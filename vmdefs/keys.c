@@ -756,19 +756,16 @@ static const struct key_def keys[] = {
 
 /* ---- defaults ---- */
 
-static char *dup_or_null(const char *s)
+/* Sets *field to a copy of value; false when out of memory. */
+static bool set_default(char **field, const char *value)
 {
-        return s ? strdup(s) : NULL;
+        *field = strdup(value);
+        return *field != NULL;
 }
 
-void vmdef_set_defaults(struct vm_def *def)
+int vmdef_set_defaults(struct vm_def *def)
 {
-        def->qemu_binary = dup_or_null(VMDEF_DEFAULT_QEMU_BINARY);
-        def->machine = dup_or_null("q35");
         def->accel = VMDEF_ACCEL_AUTO;
-        def->display = dup_or_null("none");
-        def->vga = dup_or_null("none");
-        def->serial = dup_or_null("none");
         def->shutdown_timeout_s = 120;
         def->hooks_timeout_s = 120;
 
@@ -776,10 +773,7 @@ void vmdef_set_defaults(struct vm_def *def)
         def->allocate_hugepages = true;
 
         def->firmware = VMDEF_FIRMWARE_UEFI;
-        def->ovmf_code = dup_or_null("/usr/share/OVMF/OVMF_CODE_4M.fd");
-        def->ovmf_vars_template = dup_or_null("/usr/share/OVMF/OVMF_VARS_4M.fd");
 
-        def->cpu_model = dup_or_null("host");
         def->sockets = def->dies = 1;
         def->cores = 2;
         def->threads = 1;
@@ -793,8 +787,18 @@ void vmdef_set_defaults(struct vm_def *def)
 
         def->vtconsoles = def->framebuffer = VMDEF_AUTO;
         def->modules_mode = VMDEF_MODULES_AUTO;
-        def->governor = dup_or_null("performance");
         def->governor_cpus = VMDEF_GOVERNOR_PINNED;
+
+        /* Validation and the QEMU command line rely on these never being NULL. What was
+         * copied before a failure is freed with the definition. */
+        bool ok = set_default(&def->qemu_binary, VMDEF_DEFAULT_QEMU_BINARY) &&
+                  set_default(&def->machine, "q35") && set_default(&def->display, "none") &&
+                  set_default(&def->vga, "none") && set_default(&def->serial, "none") &&
+                  set_default(&def->ovmf_code, "/usr/share/OVMF/OVMF_CODE_4M.fd") &&
+                  set_default(&def->ovmf_vars_template, "/usr/share/OVMF/OVMF_VARS_4M.fd") &&
+                  set_default(&def->cpu_model, "host") &&
+                  set_default(&def->governor, "performance");
+        return ok ? 0 : -ENOMEM;
 }
 
 static void disk_defaults(struct vmdef_disk *d)

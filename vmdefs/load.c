@@ -47,9 +47,8 @@ int vmdef_parse_string(const char *path, const char *text, size_t len, struct vm
         int r = -ENOMEM;
 
         *out = NULL;
-        if (!def || !(def->path = strdup(path ? path : "")))
+        if (!def || !(def->path = strdup(path ? path : "")) || vmdef_set_defaults(def) < 0)
                 goto out;
-        vmdef_set_defaults(def);
         if ((r = vmdef_ini_read(text, len, &ini, diags)) < 0)
                 goto out;
         if (!ini.n_sections && !diags->n_errors) {
