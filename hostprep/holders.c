@@ -10,6 +10,7 @@
 #include "hostprep/hostprep.h"
 #include "hostprep/sysroot.h"
 #include "util/array.h"
+#include "util/macro.h"
 
 /* Device node prefixes that belong to the group: /dev/dri/card1, /dev/snd/pcmC1D3p, ... */
 static int group_nodes(const struct pci_group *group, struct vl_strv *prefixes)
@@ -19,7 +20,7 @@ static int group_nodes(const struct pci_group *group, struct vl_strv *prefixes)
                 const struct pci_device *dev = &group->devices[i];
                 struct vl_strv names;
                 char dir[PATH_MAX];
-                if (!strcmp(dev->driver, "nvidia"))
+                if (streq(dev->driver, "nvidia"))
                         r = vl_strv_push(prefixes, "/dev/nvidia"); /* nvidia0, nvidiactl, -uvm... */
                 snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/drm", dev->addr);
                 if (r == 0 && sysroot_list_dir(dir, &names) == 0) {
@@ -84,10 +85,10 @@ static void unit_of(int pid, char *unit, size_t len, int *uid)
                         unsigned user;
                         char tail[16];
                         if (sscanf(part, "user@%u.%15s", &user, tail) == 2 &&
-                            !strcmp(tail, "service"))
+                            streq(tail, "service"))
                                 *uid = (int)user;
-                        if ((n > 8 && !strcmp(part + n - 8, ".service")) ||
-                            (n > 6 && !strcmp(part + n - 6, ".scope")))
+                        if ((n > 8 && streq(part + n - 8, ".service")) ||
+                            (n > 6 && streq(part + n - 6, ".scope")))
                                 snprintf(unit, len, "%s", part);
                 }
                 break;
@@ -123,7 +124,7 @@ static void starter_of(int pid, const char *in_unit, char *unit, size_t len)
                 char parent_unit[256];
                 int uid;
                 unit_of(pid, parent_unit, sizeof(parent_unit), &uid);
-                if (strcmp(parent_unit, in_unit) != 0) {
+                if (!streq(parent_unit, in_unit)) {
                         snprintf(unit, len, "%s", parent_unit);
                         return;
                 }
@@ -167,7 +168,7 @@ int holders_user_session_starters(int uid, struct vl_strv *starters)
                 starter_of((int)pid, unit, starter, sizeof(starter));
                 bool known = !starter[0];
                 for (size_t j = 0; j < starters->count && !known; j++)
-                        known = !strcmp(starters->items[j], starter);
+                        known = streq(starters->items[j], starter);
                 if (!known)
                         r = vl_strv_push(starters, starter);
         }

@@ -9,6 +9,7 @@
 
 #include "hostprep/sysroot.h"
 #include "util/array.h"
+#include "util/macro.h"
 
 /* IORESOURCE_MEM in include/linux/ioport.h: the BAR decodes memory, not I/O ports */
 #define IORESOURCE_MEM 0x00000200
@@ -29,7 +30,7 @@ static int push(struct mem_ranges *out, uint64_t start, uint64_t end, const char
 
 static bool is_fb_name(const char *name)
 {
-        for (size_t i = 0; i < sizeof(fb_names) / sizeof(fb_names[0]); i++)
+        for (size_t i = 0; i < ELEMENTSOF(fb_names); i++)
                 if (!strcasecmp(name, fb_names[i]))
                         return true;
         return false;

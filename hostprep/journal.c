@@ -10,6 +10,7 @@
 
 #include "util/cleanup.h"
 #include "util/array.h"
+#include "util/macro.h"
 
 struct journal {
         int fd;
@@ -175,7 +176,7 @@ void journal_records_free(struct journal_records *recs)
 const char *journal_record_get(const struct journal_record *rec, const char *key)
 {
         for (size_t i = 0; i < rec->n_fields; i++)
-                if (!strcmp(rec->fields[i].key, key))
+                if (streq(rec->fields[i].key, key))
                         return rec->fields[i].value;
         return NULL;
 }

@@ -11,6 +11,7 @@
 #include "hostprep/sysroot.h"
 #include "util/cleanup.h"
 #include "util/array.h"
+#include "util/macro.h"
 
 bool pci_addr_is_valid(const char *s)
 {
@@ -54,7 +55,7 @@ const char *pci_class_name(unsigned class_code)
                 {0x0c05, "SMBus"},
                 {0x0c80, "Serial bus controller"},
         };
-        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
                 if (names[i].class16 == class_code >> 8)
                         return names[i].name;
         if ((class_code >> 16) == 0x01)

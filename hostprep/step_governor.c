@@ -11,6 +11,7 @@
 #include "hostprep/sysroot.h"
 #include "vmdefs/vmdef.h"
 #include "util/array.h"
+#include "util/macro.h"
 
 struct governor_change {
         unsigned cpu;
@@ -86,7 +87,7 @@ static int governor_inspect(struct hostprep_ctx *ctx, void **state, struct vl_er
                 governor_path(cpus[i], path, sizeof(path));
                 /* no cpufreq (VMs, some servers): nothing to set, skip cleanly */
                 if (sysroot_read_line(path, current, sizeof(current)) < 0 ||
-                    !strcmp(current, s->target))
+                    streq(current, s->target))
                         continue;
                 s->changes[s->count].cpu = cpus[i];
                 snprintf(s->changes[s->count].previous, sizeof(s->changes[0].previous), "%s",
@@ -149,7 +150,7 @@ static int governor_undo(struct hostprep_ctx *ctx, const struct journal_record *
                 return vl_error_set(err, EINVAL, "governor record: bad cpu '%s'", cpu);
         char path[PATH_MAX], current[64];
         governor_path((unsigned)n, path, sizeof(path));
-        if (sysroot_read_line(path, current, sizeof(current)) == 0 && !strcmp(current, previous))
+        if (sysroot_read_line(path, current, sizeof(current)) == 0 && streq(current, previous))
                 return 0;
         int r = sysroot_write(path, previous, err);
         if (r == 0)

@@ -12,11 +12,12 @@
 
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
+#include "util/macro.h"
 #include "util/sort.h"
 #include "vmdefs/vmdef.h"
 
 static const char *const host_units[] = {"init.scope", "system.slice", "user.slice"};
-#define N_HOST_UNITS (sizeof(host_units) / sizeof(host_units[0]))
+#define N_HOST_UNITS (ELEMENTSOF(host_units))
 
 struct isolation_state {
         char target[4096];            /* the emulator CPUs, e.g. "0,6" */
@@ -51,7 +52,7 @@ static bool cpuset_controller_available(void)
                 return false;
         for (char *save = NULL, *w = strtok_r(controllers, " ", &save); w;
              w = strtok_r(NULL, " ", &save))
-                if (!strcmp(w, "cpuset"))
+                if (streq(w, "cpuset"))
                         return true;
         return false;
 }
@@ -135,7 +136,7 @@ static int isolation_undo(struct hostprep_ctx *ctx, const struct journal_record 
         const char *cpus = journal_record_get(rec, "cpus");
         bool known = false;
         for (size_t i = 0; unit && i < N_HOST_UNITS; i++)
-                known |= !strcmp(unit, host_units[i]);
+                known |= streq(unit, host_units[i]);
         if (!known || !cpus)
                 return vl_error_set(err, EINVAL, "isolation record without a valid unit/cpus");
         if (!ctx->units->set_allowed_cpus)

@@ -17,6 +17,7 @@
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
 #include "vmdefs/vmdef.h"
+#include "util/macro.h"
 
 struct modules_state {
         struct vl_strv order;   /* to unload, holders before what they hold */
@@ -65,7 +66,7 @@ static int bound_devices(const struct pci_group *g, const char *module, char *bu
         buf[0] = '\0';
         for (size_t i = 0; i < g->count; i++) {
                 const struct pci_device *d = &g->devices[i];
-                if (!strcmp(d->module, module)) {
+                if (streq(d->module, module)) {
                         size_t used = strlen(buf);
                         int n = snprintf(buf + used, len - used, "%s%s/%s", used ? "," : "",
                                          d->addr, d->driver);
@@ -82,7 +83,7 @@ static int auto_roots(struct modules_state *s, struct vl_strv *roots)
         const struct pci_group *g = &s->group;
         for (size_t i = 0; i < g->count && r == 0; i++) {
                 const struct pci_device *d = &g->devices[i];
-                if (pci_is_bridge(d) || !d->module[0] || !strcmp(d->driver, "vfio-pci") ||
+                if (pci_is_bridge(d) || !d->module[0] || streq(d->driver, "vfio-pci") ||
                     vl_strv_contains(roots, d->module))
                         continue;
                 char **addrs = NULL;
@@ -92,7 +93,7 @@ static int auto_roots(struct modules_state *s, struct vl_strv *roots)
                 for (size_t j = 0; j < n && !outside; j++) {
                         bool in_group = false;
                         for (size_t k = 0; k < g->count; k++)
-                                in_group |= !strcmp(g->devices[k].addr, addrs[j]);
+                                in_group |= streq(g->devices[k].addr, addrs[j]);
                         if (!in_group)
                                 outside = addrs[j];
                 }
@@ -256,7 +257,7 @@ static int check_rebound(const char *module, const char *devices, char *back, si
                 char now[PCI_NAME_LEN];
                 if (!pci_addr_is_valid(item) || pci_current_driver(item, now, sizeof(now)) < 0)
                         continue;
-                if (strcmp(now, slash + 1) != 0)
+                if (!streq(now, slash + 1))
                         return vl_error_set(
                                 err, EIO,
                                 "loaded module %s but %s is %s%s instead of on %s; try `echo %s > /sys/bus/pci/drivers_probe`",

@@ -33,6 +33,7 @@
 #include "qemu/qemu_argv_internal.h"
 #include "qemu/qemu_compat.h"
 #include "util/cleanup.h"
+#include "util/macro.h"
 
 int argv_push(struct argv_builder *b, const char *arg)
 {
@@ -75,7 +76,7 @@ static void format_size(uint64_t bytes, char buf[static 32])
                 uint64_t unit;
                 char suffix;
         } units[] = {{1ULL << 30, 'G'}, {1ULL << 20, 'M'}, {1ULL << 10, 'k'}};
-        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
                 if (bytes && bytes % units[i].unit == 0) {
                         snprintf(buf, 32, "%" PRIu64 "%c", bytes / units[i].unit, units[i].suffix);
                         return;
@@ -164,7 +165,7 @@ static void add_hyperv_flags(struct argv_builder *b, struct optstr *o)
                 {offsetof(struct vmdef_hyperv, emsr_bitmap), "hv-emsr-bitmap"},
                 {offsetof(struct vmdef_hyperv, xmm_input), "hv-xmm-input"},
         };
-        for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(flags); i++) {
                 if (*(const bool *)((const char *)hv + flags[i].offset))
                         optstr_addf(o, "%s=on", flags[i].flag);
                 if (flags[i].offset == offsetof(struct vmdef_hyperv, vapic) && hv->spinlocks)
@@ -193,7 +194,7 @@ static int add_cpu(struct argv_builder *b)
         const struct vm_def *def = b->def;
         const char *model = def->cpu_model ? def->cpu_model : "host";
         /* TCG has no "host" model; "max" is its closest (everything TCG can do). */
-        if (!b->kvm && !strcmp(model, "host"))
+        if (!b->kvm && streq(model, "host"))
                 model = "max";
         int r = argv_check_id(b, "[cpu] model", model, 64);
         if (r < 0)
@@ -413,7 +414,7 @@ static int add_kernel(struct argv_builder *b)
         } parts[] = {{"-kernel", def->kernel}, {"-initrd", def->initrd}, {"-append", def->cmdline}};
         if (!def->kernel && (def->initrd || def->cmdline))
                 return vl_error_set(b->err, 0, "[boot] initrd and cmdline need `kernel`");
-        for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
                 if (!parts[i].value)
                         continue;
                 int r = argv_push(b, parts[i].flag);
@@ -428,9 +429,9 @@ static int add_kernel(struct argv_builder *b)
 static int add_serial(struct argv_builder *b)
 {
         const char *serial = b->def->serial;
-        if (!serial || !strcmp(serial, "none"))
+        if (!serial || streq(serial, "none"))
                 return 0;
-        if (!strcmp(serial, "pty")) {
+        if (streq(serial, "pty")) {
                 int r = argv_push(b, "-serial");
                 return r < 0 ? r : argv_push(b, "pty");
         }
@@ -484,7 +485,7 @@ int qemu_argv_build(const struct vm_def *def, const struct qemu_argv_opts *opts,
                 argv_add_evdev, argv_add_net,  add_serial,   add_extra_args,
         };
         int r = argv_push(&b, def->qemu_binary);
-        for (size_t i = 0; r >= 0 && i < sizeof(families) / sizeof(families[0]); i++)
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(families); i++)
                 r = families[i](&b);
         if (r < 0)
                 vl_strv_free(argv);

@@ -8,6 +8,7 @@
 
 #include "qmp/qmp.h"
 #include "util/array.h"
+#include "util/macro.h"
 
 #define PIN_QMP_TIMEOUT_MS 5000
 
@@ -141,7 +142,7 @@ void pin_describe(const struct pin_thread *t, char *buf, size_t len)
 static const struct vmdef_iothread *find_iothread(const struct vm_def *def, const char *id)
 {
         for (size_t i = 0; i < def->n_iothreads; i++)
-                if (!strcmp(def->iothreads[i].id, id))
+                if (streq(def->iothreads[i].id, id))
                         return &def->iothreads[i];
         return NULL;
 }
@@ -226,7 +227,7 @@ int pin_qemu_threads(struct qmp_client *qmp, const struct vm_def *def, pid_t qem
                 bool found = false;
                 for (size_t j = 0; j < r.count; j++)
                         found |= r.threads[j].kind == PIN_IOTHREAD &&
-                                 !strcmp(r.threads[j].id, def->iothreads[i].id);
+                                 streq(r.threads[j].id, def->iothreads[i].id);
                 if (!found) {
                         rc = vl_error_set(
                                 err, ENOENT,

@@ -18,6 +18,7 @@
 
 #include "util/cleanup.h"
 #include "util/clock.h"
+#include "util/macro.h"
 #include "util/pidfd.h"
 
 extern char **environ;
@@ -97,7 +98,7 @@ static _Noreturn void child_exec(const struct child_plan *p)
         /* Handlers are reset by exec, but ignored signals stay ignored. */
         static const int reset[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD};
         struct sigaction dfl = {.sa_handler = SIG_DFL};
-        for (size_t i = 0; i < sizeof(reset) / sizeof(reset[0]); i++)
+        for (size_t i = 0; i < ELEMENTSOF(reset); i++)
                 sigaction(reset[i], &dfl, NULL);
 
         /* Its own process group: Ctrl-C at the terminal reaches only vmlaunch,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/macro.h"
 #include "util/sort.h"
 
 static void hwloc_topology_destroyp(hwloc_topology_t *t)
@@ -233,7 +234,7 @@ static int read_kinds(hwloc_topology_t ht, struct topology *t)
                         return -errno;
                 const char *name = NULL;
                 for (unsigned i = 0; i < nr_infos; i++)
-                        if (!strcmp(infos[i].name, "CoreType"))
+                        if (streq(infos[i].name, "CoreType"))
                                 name = infos[i].value;
                 /* Kinds come least powerful first: the last is the performance kind. */
                 t->kinds[k].performance = k == n - 1;

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "util/cleanup.h"
+#include "util/macro.h"
 #include "util/strv.h"
 #include "vmdefs/internal.h"
 #include "vmdefs/key_parsers.h"
@@ -248,7 +249,7 @@ int vmdef_key_vcpu_pin(const char *v, void *t, char *why, size_t why_len)
 {
         struct vm_def *def = t;
         struct vmdef_cpulist l;
-        if (!strcmp(v, "auto")) {
+        if (streq(v, "auto")) {
                 vmdef_cpulist_free(&def->vcpu_pin);
                 def->vcpu_pin_auto = true;
                 return 0;
@@ -365,7 +366,7 @@ int vmdef_key_grab_toggle(const char *v, void *t, char *why, size_t why_len)
                                               "meta-meta", "scrolllock", "ctrl-scrolllock",
                                               NULL};
         for (size_t i = 0; toggles[i]; i++)
-                if (!strcmp(v, toggles[i]))
+                if (streq(v, toggles[i]))
                         return vmdef_set_string(&((struct vmdef_evdev *)t)->grab_toggle, v);
         return vmdef_why(
                 why, why_len,
@@ -433,7 +434,7 @@ int vmdef_key_stop_units(const char *v, void *t, char *why, size_t why_len)
                 const char *dot = strrchr(u, '.');
                 bool suffix_ok = false;
                 for (size_t s = 0; dot && suffixes[s]; s++)
-                        suffix_ok |= !strcmp(dot, suffixes[s]);
+                        suffix_ok |= streq(dot, suffixes[s]);
                 if (!suffix_ok || dot == u || strlen(u) > 255 || !chars_in(u, ":_.\\@-"))
                         r = vmdef_why(
                                 why, why_len,
@@ -450,8 +451,8 @@ int vmdef_key_unload_modules(const char *v, void *t, char *why, size_t why_len)
 {
         struct vm_def *def = t;
         struct vl_strv mods = {0};
-        if (!strcmp(v, "auto") || !strcmp(v, "off")) {
-                def->modules_mode = !strcmp(v, "auto") ? VMDEF_MODULES_AUTO : VMDEF_MODULES_OFF;
+        if (streq(v, "auto") || streq(v, "off")) {
+                def->modules_mode = streq(v, "auto") ? VMDEF_MODULES_AUTO : VMDEF_MODULES_OFF;
                 strv_move(&mods, &def->unload_modules, &def->n_unload_modules);
                 return 0;
         }
@@ -475,7 +476,7 @@ int vmdef_key_unload_modules(const char *v, void *t, char *why, size_t why_len)
 int vmdef_key_governor(const char *v, void *t, char *why, size_t why_len)
 {
         struct vm_def *def = t;
-        if (!strcmp(v, "off")) {
+        if (streq(v, "off")) {
                 free(def->governor);
                 def->governor = NULL;
                 return 0;

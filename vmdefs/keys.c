@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "util/cleanup.h"
+#include "util/macro.h"
 #include "util/strv.h"
 #include "vmdefs/internal.h"
 #include "vmdefs/key_parsers.h"
@@ -282,7 +283,7 @@ static const struct key_def keys[] = {
         RANGED(K_HOOKS, "timeout", DEF(hooks_timeout_s), 1, 3600),
 };
 
-#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+#define N_KEYS (ELEMENTSOF(keys))
 
 /* ---- defaults ---- */
 
@@ -397,7 +398,7 @@ static int apply_typed(const struct key_def *k, const char *v, void *target, cha
         case T_ENUM: {
                 char list[256] = "";
                 for (int i = 0; k->names[i]; i++) {
-                        if (!strcmp(v, k->names[i])) {
+                        if (streq(v, k->names[i])) {
                                 *(int *)field = i;
                                 return 0;
                         }
@@ -419,7 +420,7 @@ static int apply_typed(const struct key_def *k, const char *v, void *target, cha
 static const struct key_def *key_lookup(enum kind kind, const char *key)
 {
         for (size_t i = 0; i < N_KEYS; i++)
-                if (keys[i].kind == kind && !strcmp(keys[i].key, key))
+                if (keys[i].kind == kind && streq(keys[i].key, key))
                         return &keys[i];
         return NULL;
 }
@@ -584,7 +585,7 @@ static int apply_section(const struct vmdef_ini *ini, size_t s, struct vm_def *d
                         continue;
                 const struct vmdef_ini_entry *earlier = NULL;
                 for (size_t j = 0; j < i && !earlier; j++)
-                        if (ini->entries[j].section == s && !strcmp(ini->entries[j].key, e->key))
+                        if (ini->entries[j].section == s && streq(ini->entries[j].key, e->key))
                                 earlier = &ini->entries[j];
                 if (earlier) {
                         vmdef_diag_add(

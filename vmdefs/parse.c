@@ -12,6 +12,7 @@
 
 #include "vmdefs/internal.h"
 #include "util/array.h"
+#include "util/macro.h"
 
 /* inih copies section names into a 50-byte buffer. */
 #define INI_SECTION_MAX 49
@@ -372,7 +373,7 @@ const struct vmdef_ini_entry *vmdef_ini_find(const struct vmdef_ini *ini, const 
 {
         for (size_t i = 0; i < ini->n_entries; i++) {
                 const struct vmdef_ini_entry *e = &ini->entries[i];
-                if (!strcmp(e->key, key) && !strcmp(ini->sections[e->section].name, section_name))
+                if (streq(e->key, key) && streq(ini->sections[e->section].name, section_name))
                         return e;
         }
         return NULL;

@@ -11,6 +11,7 @@
 
 #include "vmdefs/vmdef.h"
 #include "util/array.h"
+#include "util/macro.h"
 
 #define SIZE_EXPECTED    "expected a size like 12G, 12288M, 12GiB or a number of bytes"
 #define CPULIST_EXPECTED "expected host CPU numbers and ranges like 0-3,8,10-11"
@@ -71,7 +72,7 @@ int vmdef_parse_size(const char *s, uint64_t *bytes, char *why, size_t why_len)
                 return fail(
                         why, why_len,
                         "fractions are not supported; write a whole number in a smaller unit, e.g. 1536M instead of 1.5G");
-        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
                 if (strcasecmp(p, units[i].suffix))
                         continue;
                 if (units[i].shift && n > (UINT64_MAX >> units[i].shift))
