@@ -1,11 +1,13 @@
 #include "util/strv.h"
-#include "util/array.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/array.h"
+#include "util/macro.h"
 
 static int strv_take(struct vl_strv *v, char *s)
 {
@@ -39,7 +41,7 @@ int vl_strv_pushf(struct vl_strv *v, const char *fmt, ...)
 bool vl_strv_contains(const struct vl_strv *v, const char *s)
 {
         for (size_t i = 0; i < v->count; i++)
-                if (strcmp(v->items[i], s) == 0)
+                if (streq(v->items[i], s))
                         return true;
         return false;
 }
