@@ -28,6 +28,7 @@
 #include "hostprep/pci.h"
 #include "hostprep/sysroot.h"
 #include "util/cleanup.h"
+#include "util/macro.h"
 #include "util/strv.h"
 #include "vmdefs/vmdef.h"
 
@@ -67,7 +68,7 @@ static bool is_boot_vga(const char *pci_addr)
 {
         char path[PATH_MAX], value[8];
         snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/boot_vga", pci_addr);
-        return sysroot_read_line(path, value, sizeof(value)) == 0 && !strcmp(value, "1");
+        return sysroot_read_line(path, value, sizeof(value)) == 0 && streq(value, "1");
 }
 
 /* The endpoints passed through: the group without its bridges, or the GPU alone. */
@@ -87,14 +88,6 @@ static int group_endpoints(const struct vm_def *def, struct vl_strv *out)
         return r;
 }
 
-static bool strv_contains(const struct vl_strv *v, const char *s)
-{
-        for (size_t i = 0; i < v->count; i++)
-                if (!strcmp(v->items[i], s))
-                        return true;
-        return false;
-}
-
 struct fb_info {
         char node[8];        /* "fb0" */
         char name[64];       /* "simpledrm" */
@@ -111,7 +104,7 @@ static void fb_read(const char *node, struct fb_info *fb)
                 snprintf(fb->name, sizeof(fb->name), "%s", node);
         /* DRM drivers name their fbdev "<driver>drmfb" */
         size_t n = strlen(fb->name);
-        if (n > 5 && !strcmp(fb->name + n - 5, "drmfb"))
+        if (n > 5 && streq(fb->name + n - 5, "drmfb"))
                 fb->name[n - 5] = '\0';
         fb->real[0] = fb->pci[0] = '\0';
         char link[PATH_MAX];
@@ -130,7 +123,7 @@ static bool is_firmware_fb(const struct fb_info *fb)
 {
         const char *base = strrchr(fb->real, '/');
         base = base ? base + 1 : fb->real;
-        for (size_t i = 0; i < sizeof(firmware_fb_devices) / sizeof(firmware_fb_devices[0]); i++)
+        for (size_t i = 0; i < ELEMENTSOF(firmware_fb_devices); i++)
                 if (!strncmp(base, firmware_fb_devices[i], strlen(firmware_fb_devices[i])))
                         return true;
         return false;
@@ -144,7 +137,7 @@ static bool below_endpoint(const struct fb_info *fb, const struct vl_strv *endpo
         snprintf(copy, sizeof(copy), "%s", fb->real);
         char *save = NULL;
         for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save))
-                if (strv_contains(endpoints, c))
+                if (vl_strv_contains(endpoints, c))
                         return true;
         return false;
 }

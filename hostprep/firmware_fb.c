@@ -8,6 +8,7 @@
 #include "hostprep/iomem.h"
 #include "hostprep/pci.h"
 #include "vmdefs/vmdef.h"
+#include "util/array.h"
 
 /* The memory BARs of the devices passed through: the GPU's IOMMU group, or the GPU
  * alone when the group cannot be read. */
@@ -28,13 +29,11 @@ static int group_bars(const struct vm_def *def, struct mem_ranges *bars, char *w
                 if (pci_memory_bars(dev, &one) < 0)
                         continue;
                 for (size_t j = 0; j < one.count && r == 0; j++) {
-                        struct mem_range *more =
-                                realloc(bars->items, (bars->count + 1) * sizeof(*more));
-                        if (!more) {
+                        if (VL_ARRAY_GROW(bars->items, bars->cap, bars->count) < 0) {
                                 r = -ENOMEM;
                                 break;
                         }
-                        bars->items = more;
+                        struct mem_range *more = bars->items;
                         more[bars->count] = one.items[j];
                         /* "BAR 1 of 0000:06:00.0" */
                         snprintf(more[bars->count].name, sizeof(more->name), "%.16s of %.16s",

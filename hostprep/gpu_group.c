@@ -8,6 +8,7 @@
 #include "hostprep/hostprep.h"
 #include "hostprep/pci.h"
 #include "vmdefs/vmdef.h"
+#include "util/macro.h"
 
 int hostprep_gpu_group(const struct vm_def *def, struct vmdef_pci_addr **members, size_t *n,
                        struct vl_error *err)
@@ -31,7 +32,7 @@ int hostprep_gpu_group(const struct vm_def *def, struct vmdef_pci_addr **members
         out[0] = def->gpu_address;
         for (size_t i = 0; i < g.count; i++) {
                 const struct pci_device *d = &g.devices[i];
-                if (pci_is_bridge(d) || !strcmp(d->addr, addr))
+                if (pci_is_bridge(d) || streq(d->addr, addr))
                         continue;
                 char why[128];
                 if (vmdef_parse_pci_addr(d->addr, &out[count], why, sizeof(why)) < 0) {

@@ -9,6 +9,8 @@
 
 #include "hostprep/hostprep.h"
 #include "hostprep/sysroot.h"
+#include "util/array.h"
+#include "util/macro.h"
 
 /* Device node prefixes that belong to the group: /dev/dri/card1, /dev/snd/pcmC1D3p, ... */
 static int group_nodes(const struct pci_group *group, struct vl_strv *prefixes)
@@ -18,7 +20,7 @@ static int group_nodes(const struct pci_group *group, struct vl_strv *prefixes)
                 const struct pci_device *dev = &group->devices[i];
                 struct vl_strv names;
                 char dir[PATH_MAX];
-                if (!strcmp(dev->driver, "nvidia"))
+                if (streq(dev->driver, "nvidia"))
                         r = vl_strv_push(prefixes, "/dev/nvidia"); /* nvidia0, nvidiactl, -uvm... */
                 snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/drm", dev->addr);
                 if (r == 0 && sysroot_list_dir(dir, &names) == 0) {
@@ -83,10 +85,10 @@ static void unit_of(int pid, char *unit, size_t len, int *uid)
                         unsigned user;
                         char tail[16];
                         if (sscanf(part, "user@%u.%15s", &user, tail) == 2 &&
-                            !strcmp(tail, "service"))
+                            streq(tail, "service"))
                                 *uid = (int)user;
-                        if ((n > 8 && !strcmp(part + n - 8, ".service")) ||
-                            (n > 6 && !strcmp(part + n - 6, ".scope")))
+                        if ((n > 8 && streq(part + n - 8, ".service")) ||
+                            (n > 6 && streq(part + n - 6, ".scope")))
                                 snprintf(unit, len, "%s", part);
                 }
                 break;
@@ -122,7 +124,7 @@ static void starter_of(int pid, const char *in_unit, char *unit, size_t len)
                 char parent_unit[256];
                 int uid;
                 unit_of(pid, parent_unit, sizeof(parent_unit), &uid);
-                if (strcmp(parent_unit, in_unit) != 0) {
+                if (!streq(parent_unit, in_unit)) {
                         snprintf(unit, len, "%s", parent_unit);
                         return;
                 }
@@ -166,7 +168,7 @@ int holders_user_session_starters(int uid, struct vl_strv *starters)
                 starter_of((int)pid, unit, starter, sizeof(starter));
                 bool known = !starter[0];
                 for (size_t j = 0; j < starters->count && !known; j++)
-                        known = !strcmp(starters->items[j], starter);
+                        known = streq(starters->items[j], starter);
                 if (!known)
                         r = vl_strv_push(starters, starter);
         }
@@ -178,6 +180,7 @@ int holders_scan(const struct pci_group *group, struct gpu_holder **out, size_t 
 {
         *out = NULL;
         *count = 0;
+        size_t cap = 0;
         struct vl_strv prefixes = {0}, pids = {0};
         int r = group_nodes(group, &prefixes);
         if (r < 0 || prefixes.count == 0 || sysroot_list_dir("/proc", &pids) < 0) {
@@ -206,13 +209,11 @@ int holders_scan(const struct pci_group *group, struct gpu_holder **out, size_t 
                         target[n] = '\0';
                         if (!node_matches(target, &prefixes))
                                 continue;
-                        struct gpu_holder *more = realloc(*out, (*count + 1) * sizeof(*more));
-                        if (!more) {
+                        if (VL_ARRAY_GROW(*out, cap, *count) < 0) {
                                 r = -ENOMEM;
                                 break;
                         }
-                        *out = more;
-                        struct gpu_holder *h = &more[(*count)++];
+                        struct gpu_holder *h = &(*out)[(*count)++];
                         *h = (struct gpu_holder){.pid = (int)pid};
                         snprintf(h->node, sizeof(h->node), "%.*s", (int)sizeof(h->node) - 1,
                                  target);

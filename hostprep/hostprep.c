@@ -9,7 +9,7 @@
 #include <syslog.h>
 
 #include "hostprep/steps.h"
-#include "hostprep/stop_signal.h"
+#include "util/stop_signal.h"
 #include "hostprep/journal.h"
 #include "util/cleanup.h"
 #include "util/strv.h"
@@ -361,7 +361,7 @@ int hostprep_prepare(const struct vm_def *def, const struct hostprep_options *op
                                 ctx.step_records);
                 }
                 /* Ctrl-C: nothing more is changed, and QEMU is not started */
-                if (r == 0 && opts->stop_on_signal && stop_signal_pending())
+                if (r == 0 && opts->stop_on_signal && vl_stop_signal_pending())
                         r = vl_error_set_plain(err, ECANCELED, "asked to stop after the %s step",
                                                hostprep_steps[i]->name);
                 else if (r < 0)

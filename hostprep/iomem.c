@@ -8,6 +8,8 @@
 #include <strings.h>
 
 #include "hostprep/sysroot.h"
+#include "util/array.h"
+#include "util/macro.h"
 
 /* IORESOURCE_MEM in include/linux/ioport.h: the BAR decodes memory, not I/O ports */
 #define IORESOURCE_MEM 0x00000200
@@ -17,11 +19,9 @@ static const char *const fb_names[] = {"efifb",    "vesafb",   "BOOTFB", "simple
 
 static int push(struct mem_ranges *out, uint64_t start, uint64_t end, const char *name)
 {
-        struct mem_range *more = realloc(out->items, (out->count + 1) * sizeof(*more));
-        if (!more)
+        if (VL_ARRAY_GROW(out->items, out->cap, out->count) < 0)
                 return -ENOMEM;
-        out->items = more;
-        struct mem_range *r = &more[out->count++];
+        struct mem_range *r = &out->items[out->count++];
         r->start = start;
         r->end = end;
         snprintf(r->name, sizeof(r->name), "%s", name);
@@ -30,7 +30,7 @@ static int push(struct mem_ranges *out, uint64_t start, uint64_t end, const char
 
 static bool is_fb_name(const char *name)
 {
-        for (size_t i = 0; i < sizeof(fb_names) / sizeof(fb_names[0]); i++)
+        for (size_t i = 0; i < ELEMENTSOF(fb_names); i++)
                 if (!strcasecmp(name, fb_names[i]))
                         return true;
         return false;

@@ -15,6 +15,7 @@ struct mem_range {
 struct mem_ranges {
         struct mem_range *items;
         size_t count;
+        size_t cap; /* allocated items */
 };
 
 /* The /proc/iomem entries a firmware framebuffer registers (efifb, vesafb, BOOTFB,

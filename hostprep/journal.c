@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/array.h"
+#include "util/macro.h"
 
 struct journal {
         int fd;
@@ -174,7 +176,7 @@ void journal_records_free(struct journal_records *recs)
 const char *journal_record_get(const struct journal_record *rec, const char *key)
 {
         for (size_t i = 0; i < rec->n_fields; i++)
-                if (!strcmp(rec->fields[i].key, key))
+                if (streq(rec->fields[i].key, key))
                         return rec->fields[i].value;
         return NULL;
 }
@@ -193,11 +195,8 @@ static int parse_record(char *line, struct journal_record *rec)
                 *eq = '\0';
                 if (unescape_in_place(word) < 0 || unescape_in_place(eq + 1) < 0)
                         return -EINVAL;
-                struct journal_field *more =
-                        realloc(rec->fields, (rec->n_fields + 1) * sizeof(*more));
-                if (!more)
+                if (VL_ARRAY_GROW(rec->fields, rec->cap_fields, rec->n_fields) < 0)
                         return -ENOMEM;
-                rec->fields = more;
                 struct journal_field *f = &rec->fields[rec->n_fields];
                 f->key = strdup(word);
                 f->value = strdup(eq + 1);
@@ -260,12 +259,10 @@ int journal_load(const char *run_dir, struct journal_records *out, struct vl_err
                 }
                 if (line[0] == '\0')
                         continue;
-                struct journal_record *more = realloc(out->items, (out->count + 1) * sizeof(*more));
-                if (!more) {
+                if (VL_ARRAY_GROW(out->items, out->cap, out->count) < 0) {
                         r = vl_error_set(err, ENOMEM, "%s", path);
                         break;
                 }
-                out->items = more;
                 out->items[out->count] = (struct journal_record){0};
                 out->count++;
                 if (parse_record(line, &out->items[out->count - 1]) < 0) {

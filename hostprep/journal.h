@@ -29,13 +29,13 @@ struct journal_field {
 struct journal_record {
         char *step;
         struct journal_field *fields;
-        size_t n_fields;
+        size_t n_fields, cap_fields;
 };
 
 struct journal_records {
         char *vm_name;
         struct journal_record *items;
-        size_t count;
+        size_t count, cap;
         bool torn_tail; /* the last line had no newline and was skipped */
 };
 

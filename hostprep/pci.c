@@ -10,6 +10,8 @@
 
 #include "hostprep/sysroot.h"
 #include "util/cleanup.h"
+#include "util/array.h"
+#include "util/macro.h"
 
 bool pci_addr_is_valid(const char *s)
 {
@@ -53,7 +55,7 @@ const char *pci_class_name(unsigned class_code)
                 {0x0c05, "SMBus"},
                 {0x0c80, "Serial bus controller"},
         };
-        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
                 if (names[i].class16 == class_code >> 8)
                         return names[i].name;
         if ((class_code >> 16) == 0x01)
@@ -134,18 +136,16 @@ static int list_addrs(const char *dir, char ***addrs, size_t *count)
         if (!d)
                 return -errno;
         struct dirent *de;
+        size_t cap = 0;
         r = 0;
         while ((de = readdir(d))) {
                 if (!pci_addr_is_valid(de->d_name))
                         continue;
-                char **more = realloc(*addrs, (*count + 1) * sizeof(*more));
-                if (!more || !(more[*count] = strdup(de->d_name))) {
-                        if (more)
-                                *addrs = more;
+                if (VL_ARRAY_GROW(*addrs, cap, *count) < 0 ||
+                    !((*addrs)[*count] = strdup(de->d_name))) {
                         r = -ENOMEM;
                         break;
                 }
-                *addrs = more;
                 (*count)++;
         }
         closedir(d);

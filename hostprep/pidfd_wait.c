@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include "hostprep/hostprep.h"
 #include "hostprep/sysroot.h"
 #include "util/clock.h"
+#include "util/pidfd.h"
 
 /* A fixture's /proc/PID has no process behind it: it has exited when it is gone. */
 static void fixture_exited(const int *pids, size_t n, bool *exited)
@@ -39,7 +39,7 @@ static int pidfd_wait_exit(void *userdata, const int *pids, size_t n, uint64_t d
         for (size_t i = 0; i < n; i++) {
                 exited[i] = false;
                 fds[i] = (struct pollfd){.fd = -1, .events = POLLIN};
-                int fd = (int)syscall(SYS_pidfd_open, pids[i], 0);
+                int fd = vl_pidfd_open(pids[i]);
                 if (fd < 0) {
                         /* ESRCH: gone already; ENOSYS (Linux < 5.3): cannot wait, so it
                          * counts as still there and gets named */

@@ -4,9 +4,11 @@
 #include <string.h>
 
 #include "hostprep/steps.h"
+#include "util/sort.h"
 #include "vmdefs/vmdef.h"
+#include "util/array.h"
 
-static int add_list(const struct vmdef_cpulist *l, unsigned **cpus, size_t *n)
+static int add_list(const struct vmdef_cpulist *l, unsigned **cpus, size_t *n, size_t *cap)
 {
         for (size_t i = 0; i < l->count; i++) {
                 bool seen = false;
@@ -14,30 +16,23 @@ static int add_list(const struct vmdef_cpulist *l, unsigned **cpus, size_t *n)
                         seen = (*cpus)[j] == l->cpus[i];
                 if (seen)
                         continue;
-                unsigned *more = realloc(*cpus, (*n + 1) * sizeof(*more));
-                if (!more)
+                if (VL_ARRAY_GROW(*cpus, *cap, *n) < 0)
                         return -ENOMEM;
-                *cpus = more;
                 (*cpus)[(*n)++] = l->cpus[i];
         }
         return 0;
-}
-
-static int cmp_unsigned(const void *a, const void *b)
-{
-        unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-        return x < y ? -1 : x > y;
 }
 
 int pinned_cpus(const struct vm_def *def, unsigned **cpus, size_t *n)
 {
         *cpus = NULL;
         *n = 0;
-        int r = add_list(&def->vcpu_pin, cpus, n);
+        size_t cap = 0;
+        int r = add_list(&def->vcpu_pin, cpus, n, &cap);
         if (r == 0)
-                r = add_list(&def->emulator_pin, cpus, n);
+                r = add_list(&def->emulator_pin, cpus, n, &cap);
         for (size_t i = 0; r == 0 && i < def->n_iothreads; i++)
-                r = add_list(&def->iothreads[i].pin, cpus, n);
+                r = add_list(&def->iothreads[i].pin, cpus, n, &cap);
         if (r < 0) {
                 free(*cpus);
                 *cpus = NULL;
@@ -45,6 +40,6 @@ int pinned_cpus(const struct vm_def *def, unsigned **cpus, size_t *n)
                 return r;
         }
         if (*n)
-                qsort(*cpus, *n, sizeof(**cpus), cmp_unsigned);
+                qsort(*cpus, *n, sizeof(**cpus), vl_cmp_unsigned);
         return 0;
 }

@@ -17,6 +17,7 @@
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
 #include "vmdefs/vmdef.h"
+#include "util/macro.h"
 
 static const char *const fb_drivers[] = {"efi-framebuffer", "simple-framebuffer",
                                          "vesa-framebuffer"};
@@ -44,7 +45,7 @@ static int fb_inspect(struct hostprep_ctx *ctx, void **state, struct vl_error *e
         if (!s)
                 return vl_error_set(err, ENOMEM, "framebuffer");
         int r = 0;
-        for (size_t i = 0; i < sizeof(fb_drivers) / sizeof(fb_drivers[0]) && r == 0; i++) {
+        for (size_t i = 0; i < ELEMENTSOF(fb_drivers) && r == 0; i++) {
                 char dir[PATH_MAX];
                 snprintf(dir, sizeof(dir), "/sys/bus/platform/drivers/%s", fb_drivers[i]);
                 struct vl_strv entries;
@@ -114,8 +115,8 @@ static int fb_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *err)
 
 static bool is_known_fb_driver(const char *driver)
 {
-        for (size_t i = 0; i < sizeof(fb_drivers) / sizeof(fb_drivers[0]); i++)
-                if (!strcmp(driver, fb_drivers[i]))
+        for (size_t i = 0; i < ELEMENTSOF(fb_drivers); i++)
+                if (streq(driver, fb_drivers[i]))
                         return true;
         return false;
 }
@@ -137,7 +138,7 @@ static int fb_undo(struct hostprep_ctx *ctx, const struct journal_record *rec, s
                 return 0;
         }
         snprintf(path, sizeof(path), "/sys/bus/platform/devices/%s/driver", dev);
-        if (sysroot_link_basename(path, bound, sizeof(bound)) == 0 && !strcmp(bound, driver))
+        if (sysroot_link_basename(path, bound, sizeof(bound)) == 0 && streq(bound, driver))
                 return 0;
         snprintf(path, sizeof(path), "/sys/bus/platform/drivers/%s/bind", driver);
         int r = deadline_write(path, dev, ctx->timeout_ms, err);

@@ -10,6 +10,8 @@
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
 #include "vmdefs/vmdef.h"
+#include "util/array.h"
+#include "util/macro.h"
 
 struct governor_change {
         unsigned cpu;
@@ -32,6 +34,7 @@ static int all_cpus(unsigned **cpus, size_t *n)
 {
         *cpus = NULL;
         *n = 0;
+        size_t cap = 0;
         struct vl_strv entries;
         if (sysroot_list_dir("/sys/devices/system/cpu", &entries) < 0)
                 return 0;
@@ -44,12 +47,10 @@ static int all_cpus(unsigned **cpus, size_t *n)
                 unsigned long cpu = strtoul(name + 3, &end, 10);
                 if (*end)
                         continue;
-                unsigned *more = realloc(*cpus, (*n + 1) * sizeof(*more));
-                if (!more) {
+                if (VL_ARRAY_GROW(*cpus, cap, *n) < 0) {
                         r = -ENOMEM;
                         break;
                 }
-                *cpus = more;
                 (*cpus)[(*n)++] = (unsigned)cpu;
         }
         vl_strv_free(&entries);
@@ -86,7 +87,7 @@ static int governor_inspect(struct hostprep_ctx *ctx, void **state, struct vl_er
                 governor_path(cpus[i], path, sizeof(path));
                 /* no cpufreq (VMs, some servers): nothing to set, skip cleanly */
                 if (sysroot_read_line(path, current, sizeof(current)) < 0 ||
-                    !strcmp(current, s->target))
+                    streq(current, s->target))
                         continue;
                 s->changes[s->count].cpu = cpus[i];
                 snprintf(s->changes[s->count].previous, sizeof(s->changes[0].previous), "%s",
@@ -149,7 +150,7 @@ static int governor_undo(struct hostprep_ctx *ctx, const struct journal_record *
                 return vl_error_set(err, EINVAL, "governor record: bad cpu '%s'", cpu);
         char path[PATH_MAX], current[64];
         governor_path((unsigned)n, path, sizeof(path));
-        if (sysroot_read_line(path, current, sizeof(current)) == 0 && !strcmp(current, previous))
+        if (sysroot_read_line(path, current, sizeof(current)) == 0 && streq(current, previous))
                 return 0;
         int r = sysroot_write(path, previous, err);
         if (r == 0)

@@ -16,15 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "hostprep/steps.h"
-#include "hostprep/stop_signal.h"
 #include "hostprep/sysroot.h"
 #include "util/clock.h"
+#include "util/pidfd.h"
+#include "util/stop_signal.h"
 #include "vmdefs/vmdef.h"
 
 extern char **environ;
@@ -88,8 +88,8 @@ static enum hook_wait wait_until_exit(pid_t pid, int pidfd, int stop_fd, int64_t
 static int reap_hook(pid_t pid, unsigned timeout_s, bool watch_stop, int *status,
                      enum hook_wait *how)
 {
-        int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-        int stop_fd = watch_stop ? stop_signal_fd_open() : -1;
+        int pidfd = vl_pidfd_open(pid);
+        int stop_fd = watch_stop ? vl_stop_signal_fd_open() : -1;
         *how = wait_until_exit(pid, pidfd, stop_fd, vl_monotonic_ms() + (int64_t)timeout_s * 1000);
         if (*how != HOOK_EXITED) {
                 kill(-pid, SIGTERM);

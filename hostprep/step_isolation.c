@@ -12,10 +12,12 @@
 
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
+#include "util/macro.h"
+#include "util/sort.h"
 #include "vmdefs/vmdef.h"
 
 static const char *const host_units[] = {"init.scope", "system.slice", "user.slice"};
-#define N_HOST_UNITS (sizeof(host_units) / sizeof(host_units[0]))
+#define N_HOST_UNITS (ELEMENTSOF(host_units))
 
 struct isolation_state {
         char target[4096];            /* the emulator CPUs, e.g. "0,6" */
@@ -31,19 +33,13 @@ static void isolation_free(void *state)
         free(s);
 }
 
-static int compare_unsigned(const void *a, const void *b)
-{
-        unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-        return x < y ? -1 : x > y;
-}
-
 static void format_emulator_cpus(const struct vm_def *def, char *buf, size_t len)
 {
         unsigned cpus[512];
         size_t n = 0;
         for (size_t i = 0; i < def->emulator_pin.count && n < 512; i++)
                 cpus[n++] = def->emulator_pin.cpus[i];
-        qsort(cpus, n, sizeof(cpus[0]), compare_unsigned);
+        qsort(cpus, n, sizeof(cpus[0]), vl_cmp_unsigned);
         vmdef_cpulist_format(cpus, n, buf, len);
 }
 
@@ -56,7 +52,7 @@ static bool cpuset_controller_available(void)
                 return false;
         for (char *save = NULL, *w = strtok_r(controllers, " ", &save); w;
              w = strtok_r(NULL, " ", &save))
-                if (!strcmp(w, "cpuset"))
+                if (streq(w, "cpuset"))
                         return true;
         return false;
 }
@@ -140,7 +136,7 @@ static int isolation_undo(struct hostprep_ctx *ctx, const struct journal_record 
         const char *cpus = journal_record_get(rec, "cpus");
         bool known = false;
         for (size_t i = 0; unit && i < N_HOST_UNITS; i++)
-                known |= !strcmp(unit, host_units[i]);
+                known |= streq(unit, host_units[i]);
         if (!known || !cpus)
                 return vl_error_set(err, EINVAL, "isolation record without a valid unit/cpus");
         if (!ctx->units->set_allowed_cpus)

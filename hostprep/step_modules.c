@@ -17,6 +17,7 @@
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
 #include "vmdefs/vmdef.h"
+#include "util/macro.h"
 
 struct modules_state {
         struct vl_strv order;   /* to unload, holders before what they hold */
@@ -32,18 +33,10 @@ static bool module_loaded(const char *module)
         return sysroot_exists(path);
 }
 
-static bool strv_contains(const struct vl_strv *v, const char *s)
-{
-        for (size_t i = 0; i < v->count; i++)
-                if (!strcmp(v->items[i], s))
-                        return true;
-        return false;
-}
-
 /* Post-order over /sys/module/M/holders: every holder is queued before M. */
 static int queue_with_holders(const char *module, struct vl_strv *order, unsigned depth)
 {
-        if (strv_contains(order, module) || depth > 32)
+        if (vl_strv_contains(order, module) || depth > 32)
                 return 0;
         char dir[PATH_MAX];
         struct vl_strv holders;
@@ -73,7 +66,7 @@ static int bound_devices(const struct pci_group *g, const char *module, char *bu
         buf[0] = '\0';
         for (size_t i = 0; i < g->count; i++) {
                 const struct pci_device *d = &g->devices[i];
-                if (!strcmp(d->module, module)) {
+                if (streq(d->module, module)) {
                         size_t used = strlen(buf);
                         int n = snprintf(buf + used, len - used, "%s%s/%s", used ? "," : "",
                                          d->addr, d->driver);
@@ -90,8 +83,8 @@ static int auto_roots(struct modules_state *s, struct vl_strv *roots)
         const struct pci_group *g = &s->group;
         for (size_t i = 0; i < g->count && r == 0; i++) {
                 const struct pci_device *d = &g->devices[i];
-                if (pci_is_bridge(d) || !d->module[0] || !strcmp(d->driver, "vfio-pci") ||
-                    strv_contains(roots, d->module))
+                if (pci_is_bridge(d) || !d->module[0] || streq(d->driver, "vfio-pci") ||
+                    vl_strv_contains(roots, d->module))
                         continue;
                 char **addrs = NULL;
                 size_t n = 0;
@@ -100,7 +93,7 @@ static int auto_roots(struct modules_state *s, struct vl_strv *roots)
                 for (size_t j = 0; j < n && !outside; j++) {
                         bool in_group = false;
                         for (size_t k = 0; k < g->count; k++)
-                                in_group |= !strcmp(g->devices[k].addr, addrs[j]);
+                                in_group |= streq(g->devices[k].addr, addrs[j]);
                         if (!in_group)
                                 outside = addrs[j];
                 }
@@ -264,7 +257,7 @@ static int check_rebound(const char *module, const char *devices, char *back, si
                 char now[PCI_NAME_LEN];
                 if (!pci_addr_is_valid(item) || pci_current_driver(item, now, sizeof(now)) < 0)
                         continue;
-                if (strcmp(now, slash + 1) != 0)
+                if (!streq(now, slash + 1))
                         return vl_error_set(
                                 err, EIO,
                                 "loaded module %s but %s is %s%s instead of on %s; try `echo %s > /sys/bus/pci/drivers_probe`",

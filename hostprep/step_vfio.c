@@ -20,6 +20,7 @@
 #include "hostprep/sysroot.h"
 #include "vmdefs/vmdef.h"
 #include "util/clock.h"
+#include "util/macro.h"
 
 #define VFIO_DRIVER    "vfio-pci"
 #define DRIVER_POLL_MS 10
@@ -111,7 +112,7 @@ static int vfio_inspect(struct hostprep_ctx *ctx, void **state, struct vl_error 
         size_t kept = 0;
         for (size_t i = 0; i < s->group.count; i++) {
                 const struct pci_device *d = &s->group.devices[i];
-                if (!pci_is_bridge(d) && strcmp(d->driver, VFIO_DRIVER) != 0)
+                if (!pci_is_bridge(d) && !streq(d->driver, VFIO_DRIVER))
                         s->group.devices[kept++] = *d;
         }
         s->group.count = kept;
@@ -152,7 +153,7 @@ static int wait_for_driver(const char *addr, const char *driver, unsigned timeou
         long long deadline = vl_monotonic_ms() + timeout_ms;
         char now[PCI_NAME_LEN] = "";
         for (;;) {
-                if (pci_current_driver(addr, now, sizeof(now)) == 0 && !strcmp(now, driver))
+                if (pci_current_driver(addr, now, sizeof(now)) == 0 && streq(now, driver))
                         return 0;
                 if (vl_monotonic_ms() >= deadline)
                         break;
@@ -243,7 +244,7 @@ static int undo_device(struct hostprep_ctx *ctx, const char *addr, const char *d
         snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override", addr);
         int r = pci_write(ctx, path, override[0] ? override : "\n", err);
         if (r == 0 && pci_current_driver(addr, now, sizeof(now)) == 0 && driver[0] &&
-            !strcmp(now, driver))
+            streq(now, driver))
                 return 0;
         if (r == 0)
                 r = unbind_current(ctx, addr, err);
@@ -266,14 +267,6 @@ static int undo_device(struct hostprep_ctx *ctx, const char *addr, const char *d
         return r;
 }
 
-static bool strv_has(const struct vl_strv *v, const char *s)
-{
-        for (size_t i = 0; i < v->count; i++)
-                if (!strcmp(v->items[i], s))
-                        return true;
-        return false;
-}
-
 /* Adds to deps every loaded module that a module of deps (or of roots) holds,
  * transitively: what loading the roots brought in. */
 static int collect_dependencies(const char *const *roots, size_t n_roots, struct vl_strv *deps)
@@ -286,7 +279,7 @@ static int collect_dependencies(const char *const *roots, size_t n_roots, struct
                 grew = false;
                 for (size_t i = 0; i < all.count && r == 0; i++) {
                         const char *d = all.items[i];
-                        if (strv_has(deps, d))
+                        if (vl_strv_contains(deps, d))
                                 continue;
                         for (size_t j = 0; j < n_roots + deps->count; j++) {
                                 const char *m = j < n_roots ? roots[j] : deps->items[j - n_roots];
@@ -309,7 +302,7 @@ static bool module_unused(const char *module)
         char path[PATH_MAX], line[32];
         struct vl_strv holders = {0};
         snprintf(path, sizeof(path), "/sys/module/%s/refcnt", module);
-        if (sysroot_read_line(path, line, sizeof(line)) < 0 || strcmp(line, "0") != 0)
+        if (sysroot_read_line(path, line, sizeof(line)) < 0 || !streq(line, "0"))
                 return false;
         snprintf(path, sizeof(path), "/sys/module/%s/holders", module);
         sysroot_list_dir(path, &holders);

@@ -12,6 +12,7 @@
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
 #include "vmdefs/vmdef.h"
+#include "util/macro.h"
 
 #define VTCON_DIR "/sys/class/vtconsole"
 
@@ -46,7 +47,7 @@ static int vtcon_inspect(struct hostprep_ctx *ctx, void **state, struct vl_error
                 if (sysroot_read_line(path, bind, sizeof(bind)) < 0)
                         continue;
                 /* "(M) frame buffer device" is fbcon; "(S) dummy device" stays */
-                if (strstr(name, "frame buffer") && !strcmp(bind, "1")) {
+                if (strstr(name, "frame buffer") && streq(bind, "1")) {
                         r = vl_strv_push(&s->names, vtcon);
                         if (r == 0)
                                 r = vl_strv_push(&s->descs, name);
@@ -114,7 +115,7 @@ static int vtcon_undo(struct hostprep_ctx *ctx, const struct journal_record *rec
                 return vl_error_set(err, EINVAL, "vtconsoles record without a valid vtcon");
         char path[PATH_MAX], bind[16];
         snprintf(path, sizeof(path), VTCON_DIR "/%s/bind", vtcon);
-        if (sysroot_read_line(path, bind, sizeof(bind)) == 0 && !strcmp(bind, "1"))
+        if (sysroot_read_line(path, bind, sizeof(bind)) == 0 && streq(bind, "1"))
                 return 0; /* already bound (undo is idempotent) */
         int r = vtcon_write_bind(vtcon, "1", err);
         if (r == 0)

@@ -1,6 +1,7 @@
 /* The order matters: checks that can fail and the hugepage reservation first, while
  * the desktop is still up; the destructive steps last, so a failure costs little. */
 #include "hostprep/steps.h"
+#include "util/macro.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,7 @@ const struct hostprep_step *const hostprep_steps[] = {
         &step_checks,     &step_hugepages,   &step_governor, &step_isolation, &step_units,
         &step_vtconsoles, &step_framebuffer, &step_modules,  &step_vfio,      &step_hooks,
 };
-const size_t hostprep_n_steps = sizeof(hostprep_steps) / sizeof(hostprep_steps[0]);
+const size_t hostprep_n_steps = ELEMENTSOF(hostprep_steps);
 
 size_t step_index(const char *name_or_number)
 {
@@ -20,7 +21,7 @@ size_t step_index(const char *name_or_number)
         if (*end == '\0')
                 return k <= hostprep_n_steps ? k : 0;
         for (size_t i = 0; i < hostprep_n_steps; i++)
-                if (!strcmp(hostprep_steps[i]->name, name_or_number))
+                if (streq(hostprep_steps[i]->name, name_or_number))
                         return i + 1;
         return 0;
 }

@@ -18,19 +18,6 @@
 #define SD_MANAGER "org.freedesktop.systemd1.Manager"
 #define SD_UNIT    "org.freedesktop.systemd1.Unit"
 
-static void bus_unrefp(sd_bus **bus)
-{
-        sd_bus_flush_close_unref(*bus);
-}
-static void message_unrefp(sd_bus_message **m)
-{
-        sd_bus_message_unref(*m);
-}
-static void slot_unrefp(sd_bus_slot **s)
-{
-        sd_bus_slot_unref(*s);
-}
-
 static int systemd_query(void *userdata, const char *unit, enum hostprep_unit_state *state,
                          char **id, struct vl_error *err)
 {
@@ -39,18 +26,16 @@ static int systemd_query(void *userdata, const char *unit, enum hostprep_unit_st
         *id = NULL;
         if (sysroot_is_fixture()) /* a fixture tree has no systemd: treat as headless */
                 return 0;
-        __attribute__((cleanup(bus_unrefp))) sd_bus *bus = NULL;
-        __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
-        sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         int r = sd_bus_open_system(&bus);
         if (r < 0) /* no system bus: no systemd, nothing to stop */
                 return 0;
         r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "LoadUnit", &e, &reply, "s",
                                unit);
-        if (r < 0) {
-                sd_bus_error_free(&e);
+        if (r < 0)
                 return 0;
-        }
         const char *path;
         if (sd_bus_message_read(reply, "o", &path) < 0)
                 return vl_error_set(err, EIO, "systemd: LoadUnit %s: bad reply", unit);
@@ -64,7 +49,6 @@ static int systemd_query(void *userdata, const char *unit, enum hostprep_unit_st
         if (r < 0) {
                 int ret = vl_error_set(err, -r, "systemd: reading the state of %s: %s", unit,
                                        e.message ? e.message : "");
-                sd_bus_error_free(&e);
                 free(load);
                 free(active);
                 return ret;
@@ -114,8 +98,8 @@ static long long now_us(void)
 static bool own_unit_stopping(sd_bus *bus)
 {
         char *own = NULL, *active = NULL;
-        sd_bus_message *reply = NULL;
-        sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         const char *path;
         int r = sd_pid_get_unit(0, &own);
         if (r >= 0)
@@ -127,8 +111,6 @@ static bool own_unit_stopping(sd_bus *bus)
                 r = sd_bus_get_property_string(bus, SD_DEST, path, SD_UNIT, "ActiveState", &e,
                                                &active);
         bool stopping = r >= 0 && !strcmp(active, "deactivating");
-        sd_bus_error_free(&e);
-        sd_bus_message_unref(reply);
         free(own);
         free(active);
         return stopping;
@@ -168,10 +150,10 @@ static int run_job(const char *method, const char *unit, unsigned timeout_ms, st
                         err, EPERM,
                         "cannot %s %s: VMLAUNCH_SYSROOT points at a fixture tree, which has no systemd",
                         verb, unit);
-        __attribute__((cleanup(bus_unrefp))) sd_bus *bus = NULL;
-        __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
-        __attribute__((cleanup(slot_unrefp))) sd_bus_slot *slot = NULL;
-        sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         struct job_wait wait = {0};
         int r = sd_bus_open_system(&bus);
         if (r < 0)
@@ -183,12 +165,8 @@ static int run_job(const char *method, const char *unit, unsigned timeout_ms, st
                 return vl_error_set(err, -r, "%s %s: subscribing to JobRemoved", verb, unit);
         r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, method, &e, &reply, "ss", unit,
                                "replace");
-        if (r < 0) {
-                int ret =
-                        vl_error_set(err, -r, "%s %s: %s", verb, unit, e.message ? e.message : "");
-                sd_bus_error_free(&e);
-                return ret;
-        }
+        if (r < 0)
+                return vl_error_set(err, -r, "%s %s: %s", verb, unit, e.message ? e.message : "");
         if (sd_bus_message_read(reply, "o", &wait.job) < 0)
                 return vl_error_set(err, EIO, "%s %s: bad reply from systemd", verb, unit);
         if (!strcmp(method, "StartUnit") && own_unit_stopping(bus))
@@ -277,10 +255,10 @@ static int systemd_get_allowed_cpus(void *userdata, const char *unit, char **cpu
                 return vl_error_set(err, EPERM,
                                     "cannot read AllowedCPUs of %s: a fixture tree has no systemd",
                                     unit);
-        __attribute__((cleanup(bus_unrefp))) sd_bus *bus = NULL;
-        __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
-        __attribute__((cleanup(message_unrefp))) sd_bus_message *prop = NULL;
-        sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *prop = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         const char *path;
         const void *mask = NULL;
         size_t len = 0;
@@ -295,12 +273,9 @@ static int systemd_get_allowed_cpus(void *userdata, const char *unit, char **cpu
                                         &prop, "ay");
         if (r >= 0)
                 r = sd_bus_message_read_array(prop, 'y', &mask, &len);
-        if (r < 0) {
-                int ret = vl_error_set(err, -r, "systemd: reading AllowedCPUs of %s%s%s", unit,
-                                       e.message ? ": " : "", e.message ? e.message : "");
-                sd_bus_error_free(&e);
-                return ret;
-        }
+        if (r < 0)
+                return vl_error_set(err, -r, "systemd: reading AllowedCPUs of %s%s%s", unit,
+                                    e.message ? ": " : "", e.message ? e.message : "");
         if (mask_to_cpus(mask, len, cpus) < 0)
                 return vl_error_set(err, ENOMEM, "AllowedCPUs of %s", unit);
         return 0;
@@ -314,15 +289,15 @@ static int systemd_set_allowed_cpus(void *userdata, const char *unit, const char
                 return vl_error_set(err, EPERM,
                                     "cannot set AllowedCPUs of %s: a fixture tree has no systemd",
                                     unit);
-        __attribute__((cleanup(bus_unrefp))) sd_bus *bus = NULL;
-        __attribute__((cleanup(message_unrefp))) sd_bus_message *m = NULL;
-        __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ uint8_t *mask = NULL;
         size_t len;
         int r = cpus_to_mask(cpus, &mask, &len, err);
         if (r < 0)
                 return r;
-        sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         r = sd_bus_open_system(&bus);
         /* runtime: the change dies with the boot, so a crash cannot leave it forever */
         if (r >= 0)
@@ -344,12 +319,9 @@ static int systemd_set_allowed_cpus(void *userdata, const char *unit, const char
                 r = sd_bus_message_close_container(m);
         if (r >= 0)
                 r = sd_bus_call(bus, m, 0, &e, &reply);
-        if (r < 0) {
-                int ret = vl_error_set(err, -r, "systemd: setting AllowedCPUs=%s on %s%s%s", cpus,
-                                       unit, e.message ? ": " : "", e.message ? e.message : "");
-                sd_bus_error_free(&e);
-                return ret;
-        }
+        if (r < 0)
+                return vl_error_set(err, -r, "systemd: setting AllowedCPUs=%s on %s%s%s", cpus,
+                                    unit, e.message ? ": " : "", e.message ? e.message : "");
         return 0;
 }
 
@@ -359,11 +331,11 @@ int hostprep_qemu_scope(const char *vm_name, int pid, unsigned timeout_ms, struc
         snprintf(scope, sizeof(scope), "vmlaunch-%s.scope", vm_name);
         snprintf(what, sizeof(what), "move QEMU (pid %d) into %s in machine.slice", pid, scope);
         snprintf(description, sizeof(description), "QEMU of vmlaunch VM %s", vm_name);
-        __attribute__((cleanup(bus_unrefp))) sd_bus *bus = NULL;
-        __attribute__((cleanup(message_unrefp))) sd_bus_message *m = NULL;
-        __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
-        __attribute__((cleanup(slot_unrefp))) sd_bus_slot *slot = NULL;
-        sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         struct job_wait wait = {0};
         int r = sd_bus_open_system(&bus);
         if (r >= 0)
@@ -385,12 +357,9 @@ int hostprep_qemu_scope(const char *vm_name, int pid, unsigned timeout_ms, struc
                 r = sd_bus_call(bus, m, 0, &e, &reply);
         if (r >= 0)
                 r = sd_bus_message_read(reply, "o", &wait.job);
-        if (r < 0) {
-                int ret = vl_error_set(err, -r, "%s%s%s", what, e.message ? ": " : "",
-                                       e.message ? e.message : "");
-                sd_bus_error_free(&e);
-                return ret;
-        }
+        if (r < 0)
+                return vl_error_set(err, -r, "%s%s%s", what, e.message ? ": " : "",
+                                    e.message ? e.message : "");
         r = wait_job(bus, &wait, what, timeout_ms, err);
         if (r == -EIO && wait.result) /* not a bus error: the job's own result */
                 vl_error_set(err, EIO, "%s: job ended with '%s'", what, wait.result);

@@ -126,14 +126,14 @@ void vl_cli_print_diags(const struct vmdef_diags *diags, const char *path)
         }
 }
 
-int vl_cli_load_def(const char *name_or_file, const struct vl_cli_def_opts *opts,
-                    struct vm_def **out)
+/* keep: the caller reports the warnings; only a refusal is printed here. */
+static int load_def(const char *name_or_file, const struct vl_cli_def_opts *opts,
+                    struct vm_def **out, struct vmdef_diags *diags, bool keep)
 {
         struct vmdef_load_opts lopts = {
                 .allow_unsafe_owner = opts && opts->allow_unsafe_owner,
                 .config_dir = vl_cli_config_dir(opts),
         };
-        struct vmdef_diags diags = {0};
         _cleanup_free_ char *path = vmdef_resolve_path(name_or_file, lopts.config_dir);
 
         *out = NULL;
@@ -141,14 +141,29 @@ int vl_cli_load_def(const char *name_or_file, const struct vl_cli_def_opts *opts
                 fprintf(stderr, "vmlaunch: out of memory\n");
                 return VL_EXIT_FAILURE;
         }
-        int r = vmdef_load(path, &lopts, out, &diags);
-        vl_cli_print_diags(&diags, path);
-        vmdef_diags_free(&diags);
+        int r = vmdef_load(path, &lopts, out, diags);
         if (r == -ENOMEM) {
                 fprintf(stderr, "vmlaunch: %s: out of memory\n", path);
                 return VL_EXIT_FAILURE;
         }
+        if (r < 0 || !keep)
+                vl_cli_print_diags(diags, path);
         return r < 0 ? VL_EXIT_DEFINITION : VL_EXIT_OK;
+}
+
+int vl_cli_load_def_keep_diags(const char *name_or_file, const struct vl_cli_def_opts *opts,
+                               struct vm_def **out, struct vmdef_diags *diags)
+{
+        return load_def(name_or_file, opts, out, diags, true);
+}
+
+int vl_cli_load_def(const char *name_or_file, const struct vl_cli_def_opts *opts,
+                    struct vm_def **out)
+{
+        struct vmdef_diags diags = {0};
+        int ex = load_def(name_or_file, opts, out, &diags, false);
+        vmdef_diags_free(&diags);
+        return ex;
 }
 
 int vl_cli_take_target(const char *verb, const char *what, const char *arg, const char **target)

@@ -115,3 +115,9 @@ void vl_cli_print_diags(const struct vmdef_diags *diags, const char *path);
  * definition is missing, unsafe or invalid, or VL_EXIT_FAILURE (out of memory). */
 int vl_cli_load_def(const char *name_or_file, const struct vl_cli_def_opts *opts,
                     struct vm_def **out);
+
+/* vl_cli_load_def for a verb that reports the warnings itself (plan puts them in its
+ * JSON): the diagnostics are added to *diags and printed only when the definition
+ * is refused. */
+int vl_cli_load_def_keep_diags(const char *name_or_file, const struct vl_cli_def_opts *opts,
+                               struct vm_def **out, struct vmdef_diags *diags);

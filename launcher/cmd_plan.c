@@ -18,6 +18,7 @@
 #include "launcher/plan_text.h"
 #include "util/exit_codes.h"
 #include "run/host_facts.h"
+#include "run/runstate.h"
 #include "qemu/qemu_argv.h"
 #include "util/cleanup.h"
 
@@ -75,33 +76,6 @@ static int plan_resolve_facts(struct vm_def *def, const struct host_facts_opts *
                 return vl_error_set(err, ENOMEM, "planning the host steps");
         }
         return 0;
-}
-
-/* Loads the definition keeping its diagnostics (they are warnings in the JSON);
- * errors are printed and end the plan. */
-static int plan_load(const char *target, const struct vl_cli_def_opts *dopts, struct vm_def **def,
-                     struct vmdef_diags *diags)
-{
-        struct vmdef_load_opts lopts = {
-                .allow_unsafe_owner = dopts->allow_unsafe_owner,
-                .config_dir = vl_cli_config_dir(dopts),
-        };
-        _cleanup_free_ char *path = vmdef_resolve_path(target, lopts.config_dir);
-        if (!path) {
-                fprintf(stderr, "vmlaunch plan: out of memory\n");
-                return VL_EXIT_FAILURE;
-        }
-        int r = vmdef_load(path, &lopts, def, diags);
-        if (r == -ENOMEM) {
-                fprintf(stderr, "vmlaunch plan: %s: out of memory\n", path);
-                return VL_EXIT_FAILURE;
-        }
-        if (r < 0) {
-                vl_cli_print_diags(diags, path);
-                return VL_EXIT_DEFINITION;
-        }
-        vmdef_check_files(*def, VMDEF_WARNING, diags);
-        return VL_EXIT_OK;
 }
 
 static void print_cpulist(const char *label, const struct vmdef_cpulist *l)
@@ -408,9 +382,11 @@ int cmd_plan(int argc, char **argv)
         struct plan_facts facts = {0};
         struct vl_strv qemu_argv = {0};
         struct vl_error err = {0};
-        int ex = plan_load(target, &dopts, &def, &diags);
+        /* The diagnostics are kept: warnings go into the plan (its JSON). */
+        int ex = vl_cli_load_def_keep_diags(target, &dopts, &def, &diags);
         if (ex != VL_EXIT_OK)
                 goto out;
+        vmdef_check_files(def, VMDEF_WARNING, &diags);
 
         if (plan_resolve_facts(def, &hopts, &facts, &diags, &err) < 0) {
                 fprintf(stderr, "vmlaunch plan: %s\n", err.msg);
@@ -424,6 +400,8 @@ int cmd_plan(int argc, char **argv)
         }
         struct qemu_argv_opts opts = {
                 .run_dir = facts.host.run_dir,
+                .qmp_socket = RUNSTATE_QMP_SOCKET,
+                .ctl_socket = RUNSTATE_CTL_SOCKET,
                 .gpu_group = facts.host.gpu_group,
                 .n_gpu_group = facts.host.n_gpu_group,
                 .accel = facts.host.accel,

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include "run/supervise.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
+#include "util/pidfd.h"
 
 /* Beyond the VM's shutdown timeout and the kill grace: time to restore the host. */
 #define STOP_MARGIN_S 30
@@ -63,11 +63,6 @@ static int wait_until_stopping(const char *run_dir, int pidfd, long long deadlin
                 while (read(ino, buf, sizeof(buf)) > 0)
                         ;
         }
-}
-
-static int send_signal(int pidfd, int sig)
-{
-        return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
 /* SECONDS from 0 to 86400; -1 after printing why not. */
@@ -138,7 +133,7 @@ int cmd_stop(int argc, char **argv)
                 fprintf(stderr, "vmlaunch stop: %s\n", err.msg);
                 return VL_EXIT_FAILURE;
         }
-        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, st.pid, 0);
+        _cleanup_close_ int pidfd = vl_pidfd_open(st.pid);
         if (pidfd < 0) {
                 if (errno == ESRCH) {
                         fprintf(stderr, "vmlaunch stop: %s is not running\n", name);
@@ -159,7 +154,7 @@ int cmd_stop(int argc, char **argv)
                             STOP_MARGIN_S;
         long long deadline = vl_monotonic_ms() + timeout_s * 1000;
 
-        if (send_signal(pidfd, force ? SIGINT : SIGTERM) < 0) {
+        if (vl_pidfd_send_signal(pidfd, force ? SIGINT : SIGTERM) < 0) {
                 fprintf(stderr, "vmlaunch stop: signal vmlaunch pid %d: %s\n", (int)st.pid,
                         strerror(errno));
                 return VL_EXIT_FAILURE;
@@ -167,7 +162,7 @@ int cmd_stop(int argc, char **argv)
         if (force) {
                 r = wait_until_stopping(run_dir, pidfd, deadline);
                 if (r >= 0)
-                        (void)send_signal(pidfd, SIGINT);
+                        (void)vl_pidfd_send_signal(pidfd, SIGINT);
         }
         fprintf(stderr, "vmlaunch stop: stopping %s (vmlaunch pid %d)%s\n", name, (int)st.pid,
                 force ? ", forced" : "");

@@ -5,6 +5,7 @@
 #include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "util/exit_codes.h"
+#include "util/macro.h"
 #include "version.h"
 
 static const struct vl_verb verbs[] = {
@@ -23,7 +24,7 @@ static void usage(FILE *out)
         fprintf(out, "Usage: vmlaunch [--help] [--version] VERB [OPTIONS] [NAME|FILE]\n"
                      "       vmlaunch NAME            same as `vmlaunch run NAME`\n\n"
                      "Verbs:\n");
-        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
         fprintf(out,
                 "\n`vmlaunch VERB --help` describes each verb; see vmlaunch(1) and vmlaunch.ini(5).\n");
@@ -58,14 +59,14 @@ int main(int argc, char **argv)
                 usage(stderr);
                 return VL_EXIT_USAGE;
         }
-        if (!strcmp(first, "help")) {
+        if (streq(first, "help")) {
                 usage(stdout);
                 return VL_EXIT_OK;
         }
         /* The verb sees its own name as argv[0], as a program would. */
         int verb_index = optind - 1;
-        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-                if (!strcmp(first, verbs[i].name))
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(first, verbs[i].name))
                         return verbs[i].run(argc - verb_index, argv + verb_index);
         /* `vmlaunch win10` means `vmlaunch run win10`: the word before NAME becomes the
          * verb name. */

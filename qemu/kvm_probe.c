@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/macro.h"
 
 /* Hyper-V MSRs (Hyper-V TLFS, appendix "MSRs"). */
 #define HV_X64_MSR_RESET          0x40000003
@@ -68,7 +69,7 @@ int kvm_probe_hyperv(const char *kvm_path, const struct vmdef_hyperv *hv, struct
                         err, 0,
                         "[hyperv] enabled: this host's KVM refuses it (no KVM_CAP_HYPERV); set enabled = off in the definition, or run on a KVM that has it");
         _cleanup_close_ int vm = -1, vcpu = -1;
-        for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(needs); i++) {
                 const struct hv_need *n = &needs[i];
                 if (!*(const bool *)((const char *)hv + n->offset))
                         continue;

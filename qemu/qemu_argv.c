@@ -31,9 +31,9 @@
 #include <string.h>
 
 #include "qemu/qemu_argv_internal.h"
+#include "qemu/qemu_compat.h"
 #include "util/cleanup.h"
-
-#define QEMU_VERSION_7_1 70100
+#include "util/macro.h"
 
 int argv_push(struct argv_builder *b, const char *arg)
 {
@@ -76,7 +76,7 @@ static void format_size(uint64_t bytes, char buf[static 32])
                 uint64_t unit;
                 char suffix;
         } units[] = {{1ULL << 30, 'G'}, {1ULL << 20, 'M'}, {1ULL << 10, 'k'}};
-        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
                 if (bytes && bytes % units[i].unit == 0) {
                         snprintf(buf, 32, "%" PRIu64 "%c", bytes / units[i].unit, units[i].suffix);
                         return;
@@ -165,7 +165,7 @@ static void add_hyperv_flags(struct argv_builder *b, struct optstr *o)
                 {offsetof(struct vmdef_hyperv, emsr_bitmap), "hv-emsr-bitmap"},
                 {offsetof(struct vmdef_hyperv, xmm_input), "hv-xmm-input"},
         };
-        for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(flags); i++) {
                 if (*(const bool *)((const char *)hv + flags[i].offset))
                         optstr_addf(o, "%s=on", flags[i].flag);
                 if (flags[i].offset == offsetof(struct vmdef_hyperv, vapic) && hv->spinlocks)
@@ -173,20 +173,6 @@ static void add_hyperv_flags(struct argv_builder *b, struct optstr *o)
         }
         if (hv->vendor_id)
                 optstr_addf(o, "hv-vendor-id=%s", hv->vendor_id); /* checked: no comma */
-}
-
-/* Hyper-V flags QEMU 7.1 added; refused by an older QEMU with an unhelpful message. */
-static int check_hyperv_version(struct argv_builder *b)
-{
-        const struct vmdef_hyperv *hv = &b->def->hyperv;
-        unsigned version = b->opts->qemu_version;
-        if (!hv->enabled || !version || version >= QEMU_VERSION_7_1)
-                return 0;
-        if (hv->emsr_bitmap || hv->xmm_input || hv->tlbflush_ext || hv->tlbflush_direct)
-                return vl_error_set(
-                        b->err, 0,
-                        "[hyperv] emsr_bitmap, xmm_input, tlbflush_ext and tlbflush_direct need QEMU 7.1 or newer; turn them off");
-        return 0;
 }
 
 /* [cpu] flags is a list by design ("+invtsc, -amd-stibp"): each item is appended as
@@ -208,7 +194,7 @@ static int add_cpu(struct argv_builder *b)
         const struct vm_def *def = b->def;
         const char *model = def->cpu_model ? def->cpu_model : "host";
         /* TCG has no "host" model; "max" is its closest (everything TCG can do). */
-        if (!b->kvm && !strcmp(model, "host"))
+        if (!b->kvm && streq(model, "host"))
                 model = "max";
         int r = argv_check_id(b, "[cpu] model", model, 64);
         if (r < 0)
@@ -219,9 +205,6 @@ static int add_cpu(struct argv_builder *b)
                         b->err, 0,
                         "[hyperv] vendor_id '%s' contains ',' or '='; use up to 12 letters or digits",
                         def->hyperv.vendor_id);
-        r = check_hyperv_version(b);
-        if (r < 0)
-                return r;
 
         struct optstr o = {0};
         optstr_begin(&o, model);
@@ -366,15 +349,12 @@ static int add_one_monitor(struct argv_builder *b, const char *id, const char *r
  * user's command can never interleave with the supervisor's conversation. */
 static int add_monitors(struct argv_builder *b)
 {
-        _cleanup_free_ char *default_dir = NULL;
-        const char *run_dir = b->opts->run_dir;
-        if (!run_dir) {
-                if (asprintf(&default_dir, "/run/vmlaunch/%s", b->def->name) < 0)
-                        return vl_error_set(b->err, ENOMEM, "building the QEMU command line");
-                run_dir = default_dir;
-        }
-        int r = add_one_monitor(b, "qmp", run_dir, "qmp.sock");
-        return r < 0 ? r : add_one_monitor(b, "ctl", run_dir, "ctl.qmp");
+        const struct qemu_argv_opts *o = b->opts;
+        if (!o->run_dir || !o->qmp_socket || !o->ctl_socket)
+                return vl_error_set(b->err, EINVAL,
+                                    "the QMP sockets' folder and names are not set");
+        int r = add_one_monitor(b, "qmp", o->run_dir, o->qmp_socket);
+        return r < 0 ? r : add_one_monitor(b, "ctl", o->run_dir, o->ctl_socket);
 }
 
 /* The guide's clock: virt-manager's Windows defaults as libvirt writes them.
@@ -434,7 +414,7 @@ static int add_kernel(struct argv_builder *b)
         } parts[] = {{"-kernel", def->kernel}, {"-initrd", def->initrd}, {"-append", def->cmdline}};
         if (!def->kernel && (def->initrd || def->cmdline))
                 return vl_error_set(b->err, 0, "[boot] initrd and cmdline need `kernel`");
-        for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
                 if (!parts[i].value)
                         continue;
                 int r = argv_push(b, parts[i].flag);
@@ -449,9 +429,9 @@ static int add_kernel(struct argv_builder *b)
 static int add_serial(struct argv_builder *b)
 {
         const char *serial = b->def->serial;
-        if (!serial || !strcmp(serial, "none"))
+        if (!serial || streq(serial, "none"))
                 return 0;
-        if (!strcmp(serial, "pty")) {
+        if (streq(serial, "pty")) {
                 int r = argv_push(b, "-serial");
                 return r < 0 ? r : argv_push(b, "pty");
         }
@@ -491,6 +471,9 @@ int qemu_argv_build(const struct vm_def *def, const struct qemu_argv_opts *opts,
                 return vl_error_set(err, 0, "[vm] name is empty");
         if (!def->memory_bytes)
                 return vl_error_set(err, 0, "[memory] size is 0");
+        /* An option this QEMU lacks is refused here, feature named, not by QEMU. */
+        if (b.opts->qemu_version && qemu_compat_check(def, b.opts->qemu_version, err) < 0)
+                return -ENOTSUP;
 
         /* In the order a reader expects: identity, machine, CPU, memory, plumbing,
          * firmware and boot, then devices (the GPU first: its root port takes a
@@ -501,8 +484,8 @@ int qemu_argv_build(const struct vm_def *def, const struct qemu_argv_opts *opts,
                 add_firmware,   add_kernel,    argv_add_gpu, argv_add_disks, argv_add_usb,
                 argv_add_evdev, argv_add_net,  add_serial,   add_extra_args,
         };
-        int r = argv_push(&b, def->qemu_binary ? def->qemu_binary : "qemu-system-x86_64");
-        for (size_t i = 0; r >= 0 && i < sizeof(families) / sizeof(families[0]); i++)
+        int r = argv_push(&b, def->qemu_binary);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(families); i++)
                 r = families[i](&b);
         if (r < 0)
                 vl_strv_free(argv);

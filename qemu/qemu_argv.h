@@ -8,9 +8,12 @@
 #include "vmdefs/vmdef.h"
 
 struct qemu_argv_opts {
-        /* Where the QMP sockets live: RUN_DIR/qmp.sock (ours), RUN_DIR/ctl.qmp (for
-         * `vmlaunch qmp`), default "/run/vmlaunch/NAME". */
+        /* Where the QMP sockets live: RUN_DIR/QMP_SOCKET (the supervisor's) and
+         * RUN_DIR/CTL_SOCKET (for `vmlaunch qmp`). The caller names them (run/runstate.h
+         * has the names); all three are required. */
         const char *run_dir;
+        const char *qmp_socket;
+        const char *ctl_socket;
         /* The GPU's IOMMU group as found on the host (function 0 first). NULL: use
          * the definition's `group`, or the GPU address alone. */
         const struct vmdef_pci_addr *gpu_group;
@@ -21,7 +24,8 @@ struct qemu_argv_opts {
          * hugepages were reserved). */
         bool bind_numa_node;
         unsigned numa_node;
-        /* QEMU's version, major*10000 + minor*100 + micro; 0: assume the newest. */
+        /* QEMU's version, major*10000 + minor*100 + micro, checked against
+         * qemu_compat's table of features; 0: assume the newest. */
         unsigned qemu_version;
 };
 

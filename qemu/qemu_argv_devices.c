@@ -229,7 +229,7 @@ static int check_disk(struct argv_builder *b, const struct vmdef_disk *disk)
         }
         if (!disk->path || !*disk->path)
                 return vl_error_set(b->err, 0, "[disk.%s] path is empty", disk->id);
-        if (disk->aio == VMDEF_AIO_NATIVE && !cache_knobs(disk->cache).direct)
+        if (!vmdef_disk_aio_fits_cache(disk->aio, disk->cache))
                 return vl_error_set(
                         b->err, 0,
                         "[disk.%s] aio = native needs cache = none or directsync (QEMU refuses it otherwise)",

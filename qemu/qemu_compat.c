@@ -1,4 +1,5 @@
 #include "qemu/qemu_compat.h"
+#include "util/macro.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -64,7 +65,7 @@ static const struct feature features[] = {
 
 int qemu_compat_check(const struct vm_def *def, unsigned version, struct vl_error *err)
 {
-        for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(features); i++) {
                 const struct feature *f = &features[i];
                 if (version >= f->since || !f->used(def))
                         continue;

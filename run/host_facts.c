@@ -9,6 +9,7 @@
 #include "hostprep/hostprep.h"
 #include "qemu/kvm_usable.h"
 #include "run/runstate.h"
+#include "util/macro.h"
 
 static enum vmdef_severity severity_of(const struct host_facts_opts *opts)
 {
@@ -26,8 +27,8 @@ static void resolve_accel(const struct vm_def *def, const struct host_facts_opts
                 snprintf(f->accel_reason, sizeof(f->accel_reason), "as defined");
                 return;
         }
-        bool host_features = def->cpu_model &&
-                             (!strcmp(def->cpu_model, "host") || !strcmp(def->cpu_model, "max"));
+        bool host_features =
+                def->cpu_model && (streq(def->cpu_model, "host") || streq(def->cpu_model, "max"));
         char why[128] = "";
         bool usable = kvm_usable("/dev/kvm", host_features, why, sizeof(why));
         if (def->accel == VMDEF_ACCEL_KVM) {

@@ -7,16 +7,16 @@
 #include <string.h>
 
 #include "qmp/qmp.h"
+#include "util/array.h"
+#include "util/macro.h"
 
 #define PIN_QMP_TIMEOUT_MS 5000
 
 static int report_add(struct pin_report *r, struct pin_thread **t)
 {
-        struct pin_thread *grown = realloc(r->threads, (r->count + 1) * sizeof(*grown));
-        if (!grown)
+        if (VL_ARRAY_GROW(r->threads, r->cap, r->count) < 0)
                 return -ENOMEM;
-        r->threads = grown;
-        *t = &grown[r->count++];
+        *t = &r->threads[r->count++];
         memset(*t, 0, sizeof(**t));
         return 0;
 }
@@ -24,8 +24,7 @@ static int report_add(struct pin_report *r, struct pin_thread **t)
 void pin_report_free(struct pin_report *r)
 {
         free(r->threads);
-        r->threads = NULL;
-        r->count = 0;
+        *r = (struct pin_report){0};
 }
 
 static bool get_int(struct json_object *o, const char *key, int64_t *v)
@@ -104,22 +103,14 @@ int pin_cpulist_to_set(const struct vmdef_cpulist *l, cpu_set_t *set, struct vl_
 
 void pin_format_cpus(const cpu_set_t *set, char *buf, size_t len)
 {
-        size_t used = 0;
-        buf[0] = '\0';
-        for (int cpu = 0; cpu < CPU_SETSIZE && used < len; cpu++) {
-                if (!CPU_ISSET(cpu, set))
-                        continue;
-                int last = cpu;
-                while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, set))
-                        last++;
-                const char *sep = used ? "," : "";
-                if (last == cpu)
-                        used += (size_t)snprintf(buf + used, len - used, "%s%d", sep, cpu);
-                else
-                        used += (size_t)snprintf(buf + used, len - used, "%s%d-%d", sep, cpu, last);
-                cpu = last;
-        }
-        if (!used)
+        unsigned cpus[CPU_SETSIZE];
+        size_t n = 0;
+        for (unsigned cpu = 0; cpu < CPU_SETSIZE; cpu++)
+                if (CPU_ISSET(cpu, set))
+                        cpus[n++] = cpu;
+        if (n)
+                vmdef_cpulist_format(cpus, n, buf, len);
+        else
                 snprintf(buf, len, "none");
 }
 
@@ -151,7 +142,7 @@ void pin_describe(const struct pin_thread *t, char *buf, size_t len)
 static const struct vmdef_iothread *find_iothread(const struct vm_def *def, const char *id)
 {
         for (size_t i = 0; i < def->n_iothreads; i++)
-                if (!strcmp(def->iothreads[i].id, id))
+                if (streq(def->iothreads[i].id, id))
                         return &def->iothreads[i];
         return NULL;
 }
@@ -236,7 +227,7 @@ int pin_qemu_threads(struct qmp_client *qmp, const struct vm_def *def, pid_t qem
                 bool found = false;
                 for (size_t j = 0; j < r.count; j++)
                         found |= r.threads[j].kind == PIN_IOTHREAD &&
-                                 !strcmp(r.threads[j].id, def->iothreads[i].id);
+                                 streq(r.threads[j].id, def->iothreads[i].id);
                 if (!found) {
                         rc = vl_error_set(
                                 err, ENOENT,

@@ -30,6 +30,7 @@ struct pin_thread {
 struct pin_report {
         struct pin_thread *threads;
         size_t count;
+        size_t cap; /* allocated items of threads */
 };
 
 /* Pins every vCPU and iothread of a paused QEMU as the definition says, then
@@ -49,10 +50,10 @@ int pin_parse_vcpus(struct json_object *ret, struct pin_report *r, struct vl_err
  * ([{"id": ID, "thread-id": TID, ...}]). */
 int pin_parse_iothreads(struct json_object *ret, struct pin_report *r, struct vl_error *err);
 
-/* "3", "0-1", "0,3,5-7"; "none" for an empty set. */
+/* "3", "0,1", "0,3,5-7" (vmdef_cpulist_format); "none" for an empty set. */
 void pin_format_cpus(const cpu_set_t *set, char *buf, size_t len);
 
-/* One log line: "vCPU 3 (tid 1234) -> CPU 3", "iothread io1 (tid 1240) -> CPUs 0-1",
+/* One log line: "vCPU 3 (tid 1234) -> CPU 3", "iothread io1 (tid 1240) -> CPUs 0,1",
  * "emulator (pid 1200) -> CPUs 0,3"; threads left alone say "unpinned". */
 void pin_describe(const struct pin_thread *t, char *buf, size_t len);
 

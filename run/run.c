@@ -31,6 +31,7 @@
 #include "run/supervise.h"
 #include "util/cleanup.h"
 #include "util/exit_codes.h"
+#include "util/stop_signal.h"
 
 /* QEMU creates its monitor socket early, but answers only once the machine is
  * built, which includes preallocating (and zeroing) all guest RAM. */
@@ -184,7 +185,7 @@ static int wait_for_greeting(struct run *run, struct vl_error *err)
                         return vl_error_set(err, errno, "poll");
                 if (!fds[1].revents)
                         return 0; /* the handshake reports a timeout or a QEMU that is gone */
-                if (supervise_stop_pending(run->signal_fd))
+                if (vl_stop_signal_pending())
                         return vl_error_set(err, ECANCELED, "asked to stop before the guest ran");
                 supervise_drop_sigchld(); /* e.g. from the version probe */
         }
@@ -206,6 +207,8 @@ static int start_qemu_paused(struct run *run, struct vl_error *err)
 {
         struct qemu_argv_opts aopts = {
                 .run_dir = run->run_dir,
+                .qmp_socket = RUNSTATE_QMP_SOCKET,
+                .ctl_socket = RUNSTATE_CTL_SOCKET,
                 .qemu_version = run->qemu_version,
                 .accel = run->facts.accel,
                 .gpu_group = run->facts.gpu_group,
@@ -308,7 +311,7 @@ static int pin_threads(struct run *run, struct vl_error *err)
 
 static int let_guest_run(struct run *run, struct vl_error *err)
 {
-        if (supervise_stop_pending(run->signal_fd))
+        if (vl_stop_signal_pending())
                 return vl_error_set(err, ECANCELED, "asked to stop before the guest ran");
         int r = qmp_execute(run->qmp, "cont", NULL, QMP_COMMAND_TIMEOUT_MS, NULL, err);
         if (r < 0)

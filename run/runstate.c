@@ -13,6 +13,7 @@
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/macro.h"
 
 #define LOCK_ATTEMPTS 5
 
@@ -24,7 +25,7 @@ char *runstate_path(const char *dir, const char *file)
 
 int runstate_dir(const char *name, char **dir, struct vl_error *err)
 {
-        if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+        if (!*name || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
                 return vl_error_set(
                         err, EINVAL,
                         "VM name '%s' cannot name a run directory; use letters, digits, '-', '_' or '.'",
@@ -189,7 +190,7 @@ void runstate_cleanup(const char *dir, int lock_fd)
         static const char *const files[] = {RUNSTATE_STATE_FILE, RUNSTATE_STATE_FILE ".new",
                                             RUNSTATE_QMP_SOCKET, RUNSTATE_CTL_SOCKET,
                                             RUNSTATE_LOCK_FILE};
-        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *p = runstate_path(dir, files[i]);
                 if (p)
                         unlink(p);

@@ -12,13 +12,14 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/clock.h"
+#include "util/macro.h"
+#include "util/pidfd.h"
 
 extern char **environ;
 
@@ -97,7 +98,7 @@ static _Noreturn void child_exec(const struct child_plan *p)
         /* Handlers are reset by exec, but ignored signals stay ignored. */
         static const int reset[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD};
         struct sigaction dfl = {.sa_handler = SIG_DFL};
-        for (size_t i = 0; i < sizeof(reset) / sizeof(reset[0]); i++)
+        for (size_t i = 0; i < ELEMENTSOF(reset); i++)
                 sigaction(reset[i], &dfl, NULL);
 
         /* Its own process group: Ctrl-C at the terminal reaches only vmlaunch,
@@ -144,14 +145,6 @@ static _Noreturn void child_exec(const struct child_plan *p)
         child_fail(report, CHILD_EXEC, errno);
 }
 
-static void format_cpus(const struct vmdef_cpulist *l, char *buf, size_t len)
-{
-        size_t used = 0;
-        buf[0] = '\0';
-        for (size_t i = 0; i < l->count && used < len; i++)
-                used += (size_t)snprintf(buf + used, len - used, "%s%u", i ? "," : "", l->cpus[i]);
-}
-
 static int child_failure_error(const struct child_failure *f, const struct child_plan *p,
                                const struct spawn_request *req, struct vl_error *err)
 {
@@ -163,7 +156,7 @@ static int child_failure_error(const struct child_failure *f, const struct child
                         "raise RLIMIT_MEMLOCK to %llu MiB so VFIO can lock the guest's RAM (needs root or CAP_SYS_RESOURCE; under systemd set LimitMEMLOCK=)",
                         (unsigned long long)(req->memlock_bytes >> 20));
         case CHILD_AFFINITY:
-                format_cpus(req->affinity, cpus, sizeof(cpus));
+                vmdef_cpulist_format(req->affinity->cpus, req->affinity->count, cpus, sizeof(cpus));
                 return vl_error_set(
                         err, f->errnum,
                         "set QEMU's affinity to the emulator CPUs %s (are they online and inside vmlaunch's cpuset?)",
@@ -317,7 +310,7 @@ int spawn_qemu(const struct spawn_request *req, struct qemu_proc *out, struct vl
 
         /* The child is ours and not reaped, so its pid cannot be reused
          * before the pidfd refers to it. */
-        int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        int pidfd = vl_pidfd_open(pid);
         if (pidfd < 0) {
                 r = vl_error_set(err, errno, "pidfd_open for QEMU (pid %d; needs Linux >= 5.3)",
                                  (int)pid);

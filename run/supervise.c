@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +14,9 @@
 #include "run/runlog.h"
 #include "qmp/qmp.h"
 #include "util/clock.h"
+#include "util/macro.h"
+#include "util/pidfd.h"
+#include "util/stop_signal.h"
 
 #define NO_DEADLINE (-1LL)
 
@@ -36,16 +38,14 @@ struct supervisor {
 static int signal_qemu(const struct qemu_proc *proc, int sig)
 {
         /* Through the pidfd: never signals a recycled pid. */
-        return (int)syscall(SYS_pidfd_send_signal, proc->pidfd, sig, NULL, 0);
+        return vl_pidfd_send_signal(proc->pidfd, sig);
 }
 
 int supervise_signals_open(struct vl_error *err)
 {
         sigset_t set;
         sigemptyset(&set);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGHUP);
+        vl_stop_signals_add(&set);
         sigaddset(&set, SIGCHLD);
         if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
                 return vl_error_set(err, errno, "block signals");
@@ -53,16 +53,6 @@ int supervise_signals_open(struct vl_error *err)
         if (fd < 0)
                 return vl_error_set(err, errno, "create a signalfd");
         return fd;
-}
-
-bool supervise_stop_pending(int signal_fd)
-{
-        sigset_t pending;
-        if (sigpending(&pending) < 0)
-                return false;
-        (void)signal_fd;
-        return sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT) ||
-               sigismember(&pending, SIGHUP);
 }
 
 void supervise_drop_sigchld(void)
@@ -99,7 +89,7 @@ static void on_event(const char *event, struct json_object *data, struct json_ob
 {
         struct supervisor *s = userdata;
         (void)ts;
-        if (!strcmp(event, "SHUTDOWN")) {
+        if (streq(event, "SHUTDOWN")) {
                 struct json_object *guest;
                 const char *reason = json_str(data, "reason");
                 s->shutdown_seen = true;
@@ -109,21 +99,21 @@ static void on_event(const char *event, struct json_object *data, struct json_ob
                          reason ? reason : "unknown");
                 runlog(LOG_NOTICE, "QEMU is shutting down: %s%s", s->shutdown_reason,
                        s->shutdown_by_guest ? " (asked by the guest)" : "");
-        } else if (!strcmp(event, "RESET")) {
+        } else if (streq(event, "RESET")) {
                 const char *reason = json_str(data, "reason");
                 runlog(LOG_NOTICE, "guest reset (%s)", reason ? reason : "unknown reason");
-        } else if (!strcmp(event, "STOP")) {
+        } else if (streq(event, "STOP")) {
                 runlog(LOG_NOTICE, "guest paused");
-        } else if (!strcmp(event, "RESUME")) {
+        } else if (streq(event, "RESUME")) {
                 runlog(LOG_NOTICE, "guest running");
-        } else if (!strcmp(event, "POWERDOWN")) {
+        } else if (streq(event, "POWERDOWN")) {
                 runlog(LOG_INFO, "ACPI power button pressed");
-        } else if (!strcmp(event, "GUEST_PANICKED")) {
+        } else if (streq(event, "GUEST_PANICKED")) {
                 const char *action = json_str(data, "action");
                 s->panicked = true;
                 runlog(LOG_ERR, "the guest panicked (QEMU's action: %s)",
                        action ? action : "unknown");
-        } else if (!strcmp(event, "RTC_CHANGE")) {
+        } else if (streq(event, "RTC_CHANGE")) {
                 /* Guests set their clock; nothing a user needs to see. */
         } else {
                 const char *json =
@@ -277,8 +267,7 @@ static void classify(const struct supervisor *s, struct supervise_result *res)
                 snprintf(res->detail, sizeof(res->detail), "stopped on request: QEMU %s%s%s", how,
                          s->shutdown_by_guest ? " after the guest shut down" : "",
                          s->phase == PHASE_KILLED ? " (killed after ignoring quit)" : "");
-        } else if (s->panicked ||
-                   (s->shutdown_seen && !strcmp(s->shutdown_reason, "guest-panic"))) {
+        } else if (s->panicked || (s->shutdown_seen && streq(s->shutdown_reason, "guest-panic"))) {
                 res->end = SUPERVISE_CRASHED;
                 snprintf(res->detail, sizeof(res->detail), "the guest panicked; QEMU %s", how);
         } else if (clean_exit && s->shutdown_seen && s->shutdown_by_guest) {
@@ -286,8 +275,8 @@ static void classify(const struct supervisor *s, struct supervise_result *res)
                 snprintf(res->detail, sizeof(res->detail), "the guest powered off (%s)",
                          s->shutdown_reason);
         } else if (clean_exit && s->shutdown_seen &&
-                   (!strcmp(s->shutdown_reason, "host-qmp-quit") ||
-                    !strcmp(s->shutdown_reason, "host-ui"))) {
+                   (streq(s->shutdown_reason, "host-qmp-quit") ||
+                    streq(s->shutdown_reason, "host-ui"))) {
                 res->end = SUPERVISE_STOPPED;
                 snprintf(res->detail, sizeof(res->detail), "QEMU was told to quit (%s)",
                          s->shutdown_reason);
@@ -296,7 +285,7 @@ static void classify(const struct supervisor *s, struct supervise_result *res)
                 snprintf(res->detail, sizeof(res->detail), "QEMU %s%s%s%s", how,
                          s->shutdown_seen ? " after shutdown reason " : " unexpectedly",
                          s->shutdown_seen ? s->shutdown_reason : "",
-                         s->shutdown_seen && !strcmp(s->shutdown_reason, "host-signal")
+                         s->shutdown_seen && streq(s->shutdown_reason, "host-signal")
                                  ? " (a signal sent to QEMU, not through vmlaunch)"
                                  : "");
         }

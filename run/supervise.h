@@ -45,10 +45,6 @@ struct supervise_params {
  * (non-blocking, close-on-exec). QEMU gets them unblocked again at spawn. */
 int supervise_signals_open(struct vl_error *err);
 
-/* True when a stop signal is waiting in the signalfd (not consumed), so a launch
- * can give up before letting the guest run. */
-bool supervise_stop_pending(int signal_fd);
-
 /* Consumes a pending SIGCHLD, leaving stop signals in the signalfd. */
 void supervise_drop_sigchld(void);
 

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/macro.h"
+#include "util/sort.h"
 
 static void hwloc_topology_destroyp(hwloc_topology_t *t)
 {
@@ -60,9 +62,8 @@ bool topology_looks_synthetic(const char *s)
 
 static int cmp_cpu(const void *a, const void *b)
 {
-        unsigned x = ((const struct topology_cpu *)a)->os_index;
-        unsigned y = ((const struct topology_cpu *)b)->os_index;
-        return x < y ? -1 : x > y;
+        return vl_cmp_unsigned(&((const struct topology_cpu *)a)->os_index,
+                               &((const struct topology_cpu *)b)->os_index);
 }
 
 const struct topology_cpu *topology_find_cpu(const struct topology *topo, unsigned os_index)
@@ -233,7 +234,7 @@ static int read_kinds(hwloc_topology_t ht, struct topology *t)
                         return -errno;
                 const char *name = NULL;
                 for (unsigned i = 0; i < nr_infos; i++)
-                        if (!strcmp(infos[i].name, "CoreType"))
+                        if (streq(infos[i].name, "CoreType"))
                                 name = infos[i].value;
                 /* Kinds come least powerful first: the last is the performance kind. */
                 t->kinds[k].performance = k == n - 1;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util/cleanup.h"
+#include "util/array.h"
 
 #define LIST_CHARS 2048
 #define NO_CORE    ((size_t)-1)
@@ -33,15 +34,9 @@ static void add(struct checker *c, enum vmdef_severity sev, unsigned line, const
                 const char *key, const char *fmt, ...)
 {
         struct topology_pin_findings *f = c->out;
-        if (f->count == f->cap) {
-                size_t cap = f->cap ? f->cap * 2 : 8;
-                struct vmdef_diag *items = realloc(f->items, cap * sizeof(*items));
-                if (!items) {
-                        c->oom = -ENOMEM;
-                        return;
-                }
-                f->items = items;
-                f->cap = cap;
+        if (VL_ARRAY_GROW(f->items, f->cap, f->count) < 0) {
+                c->oom = -ENOMEM;
+                return;
         }
         struct vmdef_diag *d = &f->items[f->count++];
         *d = (struct vmdef_diag){.severity = sev, .line = line};
@@ -61,15 +56,10 @@ void topology_pin_findings_free(struct topology_pin_findings *findings)
         *findings = (struct topology_pin_findings){0};
 }
 
-static void format_cpus(const unsigned *cpus, size_t n, char *buf)
-{
-        vmdef_cpulist_format(cpus, n, buf, LIST_CHARS);
-}
-
 /* CPUs of a core or of all usable CPUs, formatted. */
 static void format_core(const struct topology_core *core, char *buf)
 {
-        format_cpus(core->cpus, core->n_cpus, buf);
+        vmdef_cpulist_format(core->cpus, core->n_cpus, buf, LIST_CHARS);
 }
 
 /* Errors for CPUs in one pin list that do not exist, are offline or not allowed. */
@@ -99,22 +89,22 @@ static void check_cpus_exist(struct checker *c, const char *section, const char 
         for (size_t i = 0; i < t->n_cpus; i++)
                 if (t->cpus[i].allowed)
                         all[n_all++] = t->cpus[i].os_index;
-        format_cpus(all, n_all, have);
+        vmdef_cpulist_format(all, n_all, have, LIST_CHARS);
         if (n_missing) {
-                format_cpus(missing, n_missing, list);
+                vmdef_cpulist_format(missing, n_missing, list, LIST_CHARS);
                 add(c, VMDEF_ERROR, line, section, key,
                     "CPU%s %s do%s not exist on %s; expected CPUs among %s",
                     n_missing > 1 ? "s" : "", list, n_missing > 1 ? "" : "es", t->source, have);
         }
         if (n_offline) {
-                format_cpus(offline, n_offline, list);
+                vmdef_cpulist_format(offline, n_offline, list, LIST_CHARS);
                 add(c, VMDEF_ERROR, line, section, key,
                     "CPU%s %s %s offline on %s; bring %s online (echo 1 > /sys/devices/system/cpu/cpu%u/online) or pin to online CPUs (%s)",
                     n_offline > 1 ? "s" : "", list, n_offline > 1 ? "are" : "is", t->source,
                     n_offline > 1 ? "them" : "it", offline[0], have);
         }
         if (n_denied) {
-                format_cpus(denied, n_denied, list);
+                vmdef_cpulist_format(denied, n_denied, list, LIST_CHARS);
                 add(c, VMDEF_ERROR, line, section, key,
                     "CPU%s %s %s outside vmlaunch's cgroup cpuset, so pinning there fails; widen the cpuset (AllowedCPUs=) or pin to allowed CPUs (%s)",
                     n_denied > 1 ? "s" : "", list, n_denied > 1 ? "are" : "is", have);
@@ -135,7 +125,7 @@ static size_t vcpus_where(const struct checker *c,
         for (size_t i = 0; i < c->n_vcpus; i++)
                 if (c->vcpu_core[i] != NO_CORE && match(c, c->vcpu_core[i], arg))
                         v[n++] = i;
-        format_cpus(v, n, buf);
+        vmdef_cpulist_format(v, n, buf, LIST_CHARS);
         return n;
 }
 
@@ -158,7 +148,7 @@ static const char *suggested_vcpus(struct checker *c, char *buf)
 {
         if (!c->have_plan)
                 return "auto";
-        format_cpus(c->plan.vcpus.cpus, c->plan.vcpus.count, buf);
+        vmdef_cpulist_format(c->plan.vcpus.cpus, c->plan.vcpus.count, buf, LIST_CHARS);
         return buf;
 }
 
@@ -271,7 +261,7 @@ static void check_l3_span(struct checker *c)
                         if (t->cores[t->cpus[i].core].l3 == d)
                                 cpus[n++] = t->cpus[i].os_index;
                 char span[LIST_CHARS + 16];
-                format_cpus(cpus, n, cl);
+                vmdef_cpulist_format(cpus, n, cl, LIST_CHARS);
                 if (strlen(cl) > 24) /* big L3s: the count says enough */
                         snprintf(span, sizeof(span), "%zu CPUs", n);
                 else
@@ -360,7 +350,7 @@ static void check_efficiency(struct checker *c)
                         cpus[n++] = t->cpus[i].os_index;
                         perf_name = t->kinds[t->cpus[i].kind].name;
                 }
-        format_cpus(cpus, n, perf);
+        vmdef_cpulist_format(cpus, n, perf, LIST_CHARS);
         add(c, VMDEF_WARNING, 0, "cpu", "vcpu_pin",
             "vCPU%s %s run%s on efficiency cores, which are much slower than the performance cores (%s: CPUs %s); pin vCPUs to performance cores, or use vcpu_pin = auto",
             n_eff > 1 ? "s" : "", vl, n_eff > 1 ? "" : "s", perf_name, n ? perf : "none");
@@ -408,8 +398,8 @@ static void check_overlap(struct checker *c, const char *section, const char *ke
         if (!n_shared)
                 return;
         char cl[LIST_CHARS], vl[LIST_CHARS], advice[LIST_CHARS];
-        format_cpus(shared, n_shared, cl);
-        format_cpus(vcpus, n_vcpus, vl);
+        vmdef_cpulist_format(shared, n_shared, cl, LIST_CHARS);
+        vmdef_cpulist_format(vcpus, n_vcpus, vl, LIST_CHARS);
         host_cpus_advice(c, advice);
         add(c, VMDEF_WARNING, line, section, key,
             "%s shares CPU%s %s with vCPU%s %s, so it preempts them when busy; pin it to %s", what,

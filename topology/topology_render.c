@@ -8,14 +8,9 @@
 #include <string.h>
 
 #include "util/cleanup.h"
+#include "util/sort.h"
 
 #define LINE_MAX_CHARS 8192
-
-static int cmp_unsigned(const void *a, const void *b)
-{
-        unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-        return x < y ? -1 : x > y;
-}
 
 static const char *plural(size_t n, const char *one, const char *many)
 {
@@ -75,7 +70,7 @@ static int describe_l3(const struct topology *t, size_t l3, struct vl_strv *line
         }
         if (first == (size_t)-1)
                 return 0;
-        qsort(cpus, n, sizeof(*cpus), cmp_unsigned);
+        qsort(cpus, n, sizeof(*cpus), vl_cmp_unsigned);
         vmdef_cpulist_format(cpus, n, list, sizeof(list));
         if (t->l3s[l3].size_bytes)
                 format_size(t->l3s[l3].size_bytes, extra, sizeof(extra));

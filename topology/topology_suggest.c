@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "util/cleanup.h"
+#include "util/macro.h"
 
 #define CPULIST_MAX 4096
 
@@ -153,7 +154,7 @@ static unsigned select_cores(struct selection *s, const bool *cand, unsigned nee
                 levels[2] = LEVEL_NUMA;
         }
 
-        for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+        for (size_t l = 0; l < ELEMENTSOF(levels); l++) {
                 size_t n = domain_count(t, levels[l]);
                 if (n <= 1)
                         continue;

@@ -6,19 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
+#include "util/macro.h"
+
 static int strv_take(struct vl_strv *v, char *s)
 {
         if (!s)
                 return -ENOMEM;
-        if (v->count + 2 > v->cap) {
-                size_t cap = v->cap ? v->cap * 2 : 16;
-                char **items = realloc(v->items, cap * sizeof(*items));
-                if (!items) {
-                        free(s);
-                        return -ENOMEM;
-                }
-                v->items = items;
-                v->cap = cap;
+        /* room for s and the NULL after it */
+        if (VL_ARRAY_GROW(v->items, v->cap, v->count + 1) < 0) {
+                free(s);
+                return -ENOMEM;
         }
         v->items[v->count++] = s;
         v->items[v->count] = NULL;
@@ -38,6 +36,14 @@ int vl_strv_pushf(struct vl_strv *v, const char *fmt, ...)
         int n = vasprintf(&s, fmt, ap);
         va_end(ap);
         return strv_take(v, n < 0 ? NULL : s);
+}
+
+bool vl_strv_contains(const struct vl_strv *v, const char *s)
+{
+        for (size_t i = 0; i < v->count; i++)
+                if (streq(v->items[i], s))
+                        return true;
+        return false;
 }
 
 void vl_strv_free(struct vl_strv *v)

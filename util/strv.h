@@ -1,6 +1,7 @@
 /* Growable NULL-terminated string vectors (argv, unit lists). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct vl_strv {
@@ -13,4 +14,6 @@ struct vl_strv {
 int vl_strv_push(struct vl_strv *v, const char *s);
 /* Appends a printf-formatted string. Returns 0 or -ENOMEM. */
 int vl_strv_pushf(struct vl_strv *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True when s equals one of v's strings. */
+bool vl_strv_contains(const struct vl_strv *v, const char *s);
 void vl_strv_free(struct vl_strv *v);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "vmdefs/internal.h"
+#include "util/array.h"
 
 /* The wrong file (binary data, a log) has a problem on nearly every line: keep the first
  * ones, which is all anyone reads, so memory stays bounded. */
@@ -18,14 +19,8 @@ void vmdef_diag_add(struct vmdef_diags *diags, enum vmdef_severity severity, uns
                 diags->n_errors++; /* counted even if the text cannot be stored */
         if (diags->count >= MAX_DIAGS)
                 return;
-        if (diags->count == diags->cap) {
-                size_t cap = diags->cap ? diags->cap * 2 : 16;
-                struct vmdef_diag *items = realloc(diags->items, cap * sizeof(*items));
-                if (!items)
-                        return;
-                diags->items = items;
-                diags->cap = cap;
-        }
+        if (VL_ARRAY_GROW(diags->items, diags->cap, diags->count) < 0)
+                return;
         struct vmdef_diag *d = &diags->items[diags->count++];
         memset(d, 0, sizeof(*d));
         d->severity = severity;

@@ -24,9 +24,9 @@ struct vmdef_ini_entry {
 
 struct vmdef_ini {
         struct vmdef_ini_section *sections;
-        size_t n_sections;
+        size_t n_sections, cap_sections;
         struct vmdef_ini_entry *entries;
-        size_t n_entries;
+        size_t n_entries, cap_entries;
         bool saw_content; /* any non-blank, non-comment line */
 };
 
@@ -42,8 +42,8 @@ const struct vmdef_ini_entry *vmdef_ini_find(const struct vmdef_ini *ini, const 
 /* Checks a section name; fills a diagnostic (with suggestion) and returns false when it
  * is not one vmlaunch knows. */
 bool vmdef_section_known(const char *name, unsigned line, struct vmdef_diags *diags);
-/* Sets every default that does not depend on other keys. */
-void vmdef_set_defaults(struct vm_def *def);
+/* Sets every default that does not depend on other keys. Returns 0 or -ENOMEM. */
+int vmdef_set_defaults(struct vm_def *def);
 /* Applies every entry to def; unknown keys, duplicates and bad values go to diags.
  * Returns 0 or -ENOMEM. */
 int vmdef_apply_ini(const struct vmdef_ini *ini, struct vm_def *def, struct vmdef_diags *diags);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "vmdefs/internal.h"
+#include "util/macro.h"
 
 int vmdef_record_key_lines(const struct vmdef_ini *ini, struct vm_def *def)
 {
@@ -36,8 +37,7 @@ unsigned vmdef_key_line(const struct vm_def *def, const char *section, const cha
                 return 0;
         /* the first: a key given twice is an error, so there is no later one to prefer */
         for (size_t i = 0; i < def->n_key_lines; i++)
-                if (!strcmp(def->key_lines[i].section, section) &&
-                    !strcmp(def->key_lines[i].key, key))
+                if (streq(def->key_lines[i].section, section) && streq(def->key_lines[i].key, key))
                         return def->key_lines[i].line;
         return 0;
 }

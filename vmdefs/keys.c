@@ -1,6 +1,7 @@
 /* The sections and keys of a definition: one table entry per key, with its type and
  * where its value goes. Defaults live in vmdef_set_defaults below; defaults that depend
- * on other keys are set in validate.c. Keep doc/vmlaunch.ini.5.scd in step. */
+ * on other keys are set in validate.c; the custom value parsers are in key_parsers.c.
+ * Keep doc/vmlaunch.ini.5.scd in step. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -11,10 +12,10 @@
 #include <strings.h>
 
 #include "util/cleanup.h"
+#include "util/macro.h"
 #include "util/strv.h"
 #include "vmdefs/internal.h"
-
-#define WHY_LEN 384
+#include "vmdefs/key_parsers.h"
 
 /* ---- section kinds ---- */
 
@@ -141,476 +142,6 @@ struct key_def {
         custom_parse_fn parse;
 };
 
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static int fail(char *why, size_t why_len, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, why_len, fmt, ap);
-        va_end(ap);
-        return -EINVAL;
-}
-
-static bool chars_in(const char *s, const char *extra)
-{
-        for (; *s; s++)
-                if (!isalnum((unsigned char)*s) && !strchr(extra, *s))
-                        return false;
-        return true;
-}
-
-static int set_string(char **field, const char *value)
-{
-        char *copy = strdup(value);
-        if (!copy)
-                return -ENOMEM;
-        free(*field);
-        *field = copy;
-        return 0;
-}
-
-/* Splits on commas and blanks. */
-static int split_list(const char *value, struct vl_strv *out)
-{
-        const char *p = value;
-        while (*p) {
-                size_t n = strcspn(p, ", \t");
-                if (n) {
-                        char *w = strndup(p, n);
-                        if (!w)
-                                return -ENOMEM;
-                        int r = vl_strv_push(out, w);
-                        free(w);
-                        if (r < 0)
-                                return r;
-                }
-                p += n;
-                p += strspn(p, ", \t");
-        }
-        return 0;
-}
-
-static void strv_move(struct vl_strv *from, char ***items, size_t *count)
-{
-        for (size_t i = 0; *items && (*items)[i]; i++)
-                free((*items)[i]);
-        free(*items);
-        *items = from->items;
-        *count = from->count;
-        memset(from, 0, sizeof(*from));
-}
-
-/* Shell-like words: blanks separate, '...' is literal, "..." allows \" and \\, a
- * backslash outside quotes escapes the next character. No expansion of any kind. */
-static int split_words(const char *value, struct vl_strv *out, char *why, size_t why_len)
-{
-        size_t len = strlen(value);
-        char *word = malloc(len + 1);
-        if (!word)
-                return -ENOMEM;
-        const char *p = value;
-        int r = 0;
-        while (*p) {
-                while (*p == ' ' || *p == '\t')
-                        p++;
-                if (!*p)
-                        break;
-                size_t n = 0;
-                while (*p && *p != ' ' && *p != '\t') {
-                        if (*p == '\'') {
-                                const char *end = strchr(p + 1, '\'');
-                                if (!end) {
-                                        r = fail(why, why_len,
-                                                 "unterminated single quote; expected a closing '");
-                                        goto out;
-                                }
-                                memcpy(word + n, p + 1, (size_t)(end - p - 1));
-                                n += (size_t)(end - p - 1);
-                                p = end + 1;
-                        } else if (*p == '"') {
-                                p++;
-                                while (*p && *p != '"') {
-                                        if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
-                                                p++;
-                                        word[n++] = *p++;
-                                }
-                                if (!*p) {
-                                        r = fail(
-                                                why, why_len,
-                                                "unterminated double quote; expected a closing \"");
-                                        goto out;
-                                }
-                                p++;
-                        } else if (*p == '\\' && p[1]) {
-                                word[n++] = p[1];
-                                p += 2;
-                        } else {
-                                word[n++] = *p++;
-                        }
-                }
-                word[n] = '\0';
-                if ((r = vl_strv_push(out, word)) < 0)
-                        goto out;
-        }
-out:
-        free(word);
-        return r;
-}
-
-/* ---- custom parsers ---- */
-
-static int parse_name(const char *v, void *t, char *why, size_t why_len)
-{
-        if (strlen(v) > 64 || !isalnum((unsigned char)v[0]) || !chars_in(v, "_.-"))
-                return fail(
-                        why, why_len,
-                        "not a usable VM name; expected 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit (it names files and units)");
-        return set_string(&((struct vm_def *)t)->name, v);
-}
-
-static int parse_binary(const char *v, void *t, char *why, size_t why_len)
-{
-        if (!*v || (strchr(v, '/') && v[0] != '/'))
-                return fail(why, why_len,
-                            "expected an absolute path or a program name found in PATH");
-        return set_string(&((struct vm_def *)t)->qemu_binary, v);
-}
-
-static int parse_machine(const char *v, void *t, char *why, size_t why_len)
-{
-        if (!*v || strlen(v) > 64 || !chars_in(v, "_.-"))
-                return fail(
-                        why, why_len,
-                        "expected a QEMU machine type such as q35 or pc-q35-7.2 (letters, digits, '.', '-', '_')");
-        return set_string(&((struct vm_def *)t)->machine, v);
-}
-
-static int parse_display(const char *v, void *t, char *why, size_t why_len)
-{
-        unsigned n;
-        char end;
-        bool vnc = sscanf(v, "vnc=:%u%c", &n, &end) == 1 && n < 100 && isdigit((unsigned char)v[5]);
-        if (strcmp(v, "none") && strcmp(v, "gtk") && strcmp(v, "sdl") && !vnc)
-                return fail(why, why_len, "expected none, gtk, sdl or vnc=:N (N from 0 to 99)");
-        return set_string(&((struct vm_def *)t)->display, v);
-}
-
-static int parse_vga(const char *v, void *t, char *why, size_t why_len)
-{
-        if (strcmp(v, "none") && strcmp(v, "std") && strcmp(v, "virtio"))
-                return fail(why, why_len, "expected none, std or virtio");
-        return set_string(&((struct vm_def *)t)->vga, v);
-}
-
-static int parse_serial(const char *v, void *t, char *why, size_t why_len)
-{
-        if (strcmp(v, "none") && strcmp(v, "pty") && v[0] != '/')
-                return fail(why, why_len, "expected none, pty or an absolute path");
-        return set_string(&((struct vm_def *)t)->serial, v);
-}
-
-static int parse_args(const char *v, void *t, char *why, size_t why_len)
-{
-        struct vm_def *def = t;
-        struct vl_strv words = {0};
-        int r = split_words(v, &words, why, why_len);
-        if (r < 0) {
-                vl_strv_free(&words);
-                return r;
-        }
-        strv_move(&words, &def->extra_args, &def->n_extra_args);
-        return 0;
-}
-
-static int parse_hugepages(const char *v, void *t, char *why, size_t why_len)
-{
-        uint64_t *bytes = &((struct vm_def *)t)->hugepage_bytes;
-        uint64_t size;
-        char ignored[8];
-        if (!strcasecmp(v, "off") || !strcasecmp(v, "no")) {
-                *bytes = 0;
-                return 0;
-        }
-        if (vmdef_parse_size(v, &size, ignored, sizeof(ignored)) < 0 ||
-            (size != 2u << 20 && size != 1u << 30))
-                return fail(why, why_len, "not a hugepage size of x86-64; expected off, 2M or 1G");
-        *bytes = size;
-        return 0;
-}
-
-static int parse_model(const char *v, void *t, char *why, size_t why_len)
-{
-        if (!*v || strlen(v) > 64 || !chars_in(v, "_.-"))
-                return fail(why, why_len,
-                            "expected host or a QEMU CPU model such as EPYC-Rome or max");
-        return set_string(&((struct vm_def *)t)->cpu_model, v);
-}
-
-static int parse_cpu_flags(const char *v, void *t, char *why, size_t why_len)
-{
-        struct vl_strv items = {0};
-        int r = split_list(v, &items);
-        for (size_t i = 0; r == 0 && i < items.count; i++) {
-                const char *f = items.items[i];
-                const char *eq = strchr(f, '=');
-                bool ok = (f[0] == '+' || f[0] == '-')
-                                  ? f[1] && !eq && chars_in(f + 1, "_.-")
-                                  : eq && eq > f && eq[1] && chars_in(f, "_.-=");
-                if (!ok)
-                        r = fail(
-                                why, why_len,
-                                "\"%s\" is not a CPU flag; expected +flag, -flag or property=value, separated by commas",
-                                f);
-        }
-        vl_strv_free(&items);
-        if (r < 0)
-                return r;
-        return set_string(&((struct vm_def *)t)->cpu_flags, v);
-}
-
-static int parse_vcpu_pin(const char *v, void *t, char *why, size_t why_len)
-{
-        struct vm_def *def = t;
-        struct vmdef_cpulist l;
-        if (!strcmp(v, "auto")) {
-                vmdef_cpulist_free(&def->vcpu_pin);
-                def->vcpu_pin_auto = true;
-                return 0;
-        }
-        int r = vmdef_parse_cpulist(v, &l, why, why_len);
-        if (r == -EINVAL && strlen(why) + 20 < why_len)
-                strcat(why, ", or auto");
-        if (r < 0)
-                return r;
-        vmdef_cpulist_free(&def->vcpu_pin);
-        def->vcpu_pin = l;
-        def->vcpu_pin_auto = false;
-        return 0;
-}
-
-static int parse_spinlocks(const char *v, void *t, char *why, size_t why_len)
-{
-        unsigned *retries = &((struct vm_def *)t)->hyperv.spinlocks;
-        char *end;
-        if (!strcasecmp(v, "off") || !strcasecmp(v, "no")) {
-                *retries = 0;
-                return 0;
-        }
-        errno = 0;
-        unsigned long n = strtoul(v, &end, 0);
-        if (!isdigit((unsigned char)v[0]) || *end || errno || n < 4095 || n > 0xffffffffUL)
-                return fail(why, why_len,
-                            "expected a retry count from 4095 (0xfff) to 4294967295, or off");
-        *retries = (unsigned)n;
-        return 0;
-}
-
-static int parse_vendor_id(const char *v, void *t, char *why, size_t why_len)
-{
-        size_t n = strlen(v);
-        bool printable = true;
-        for (const char *p = v; *p; p++)
-                printable &= *p > ' ' && *p < 0x7f;
-        if (n < 1 || n > 12 || !printable)
-                return fail(why, why_len,
-                            "%s; expected 1 to 12 printable ASCII characters without spaces",
-                            n > 12 ? "longer than 12 characters" : "unusable characters");
-        return set_string(&((struct vm_def *)t)->hyperv.vendor_id, v);
-}
-
-static int parse_gpu_address(const char *v, void *t, char *why, size_t why_len)
-{
-        struct vm_def *def = t;
-        int r = vmdef_parse_pci_addr(v, &def->gpu_address, why, why_len);
-        if (r == 0)
-                def->has_gpu = true;
-        return r;
-}
-
-static int parse_gpu_group(const char *v, void *t, char *why, size_t why_len)
-{
-        struct vm_def *def = t;
-        struct vl_strv items = {0};
-        struct vmdef_pci_addr *addrs = NULL;
-        int r = split_list(v, &items);
-        if (r == 0 && !items.count)
-                r = fail(why, why_len, "empty; expected PCI addresses like 06:00.0,06:00.1");
-        if (r == 0 && !(addrs = calloc(items.count, sizeof(*addrs))))
-                r = -ENOMEM;
-        for (size_t i = 0; r == 0 && i < items.count; i++) {
-                char inner[WHY_LEN];
-                if (vmdef_parse_pci_addr(items.items[i], &addrs[i], inner, sizeof(inner)) < 0) {
-                        r = fail(why, why_len, "\"%s\": %s", items.items[i], inner);
-                        break;
-                }
-                for (size_t j = 0; j < i; j++)
-                        if (!memcmp(&addrs[i], &addrs[j], sizeof(addrs[i])))
-                                r = fail(why, why_len,
-                                         "%s is listed twice; expected each function once",
-                                         items.items[i]);
-        }
-        if (r == 0) {
-                free(def->gpu_group);
-                def->gpu_group = TAKE_PTR(addrs);
-                def->n_gpu_group = items.count;
-        }
-        free(addrs);
-        vl_strv_free(&items);
-        return r;
-}
-
-static int parse_hex16(const char *v, uint16_t *out, char *why, size_t why_len)
-{
-        const char *p = v;
-        if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-                p += 2;
-        size_t n = strlen(p);
-        if (n < 1 || n > 4 || strspn(p, "0123456789abcdefABCDEF") != n)
-                return fail(why, why_len,
-                            "not a USB ID; expected 4 hex digits as shown by lsusb, e.g. 046d");
-        *out = (uint16_t)strtoul(p, NULL, 16);
-        return 0;
-}
-
-static int parse_usb_vendor(const char *v, void *t, char *why, size_t why_len)
-{
-        return parse_hex16(v, &((struct vmdef_usb *)t)->vendor, why, why_len);
-}
-
-static int parse_usb_product(const char *v, void *t, char *why, size_t why_len)
-{
-        return parse_hex16(v, &((struct vmdef_usb *)t)->product, why, why_len);
-}
-
-static int parse_grab_toggle(const char *v, void *t, char *why, size_t why_len)
-{
-        static const char *const toggles[] = {"ctrl-ctrl", "alt-alt",    "shift-shift",
-                                              "meta-meta", "scrolllock", "ctrl-scrolllock",
-                                              NULL};
-        for (size_t i = 0; toggles[i]; i++)
-                if (!strcmp(v, toggles[i]))
-                        return set_string(&((struct vmdef_evdev *)t)->grab_toggle, v);
-        return fail(
-                why, why_len,
-                "expected ctrl-ctrl, alt-alt, shift-shift, meta-meta, scrolllock or ctrl-scrolllock");
-}
-
-static int parse_bridge(const char *v, void *t, char *why, size_t why_len)
-{
-        if (!*v || strlen(v) > 15 || !chars_in(v, "_.-"))
-                return fail(
-                        why, why_len,
-                        "not an interface name; expected 1 to 15 letters, digits, '_', '.' or '-', e.g. br0");
-        return set_string(&((struct vmdef_net *)t)->bridge, v);
-}
-
-static int parse_net_model(const char *v, void *t, char *why, size_t why_len)
-{
-        if (!*v || strlen(v) > 64 || !chars_in(v, "_-"))
-                return fail(why, why_len,
-                            "expected a QEMU network device such as virtio-net-pci or e1000e");
-        return set_string(&((struct vmdef_net *)t)->model, v);
-}
-
-static int parse_mac(const char *v, void *t, char *why, size_t why_len)
-{
-        unsigned b[6];
-        char end;
-        if (strlen(v) != 17 ||
-            sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-                   &end) != 6 ||
-            strspn(v, "0123456789abcdefABCDEF:") != 17)
-                return fail(why, why_len,
-                            "not a MAC address; expected 6 hex bytes like 52:54:00:12:34:56");
-        if (b[0] & 1)
-                return fail(
-                        why, why_len,
-                        "a multicast address; expected a unicast MAC (first byte even), e.g. 52:54:00:12:34:56");
-        return set_string(&((struct vmdef_net *)t)->mac, v);
-}
-
-static int parse_disk_serial(const char *v, void *t, char *why, size_t why_len)
-{
-        /* virtio-blk carries at most 20 bytes of serial (VIRTIO_BLK_ID_BYTES). */
-        if (!*v || strlen(v) > 20 || !chars_in(v, "_.-"))
-                return fail(why, why_len, "expected 1 to 20 letters, digits, '_', '.' or '-'");
-        return set_string(&((struct vmdef_disk *)t)->serial, v);
-}
-
-static int parse_disk_iothread(const char *v, void *t, char *why, size_t why_len)
-{
-        if (!vmdef_id_valid(v))
-                return fail(why, why_len, "expected the ID of a key in [iothreads]");
-        return set_string(&((struct vmdef_disk *)t)->iothread, v);
-}
-
-static int parse_stop_units(const char *v, void *t, char *why, size_t why_len)
-{
-        static const char *const suffixes[] = {".service", ".target", ".socket", ".scope", ".slice",
-                                               ".mount",   ".timer",  ".path",   NULL};
-        struct vm_def *def = t;
-        struct vl_strv units = {0};
-        int r = split_list(v, &units);
-        for (size_t i = 0; r == 0 && i < units.count; i++) {
-                const char *u = units.items[i];
-                const char *dot = strrchr(u, '.');
-                bool suffix_ok = false;
-                for (size_t s = 0; dot && suffixes[s]; s++)
-                        suffix_ok |= !strcmp(dot, suffixes[s]);
-                if (!suffix_ok || dot == u || strlen(u) > 255 || !chars_in(u, ":_.\\@-"))
-                        r = fail(
-                                why, why_len,
-                                "\"%s\" is not a unit name; expected names with their type, e.g. display-manager.service, separated by commas",
-                                u);
-        }
-        if (r == 0)
-                strv_move(&units, &def->stop_units, &def->n_stop_units);
-        vl_strv_free(&units);
-        return r;
-}
-
-static int parse_unload_modules(const char *v, void *t, char *why, size_t why_len)
-{
-        struct vm_def *def = t;
-        struct vl_strv mods = {0};
-        if (!strcmp(v, "auto") || !strcmp(v, "off")) {
-                def->modules_mode = !strcmp(v, "auto") ? VMDEF_MODULES_AUTO : VMDEF_MODULES_OFF;
-                strv_move(&mods, &def->unload_modules, &def->n_unload_modules);
-                return 0;
-        }
-        int r = split_list(v, &mods);
-        if (r == 0 && !mods.count)
-                r = fail(why, why_len, "empty; expected auto, off or module names");
-        for (size_t i = 0; r == 0 && i < mods.count; i++)
-                if (strlen(mods.items[i]) > 55 || !chars_in(mods.items[i], "_-"))
-                        r = fail(
-                                why, why_len,
-                                "\"%s\" is not a module name; expected auto, off or module names like nvidia_drm,nvidia_modeset,nvidia",
-                                mods.items[i]);
-        if (r == 0) {
-                def->modules_mode = VMDEF_MODULES_LIST;
-                strv_move(&mods, &def->unload_modules, &def->n_unload_modules);
-        }
-        vl_strv_free(&mods);
-        return r;
-}
-
-static int parse_governor(const char *v, void *t, char *why, size_t why_len)
-{
-        struct vm_def *def = t;
-        if (!strcmp(v, "off")) {
-                free(def->governor);
-                def->governor = NULL;
-                return 0;
-        }
-        if (!*v || strlen(v) > 15 || !chars_in(v, "_"))
-                return fail(why, why_len,
-                            "expected a cpufreq governor such as performance or schedutil, or off");
-        return set_string(&def->governor, v);
-}
-
 /* ---- the table ---- */
 
 static const char *const accel_names[] = {"auto", "kvm", "tcg", NULL};
@@ -649,20 +180,20 @@ static const char *const governor_cpus_names[] = {"pinned", "all", NULL};
         }
 
 static const struct key_def keys[] = {
-        CUSTOM(K_VM, "name", parse_name),
+        CUSTOM(K_VM, "name", vmdef_key_name),
         TYPED(K_VM, "description", T_TEXT, DEF(description)),
 
-        CUSTOM(K_QEMU, "binary", parse_binary),
-        CUSTOM(K_QEMU, "machine", parse_machine),
+        CUSTOM(K_QEMU, "binary", vmdef_key_binary),
+        CUSTOM(K_QEMU, "machine", vmdef_key_machine),
         ENUMK(K_QEMU, "accel", DEF(accel), accel_names),
-        CUSTOM(K_QEMU, "display", parse_display),
-        CUSTOM(K_QEMU, "vga", parse_vga),
-        CUSTOM(K_QEMU, "serial", parse_serial),
-        CUSTOM(K_QEMU, "args", parse_args),
+        CUSTOM(K_QEMU, "display", vmdef_key_display),
+        CUSTOM(K_QEMU, "vga", vmdef_key_vga),
+        CUSTOM(K_QEMU, "serial", vmdef_key_serial),
+        CUSTOM(K_QEMU, "args", vmdef_key_args),
         RANGED(K_QEMU, "shutdown_timeout", DEF(shutdown_timeout_s), 1, 3600),
 
         TYPED(K_MEMORY, "size", T_SIZE, DEF(memory_bytes)),
-        CUSTOM(K_MEMORY, "hugepages", parse_hugepages),
+        CUSTOM(K_MEMORY, "hugepages", vmdef_key_hugepages),
         TYPED(K_MEMORY, "prealloc", T_BOOL, DEF(prealloc)),
         RANGED(K_MEMORY, "prealloc_threads", DEF(prealloc_threads), 1, 1024),
         TYPED(K_MEMORY, "allocate_hugepages", T_BOOL, DEF(allocate_hugepages)),
@@ -676,7 +207,7 @@ static const struct key_def keys[] = {
         TYPED(K_BOOT, "initrd", T_PATH, DEF(initrd)),
         TYPED(K_BOOT, "cmdline", T_TEXT, DEF(cmdline)),
 
-        CUSTOM(K_CPU, "model", parse_model),
+        CUSTOM(K_CPU, "model", vmdef_key_model),
         RANGED(K_CPU, "sockets", DEF(sockets), 1, 64),
         RANGED(K_CPU, "dies", DEF(dies), 1, 64),
         RANGED(K_CPU, "cores", DEF(cores), 1, 255),
@@ -684,14 +215,14 @@ static const struct key_def keys[] = {
         TYPED(K_CPU, "topoext", T_BOOL, DEF(topoext)),
         TYPED(K_CPU, "cache_passthrough", T_BOOL, DEF(cache_passthrough)),
         TYPED(K_CPU, "kvm_hidden", T_BOOL, DEF(kvm_hidden)),
-        CUSTOM(K_CPU, "flags", parse_cpu_flags),
-        CUSTOM(K_CPU, "vcpu_pin", parse_vcpu_pin),
+        CUSTOM(K_CPU, "flags", vmdef_key_cpu_flags),
+        CUSTOM(K_CPU, "vcpu_pin", vmdef_key_vcpu_pin),
         TYPED(K_CPU, "emulator_pin", T_CPULIST, DEF(emulator_pin)),
 
         TYPED(K_HYPERV, "enabled", T_BOOL, HV(enabled)),
         TYPED(K_HYPERV, "relaxed", T_BOOL, HV(relaxed)),
         TYPED(K_HYPERV, "vapic", T_BOOL, HV(vapic)),
-        CUSTOM(K_HYPERV, "spinlocks", parse_spinlocks),
+        CUSTOM(K_HYPERV, "spinlocks", vmdef_key_spinlocks),
         TYPED(K_HYPERV, "vpindex", T_BOOL, HV(vpindex)),
         TYPED(K_HYPERV, "runtime", T_BOOL, HV(runtime)),
         TYPED(K_HYPERV, "time", T_BOOL, HV(time)),
@@ -699,7 +230,7 @@ static const struct key_def keys[] = {
         TYPED(K_HYPERV, "stimer", T_BOOL, HV(stimer)),
         TYPED(K_HYPERV, "stimer_direct", T_BOOL, HV(stimer_direct)),
         TYPED(K_HYPERV, "reset", T_BOOL, HV(reset)),
-        CUSTOM(K_HYPERV, "vendor_id", parse_vendor_id),
+        CUSTOM(K_HYPERV, "vendor_id", vmdef_key_vendor_id),
         TYPED(K_HYPERV, "frequencies", T_BOOL, HV(frequencies)),
         TYPED(K_HYPERV, "reenlightenment", T_BOOL, HV(reenlightenment)),
         TYPED(K_HYPERV, "tlbflush", T_BOOL, HV(tlbflush)),
@@ -711,40 +242,40 @@ static const struct key_def keys[] = {
         TYPED(K_HYPERV, "xmm_input", T_BOOL, HV(xmm_input)),
         TYPED(K_HYPERV, "emsr_bitmap", T_BOOL, HV(emsr_bitmap)),
 
-        CUSTOM(K_GPU, "address", parse_gpu_address),
+        CUSTOM(K_GPU, "address", vmdef_key_gpu_address),
         TYPED(K_GPU, "romfile", T_PATH, DEF(gpu_romfile)),
-        CUSTOM(K_GPU, "group", parse_gpu_group),
+        CUSTOM(K_GPU, "group", vmdef_key_gpu_group),
 
         TYPED(K_DISK, "path", T_PATH, DISK(path)),
         ENUMK(K_DISK, "format", DISK(format), format_names),
         ENUMK(K_DISK, "bus", DISK(bus), bus_names),
         ENUMK(K_DISK, "media", DISK(media), media_names),
-        CUSTOM(K_DISK, "iothread", parse_disk_iothread),
+        CUSTOM(K_DISK, "iothread", vmdef_key_disk_iothread),
         RANGED(K_DISK, "boot", DISK(boot), 0, 99),
         ENUMK(K_DISK, "cache", DISK(cache), cache_names),
         ENUMK(K_DISK, "aio", DISK(aio), aio_names),
         ENUMK(K_DISK, "discard", DISK(discard), discard_names),
         TYPED(K_DISK, "readonly", T_BOOL, DISK(readonly)),
-        CUSTOM(K_DISK, "serial", parse_disk_serial),
+        CUSTOM(K_DISK, "serial", vmdef_key_disk_serial),
 
-        CUSTOM(K_USB, "vendor", parse_usb_vendor),
-        CUSTOM(K_USB, "product", parse_usb_product),
+        CUSTOM(K_USB, "vendor", vmdef_key_usb_vendor),
+        CUSTOM(K_USB, "product", vmdef_key_usb_product),
 
         TYPED(K_EVDEV, "path", T_PATH, EVDEV(path)),
         TYPED(K_EVDEV, "grab_all", T_BOOL, EVDEV(grab_all)),
         TYPED(K_EVDEV, "repeat", T_BOOL, EVDEV(repeat)),
-        CUSTOM(K_EVDEV, "grab_toggle", parse_grab_toggle),
+        CUSTOM(K_EVDEV, "grab_toggle", vmdef_key_grab_toggle),
 
         ENUMK(K_NET, "mode", NET(mode), net_mode_names),
-        CUSTOM(K_NET, "bridge", parse_bridge),
-        CUSTOM(K_NET, "model", parse_net_model),
-        CUSTOM(K_NET, "mac", parse_mac),
+        CUSTOM(K_NET, "bridge", vmdef_key_bridge),
+        CUSTOM(K_NET, "model", vmdef_key_net_model),
+        CUSTOM(K_NET, "mac", vmdef_key_mac),
 
-        CUSTOM(K_HOST, "stop_units", parse_stop_units),
+        CUSTOM(K_HOST, "stop_units", vmdef_key_stop_units),
         ENUMK(K_HOST, "vtconsoles", DEF(vtconsoles), auto_off_names),
         ENUMK(K_HOST, "framebuffer", DEF(framebuffer), auto_off_names),
-        CUSTOM(K_HOST, "unload_modules", parse_unload_modules),
-        CUSTOM(K_HOST, "governor", parse_governor),
+        CUSTOM(K_HOST, "unload_modules", vmdef_key_unload_modules),
+        CUSTOM(K_HOST, "governor", vmdef_key_governor),
         ENUMK(K_HOST, "governor_cpus", DEF(governor_cpus), governor_cpus_names),
         TYPED(K_HOST, "isolate_cpus", T_BOOL, DEF(isolate_cpus)),
 
@@ -752,23 +283,20 @@ static const struct key_def keys[] = {
         RANGED(K_HOOKS, "timeout", DEF(hooks_timeout_s), 1, 3600),
 };
 
-#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+#define N_KEYS (ELEMENTSOF(keys))
 
 /* ---- defaults ---- */
 
-static char *dup_or_null(const char *s)
+/* Sets *field to a copy of value; false when out of memory. */
+static bool set_default(char **field, const char *value)
 {
-        return s ? strdup(s) : NULL;
+        *field = strdup(value);
+        return *field != NULL;
 }
 
-void vmdef_set_defaults(struct vm_def *def)
+int vmdef_set_defaults(struct vm_def *def)
 {
-        def->qemu_binary = dup_or_null("qemu-system-x86_64");
-        def->machine = dup_or_null("q35");
         def->accel = VMDEF_ACCEL_AUTO;
-        def->display = dup_or_null("none");
-        def->vga = dup_or_null("none");
-        def->serial = dup_or_null("none");
         def->shutdown_timeout_s = 120;
         def->hooks_timeout_s = 120;
 
@@ -776,10 +304,7 @@ void vmdef_set_defaults(struct vm_def *def)
         def->allocate_hugepages = true;
 
         def->firmware = VMDEF_FIRMWARE_UEFI;
-        def->ovmf_code = dup_or_null("/usr/share/OVMF/OVMF_CODE_4M.fd");
-        def->ovmf_vars_template = dup_or_null("/usr/share/OVMF/OVMF_VARS_4M.fd");
 
-        def->cpu_model = dup_or_null("host");
         def->sockets = def->dies = 1;
         def->cores = 2;
         def->threads = 1;
@@ -793,8 +318,18 @@ void vmdef_set_defaults(struct vm_def *def)
 
         def->vtconsoles = def->framebuffer = VMDEF_AUTO;
         def->modules_mode = VMDEF_MODULES_AUTO;
-        def->governor = dup_or_null("performance");
         def->governor_cpus = VMDEF_GOVERNOR_PINNED;
+
+        /* Validation and the QEMU command line rely on these never being NULL. What was
+         * copied before a failure is freed with the definition. */
+        bool ok = set_default(&def->qemu_binary, VMDEF_DEFAULT_QEMU_BINARY) &&
+                  set_default(&def->machine, "q35") && set_default(&def->display, "none") &&
+                  set_default(&def->vga, "none") && set_default(&def->serial, "none") &&
+                  set_default(&def->ovmf_code, "/usr/share/OVMF/OVMF_CODE_4M.fd") &&
+                  set_default(&def->ovmf_vars_template, "/usr/share/OVMF/OVMF_VARS_4M.fd") &&
+                  set_default(&def->cpu_model, "host") &&
+                  set_default(&def->governor, "performance");
+        return ok ? 0 : -ENOMEM;
 }
 
 static void disk_defaults(struct vmdef_disk *d)
@@ -829,23 +364,23 @@ static int apply_typed(const struct key_def *k, const char *v, void *target, cha
         switch (k->type) {
         case T_STRING:
                 if (!*v)
-                        return fail(why, why_len, "empty; expected a value");
-                return set_string(field, v);
+                        return vmdef_why(why, why_len, "empty; expected a value");
+                return vmdef_set_string(field, v);
         case T_TEXT:
-                return set_string(field, v);
+                return vmdef_set_string(field, v);
         case T_PATH:
                 if (v[0] != '/')
-                        return fail(why, why_len,
-                                    "not an absolute path; expected a path starting with /");
-                return set_string(field, v);
+                        return vmdef_why(why, why_len,
+                                         "not an absolute path; expected a path starting with /");
+                return vmdef_set_string(field, v);
         case T_BOOL:
                 return vmdef_parse_bool(v, field, why, why_len);
         case T_UINT: {
                 errno = 0;
                 unsigned long n = strtoul(v, &end, 10);
                 if (!isdigit((unsigned char)v[0]) || *end || errno || n < k->min || n > k->max)
-                        return fail(why, why_len, "expected a whole number from %u to %u", k->min,
-                                    k->max);
+                        return vmdef_why(why, why_len, "expected a whole number from %u to %u",
+                                         k->min, k->max);
                 *(unsigned *)field = (unsigned)n;
                 return 0;
         }
@@ -863,7 +398,7 @@ static int apply_typed(const struct key_def *k, const char *v, void *target, cha
         case T_ENUM: {
                 char list[256] = "";
                 for (int i = 0; k->names[i]; i++) {
-                        if (!strcmp(v, k->names[i])) {
+                        if (streq(v, k->names[i])) {
                                 *(int *)field = i;
                                 return 0;
                         }
@@ -874,7 +409,7 @@ static int apply_typed(const struct key_def *k, const char *v, void *target, cha
                                                    : " or ",
                                  k->names[i]);
                 }
-                return fail(why, why_len, "expected %s", list);
+                return vmdef_why(why, why_len, "expected %s", list);
         }
         case T_CUSTOM:
                 return k->parse(v, target, why, why_len);
@@ -885,7 +420,7 @@ static int apply_typed(const struct key_def *k, const char *v, void *target, cha
 static const struct key_def *key_lookup(enum kind kind, const char *key)
 {
         for (size_t i = 0; i < N_KEYS; i++)
-                if (keys[i].kind == kind && !strcmp(keys[i].key, key))
+                if (keys[i].kind == kind && streq(keys[i].key, key))
                         return &keys[i];
         return NULL;
 }
@@ -938,7 +473,7 @@ static void report_bad_value(const struct vmdef_ini_entry *e, const char *sectio
 static int apply_iothread(struct vm_def *def, const char *section, const struct vmdef_ini_entry *e,
                           struct vmdef_diags *diags)
 {
-        char why[WHY_LEN];
+        char why[VMDEF_WHY_LEN];
         struct vmdef_cpulist pin = {0};
         if (!vmdef_id_valid(e->key)) {
                 vmdef_diag_add(
@@ -1050,7 +585,7 @@ static int apply_section(const struct vmdef_ini *ini, size_t s, struct vm_def *d
                         continue;
                 const struct vmdef_ini_entry *earlier = NULL;
                 for (size_t j = 0; j < i && !earlier; j++)
-                        if (ini->entries[j].section == s && !strcmp(ini->entries[j].key, e->key))
+                        if (ini->entries[j].section == s && streq(ini->entries[j].key, e->key))
                                 earlier = &ini->entries[j];
                 if (earlier) {
                         vmdef_diag_add(
@@ -1069,7 +604,7 @@ static int apply_section(const struct vmdef_ini *ini, size_t s, struct vm_def *d
                         report_unknown_key(kind, sec->name, e, diags);
                         continue;
                 }
-                char why[WHY_LEN] = "";
+                char why[VMDEF_WHY_LEN] = "";
                 r = apply_typed(k, e->value, target, why, sizeof(why));
                 if (r == -ENOMEM)
                         return r;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/macro.h"
 #include "vmdefs/internal.h"
 
 /* A definition is a page of text; this only stops a wrong path from eating memory. */
@@ -19,7 +20,7 @@ char *vmdef_resolve_path(const char *name_or_file, const char *config_dir)
 {
         size_t n = strlen(name_or_file);
         char *path = NULL;
-        if (strchr(name_or_file, '/') || (n >= 4 && !strcmp(name_or_file + n - 4, ".ini")))
+        if (strchr(name_or_file, '/') || (n >= 4 && streq(name_or_file + n - 4, ".ini")))
                 return strdup(name_or_file);
         if (asprintf(&path, "%s/%s.ini", config_dir ? config_dir : DEFAULT_CONFIG_DIR,
                      name_or_file) < 0)
@@ -47,9 +48,8 @@ int vmdef_parse_string(const char *path, const char *text, size_t len, struct vm
         int r = -ENOMEM;
 
         *out = NULL;
-        if (!def || !(def->path = strdup(path ? path : "")))
+        if (!def || !(def->path = strdup(path ? path : "")) || vmdef_set_defaults(def) < 0)
                 goto out;
-        vmdef_set_defaults(def);
         if ((r = vmdef_ini_read(text, len, &ini, diags)) < 0)
                 goto out;
         if (!ini.n_sections && !diags->n_errors) {

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "vmdefs/internal.h"
+#include "util/array.h"
+#include "util/macro.h"
 
 /* inih copies section names into a 50-byte buffer. */
 #define INI_SECTION_MAX 49
@@ -120,11 +122,9 @@ static int section_add(struct reader *r, const char *name, size_t n, bool ignore
                 stop_at_limit(r, "more than 128 sections");
                 return 0;
         }
-        struct vmdef_ini_section *s = realloc(ini->sections, (ini->n_sections + 1) * sizeof(*s));
-        if (!s)
+        if (VL_ARRAY_GROW(ini->sections, ini->cap_sections, ini->n_sections) < 0)
                 return -ENOMEM;
-        ini->sections = s;
-        s = &ini->sections[ini->n_sections];
+        struct vmdef_ini_section *s = &ini->sections[ini->n_sections];
         s->name = strndup(name, n);
         if (!s->name)
                 return -ENOMEM;
@@ -301,11 +301,9 @@ static int entry_add(struct reader *r, const char *key, const char *value)
                 stop_at_limit(r, "more than 2048 keys");
                 return 0;
         }
-        struct vmdef_ini_entry *e = realloc(ini->entries, (ini->n_entries + 1) * sizeof(*e));
-        if (!e)
+        if (VL_ARRAY_GROW(ini->entries, ini->cap_entries, ini->n_entries) < 0)
                 return -ENOMEM;
-        ini->entries = e;
-        e = &ini->entries[ini->n_entries];
+        struct vmdef_ini_entry *e = &ini->entries[ini->n_entries];
         e->key = strdup(key);
         e->value = strdup(value);
         if (!e->key || !e->value) {
@@ -375,7 +373,7 @@ const struct vmdef_ini_entry *vmdef_ini_find(const struct vmdef_ini *ini, const 
 {
         for (size_t i = 0; i < ini->n_entries; i++) {
                 const struct vmdef_ini_entry *e = &ini->entries[i];
-                if (!strcmp(e->key, key) && !strcmp(ini->sections[e->section].name, section_name))
+                if (streq(e->key, key) && streq(ini->sections[e->section].name, section_name))
                         return e;
         }
         return NULL;

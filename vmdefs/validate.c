@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "vmdefs/internal.h"
+#include "util/macro.h"
 
 /* The largest vCPU count of QEMU 7.2's q35 machine. */
 #define MAX_VCPUS  288
@@ -44,7 +45,7 @@ unsigned vmdef_vcpu_count(const struct vm_def *def)
 static bool ends_with(const char *s, const char *suffix)
 {
         size_t n = strlen(s), m = strlen(suffix);
-        return n >= m && !strcmp(s + n - m, suffix);
+        return n >= m && streq(s + n - m, suffix);
 }
 
 /* The name defaults to the file's name without ".ini". */
@@ -119,11 +120,11 @@ static int finish_firmware(struct checker *c)
                 def->ovmf_vars = NULL;
                 return -ENOMEM;
         }
-        if (!strcmp(def->ovmf_vars, def->ovmf_vars_template))
+        if (streq(def->ovmf_vars, def->ovmf_vars_template))
                 ERR(c, "firmware", "vars",
                     "is the template itself, the VM would write into it; expected a per-VM copy such as /var/lib/vmlaunch/%s/OVMF_VARS.fd",
                     def->name);
-        if (!strcmp(def->ovmf_vars, def->ovmf_code))
+        if (streq(def->ovmf_vars, def->ovmf_code))
                 ERR(c, "firmware", "vars",
                     "is the firmware code file; expected a separate per-VM variables file");
         return 0;
@@ -157,7 +158,7 @@ static void check_qemu(struct checker *c)
         };
         const struct vm_def *def = c->def;
         for (size_t i = 0; i < def->n_extra_args; i++)
-                for (size_t r = 0; r < sizeof(reserved) / sizeof(reserved[0]); r++) {
+                for (size_t r = 0; r < ELEMENTSOF(reserved); r++) {
                         const char *a = def->extra_args[i];
                         if (a[0] == '-' && a[1] == '-')
                                 a++; /* QEMU takes --opt like -opt */
@@ -171,7 +172,7 @@ static void check_qemu(struct checker *c)
 static void check_cpu(struct checker *c)
 {
         struct vm_def *def = c->def;
-        bool host = !strcmp(def->cpu_model, "host");
+        bool host = streq(def->cpu_model, "host");
         unsigned n = vmdef_vcpu_count(def);
 
         if (!given(c, "cpu", "cache_passthrough"))
@@ -210,7 +211,7 @@ static void check_hyperv(struct checker *c)
         if (!hv->enabled) {
                 for (size_t i = 0; i < c->ini->n_entries; i++) {
                         const struct vmdef_ini_entry *e = &c->ini->entries[i];
-                        if (!strcmp(c->ini->sections[e->section].name, "hyperv") &&
+                        if (streq(c->ini->sections[e->section].name, "hyperv") &&
                             strcmp(e->key, "enabled"))
                                 vmdef_diag_add(
                                         c->diags, VMDEF_WARNING, e->line, "hyperv", e->key,
@@ -231,7 +232,7 @@ static void check_hyperv(struct checker *c)
                 DEP(evmcs, vapic),          DEP(tlbflush_ext, tlbflush),
 #undef DEP
         };
-        for (size_t i = 0; i < sizeof(deps) / sizeof(deps[0]); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(deps); i++) {
                 bool on = *(bool *)((char *)hv + deps[i].key_off);
                 bool needed = *(bool *)((char *)hv + deps[i].needs_off);
                 if (!on || needed)
@@ -251,7 +252,7 @@ static void check_hyperv(struct checker *c)
 static const struct vmdef_iothread *iothread_find(const struct vm_def *def, const char *id)
 {
         for (size_t i = 0; i < def->n_iothreads; i++)
-                if (!strcmp(def->iothreads[i].id, id))
+                if (streq(def->iothreads[i].id, id))
                         return &def->iothreads[i];
         return NULL;
 }
@@ -277,11 +278,9 @@ static void check_disks(struct checker *c)
                         d->format = ends_with(d->path, ".qcow2") ? VMDEF_FORMAT_QCOW2
                                                                  : VMDEF_FORMAT_RAW;
                 if (!given(c, sec, "aio"))
-                        d->aio = d->cache == VMDEF_CACHE_NONE || d->cache == VMDEF_CACHE_DIRECTSYNC
-                                         ? VMDEF_AIO_NATIVE
-                                         : VMDEF_AIO_THREADS;
-                else if (d->aio == VMDEF_AIO_NATIVE && d->cache != VMDEF_CACHE_NONE &&
-                         d->cache != VMDEF_CACHE_DIRECTSYNC)
+                        d->aio = vmdef_cache_is_direct(d->cache) ? VMDEF_AIO_NATIVE
+                                                                 : VMDEF_AIO_THREADS;
+                else if (!vmdef_disk_aio_fits_cache(d->aio, d->cache))
                         ERR(c, sec, "aio",
                             "native needs O_DIRECT; expected cache = none or directsync, or aio = threads or io_uring");
                 if (d->media == VMDEF_MEDIA_CDROM) {
@@ -305,7 +304,7 @@ static void check_disks(struct checker *c)
                 }
                 for (size_t j = 0; j < i; j++) {
                         const struct vmdef_disk *o = &def->disks[j];
-                        if (o->path && !strcmp(o->path, d->path))
+                        if (o->path && streq(o->path, d->path))
                                 ERR(c, sec, "path",
                                     "also used by [disk.%s]; expected each image once (two writers corrupt it)",
                                     o->id);
@@ -313,7 +312,7 @@ static void check_disks(struct checker *c)
                                 ERR(c, sec, "boot",
                                     "order %u is also used by [disk.%s]; expected a different number per disk",
                                     d->boot, o->id);
-                        if (d->serial && o->serial && !strcmp(d->serial, o->serial))
+                        if (d->serial && o->serial && streq(d->serial, o->serial))
                                 ERR(c, sec, "serial",
                                     "also used by [disk.%s]; expected a serial unique per disk",
                                     o->id);
@@ -370,7 +369,7 @@ static void check_usb_evdev_net(struct checker *c)
                 }
                 e->path_line = key_line(c, sec, "path");
                 for (size_t j = 0; j < i; j++)
-                        if (def->evdev[j].path && !strcmp(def->evdev[j].path, e->path))
+                        if (def->evdev[j].path && streq(def->evdev[j].path, e->path))
                                 ERR(c, sec, "path",
                                     "also used by [evdev.%s]; expected each device once",
                                     def->evdev[j].id);

@@ -10,6 +10,8 @@
 #include <strings.h>
 
 #include "vmdefs/vmdef.h"
+#include "util/array.h"
+#include "util/macro.h"
 
 #define SIZE_EXPECTED    "expected a size like 12G, 12288M, 12GiB or a number of bytes"
 #define CPULIST_EXPECTED "expected host CPU numbers and ranges like 0-3,8,10-11"
@@ -70,7 +72,7 @@ int vmdef_parse_size(const char *s, uint64_t *bytes, char *why, size_t why_len)
                 return fail(
                         why, why_len,
                         "fractions are not supported; write a whole number in a smaller unit, e.g. 1536M instead of 1.5G");
-        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
                 if (strcasecmp(p, units[i].suffix))
                         continue;
                 if (units[i].shift && n > (UINT64_MAX >> units[i].shift))
@@ -104,10 +106,8 @@ static int read_cpu(const char **p, unsigned *cpu, char *why, size_t why_len)
 
 int vmdef_cpulist_append(struct vmdef_cpulist *l, unsigned cpu)
 {
-        unsigned *cpus = realloc(l->cpus, (l->count + 1) * sizeof(*cpus));
-        if (!cpus)
+        if (VL_ARRAY_GROW(l->cpus, l->cap, l->count) < 0)
                 return -ENOMEM;
-        l->cpus = cpus;
         l->cpus[l->count++] = cpu;
         return 0;
 }
@@ -179,8 +179,7 @@ err:
 void vmdef_cpulist_free(struct vmdef_cpulist *l)
 {
         free(l->cpus);
-        l->cpus = NULL;
-        l->count = 0;
+        *l = (struct vmdef_cpulist){0};
 }
 
 /* Reads 1..max_digits hex digits. */
@@ -282,4 +281,14 @@ void vmdef_cpulist_format(const unsigned *cpus, size_t n, char *buf, size_t len)
                 used += w;
                 i = j + 1;
         }
+}
+
+bool vmdef_cache_is_direct(enum vmdef_disk_cache cache)
+{
+        return cache == VMDEF_CACHE_NONE || cache == VMDEF_CACHE_DIRECTSYNC;
+}
+
+bool vmdef_disk_aio_fits_cache(enum vmdef_disk_aio aio, enum vmdef_disk_cache cache)
+{
+        return aio != VMDEF_AIO_NATIVE || vmdef_cache_is_direct(cache);
 }

@@ -44,10 +44,14 @@
 
 #include "util/error.h"
 
+/* [qemu] binary when the definition names none: looked up in PATH. */
+#define VMDEF_DEFAULT_QEMU_BINARY "qemu-system-x86_64"
+
 /* An ordered list of host CPUs, as written ("0-3,8" -> 0 1 2 3 8). */
 struct vmdef_cpulist {
         size_t count;
         unsigned *cpus;
+        size_t cap; /* allocated items of cpus */
 };
 
 /* A PCI address; domain defaults to 0 when the definition omits it. */
@@ -68,6 +72,12 @@ enum vmdef_disk_cache {
         VMDEF_CACHE_UNSAFE
 };
 enum vmdef_disk_aio { VMDEF_AIO_NATIVE, VMDEF_AIO_THREADS, VMDEF_AIO_IO_URING };
+
+/* True when the cache mode opens the image with O_DIRECT (none, directsync). */
+bool vmdef_cache_is_direct(enum vmdef_disk_cache cache);
+/* aio = native works only with O_DIRECT (QEMU refuses it otherwise): the rule that
+ * validation enforces and the QEMU command line relies on. */
+bool vmdef_disk_aio_fits_cache(enum vmdef_disk_aio aio, enum vmdef_disk_cache cache);
 enum vmdef_disk_discard { VMDEF_DISCARD_UNMAP, VMDEF_DISCARD_IGNORE };
 enum vmdef_net_mode { VMDEF_NET_USER, VMDEF_NET_BRIDGE };
 enum vmdef_auto_off { VMDEF_AUTO, VMDEF_OFF };
@@ -136,7 +146,7 @@ struct vm_def {
         char *description;
 
         /* [qemu] */
-        char *qemu_binary;
+        char *qemu_binary; /* never NULL once loaded: VMDEF_DEFAULT_QEMU_BINARY */
         char *machine;
         enum vmdef_accel accel;
         char *display;

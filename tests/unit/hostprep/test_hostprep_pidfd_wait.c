@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include "hostprep/hostprep.h"
 #include "hostprep/sysroot.h"
 #include "util/clock.h"
+#include "util/pidfd.h"
 
 /* A child that exits when the write end of its pipe closes; returns the write end.
  * other: a write end of an earlier child's pipe, closed in this child (-1: none). */
@@ -46,7 +46,7 @@ static void test_pidfd_wait_sees_an_exit_and_names_a_process_past_the_deadline(v
 {
         (void)state;
         sysroot_set(NULL); /* real processes */
-        int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+        int fd = vl_pidfd_open(getpid());
         if (fd < 0 && errno == ENOSYS)
                 skip(); /* Linux < 5.3 */
         close(fd);

@@ -11,7 +11,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -19,6 +18,7 @@
 #include "hostprep/steps.h"
 #include "hostprep_defs.h"
 #include "hostprep_fixture.h"
+#include "util/pidfd.h"
 
 static void assert_same_tree(const char *before, const char *after)
 {
@@ -685,7 +685,7 @@ static void test_hooks_run_with_vm_and_stage_and_a_failing_prepare_hook_rolls_ba
  * with a deadline, instead of reading its state once). */
 static bool process_ends_within(pid_t pid, int timeout_ms)
 {
-        int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+        int fd = vl_pidfd_open(pid);
         if (fd < 0)
                 return errno == ESRCH;
         struct pollfd p = {.fd = fd, .events = POLLIN};

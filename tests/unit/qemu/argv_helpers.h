@@ -19,7 +19,7 @@ static inline struct vm_def test_def(void)
 {
         return (struct vm_def){
                 .name = "t",
-                .qemu_binary = "qemu-system-x86_64",
+                .qemu_binary = VMDEF_DEFAULT_QEMU_BINARY,
                 .machine = "q35",
                 .display = "none",
                 .vga = "none",
@@ -39,15 +39,19 @@ static inline struct vm_def test_def(void)
 
 static inline struct qemu_argv_opts test_opts(void)
 {
-        return (struct qemu_argv_opts){.run_dir = "/run/vmlaunch/t", .accel = VMDEF_ACCEL_KVM};
+        return (struct qemu_argv_opts){.run_dir = "/run/vmlaunch/t",
+                                       .qmp_socket = "qmp.sock",
+                                       .ctl_socket = "ctl.qmp",
+                                       .accel = VMDEF_ACCEL_KVM};
 }
 
 static inline void build_ok(const struct vm_def *def, const struct qemu_argv_opts *opts,
                             struct vl_strv *argv)
 {
         struct vl_error err = {0};
+        const struct qemu_argv_opts defaults = test_opts(); /* NULL: test_opts() */
         *argv = (struct vl_strv){0};
-        int r = qemu_argv_build(def, opts, argv, &err);
+        int r = qemu_argv_build(def, opts ? opts : &defaults, argv, &err);
         if (r < 0)
                 fail_msg("qemu_argv_build failed: %s", err.msg);
 }
@@ -56,9 +60,10 @@ static inline void build_ok(const struct vm_def *def, const struct qemu_argv_opt
 static inline const char *build_fails(const struct vm_def *def, const struct qemu_argv_opts *opts)
 {
         static struct vl_error err;
+        const struct qemu_argv_opts defaults = test_opts(); /* NULL: test_opts() */
         struct vl_strv argv = {0};
         err = (struct vl_error){0};
-        int r = qemu_argv_build(def, opts, &argv, &err);
+        int r = qemu_argv_build(def, opts ? opts : &defaults, &argv, &err);
         if (r >= 0) {
                 vl_strv_free(&argv);
                 fail_msg("qemu_argv_build succeeded, expected an error");

@@ -96,13 +96,15 @@ static void test_name_with_a_comma_stays_one_value(void **state)
         vl_strv_free(&argv);
 }
 
-static void test_default_run_dir_built_from_a_name_with_a_comma_is_escaped(void **state)
+static void test_run_dir_of_a_name_with_a_comma_is_escaped(void **state)
 {
         (void)state;
         struct vm_def def = test_def();
         def.name = "a,server=off";
+        struct qemu_argv_opts opts = test_opts();
+        opts.run_dir = "/run/vmlaunch/a,server=off"; /* runstate_dir of that name */
         struct vl_strv argv;
-        build_ok(&def, NULL, &argv);
+        build_ok(&def, &opts, &argv);
         const char *qmp = flag_value(&argv, "-chardev", "socket,id=qmp", 0);
         assert_string_equal(opt_get(qmp, "path"), "/run/vmlaunch/a,server=off/qmp.sock");
         assert_int_equal(opt_key_count(qmp, "server"), 1);
@@ -212,7 +214,7 @@ int main(void)
                 cmocka_unit_test(test_romfile_with_a_comma_stays_one_value),
                 cmocka_unit_test(test_ovmf_paths_with_commas_stay_one_value),
                 cmocka_unit_test(test_name_with_a_comma_stays_one_value),
-                cmocka_unit_test(test_default_run_dir_built_from_a_name_with_a_comma_is_escaped),
+                cmocka_unit_test(test_run_dir_of_a_name_with_a_comma_is_escaped),
                 cmocka_unit_test(test_run_dir_with_special_characters_is_escaped),
                 cmocka_unit_test(test_kernel_initrd_and_cmdline_are_passed_verbatim),
                 cmocka_unit_test(test_evdev_path_and_grab_toggle_with_commas_stay_one_value),

@@ -35,15 +35,29 @@ static void test_argv_has_our_qmp_socket_and_a_control_socket_in_the_run_dir(voi
         vl_strv_free(&argv);
 }
 
-static void test_argv_run_dir_defaults_to_run_vmlaunch_name(void **state)
+static void test_argv_socket_names_come_from_the_caller(void **state)
 {
         (void)state;
         struct vm_def def = test_def();
+        struct qemu_argv_opts opts = test_opts();
+        opts.qmp_socket = "ours.sock";
+        opts.ctl_socket = "theirs.sock";
         struct vl_strv argv;
-        build_ok(&def, NULL, &argv);
+        build_ok(&def, &opts, &argv);
         assert_string_equal(opt_get(flag_value(&argv, "-chardev", "socket,id=qmp", 0), "path"),
-                            "/run/vmlaunch/t/qmp.sock");
+                            "/run/vmlaunch/t/ours.sock");
+        assert_string_equal(opt_get(flag_value(&argv, "-chardev", "socket,id=ctl", 0), "path"),
+                            "/run/vmlaunch/t/theirs.sock");
         vl_strv_free(&argv);
+}
+
+static void test_argv_without_a_run_dir_is_refused(void **state)
+{
+        (void)state;
+        struct vm_def def = test_def();
+        struct qemu_argv_opts opts = test_opts();
+        opts.run_dir = NULL;
+        assert_non_null(strstr(build_fails(&def, &opts), "sockets"));
 }
 
 static void test_memory_without_hugepages_uses_a_ram_backend(void **state)
@@ -851,7 +865,8 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_argv_starts_paused_without_defaults_or_user_config),
                 cmocka_unit_test(test_argv_has_our_qmp_socket_and_a_control_socket_in_the_run_dir),
-                cmocka_unit_test(test_argv_run_dir_defaults_to_run_vmlaunch_name),
+                cmocka_unit_test(test_argv_socket_names_come_from_the_caller),
+                cmocka_unit_test(test_argv_without_a_run_dir_is_refused),
                 cmocka_unit_test(test_memory_without_hugepages_uses_a_ram_backend),
                 cmocka_unit_test(test_memory_on_2M_hugepages_is_a_hugetlb_memfd_preallocated),
                 cmocka_unit_test(test_memory_on_1G_hugepages_names_the_page_size),

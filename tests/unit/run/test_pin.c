@@ -86,7 +86,7 @@ static void test_log_lines_name_thread_tid_and_cpus(void **state)
         CPU_SET(0, &io.actual);
         CPU_SET(1, &io.actual);
         pin_describe(&io, buf, sizeof(buf));
-        assert_string_equal(buf, "iothread io1 (tid 1240) -> CPUs 0-1");
+        assert_string_equal(buf, "iothread io1 (tid 1240) -> CPUs 0,1");
 
         struct pin_thread emu = {.kind = PIN_EMULATOR, .tid = 1200, .pinned = true};
         CPU_SET(0, &emu.actual);

@@ -196,6 +196,18 @@ static void test_bool_words(void **state)
         }
 }
 
+static void test_aio_native_fits_only_the_o_direct_cache_modes(void **state)
+{
+        (void)state;
+        assert_true(vmdef_disk_aio_fits_cache(VMDEF_AIO_NATIVE, VMDEF_CACHE_NONE));
+        assert_true(vmdef_disk_aio_fits_cache(VMDEF_AIO_NATIVE, VMDEF_CACHE_DIRECTSYNC));
+        assert_false(vmdef_disk_aio_fits_cache(VMDEF_AIO_NATIVE, VMDEF_CACHE_WRITEBACK));
+        assert_false(vmdef_disk_aio_fits_cache(VMDEF_AIO_NATIVE, VMDEF_CACHE_WRITETHROUGH));
+        assert_false(vmdef_disk_aio_fits_cache(VMDEF_AIO_NATIVE, VMDEF_CACHE_UNSAFE));
+        assert_true(vmdef_disk_aio_fits_cache(VMDEF_AIO_THREADS, VMDEF_CACHE_WRITEBACK));
+        assert_true(vmdef_disk_aio_fits_cache(VMDEF_AIO_IO_URING, VMDEF_CACHE_UNSAFE));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -206,6 +218,7 @@ int main(void)
                 cmocka_unit_test(test_pci_address_with_or_without_domain),
                 cmocka_unit_test(test_pci_address_rejects_malformed),
                 cmocka_unit_test(test_bool_words),
+                cmocka_unit_test(test_aio_native_fits_only_the_o_direct_cache_modes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
