@@ -9,6 +9,13 @@
  * leaving *items and *cap untouched on failure. */
 int vl_array_grow(void **items, size_t *cap, size_t count, size_t size);
 
-/* VL_ARRAY_GROW(list->items, list->cap, list->count) for any item type. */
+/* VL_ARRAY_GROW(list->items, list->cap, list->count) for any item type. The pointer goes
+ * through a void * copy: casting &items to void ** would break strict aliasing. */
 #define VL_ARRAY_GROW(items, cap, count)                                                           \
-        vl_array_grow((void **)&(items), &(cap), (count), sizeof(*(items)))
+        ({                                                                                         \
+                void *vl_grown_ = (items);                                                         \
+                int vl_r_ = vl_array_grow(&vl_grown_, &(cap), (count), sizeof(*(items)));          \
+                if (vl_r_ == 0)                                                                    \
+                        (items) = vl_grown_;                                                       \
+                vl_r_;                                                                             \
+        })
