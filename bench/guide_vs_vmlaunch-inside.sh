@@ -76,6 +76,8 @@ run_tool() { # tool round
 }
 
 : >"$out/results.jsonl"
+# Where the interrupts go: under TCG a CPU that takes them all is the slower one.
+cp /proc/interrupts "$out/interrupts.before"
 echo "== warm-up (round 0, not counted: first reads of QEMU, vmlaunch and modules over 9p)"
 run_tool guide 0
 run_tool vmlaunch 0
@@ -86,6 +88,7 @@ for ((r = 1; r <= rounds; r++)); do
   for tool in "${order[@]}"; do run_tool "$tool" "$r"; done
 done
 
+cp /proc/interrupts "$out/interrupts.after"
 echo "== result"
 python3 "$bench/guide_vs_vmlaunch.py" table "$out/results.jsonl" | tee "$out/table.md"
 finish

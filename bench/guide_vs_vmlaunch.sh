@@ -22,8 +22,8 @@ export BENCH_ROUNDS=$rounds
 exec bash "\$SOURCE_ROOT/bench/guide_vs_vmlaunch-inside.sh"
 EOF
 export BUILD_ROOT=$PWD/$build VMLAUNCH=$vmlaunch
-# A boot is ~30-60 s under TCG; each round runs two VMs.
-export SYSTEM_HOST_TIMEOUT=${SYSTEM_HOST_TIMEOUT:-$((300 + 120 * rounds))}
+# A boot is ~30-90 s under TCG; each round runs two VMs, ~1-2 min on a busy machine.
+export SYSTEM_HOST_TIMEOUT=${SYSTEM_HOST_TIMEOUT:-$((300 + 240 * rounds))}
 status=0
 tests/system/host.sh run "$out/scenario.sh" "$out/host" || status=$?
 echo "raw results (one JSON line per run, with each tool's timestamped output):" \
