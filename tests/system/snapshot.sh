@@ -26,7 +26,7 @@ link_name() {
   done
   # Loaded modules with their use count and holders (holders sorted: the kernel lists
   # them in load order, which differs after an unload/reload cycle).
-  LC_ALL=C awk '{
+  [ -r "$proc/modules" ] && LC_ALL=C awk '{
     n = split($4, h, ","); m = 0
     for (i = 1; i <= n; i++) if (h[i] != "" && h[i] != "-") s[++m] = h[i]
     for (i = 2; i <= m; i++) { v = s[i]; for (j = i - 1; j >= 1 && s[j] > v; j--) s[j + 1] = s[j]; s[j + 1] = v }
