@@ -2,7 +2,8 @@
 # Measures `vmlaunch run` against bare QEMU doing the same steps:
 #  1. time from start to a running, pinned guest (vmlaunch: the "is running" log
 #     line; bare: Python spawns QEMU -S, QMP handshake, query-cpus-fast and
-#     query-iothreads, sched_setaffinity per thread, cont);
+#     query-iothreads, sched_setaffinity per thread, cont), and the CPU time
+#     vmlaunch itself used until then;
 #  2. time from QEMU's exit (`quit` sent straight to the control socket, so no
 #     vmlaunch process is involved) to vmlaunch's exit, both seen through pidfds;
 #  3. vmlaunch's wakeups while the guest idles (voluntary context switches);
@@ -50,6 +51,7 @@ def vmlaunch_once(measure_idle=False):
             sys.exit("vmlaunch ended early:\n" + open(f"{tmp}/run.log").read())
         time.sleep(0.001)
     ready = time.monotonic() - t0
+    cpu = on_cpu_s(p.pid)
     idle = None
     if measure_idle:
         before = int(status_field(p.pid, "voluntary_ctxt_switches"))
@@ -58,7 +60,12 @@ def vmlaunch_once(measure_idle=False):
     hwm = int(status_field(p.pid, "VmHWM"))
     maps = rss_by_mapping(p.pid) if measure_idle else None
     exit_latency = quit_and_time_exit(p)
-    return ready, idle, hwm, exit_latency, maps
+    return ready, idle, hwm, exit_latency, maps, cpu
+
+def on_cpu_s(pid):
+    """Seconds pid's threads have run (schedstat, ns): unlike wall time, load barely moves it."""
+    return sum(int(open(f"/proc/{pid}/task/{t}/schedstat").read().split()[0])
+               for t in os.listdir(f"/proc/{pid}/task")) / 1e9
 
 def rss_by_mapping(pid):
     """kB resident per mapped file (libraries by name) or [heap]/[stack]/[anon]."""
@@ -155,13 +162,14 @@ for i in range(runs):
     else:
         vm.append(vmlaunch_once())
         bare.append(bare_once())
-_, idle, hwm, _, maps = vmlaunch_once(measure_idle=True)
+_, idle, hwm, _, maps, _ = vmlaunch_once(measure_idle=True)
 ratios = [v[0] / b for v, b in zip(vm, bare)]
 ms = lambda xs: f"median {statistics.median(xs) * 1000:.1f} ms, min {min(xs) * 1000:.1f} ms, max {max(xs) * 1000:.1f} ms"
 print(f"start to running+pinned, {runs} runs each, alternating:")
 print(f"  vmlaunch run:  {ms([r[0] for r in vm])}")
 print(f"  bare QEMU+QMP: {ms(bare)}")
 print(f"  vmlaunch / bare, pairwise: median {statistics.median(ratios):.2f}x, min {min(ratios):.2f}x")
+print(f"  vmlaunch's own CPU time until then: {ms([r[5] for r in vm])}")
 print(f"QEMU exit to vmlaunch exit: {ms([r[3] for r in vm])}")
 print(f"vmlaunch idle wakeups: {idle} voluntary context switches in {idle_s} s")
 peak = max([r[2] for r in vm] + [hwm])
