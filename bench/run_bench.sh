@@ -2,11 +2,15 @@
 # Measures `vmlaunch run` against bare QEMU doing the same steps:
 #  1. time from start to a running, pinned guest (vmlaunch: the "is running" log
 #     line; bare: Python spawns QEMU -S, QMP handshake, query-cpus-fast and
-#     query-iothreads, sched_setaffinity per thread, cont);
+#     query-iothreads, sched_setaffinity per thread, cont), and the CPU time
+#     vmlaunch itself used until then;
 #  2. time from QEMU's exit (`quit` sent straight to the control socket, so no
 #     vmlaunch process is involved) to vmlaunch's exit, both seen through pidfds;
 #  3. vmlaunch's wakeups while the guest idles (voluntary context switches);
-#  4. vmlaunch's peak RSS (VmHWM).
+#  4. vmlaunch's peak RSS (VmHWM), and what is resident while it supervises, by
+#     mapping (/proc/PID/smaps).
+# The runs alternate (vmlaunch then bare, bare then vmlaunch, ...) and each pair's
+# ratio is reported, so load from other work on the machine hits both sides alike.
 # Usage: bench/run_bench.sh [BUILD_DIR] [RUNS] [IDLE_SECONDS]   (root; QEMU installed)
 set -eu
 cd "$(dirname "$0")/.."
@@ -47,14 +51,32 @@ def vmlaunch_once(measure_idle=False):
             sys.exit("vmlaunch ended early:\n" + open(f"{tmp}/run.log").read())
         time.sleep(0.001)
     ready = time.monotonic() - t0
+    cpu = on_cpu_s(p.pid)
     idle = None
     if measure_idle:
         before = int(status_field(p.pid, "voluntary_ctxt_switches"))
         time.sleep(idle_s)
         idle = int(status_field(p.pid, "voluntary_ctxt_switches")) - before
     hwm = int(status_field(p.pid, "VmHWM"))
+    maps = rss_by_mapping(p.pid) if measure_idle else None
     exit_latency = quit_and_time_exit(p)
-    return ready, idle, hwm, exit_latency
+    return ready, idle, hwm, exit_latency, maps, cpu
+
+def on_cpu_s(pid):
+    """Seconds pid's threads have run (schedstat, ns): unlike wall time, load barely moves it."""
+    return sum(int(open(f"/proc/{pid}/task/{t}/schedstat").read().split()[0])
+               for t in os.listdir(f"/proc/{pid}/task")) / 1e9
+
+def rss_by_mapping(pid):
+    """kB resident per mapped file (libraries by name) or [heap]/[stack]/[anon]."""
+    rss, name = {}, None
+    for line in open(f"/proc/{pid}/smaps"):
+        f = line.split()
+        if not f[0].endswith(":"):  # a mapping's header: address range, ..., [path]
+            name = os.path.basename(f[5]) if len(f) > 5 else "[anon]"
+        elif f[0] == "Rss:":
+            rss[name] = rss.get(name, 0) + int(f[1])
+    return rss
 
 def state_field(key):
     for line in open(os.environ["VMLAUNCH_RUNTIME_DIR"] + "/vltest/state"):
@@ -128,14 +150,32 @@ def bare_once():
     p.wait(timeout=10)
     return ready
 
-vm = [vmlaunch_once() for _ in range(runs)]
-bare = [bare_once() for _ in range(runs)]
-_, idle, hwm, _ = vmlaunch_once(measure_idle=True)
+# One untimed run each first: vmlaunch's first start probes `qemu -version` (later
+# ones read the cache in the run dir), and both then start from a warm page cache.
+vmlaunch_once()
+bare_once()
+vm, bare = [], []
+for i in range(runs):
+    if i % 2:
+        bare.append(bare_once())
+        vm.append(vmlaunch_once())
+    else:
+        vm.append(vmlaunch_once())
+        bare.append(bare_once())
+_, idle, hwm, _, maps, _ = vmlaunch_once(measure_idle=True)
+ratios = [v[0] / b for v, b in zip(vm, bare)]
 ms = lambda xs: f"median {statistics.median(xs) * 1000:.1f} ms, min {min(xs) * 1000:.1f} ms, max {max(xs) * 1000:.1f} ms"
-print(f"start to running+pinned, {runs} runs each:")
+print(f"start to running+pinned, {runs} runs each, alternating:")
 print(f"  vmlaunch run:  {ms([r[0] for r in vm])}")
 print(f"  bare QEMU+QMP: {ms(bare)}")
+print(f"  vmlaunch / bare, pairwise: median {statistics.median(ratios):.2f}x, min {min(ratios):.2f}x")
+print(f"  vmlaunch's own CPU time until then: {ms([r[5] for r in vm])}")
 print(f"QEMU exit to vmlaunch exit: {ms([r[3] for r in vm])}")
 print(f"vmlaunch idle wakeups: {idle} voluntary context switches in {idle_s} s")
-print(f"vmlaunch peak RSS (VmHWM): {max([r[2] for r in vm] + [hwm])} kB")
+peak = max([r[2] for r in vm] + [hwm])
+print(f"vmlaunch peak RSS (VmHWM): {peak} kB ({peak / 1024:.2f} MiB)")
+print(f"resident while supervising, by mapping ({sum(maps.values())} kB):")
+for name, kb in sorted(maps.items(), key=lambda m: -m[1]):
+    if kb:
+        print(f"  {kb:6d} kB  {name}")
 PY

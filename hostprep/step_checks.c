@@ -8,8 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <systemd/sd-login.h>
-
+#include "hostprep/dl_systemd.h"
 #include "hostprep/holders.h"
 #include "hostprep/pci.h"
 #include "hostprep/steps.h"
@@ -123,12 +122,14 @@ static bool unit_is_stopped(struct hostprep_ctx *ctx, const char *unit)
         return false;
 }
 
-/* The user's graphical session as logind knows it ("" when none, or in a fixture). */
+/* The user's graphical session as logind knows it ("" when none, in a fixture, or without
+ * libsystemd). */
 static void user_display_session(int uid, char *session, size_t len)
 {
         session[0] = '\0';
         char *id = NULL;
-        if (!sysroot_is_fixture() && sd_uid_get_display((uid_t)uid, &id) >= 0 && id)
+        if (!sysroot_is_fixture() && dl_systemd_open(NULL) == 0 &&
+            sym_sd_uid_get_display((uid_t)uid, &id) >= 0 && id)
                 snprintf(session, len, "%s", id);
         free(id);
 }

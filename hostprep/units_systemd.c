@@ -4,10 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-bus.h>
-#include <systemd/sd-login.h>
 #include <time.h>
 
+#include "hostprep/dl_systemd.h"
 #include "hostprep/hostprep.h"
 #include "hostprep/sysroot.h"
 #include "util/cleanup.h"
@@ -26,26 +25,29 @@ static int systemd_query(void *userdata, const char *unit, enum hostprep_unit_st
         *id = NULL;
         if (sysroot_is_fixture()) /* a fixture tree has no systemd: treat as headless */
                 return 0;
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        int r = sd_bus_open_system(&bus);
+        /* without libsystemd there is no systemd (Debian's depends on it): nothing to stop */
+        if (dl_systemd_open(NULL) < 0)
+                return 0;
+        _cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sym_sd_bus_error_free_cleanup) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r = sym_sd_bus_open_system(&bus);
         if (r < 0) /* no system bus: no systemd, nothing to stop */
                 return 0;
-        r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "LoadUnit", &e, &reply, "s",
-                               unit);
+        r = sym_sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "LoadUnit", &e, &reply, "s",
+                                   unit);
         if (r < 0)
                 return 0;
         const char *path;
-        if (sd_bus_message_read(reply, "o", &path) < 0)
+        if (sym_sd_bus_message_read(reply, "o", &path) < 0)
                 return vl_error_set(err, EIO, "systemd: LoadUnit %s: bad reply", unit);
         char *load = NULL, *active = NULL;
-        r = sd_bus_get_property_string(bus, SD_DEST, path, SD_UNIT, "LoadState", &e, &load);
+        r = sym_sd_bus_get_property_string(bus, SD_DEST, path, SD_UNIT, "LoadState", &e, &load);
         if (r >= 0)
-                r = sd_bus_get_property_string(bus, SD_DEST, path, SD_UNIT, "ActiveState", &e,
-                                               &active);
+                r = sym_sd_bus_get_property_string(bus, SD_DEST, path, SD_UNIT, "ActiveState", &e,
+                                                   &active);
         if (r >= 0)
-                r = sd_bus_get_property_string(bus, SD_DEST, path, SD_UNIT, "Id", &e, id);
+                r = sym_sd_bus_get_property_string(bus, SD_DEST, path, SD_UNIT, "Id", &e, id);
         if (r < 0) {
                 int ret = vl_error_set(err, -r, "systemd: reading the state of %s: %s", unit,
                                        e.message ? e.message : "");
@@ -76,7 +78,7 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         struct job_wait *w = userdata;
         uint32_t id;
         const char *path, *unit, *result;
-        if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+        if (sym_sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
                 return 0;
         if (!strcmp(path, w->job) && !w->result)
                 w->result = strdup(result);
@@ -98,18 +100,18 @@ static long long now_us(void)
 static bool own_unit_stopping(sd_bus *bus)
 {
         char *own = NULL, *active = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sym_sd_bus_error_free_cleanup) sd_bus_error e = SD_BUS_ERROR_NULL;
         const char *path;
-        int r = sd_pid_get_unit(0, &own);
+        int r = sym_sd_pid_get_unit(0, &own);
         if (r >= 0)
-                r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply,
-                                       "s", own);
+                r = sym_sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnit", &e, &reply,
+                                           "s", own);
         if (r >= 0)
-                r = sd_bus_message_read(reply, "o", &path);
+                r = sym_sd_bus_message_read(reply, "o", &path);
         if (r >= 0)
-                r = sd_bus_get_property_string(bus, SD_DEST, path, SD_UNIT, "ActiveState", &e,
-                                               &active);
+                r = sym_sd_bus_get_property_string(bus, SD_DEST, path, SD_UNIT, "ActiveState", &e,
+                                                   &active);
         bool stopping = r >= 0 && !strcmp(active, "deactivating");
         free(own);
         free(active);
@@ -123,7 +125,7 @@ static int wait_job(sd_bus *bus, struct job_wait *wait, const char *what, unsign
 {
         long long deadline = now_us() + (long long)timeout_ms * 1000;
         while (!wait->result) {
-                int r = sd_bus_process(bus, NULL);
+                int r = sym_sd_bus_process(bus, NULL);
                 if (r < 0)
                         return vl_error_set(err, -r, "%s: waiting for the job", what);
                 if (r > 0)
@@ -133,7 +135,7 @@ static int wait_job(sd_bus *bus, struct job_wait *wait, const char *what, unsign
                         return vl_error_set(err, ETIMEDOUT,
                                             "%s: the job did not finish within %u ms", what,
                                             timeout_ms);
-                r = sd_bus_wait(bus, (uint64_t)left);
+                r = sym_sd_bus_wait(bus, (uint64_t)left);
                 if (r < 0)
                         return vl_error_set(err, -r, "%s: waiting for the job", what);
         }
@@ -150,24 +152,27 @@ static int run_job(const char *method, const char *unit, unsigned timeout_ms, st
                         err, EPERM,
                         "cannot %s %s: VMLAUNCH_SYSROOT points at a fixture tree, which has no systemd",
                         verb, unit);
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r = dl_systemd_open(err);
+        if (r < 0)
+                return r;
+        _cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sym_sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_(sym_sd_bus_error_free_cleanup) sd_bus_error e = SD_BUS_ERROR_NULL;
         struct job_wait wait = {0};
-        int r = sd_bus_open_system(&bus);
+        r = sym_sd_bus_open_system(&bus);
         if (r < 0)
                 return vl_error_set(err, -r, "%s %s: connecting to the system bus", verb, unit);
         /* subscribe before the call so the signal cannot be missed */
-        r = sd_bus_match_signal(bus, &slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved",
-                                on_job_removed, &wait);
+        r = sym_sd_bus_match_signal(bus, &slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved",
+                                    on_job_removed, &wait);
         if (r < 0)
                 return vl_error_set(err, -r, "%s %s: subscribing to JobRemoved", verb, unit);
-        r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, method, &e, &reply, "ss", unit,
-                               "replace");
+        r = sym_sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, method, &e, &reply, "ss",
+                                   unit, "replace");
         if (r < 0)
                 return vl_error_set(err, -r, "%s %s: %s", verb, unit, e.message ? e.message : "");
-        if (sd_bus_message_read(reply, "o", &wait.job) < 0)
+        if (sym_sd_bus_message_read(reply, "o", &wait.job) < 0)
                 return vl_error_set(err, EIO, "%s %s: bad reply from systemd", verb, unit);
         if (!strcmp(method, "StartUnit") && own_unit_stopping(bus))
                 return 1;
@@ -255,24 +260,27 @@ static int systemd_get_allowed_cpus(void *userdata, const char *unit, char **cpu
                 return vl_error_set(err, EPERM,
                                     "cannot read AllowedCPUs of %s: a fixture tree has no systemd",
                                     unit);
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *prop = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r = dl_systemd_open(err);
+        if (r < 0)
+                return r;
+        _cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *prop = NULL;
+        _cleanup_(sym_sd_bus_error_free_cleanup) sd_bus_error e = SD_BUS_ERROR_NULL;
         const char *path;
         const void *mask = NULL;
         size_t len = 0;
-        int r = sd_bus_open_system(&bus);
+        r = sym_sd_bus_open_system(&bus);
         if (r >= 0)
-                r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "LoadUnit", &e, &reply,
-                                       "s", unit);
+                r = sym_sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "LoadUnit", &e,
+                                           &reply, "s", unit);
         if (r >= 0)
-                r = sd_bus_message_read(reply, "o", &path);
+                r = sym_sd_bus_message_read(reply, "o", &path);
         if (r >= 0)
-                r = sd_bus_get_property(bus, SD_DEST, path, unit_interface(unit), "AllowedCPUs", &e,
-                                        &prop, "ay");
+                r = sym_sd_bus_get_property(bus, SD_DEST, path, unit_interface(unit), "AllowedCPUs",
+                                            &e, &prop, "ay");
         if (r >= 0)
-                r = sd_bus_message_read_array(prop, 'y', &mask, &len);
+                r = sym_sd_bus_message_read_array(prop, 'y', &mask, &len);
         if (r < 0)
                 return vl_error_set(err, -r, "systemd: reading AllowedCPUs of %s%s%s", unit,
                                     e.message ? ": " : "", e.message ? e.message : "");
@@ -289,36 +297,39 @@ static int systemd_set_allowed_cpus(void *userdata, const char *unit, const char
                 return vl_error_set(err, EPERM,
                                     "cannot set AllowedCPUs of %s: a fixture tree has no systemd",
                                     unit);
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ uint8_t *mask = NULL;
-        size_t len;
-        int r = cpus_to_mask(cpus, &mask, &len, err);
+        int r = dl_systemd_open(err);
         if (r < 0)
                 return r;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        r = sd_bus_open_system(&bus);
+        _cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ uint8_t *mask = NULL;
+        size_t len;
+        r = cpus_to_mask(cpus, &mask, &len, err);
+        if (r < 0)
+                return r;
+        _cleanup_(sym_sd_bus_error_free_cleanup) sd_bus_error e = SD_BUS_ERROR_NULL;
+        r = sym_sd_bus_open_system(&bus);
         /* runtime: the change dies with the boot, so a crash cannot leave it forever */
         if (r >= 0)
-                r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER,
-                                                   "SetUnitProperties");
+                r = sym_sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER,
+                                                       "SetUnitProperties");
         if (r >= 0)
-                r = sd_bus_message_append(m, "sb", unit, 1);
+                r = sym_sd_bus_message_append(m, "sb", unit, 1);
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(sv)");
+                r = sym_sd_bus_message_open_container(m, 'a', "(sv)");
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'r', "sv");
+                r = sym_sd_bus_message_open_container(m, 'r', "sv");
         if (r >= 0)
-                r = sd_bus_message_append(m, "s", "AllowedCPUs");
+                r = sym_sd_bus_message_append(m, "s", "AllowedCPUs");
         if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "ay");
+                r = sym_sd_bus_message_open_container(m, 'v', "ay");
         if (r >= 0)
-                r = sd_bus_message_append_array(m, 'y', mask, len);
+                r = sym_sd_bus_message_append_array(m, 'y', mask, len);
         for (int i = 0; i < 3 && r >= 0; i++)
-                r = sd_bus_message_close_container(m);
+                r = sym_sd_bus_message_close_container(m);
         if (r >= 0)
-                r = sd_bus_call(bus, m, 0, &e, &reply);
+                r = sym_sd_bus_call(bus, m, 0, &e, &reply);
         if (r < 0)
                 return vl_error_set(err, -r, "systemd: setting AllowedCPUs=%s on %s%s%s", cpus,
                                     unit, e.message ? ": " : "", e.message ? e.message : "");
@@ -331,32 +342,36 @@ int hostprep_qemu_scope(const char *vm_name, int pid, unsigned timeout_ms, struc
         snprintf(scope, sizeof(scope), "vmlaunch-%s.scope", vm_name);
         snprintf(what, sizeof(what), "move QEMU (pid %d) into %s in machine.slice", pid, scope);
         snprintf(description, sizeof(description), "QEMU of vmlaunch VM %s", vm_name);
-        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r = dl_systemd_open(err);
+        if (r < 0)
+                return r;
+        _cleanup_(sym_sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sym_sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sym_sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_(sym_sd_bus_error_free_cleanup) sd_bus_error e = SD_BUS_ERROR_NULL;
         struct job_wait wait = {0};
-        int r = sd_bus_open_system(&bus);
+        r = sym_sd_bus_open_system(&bus);
         if (r >= 0)
-                r = sd_bus_match_signal(bus, &slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved",
-                                        on_job_removed, &wait);
+                r = sym_sd_bus_match_signal(bus, &slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved",
+                                            on_job_removed, &wait);
         if (r >= 0)
-                r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER,
-                                                   "StartTransientUnit");
+                r = sym_sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER,
+                                                       "StartTransientUnit");
         /* gone with QEMU: a scope ends when its last process does */
         if (r >= 0)
-                r = sd_bus_message_append(m, "ss", scope, "fail");
+                r = sym_sd_bus_message_append(m, "ss", scope, "fail");
         if (r >= 0)
-                r = sd_bus_message_append(m, "a(sv)", 4, "Slice", "s", "machine.slice",
-                                          "Description", "s", description, "PIDs", "au", 1,
-                                          (uint32_t)pid, "CollectMode", "s", "inactive-or-failed");
+                r = sym_sd_bus_message_append(m, "a(sv)", 4, "Slice", "s", "machine.slice",
+                                              "Description", "s", description, "PIDs", "au", 1,
+                                              (uint32_t)pid, "CollectMode", "s",
+                                              "inactive-or-failed");
         if (r >= 0)
-                r = sd_bus_message_append(m, "a(sa(sv))", 0);
+                r = sym_sd_bus_message_append(m, "a(sa(sv))", 0);
         if (r >= 0)
-                r = sd_bus_call(bus, m, 0, &e, &reply);
+                r = sym_sd_bus_call(bus, m, 0, &e, &reply);
         if (r >= 0)
-                r = sd_bus_message_read(reply, "o", &wait.job);
+                r = sym_sd_bus_message_read(reply, "o", &wait.job);
         if (r < 0)
                 return vl_error_set(err, -r, "%s%s%s", what, e.message ? ": " : "",
                                     e.message ? e.message : "");

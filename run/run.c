@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +30,7 @@
 #include "run/supervise.h"
 #include "util/cleanup.h"
 #include "util/exit_codes.h"
+#include "util/notify.h"
 #include "util/stop_signal.h"
 
 /* QEMU creates its monitor socket early, but answers only once the machine is
@@ -150,7 +150,7 @@ static void on_stopping(void *userdata)
 {
         struct run *run = userdata;
         publish_state(run, "stopping");
-        sd_notify(0, "STOPPING=1\nSTATUS=Shutting the guest down");
+        vl_notify("STOPPING=1\nSTATUS=Shutting the guest down");
 }
 
 /* QEMU is gone before it was ready: explain with the last line it printed. */
@@ -353,7 +353,7 @@ static int supervise(struct run *run)
         run->state.started_s = (int64_t)time(NULL);
         publish_state(run, "running");
         runlog(LOG_NOTICE, "guest %s is running", run->def->name);
-        sd_notifyf(0, "READY=1\nSTATUS=Guest %s running, pinned\nMAINPID=%ld", run->def->name,
+        vl_notifyf("READY=1\nSTATUS=Guest %s running, pinned\nMAINPID=%ld", run->def->name,
                    (long)getpid());
 
         struct supervise_params sp = {.qmp = run->qmp,
@@ -452,7 +452,7 @@ static int prepare_host(struct run *run)
 static int restore_host(struct run *run)
 {
         struct vl_error err = {0};
-        sd_notify(0, "STATUS=Restoring the host");
+        vl_notify("STATUS=Restoring the host");
         if (host_restore(run, &err) < 0) {
                 runlog(LOG_ERR, "restore the host: %s", err.msg);
                 return VL_EXIT_RESTORE;
@@ -470,7 +470,7 @@ static int run_lifecycle(struct run *run)
         if (ex != VL_EXIT_OK)
                 return ex; /* nothing to restore: unchanged, or rolled back already */
 
-        sd_notify(0, "STATUS=Starting QEMU");
+        vl_notify("STATUS=Starting QEMU");
         if (start_qemu_paused(run, &err) < 0 || pin_threads(run, &err) < 0 ||
             let_guest_run(run, &err) < 0)
                 ex = end_qemu_before_running(run, &err);
