@@ -9,7 +9,6 @@
 #include <time.h>
 
 #include "hostprep/hostprep.h"
-#include "hostprep/sysroot.h"
 #include "util/cleanup.h"
 #include "vmdefs/vmdef.h"
 
@@ -37,8 +36,6 @@ static int systemd_query(void *userdata, const char *unit, enum hostprep_unit_st
         (void)userdata;
         *state = HOSTPREP_UNIT_MISSING;
         *id = NULL;
-        if (sysroot_is_fixture()) /* a fixture tree has no systemd: treat as headless */
-                return 0;
         __attribute__((cleanup(bus_unrefp))) sd_bus *bus = NULL;
         __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
         sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -163,11 +160,6 @@ static int wait_job(sd_bus *bus, struct job_wait *wait, const char *what, unsign
 static int run_job(const char *method, const char *unit, unsigned timeout_ms, struct vl_error *err)
 {
         const char *verb = !strcmp(method, "StopUnit") ? "stop" : "start";
-        if (sysroot_is_fixture())
-                return vl_error_set(
-                        err, EPERM,
-                        "cannot %s %s: VMLAUNCH_SYSROOT points at a fixture tree, which has no systemd",
-                        verb, unit);
         __attribute__((cleanup(bus_unrefp))) sd_bus *bus = NULL;
         __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
         __attribute__((cleanup(slot_unrefp))) sd_bus_slot *slot = NULL;
@@ -273,10 +265,6 @@ static int systemd_get_allowed_cpus(void *userdata, const char *unit, char **cpu
 {
         (void)userdata;
         *cpus = NULL;
-        if (sysroot_is_fixture())
-                return vl_error_set(err, EPERM,
-                                    "cannot read AllowedCPUs of %s: a fixture tree has no systemd",
-                                    unit);
         __attribute__((cleanup(bus_unrefp))) sd_bus *bus = NULL;
         __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
         __attribute__((cleanup(message_unrefp))) sd_bus_message *prop = NULL;
@@ -310,10 +298,6 @@ static int systemd_set_allowed_cpus(void *userdata, const char *unit, const char
                                     struct vl_error *err)
 {
         (void)userdata;
-        if (sysroot_is_fixture())
-                return vl_error_set(err, EPERM,
-                                    "cannot set AllowedCPUs of %s: a fixture tree has no systemd",
-                                    unit);
         __attribute__((cleanup(bus_unrefp))) sd_bus *bus = NULL;
         __attribute__((cleanup(message_unrefp))) sd_bus_message *m = NULL;
         __attribute__((cleanup(message_unrefp))) sd_bus_message *reply = NULL;
@@ -351,6 +335,13 @@ static int systemd_set_allowed_cpus(void *userdata, const char *unit, const char
                 return ret;
         }
         return 0;
+}
+
+static int logind_display_session(void *userdata, int uid, char **session)
+{
+        (void)userdata;
+        *session = NULL;
+        return sd_uid_get_display((uid_t)uid, session);
 }
 
 int hostprep_qemu_scope(const char *vm_name, int pid, unsigned timeout_ms, struct vl_error *err)
@@ -404,4 +395,5 @@ const struct hostprep_unit_ops hostprep_systemd_units = {
         .start = systemd_start,
         .get_allowed_cpus = systemd_get_allowed_cpus,
         .set_allowed_cpus = systemd_set_allowed_cpus,
+        .display_session = logind_display_session,
 };
