@@ -187,7 +187,12 @@ int holders_scan(const struct pci_group *group, struct gpu_holder **out, size_t 
                 vl_strv_free(&prefixes);
                 return r;
         }
-        int self = sysroot_is_fixture() ? -1 : getpid();
+        /* not us: the root's /proc/self names this process on a real host, and no one
+         * in a fixture tree, whose pids are made up (its proc/self is a plain folder) */
+        char self_pid[32];
+        long self = sysroot_link_basename("/proc/self", self_pid, sizeof(self_pid)) == 0
+                            ? strtol(self_pid, NULL, 10)
+                            : -1;
         for (size_t i = 0; i < pids.count && r == 0; i++) {
                 char *end;
                 long pid = strtol(pids.items[i], &end, 10);

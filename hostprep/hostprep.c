@@ -8,9 +8,11 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include "hostprep/holders.h"
 #include "hostprep/steps.h"
 #include "util/stop_signal.h"
 #include "hostprep/journal.h"
+#include "hostprep/test_seams.h"
 #include "util/cleanup.h"
 #include "util/strv.h"
 #include "vmdefs/vmdef.h"
@@ -110,10 +112,9 @@ int step_journal(struct hostprep_ctx *ctx, const char *desc, const char *const *
         if (ctx->fail_step == ctx->current_index && ctx->step_records == ctx->fail_record &&
             !ctx->fail_injected) {
                 ctx->fail_injected = true;
-                return vl_error_set(
-                        err, EIO,
-                        "injected failure before '%s', change %zu of the step (VMLAUNCH_FAIL_STEP)",
-                        desc, ctx->step_records);
+                return vl_error_set(err, EIO,
+                                    "injected failure before '%s', change %zu of the step", desc,
+                                    ctx->step_records);
         }
         return 0;
 }
@@ -126,8 +127,7 @@ static void name_failed_step(struct vl_error *err, const char *step)
                 vl_error_prefix(err, "%s", step);
 }
 
-/* VMLAUNCH_FAIL_STEP=k|name[:n]; a malformed n turns the switch off like an unknown k. */
-static void fail_point_parse(const char *spec, size_t *step, size_t *record)
+void step_fail_point_parse(const char *spec, size_t *step, size_t *record)
 {
         *step = 0;
         *record = 1;
@@ -157,11 +157,21 @@ static void ctx_init(struct hostprep_ctx *ctx, const struct vm_def *def,
         *ctx = (struct hostprep_ctx){
                 .def = def,
                 .opts = opts,
-                .units = opts->units ? opts->units : &hostprep_systemd_units,
-                .modules = opts->modules ? opts->modules : &hostprep_kmod_modules,
+                .units = opts->units,
+                .modules = opts->modules,
+                .processes = opts->processes,
                 .timeout_ms = opts->timeout_ms ? opts->timeout_ms : 10000,
+                .fail_undo = step_index(opts->fail_undo),
         };
-        fail_point_parse(getenv("VMLAUNCH_FAIL_STEP"), &ctx->fail_step, &ctx->fail_record);
+        step_fail_point_parse(opts->fail_step, &ctx->fail_step, &ctx->fail_record);
+        /* a no-op unless built with -Dtest-seams=true */
+        test_seams_fill(ctx);
+        if (!ctx->units)
+                ctx->units = &hostprep_systemd_units;
+        if (!ctx->modules)
+                ctx->modules = &hostprep_kmod_modules;
+        if (!ctx->processes)
+                ctx->processes = &hostprep_pidfd_processes;
 }
 
 /* Inspects every step; states[i] belongs to hostprep_steps[i]. */
@@ -256,7 +266,6 @@ static int undo_journal(struct hostprep_ctx *ctx, struct hostprep_report *report
                         ctx, LOG_WARNING,
                         "journal %s/%s ends in a torn record (vmlaunch died while writing it); that change was never started",
                         run_dir, JOURNAL_FILE);
-        size_t fail_undo = step_index(getenv("VMLAUNCH_FAIL_UNDO"));
         for (size_t i = recs.count; i-- > 0;) {
                 const struct journal_record *rec = &recs.items[i];
                 const char *desc = journal_record_get(rec, "desc");
@@ -267,10 +276,8 @@ static int undo_journal(struct hostprep_ctx *ctx, struct hostprep_report *report
                                    desc, rec->step);
                         continue;
                 }
-                if (k == fail_undo) {
-                        report_add(report,
-                                   "%s: could not %s: injected failure (VMLAUNCH_FAIL_UNDO)",
-                                   rec->step, desc);
+                if (k == ctx->fail_undo) {
+                        report_add(report, "%s: could not %s: injected failure", rec->step, desc);
                         continue;
                 }
                 ctx->current = hostprep_steps[k - 1];
@@ -355,10 +362,9 @@ int hostprep_prepare(const struct vm_def *def, const struct hostprep_options *op
                 if (r == 0 && ctx.fail_step == i + 1 && !ctx.fail_injected) {
                         /* fewer records than n: fail once the step made all its changes */
                         ctx.fail_injected = true;
-                        r = vl_error_set(
-                                err, EIO,
-                                "injected failure after the step's %zu change(s) (VMLAUNCH_FAIL_STEP)",
-                                ctx.step_records);
+                        r = vl_error_set(err, EIO,
+                                         "injected failure after the step's %zu change(s)",
+                                         ctx.step_records);
                 }
                 /* Ctrl-C: nothing more is changed, and QEMU is not started */
                 if (r == 0 && opts->stop_on_signal && vl_stop_signal_pending())

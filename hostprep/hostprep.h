@@ -8,12 +8,12 @@
  *                       `vmlaunch restore` after a crash), then delete it
  *   hostprep_run_hooks() run the user's hooks of one stage (started/begin)
  *
- * Every /sys, /proc, /dev path goes through hostprep/sysroot.h (VMLAUNCH_SYSROOT).
- * Test switches (read from the environment by prepare/restore):
- *   VMLAUNCH_FAIL_STEP=k|name[:n]  apply of step k fails right after its n-th journal
- *                              record (default 1), so its first n-1 changes are made; a
- *                              step with fewer records fails once it has made them all
- *   VMLAUNCH_FAIL_UNDO=j|name  undo of step j's records fails
+ * Every /sys, /proc, /dev path goes through hostprep/sysroot.h. Whatever differs on a
+ * fixture tree (no systemd, no modules, processes that are only /proc/PID folders) is
+ * carried by the operations in hostprep_options, never by a test of the root. A build
+ * configured with -Dtest-seams=true also reads the tests' environment (VMLAUNCH_SYSROOT,
+ * VMLAUNCH_FAIL_STEP, VMLAUNCH_FAIL_UNDO: hostprep/test_seams.h); a release build does
+ * not.
  */
 #pragma once
 
@@ -44,6 +44,10 @@ struct hostprep_unit_ops {
                                 struct vl_error *err);
         int (*set_allowed_cpus)(void *userdata, const char *unit, const char *cpus,
                                 struct vl_error *err);
+        /* Optional (NULL: none known): the login session showing uid's desktop as
+         * logind names it ("3"), malloc'd; *session stays NULL when there is none.
+         * Only quoted in advice to the user. */
+        int (*display_session)(void *userdata, int uid, char **session);
 };
 
 /* Module removal and loading; the default uses libkmod. (Loaded state, holders and
@@ -57,9 +61,9 @@ struct hostprep_module_ops {
 };
 
 /* Waiting for processes to exit (holders of the GPU after their units stopped). The
- * default waits on pidfds; under a fixture root (VMLAUNCH_SYSROOT) a process is only a
- * /proc/PID folder with nothing behind it to wait on, so it counts as exited exactly
- * when that folder is gone, and the default returns at once. */
+ * default waits on pidfds; a fixture tree's ops say a process (only a /proc/PID folder
+ * there, with nothing behind it to wait on) has exited exactly when that folder is
+ * gone. */
 struct hostprep_process_ops {
         void *userdata;
         /* Waits until each of pids has exited or deadline_ms (CLOCK_MONOTONIC, in ms)
@@ -80,6 +84,13 @@ struct hostprep_options {
         /* Tests: return right after step k as if vmlaunch had been killed there,
          * leaving the journal behind. 0: off. */
         unsigned crash_after_step;
+        /* Tests: failure points that prove the rollback (NULL: off). fail_step
+         * "k|name[:n]": apply of step k (1-based, or its name) fails right after its
+         * n-th journal record (default 1), so its first n-1 changes are made; a step
+         * with fewer records fails once it has made them all. fail_undo "j|name":
+         * undoing step j's records fails. */
+        const char *fail_step;
+        const char *fail_undo;
         /* The caller blocks SIGINT, SIGTERM and SIGHUP to read them later (vmlaunch
          * does): one of them pending stops prepare between two steps and ends a
          * running prepare hook; what was done is rolled back and prepare returns

@@ -6,15 +6,6 @@
 #include "hostprep/deadline_write.h"
 #include "hostprep/dl_kmod.h"
 #include "hostprep/hostprep.h"
-#include "hostprep/sysroot.h"
-
-static int refuse_in_fixture(const char *verb, const char *module, struct vl_error *err)
-{
-        return vl_error_set(
-                err, EPERM,
-                "cannot %s module %s: VMLAUNCH_SYSROOT points at a fixture tree; real modules are never touched from one",
-                verb, module);
-}
 
 static int kmod_remove_in_helper(void *arg, struct vl_error *err)
 {
@@ -37,8 +28,6 @@ static int kmod_remove(void *userdata, const char *module, unsigned timeout_ms,
                        struct vl_error *err)
 {
         (void)userdata;
-        if (sysroot_is_fixture())
-                return refuse_in_fixture("remove", module, err);
         /* loaded here, not in the helper, so a missing libkmod is reported plainly */
         int r = dl_kmod_open(err);
         if (r < 0)
@@ -51,8 +40,6 @@ static int kmod_remove(void *userdata, const char *module, unsigned timeout_ms,
 static int kmod_insert(void *userdata, const char *module, struct vl_error *err)
 {
         (void)userdata;
-        if (sysroot_is_fixture())
-                return refuse_in_fixture("load", module, err);
         int r = dl_kmod_open(err);
         if (r < 0)
                 return r;

@@ -3,35 +3,19 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "hostprep/holders.h"
 #include "hostprep/hostprep.h"
-#include "hostprep/sysroot.h"
 #include "util/clock.h"
 #include "util/pidfd.h"
-
-/* A fixture's /proc/PID has no process behind it: it has exited when it is gone. */
-static void fixture_exited(const int *pids, size_t n, bool *exited)
-{
-        for (size_t i = 0; i < n; i++) {
-                char path[64];
-                snprintf(path, sizeof(path), "/proc/%d", pids[i]);
-                exited[i] = !sysroot_exists(path);
-        }
-}
 
 static int pidfd_wait_exit(void *userdata, const int *pids, size_t n, uint64_t deadline_ms,
                            bool *exited, struct vl_error *err)
 {
         (void)userdata;
-        if (sysroot_is_fixture()) {
-                fixture_exited(pids, n, exited);
-                return 0;
-        }
         struct pollfd *fds = calloc(n ? n : 1, sizeof(*fds));
         if (!fds)
                 return vl_error_set(err, ENOMEM, "waiting for processes");

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hostprep/dl_systemd.h"
 #include "hostprep/holders.h"
 #include "hostprep/pci.h"
 #include "hostprep/steps.h"
@@ -122,14 +121,13 @@ static bool unit_is_stopped(struct hostprep_ctx *ctx, const char *unit)
         return false;
 }
 
-/* The user's graphical session as logind knows it ("" when none, in a fixture, or without
- * libsystemd). */
-static void user_display_session(int uid, char *session, size_t len)
+/* The user's graphical session as logind knows it ("" when none or not known). */
+static void user_display_session(struct hostprep_ctx *ctx, int uid, char *session, size_t len)
 {
         session[0] = '\0';
         char *id = NULL;
-        if (!sysroot_is_fixture() && dl_systemd_open(NULL) == 0 &&
-            sym_sd_uid_get_display((uid_t)uid, &id) >= 0 && id)
+        if (ctx->units->display_session &&
+            ctx->units->display_session(ctx->units->userdata, uid, &id) >= 0 && id)
                 snprintf(session, len, "%s", id);
         free(id);
 }
@@ -170,7 +168,7 @@ static int check_holders(struct hostprep_ctx *ctx, const struct pci_group *g,
                         continue;
                 if (h->user_manager_uid >= 0) {
                         char session[64];
-                        user_display_session(h->user_manager_uid, session, sizeof(session));
+                        user_display_session(ctx, h->user_manager_uid, session, sizeof(session));
                         r = vl_strv_pushf(
                                 &s->problems,
                                 "process %d (%s) of user %d's %s holds %s: stop it (`systemctl --user stop %s` as user %d) or log out of that user's desktop%s%s%s before starting the VM",

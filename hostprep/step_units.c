@@ -88,11 +88,10 @@ static int wait_for_holders(struct hostprep_ctx *ctx, const struct units_state *
         struct vl_error ignored = {0};
         if (pci_group_read(addr, &g, &ignored) < 0)
                 return 0; /* the checks step has said so already */
-        const struct hostprep_process_ops *ops =
-                ctx->opts->processes ? ctx->opts->processes : &hostprep_pidfd_processes;
         struct gpu_holder *left = NULL;
         size_t n = 0;
-        int r = holders_wait_gone(&g, ops, vl_monotonic_ms() + ctx->timeout_ms, &left, &n, err);
+        int r = holders_wait_gone(&g, ctx->processes, vl_monotonic_ms() + ctx->timeout_ms, &left,
+                                  &n, err);
         pci_group_free(&g);
         if (r == -EBUSY) {
                 _cleanup_free_ char *who = describe_holders(left, n);

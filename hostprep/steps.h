@@ -22,14 +22,16 @@ struct hostprep_ctx {
         const struct hostprep_options *opts;
         const struct hostprep_unit_ops *units;
         const struct hostprep_module_ops *modules;
+        const struct hostprep_process_ops *processes;
         unsigned timeout_ms;
         struct journal *journal; /* while preparing */
         const struct hostprep_step *current;
         size_t current_index; /* 1-based */
-        size_t fail_step;     /* VMLAUNCH_FAIL_STEP=k[:n], 0: off */
+        size_t fail_step;     /* hostprep_options.fail_step "k[:n]": k, 0: off */
         size_t fail_record;   /* n: fail before the step's n-th journal record */
         size_t step_records;  /* journal records of the current step so far */
         bool fail_injected;
+        size_t fail_undo; /* hostprep_options.fail_undo: j, 0: off */
 };
 
 struct hostprep_step {
@@ -49,10 +51,13 @@ extern const size_t hostprep_n_steps;
 
 /* Looks a step up by name or 1-based number ("3", "governor"). 0 when unknown. */
 size_t step_index(const char *name_or_number);
+/* Parses a failure point "k|name[:n]" into step k (0: off) and record n (default 1);
+ * a malformed n turns it off like an unknown k. */
+void step_fail_point_parse(const char *spec, size_t *step, size_t *record);
 
 /* Journals the undo record of the change about to be made by the current step.
  * desc says, for reports, what undoing it does ("rebind vtcon1"). fields: key, value,
- * ..., NULL. Fault injection (VMLAUNCH_FAIL_STEP) fails here, after the append. */
+ * ..., NULL. Fault injection (hostprep_options.fail_step) fails here, after the append. */
 int step_journal(struct hostprep_ctx *ctx, const char *desc, const char *const *fields,
                  struct vl_error *err);
 void step_log(struct hostprep_ctx *ctx, int priority, const char *fmt, ...)

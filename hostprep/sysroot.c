@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hostprep/test_seams.h"
 #include "util/cleanup.h"
 #include "util/strv.h"
 
@@ -35,13 +36,8 @@ void sysroot_set(const char *root)
 const char *sysroot_get(void)
 {
         if (!root_set)
-                sysroot_set(getenv("VMLAUNCH_SYSROOT"));
+                sysroot_set(test_seams_sysroot());
         return root_dir;
-}
-
-bool sysroot_is_fixture(void)
-{
-        return sysroot_get()[0] != '\0';
 }
 
 int sysroot_path(char *buf, size_t len, const char *fmt, ...)

@@ -1,8 +1,15 @@
 /* One place that turns a system path (/sys, /proc, /dev, /run) into the path to open.
  *
- * Production uses the real root. Tests and the emulated host point the root at a
- * directory shaped like / (a fixture tree), with VMLAUNCH_SYSROOT or sysroot_set(), and
- * run exactly the same code. Nothing in hostprep opens a system path any other way. */
+ * Production uses the real root. Tests point the root at a directory shaped like / (a
+ * fixture tree) with sysroot_set(), or, in a build with -Dtest-seams=true, with
+ * VMLAUNCH_SYSROOT (hostprep/test_seams.h), and run exactly the same code. Nothing in
+ * hostprep opens a system path any other way.
+ *
+ * The root is process-wide state rather than a field of struct hostprep_ctx: the path
+ * helpers are called from every corner of hostprep (inspection outside any ctx, the
+ * deadline helper processes), and one process only ever looks at one root. Nothing
+ * else may depend on which root it is: what differs on a fixture tree is carried by
+ * the operations in hostprep_options. */
 #pragma once
 
 #include <stdbool.h>
@@ -10,12 +17,11 @@
 
 #include "util/error.h"
 
-/* Sets the root ("" or NULL: the real /). Overrides VMLAUNCH_SYSROOT. */
+/* Sets the root ("" or NULL: the real /). Overrides VMLAUNCH_SYSROOT in a test-seams
+ * build. */
 void sysroot_set(const char *root);
 /* The root in use: "" for the real /, else a directory without a trailing '/'. */
 const char *sysroot_get(void);
-/* True when the root is not the real / (fixture tree or emulated host copy). */
-bool sysroot_is_fixture(void);
 
 /* Writes ROOT + the formatted absolute path into buf. Returns 0 or -ENAMETOOLONG. */
 int sysroot_path(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

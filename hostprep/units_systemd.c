@@ -8,7 +8,6 @@
 
 #include "hostprep/dl_systemd.h"
 #include "hostprep/hostprep.h"
-#include "hostprep/sysroot.h"
 #include "util/cleanup.h"
 #include "vmdefs/vmdef.h"
 
@@ -23,8 +22,6 @@ static int systemd_query(void *userdata, const char *unit, enum hostprep_unit_st
         (void)userdata;
         *state = HOSTPREP_UNIT_MISSING;
         *id = NULL;
-        if (sysroot_is_fixture()) /* a fixture tree has no systemd: treat as headless */
-                return 0;
         /* without libsystemd there is no systemd (Debian's depends on it): nothing to stop */
         if (dl_systemd_open(NULL) < 0)
                 return 0;
@@ -147,11 +144,6 @@ static int wait_job(sd_bus *bus, struct job_wait *wait, const char *what, unsign
 static int run_job(const char *method, const char *unit, unsigned timeout_ms, struct vl_error *err)
 {
         const char *verb = !strcmp(method, "StopUnit") ? "stop" : "start";
-        if (sysroot_is_fixture())
-                return vl_error_set(
-                        err, EPERM,
-                        "cannot %s %s: VMLAUNCH_SYSROOT points at a fixture tree, which has no systemd",
-                        verb, unit);
         int r = dl_systemd_open(err);
         if (r < 0)
                 return r;
@@ -256,10 +248,6 @@ static int systemd_get_allowed_cpus(void *userdata, const char *unit, char **cpu
 {
         (void)userdata;
         *cpus = NULL;
-        if (sysroot_is_fixture())
-                return vl_error_set(err, EPERM,
-                                    "cannot read AllowedCPUs of %s: a fixture tree has no systemd",
-                                    unit);
         int r = dl_systemd_open(err);
         if (r < 0)
                 return r;
@@ -293,10 +281,6 @@ static int systemd_set_allowed_cpus(void *userdata, const char *unit, const char
                                     struct vl_error *err)
 {
         (void)userdata;
-        if (sysroot_is_fixture())
-                return vl_error_set(err, EPERM,
-                                    "cannot set AllowedCPUs of %s: a fixture tree has no systemd",
-                                    unit);
         int r = dl_systemd_open(err);
         if (r < 0)
                 return r;
@@ -334,6 +318,15 @@ static int systemd_set_allowed_cpus(void *userdata, const char *unit, const char
                 return vl_error_set(err, -r, "systemd: setting AllowedCPUs=%s on %s%s%s", cpus,
                                     unit, e.message ? ": " : "", e.message ? e.message : "");
         return 0;
+}
+
+static int logind_display_session(void *userdata, int uid, char **session)
+{
+        (void)userdata;
+        *session = NULL;
+        if (dl_systemd_open(NULL) < 0) /* without libsystemd, logind is not asked */
+                return -ENOENT;
+        return sym_sd_uid_get_display((uid_t)uid, session);
 }
 
 int hostprep_qemu_scope(const char *vm_name, int pid, unsigned timeout_ms, struct vl_error *err)
@@ -388,4 +381,5 @@ const struct hostprep_unit_ops hostprep_systemd_units = {
         .start = systemd_start,
         .get_allowed_cpus = systemd_get_allowed_cpus,
         .set_allowed_cpus = systemd_set_allowed_cpus,
+        .display_session = logind_display_session,
 };

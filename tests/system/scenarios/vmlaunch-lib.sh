@@ -12,6 +12,14 @@ def_variant() {
   sed "$2" "$vm_def" >"$1" && chmod 0644 "$1"
 }
 
+# Skips the scenario unless $VMLAUNCH reads the tests' environment (VMLAUNCH_FAIL_STEP,
+# VMLAUNCH_FAIL_UNDO): only a build configured with -Dtest-seams=true contains them.
+needs_test_seams() {
+  grep -q -a -F VMLAUNCH_FAIL_STEP "$VMLAUNCH" && return 0
+  echo "skipped: $VMLAUNCH was built without -Dtest-seams=true"
+  exit 77
+}
+
 # Starts `vmlaunch run DEF` in the background; its output goes to $vm_log.
 start_run() { # [def] [env assignments...]
   local def=${1:-$vm_def}

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Scenario: a failure injected before every change of every host-preparation step in
-# turn (VMLAUNCH_FAIL_STEP=k:n, see hostprep/hostprep.h), on the real kernel: each run
+# turn (VMLAUNCH_FAIL_STEP=k:n, see hostprep/test_seams.h), on the real kernel: each run
 # exits 5, its error names the step, and the host is exactly as before after each one,
 # also when the step had already made some of its changes (the third of the group's
 # devices on vfio-pci, half the modules unloaded). All in one boot.
@@ -8,6 +8,7 @@
 source "$SYSTEM_TESTS/scenario-lib.sh"
 # shellcheck source=tests/system/scenarios/vmlaunch-lib.sh
 source "$SYSTEM_TESTS/scenarios/vmlaunch-lib.sh"
+needs_test_seams
 # isolate_cpus on, so the isolation step changes this host too
 def_variant /tmp/isolated.ini 's/^\[host\]$/[host]\nisolate_cpus = yes/'
 vm_def=/tmp/isolated.ini

@@ -798,8 +798,6 @@ void fixture_teardown(struct fixture *f)
         vmdef_free(f->def);
         sysroot_set_write_hook(NULL);
         sysroot_set(NULL);
-        unsetenv("VMLAUNCH_FAIL_STEP");
-        unsetenv("VMLAUNCH_FAIL_UNDO");
         if (f->tmp[0])
                 rm_rf(f->tmp);
 }

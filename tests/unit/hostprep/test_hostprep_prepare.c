@@ -58,7 +58,8 @@ static int restore_fresh(struct fixture *f, struct hostprep_report *report)
         struct hostprep_options fresh = {.run_dir = f->run,
                                          .units = f->opts.units,
                                          .modules = f->opts.modules,
-                                         .timeout_ms = 2000};
+                                         .timeout_ms = 2000,
+                                         .fail_undo = f->opts.fail_undo};
         struct vl_error err = {0};
         int r = hostprep_restore(&fresh, report, &err);
         if (r < 0)
@@ -190,7 +191,7 @@ static void test_restore_after_prepare_amd_simpledrm_is_byte_identical(void **st
         prepare_restore_identical("amd-2fn-simpledrm", DEF_AMD);
 }
 
-/* VMLAUNCH_FAIL_STEP=k:n for every step k and every change n of it, until the step
+/* fail_step "k:n" for every step k and every change n of it, until the step
  * makes all its changes and the failure comes after it: each rolls back completely. */
 static void test_a_failure_before_every_change_of_every_step_rolls_back(void **state)
 {
@@ -203,11 +204,10 @@ static void test_a_failure_before_every_change_of_every_step_rolls_back(void **s
                         char *before = fixture_snapshot(&f);
                         char point[32];
                         snprintf(point, sizeof(point), "%zu:%zu", k, n);
-                        setenv("VMLAUNCH_FAIL_STEP", point, 1);
+                        f.opts.fail_step = point;
                         struct hostprep_report report;
                         struct vl_error err;
                         int r = prepare(&f, &report, &err);
-                        unsetenv("VMLAUNCH_FAIL_STEP");
                         fprintf(stderr, "%s (%s): %s\n", point, hostprep_steps[k - 1]->name,
                                 err.msg);
                         assert_true(r < 0);
@@ -246,9 +246,9 @@ static void test_failing_undo_is_named_and_a_second_restore_finishes(void **stat
                 prepare_ok(&f);
                 char number[16];
                 snprintf(number, sizeof(number), "%zu", j);
-                setenv("VMLAUNCH_FAIL_UNDO", number, 1);
+                f.opts.fail_undo = number;
                 int r = restore_fresh(&f, &report);
-                unsetenv("VMLAUNCH_FAIL_UNDO");
+                f.opts.fail_undo = NULL;
                 char *after = fixture_snapshot(&f);
                 if (strcmp(before, after) == 0) {
                         /* the step journaled nothing (checks, hooks without hooks) */
@@ -267,7 +267,7 @@ static void test_failing_undo_is_named_and_a_second_restore_finishes(void **stat
                                 fprintf(stderr, "undo %zu: %s\n", j, report.failures[i]);
                                 assert_non_null(strstr(report.failures[i], ": could not "));
                                 named += strncmp(report.failures[i], name, strlen(name)) == 0 &&
-                                         strstr(report.failures[i], "VMLAUNCH_FAIL_UNDO");
+                                         strstr(report.failures[i], ": injected failure");
                         }
                         assert_true(named > 0);
                 }
