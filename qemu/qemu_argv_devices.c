@@ -201,6 +201,13 @@ static int add_disk_device(struct argv_builder *b, const struct vmdef_disk *disk
                                 b->err, 0,
                                 "[disk.%s] q35 has %d SATA ports and they are all taken; use virtio-blk or virtio-scsi",
                                 disk->id, Q35_SATA_PORTS);
+                /* QEMU's ide-hd refuses a read-only drive ("Block node is read-only");
+                 * only ide-cd may be read-only. libvirt refuses the same. */
+                if (!cdrom && disk->readonly)
+                        return vl_error_set(
+                                b->err, 0,
+                                "[disk.%s] readonly = yes needs bus = virtio-blk or virtio-scsi (QEMU has no read-only SATA disk) or media = cdrom",
+                                disk->id);
                 optstr_begin(&o, cdrom ? "ide-cd" : "ide-hd");
                 optstr_addf(&o, "bus=ide.%u", (*sata_port)++);
                 break;

@@ -292,6 +292,9 @@ static void check_disks(struct checker *c)
                         if (d->bus == VMDEF_BUS_VIRTIO_BLK)
                                 ERR(c, sec, "media",
                                     "virtio-blk has no cdrom; expected bus = sata or virtio-scsi");
+                } else if (d->readonly && d->bus == VMDEF_BUS_SATA) {
+                        ERR(c, sec, "readonly",
+                            "QEMU has no read-only SATA disk; expected bus = virtio-blk or virtio-scsi, or media = cdrom");
                 }
                 if (d->iothread) {
                         if (d->bus == VMDEF_BUS_SATA)

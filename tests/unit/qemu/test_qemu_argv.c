@@ -685,6 +685,22 @@ static void test_disk_cdrom_on_virtio_blk_is_an_error(void **state)
         assert_non_null(strstr(build_fails(&def, NULL), "[disk.iso] media = cdrom"));
 }
 
+/* QEMU refuses a read-only ide-hd ("Block node is read-only"), found by the
+ * integration test every_device_reaches_qemu; a read-only ide-cd is fine. */
+static void test_disk_readonly_on_sata_is_an_error(void **state)
+{
+        (void)state;
+        struct vm_def def = test_def();
+        struct vmdef_disk disk = {.id = "ro",
+                                  .path = "/ro.raw",
+                                  .bus = VMDEF_BUS_SATA,
+                                  .readonly = true,
+                                  .aio = VMDEF_AIO_THREADS};
+        def.disks = &disk;
+        def.n_disks = 1;
+        assert_non_null(strstr(build_fails(&def, NULL), "[disk.ro] readonly = yes needs bus ="));
+}
+
 static void test_disk_on_virtio_scsi_gets_its_own_controller_in_the_iothread(void **state)
 {
         (void)state;
@@ -904,6 +920,7 @@ int main(void)
                 cmocka_unit_test(test_disk_block_device_uses_host_device_driver),
                 cmocka_unit_test(test_disk_cdrom_on_sata_is_read_only_ide_cd),
                 cmocka_unit_test(test_disk_cdrom_on_virtio_blk_is_an_error),
+                cmocka_unit_test(test_disk_readonly_on_sata_is_an_error),
                 cmocka_unit_test(test_disk_on_virtio_scsi_gets_its_own_controller_in_the_iothread),
                 cmocka_unit_test(test_disk_id_too_long_for_a_node_name_is_an_error),
                 cmocka_unit_test(test_usb_host_devices_go_on_one_xhci_controller),
