@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 
 #include "hostprep/holders.h"
@@ -217,6 +218,35 @@ static int fail_if_in_use(const struct modules_state *s, struct vl_error *err)
         return 0;
 }
 
+/* Journal fields "param.NAME", VALUE for each parameter of module that can be written at
+ * run time: a value someone set through sysfs would be lost on reload (modprobe.d and
+ * kernel command line options are applied again by the load itself). */
+static int writable_params(const char *module, struct vl_strv *fields)
+{
+        char dir[PATH_MAX], path[PATH_MAX], value[256];
+        struct vl_strv names;
+        snprintf(dir, sizeof(dir), "/sys/module/%s/parameters", module);
+        if (sysroot_list_dir(dir, &names) < 0)
+                return 0; /* a module without parameters */
+        int r = 0;
+        for (size_t i = 0; i < names.count && r == 0; i++) {
+                struct stat st;
+                char file[PATH_MAX], key[PATH_MAX];
+                if (snprintf(file, sizeof(file), "%s/%s", dir, names.items[i]) >=
+                            (int)sizeof(file) ||
+                    snprintf(key, sizeof(key), "param.%s", names.items[i]) >= (int)sizeof(key))
+                        continue;
+                if (sysroot_path(path, sizeof(path), "%s", file) < 0 || stat(path, &st) < 0 ||
+                    !(st.st_mode & S_IWUSR) || sysroot_read_line(file, value, sizeof(value)) < 0)
+                        continue;
+                r = vl_strv_push(fields, key);
+                if (r == 0)
+                        r = vl_strv_push(fields, value);
+        }
+        vl_strv_free(&names);
+        return r;
+}
+
 static int modules_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *err)
 {
         const struct modules_state *s = state;
@@ -227,10 +257,22 @@ static int modules_apply(struct hostprep_ctx *ctx, void *state, struct vl_error 
                         continue;
                 char desc[128];
                 snprintf(desc, sizeof(desc), "load module %s", m);
-                r = step_journal(
-                        ctx, desc,
-                        (const char *const[]){"module", m, "devices", s->devices.items[i], NULL},
-                        err);
+                struct vl_strv fields = {0};
+                r = vl_strv_push(&fields, "module");
+                if (r == 0)
+                        r = vl_strv_push(&fields, m);
+                if (r == 0)
+                        r = vl_strv_push(&fields, "devices");
+                if (r == 0)
+                        r = vl_strv_push(&fields, s->devices.items[i]);
+                if (r == 0)
+                        r = writable_params(m, &fields); /* fields.items ends with NULL */
+                if (r < 0) {
+                        vl_strv_free(&fields);
+                        return vl_error_set(err, ENOMEM, "journal module %s", m);
+                }
+                r = step_journal(ctx, desc, (const char *const *)fields.items, err);
+                vl_strv_free(&fields);
                 if (r == 0)
                         r = ctx->modules->remove(ctx->modules->userdata, m, ctx->timeout_ms, err);
                 if (r == 0)
@@ -269,6 +311,31 @@ static int check_rebound(const char *module, const char *devices, char *back, si
         return 0;
 }
 
+/* The run-time parameters the module had before it was unloaded, written back where the
+ * reload gave another value. */
+static int restore_params(struct hostprep_ctx *ctx, const char *module,
+                          const struct journal_record *rec, struct vl_error *err)
+{
+        for (size_t i = 0; i < rec->n_fields; i++) {
+                const char *name = rec->fields[i].key;
+                if (strncmp(name, "param.", 6) || !name[6] || strchr(name + 6, '/'))
+                        continue;
+                name += 6;
+                char file[PATH_MAX], now[256];
+                snprintf(file, sizeof(file), "/sys/module/%s/parameters/%s", module, name);
+                if (sysroot_read_line(file, now, sizeof(now)) == 0 &&
+                    streq(now, rec->fields[i].value))
+                        continue;
+                int r = sysroot_write(file, rec->fields[i].value, err);
+                if (r < 0)
+                        return vl_error_prefix(err, "module %s: set parameter %s back to %s",
+                                               module, name, rec->fields[i].value);
+                step_log(ctx, LOG_INFO, "module %s: parameter %s back to %s", module, name,
+                         rec->fields[i].value);
+        }
+        return 0;
+}
+
 static int modules_undo(struct hostprep_ctx *ctx, const struct journal_record *rec,
                         struct vl_error *err)
 {
@@ -283,8 +350,11 @@ static int modules_undo(struct hostprep_ctx *ctx, const struct journal_record *r
                         return r;
                 loaded = true;
         }
+        int r = restore_params(ctx, m, rec, err);
+        if (r < 0)
+                return r;
         char back[1024];
-        int r = check_rebound(m, devices ? devices : "", back, sizeof(back), err);
+        r = check_rebound(m, devices ? devices : "", back, sizeof(back), err);
         if (r == 0 && loaded)
                 step_log(ctx, LOG_INFO, "loaded module %s%s%s", m, back[0] ? ": " : "", back);
         else if (loaded) /* the module is back even though a device is not */
