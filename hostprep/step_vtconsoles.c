@@ -1,6 +1,8 @@
 /* Unbind the VT consoles that draw on a framebuffer of the GPU's group, so the
  * framebuffer (and the GPU behind it) can be let go; bind them again on restore.
- * Consoles fbcon draws on another card (the iGPU's) stay with the host (fbcon.h). */
+ * Consoles fbcon draws on another card (the iGPU's) stay with the host (fbcon.h).
+ * A framebuffer console that is unbound before the VM stays unbound after it, although
+ * loading the GPU's driver again makes the kernel bind it. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 struct vtcon_state {
         struct vl_strv names;     /* vtcon1 ... bound to a framebuffer console */
         struct vl_strv descs;     /* their "name" attribute */
+        struct vl_strv unbound;   /* framebuffer consoles already unbound: kept so */
         struct fbcon_place place; /* unbind only when on_gpu */
 };
 
@@ -51,14 +54,17 @@ static int vtcon_inspect(struct hostprep_ctx *ctx, void **state, struct vl_error
                         r = vl_strv_push(&s->names, vtcon);
                         if (r == 0)
                                 r = vl_strv_push(&s->descs, name);
+                } else if (strstr(name, "frame buffer") && streq(bind, "0")) {
+                        r = vl_strv_push(&s->unbound, vtcon);
                 }
         }
         vl_strv_free(&entries);
         if (r == 0 && s->names.count)
                 r = fbcon_locate(ctx->def, &s->place);
-        if (r < 0 || s->names.count == 0) {
+        if (r < 0 || s->names.count + s->unbound.count == 0) {
                 vl_strv_free(&s->names);
                 vl_strv_free(&s->descs);
+                vl_strv_free(&s->unbound);
                 free(s);
                 return r < 0 ? vl_error_set(err, -r, "vtconsoles") : 0;
         }
@@ -79,6 +85,10 @@ static int vtcon_describe(struct hostprep_ctx *ctx, const void *state, struct ho
                 if (r < 0)
                         return -ENOMEM;
         }
+        for (size_t i = 0; i < s->unbound.count; i++)
+                if (plan_add(plan, "vtconsoles", "keep %s unbound after the VM (it is unbound now)",
+                             s->unbound.items[i]) < 0)
+                        return -ENOMEM;
         return 0;
 }
 
@@ -92,6 +102,17 @@ static int vtcon_write_bind(const char *vtcon, const char *value, struct vl_erro
 static int vtcon_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *err)
 {
         struct vtcon_state *s = state;
+        /* no change now: the record says what the console must be after the VM */
+        for (size_t i = 0; i < s->unbound.count; i++) {
+                char desc[128];
+                snprintf(desc, sizeof(desc), "keep %s unbound", s->unbound.items[i]);
+                int r = step_journal(
+                        ctx, desc,
+                        (const char *const[]){"vtcon", s->unbound.items[i], "bind", "0", NULL},
+                        err);
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; i < s->names.count && s->place.on_gpu; i++) {
                 const char *vtcon = s->names.items[i];
                 char desc[128];
@@ -113,13 +134,20 @@ static int vtcon_undo(struct hostprep_ctx *ctx, const struct journal_record *rec
         const char *vtcon = journal_record_get(rec, "vtcon");
         if (!vtcon || strchr(vtcon, '/'))
                 return vl_error_set(err, EINVAL, "vtconsoles record without a valid vtcon");
+        /* records without bind= are consoles this step unbound */
+        const char *want = journal_record_get(rec, "bind");
+        bool rebind = !want || !streq(want, "0");
         char path[PATH_MAX], bind[16];
         snprintf(path, sizeof(path), VTCON_DIR "/%s/bind", vtcon);
-        if (sysroot_read_line(path, bind, sizeof(bind)) == 0 && streq(bind, "1"))
-                return 0; /* already bound (undo is idempotent) */
-        int r = vtcon_write_bind(vtcon, "1", err);
-        if (r == 0)
+        if (sysroot_read_line(path, bind, sizeof(bind)) == 0 && streq(bind, rebind ? "1" : "0"))
+                return 0; /* already so (undo is idempotent) */
+        if (!rebind && !sysroot_exists(path))
+                return 0; /* gone with its framebuffer: nothing is bound to it */
+        int r = vtcon_write_bind(vtcon, rebind ? "1" : "0", err);
+        if (r == 0 && rebind)
                 step_log(ctx, LOG_INFO, "rebound %s", vtcon);
+        else if (r == 0)
+                step_log(ctx, LOG_INFO, "unbound %s again, as before the VM", vtcon);
         return r;
 }
 
@@ -128,6 +156,7 @@ static void vtcon_free(void *state)
         struct vtcon_state *s = state;
         vl_strv_free(&s->names);
         vl_strv_free(&s->descs);
+        vl_strv_free(&s->unbound);
         free(s);
 }
 

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,39 @@ static void test_restore_after_prepare_amd_simpledrm_is_byte_identical(void **st
 {
         (void)state;
         prepare_restore_identical("amd-2fn-simpledrm", DEF_AMD);
+}
+
+/* Nothing on this host is at its default (rtx2060-4fn-nondefault: mixed governors,
+ * pages someone else reserved, user.slice restricted, the framebuffer console unbound):
+ * restore returns exactly that, not the defaults. */
+static void test_restore_returns_a_non_default_host_exactly(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, "rtx2060-4fn-nondefault", DEF_RTX2060);
+        fixture_write_tmp(&f, "fake/allowed/user.slice", "3\n");
+        char *before = fixture_snapshot(&f);
+        prepare_ok(&f);
+        char cpus[64];
+        fixture_read_tmp(&f, "fake/allowed/user.slice", cpus, sizeof(cpus));
+        assert_string_equal(cpus, "2"); /* isolated on the emulator CPU meanwhile */
+        /* the kernel binds fbcon again when the GPU's driver comes back (not simulated
+         * by the fake kernel): restore must unbind it as it was */
+        char bind[PATH_MAX];
+        snprintf(bind, sizeof(bind), "%s/sys/class/vtconsole/vtcon1/bind", f.root);
+        FILE *out = fopen(bind, "w");
+        assert_non_null(out);
+        fputs("1\n", out);
+        fclose(out);
+        struct hostprep_report report;
+        assert_int_equal(restore_fresh(&f, &report), 0);
+        assert_int_equal(report.n_failures, 0);
+        char *after = fixture_snapshot(&f);
+        assert_same_tree(before, after);
+        hostprep_report_free(&report);
+        free(before);
+        free(after);
+        fixture_teardown(&f);
 }
 
 /* fail_step "k:n" for every step k and every change n of it, until the step
@@ -818,6 +852,7 @@ int main(void)
                 cmocka_unit_test(test_restore_after_prepare_rtx2060_is_byte_identical),
                 cmocka_unit_test(test_restore_logs_each_device_back_on_its_driver),
                 cmocka_unit_test(test_restore_after_prepare_amd_simpledrm_is_byte_identical),
+                cmocka_unit_test(test_restore_returns_a_non_default_host_exactly),
                 cmocka_unit_test(test_a_failure_before_every_change_of_every_step_rolls_back),
                 cmocka_unit_test(test_failing_undo_is_named_and_a_second_restore_finishes),
                 cmocka_unit_test(test_crash_after_each_step_then_restore_from_the_journal_alone),
