@@ -3,12 +3,15 @@
  * the vCPUs' CPUs run nothing else; each slice's previous AllowedCPUs is journaled and
  * put back. QEMU itself runs in machine.slice (hostprep_qemu_scope), which stays
  * unrestricted, the layout libvirt uses. The settings are runtime-only: a reboot
- * clears them even without a restore. */
+ * clears them even without a restore. systemd keeps a runtime setting as a drop-in
+ * under /run/systemd; one that was not there before the VM is removed after it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
@@ -31,6 +34,58 @@ static void isolation_free(void *state)
         for (size_t i = 0; i < N_HOST_UNITS; i++)
                 free(s->previous[i]);
         free(s);
+}
+
+/* Where SetUnitProperties(runtime) leaves a property: slices in system.control,
+ * scopes (init.scope) in transient. */
+static const char *const dropin_dirs[] = {"/run/systemd/system.control", "/run/systemd/transient"};
+#define DROPIN_FILE "50-AllowedCPUs.conf"
+
+/* Cuts path at its last '/': "/a/b.d/f" -> "/a/b.d". */
+static char *dirname_in_place(char *path)
+{
+        char *slash = strrchr(path, '/');
+        if (slash)
+                *slash = '\0';
+        return path;
+}
+
+static int dropin_path(char *buf, size_t len, const char *dir, const char *unit)
+{
+        return sysroot_path(buf, len, "%s/%s.d/" DROPIN_FILE, dir, unit);
+}
+
+/* Which of the drop-in folders hold unit's AllowedCPUs now: "system.control,transient". */
+static void dropins_present(const char *unit, char *buf, size_t len)
+{
+        buf[0] = '\0';
+        for (size_t i = 0; i < ELEMENTSOF(dropin_dirs); i++) {
+                char path[PATH_MAX];
+                if (dropin_path(path, sizeof(path), dropin_dirs[i], unit) == 0 &&
+                    access(path, F_OK) == 0) {
+                        size_t used = strlen(buf);
+                        snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+                                 strrchr(dropin_dirs[i], '/') + 1);
+                }
+        }
+}
+
+/* Removes the drop-ins setting AllowedCPUs back left where there were none before:
+ * systemd already runs with the value; the files would only outlive the VM. */
+static void remove_new_dropins(const char *unit, const char *before)
+{
+        for (size_t i = 0; i < ELEMENTSOF(dropin_dirs); i++) {
+                const char *name = strrchr(dropin_dirs[i], '/') + 1;
+                char list[64];
+                snprintf(list, sizeof(list), ",%s,", before);
+                char item[64];
+                snprintf(item, sizeof(item), ",%s,", name);
+                char path[PATH_MAX];
+                if (strstr(list, item) || dropin_path(path, sizeof(path), dropin_dirs[i], unit) < 0)
+                        continue;
+                if (unlink(path) == 0)
+                        rmdir(dirname_in_place(path)); /* only when it is empty */
+        }
 }
 
 static void format_emulator_cpus(const struct vm_def *def, char *buf, size_t len)
@@ -111,13 +166,15 @@ static int isolation_apply(struct hostprep_ctx *ctx, void *state, struct vl_erro
         if (s->problem[0])
                 return vl_error_set(err, 0, "%s", s->problem);
         for (size_t i = 0; i < N_HOST_UNITS; i++) {
-                char desc[128];
+                char desc[128], dropins[64];
                 snprintf(desc, sizeof(desc), "set AllowedCPUs of %s back to %s", host_units[i],
                          shown(s->previous[i]));
-                int r = step_journal(
-                        ctx, desc,
-                        (const char *const[]){"unit", host_units[i], "cpus", s->previous[i], NULL},
-                        err);
+                dropins_present(host_units[i], dropins, sizeof(dropins));
+                int r = step_journal(ctx, desc,
+                                     (const char *const[]){"unit", host_units[i], "cpus",
+                                                           s->previous[i], "dropins", dropins,
+                                                           NULL},
+                                     err);
                 if (r == 0)
                         r = ctx->units->set_allowed_cpus(ctx->units->userdata, host_units[i],
                                                          s->target, err);
@@ -142,9 +199,13 @@ static int isolation_undo(struct hostprep_ctx *ctx, const struct journal_record 
         if (!ctx->units->set_allowed_cpus)
                 return vl_error_set(err, ENOTSUP, "no systemd to set AllowedCPUs of %s", unit);
         int r = ctx->units->set_allowed_cpus(ctx->units->userdata, unit, cpus, err);
-        if (r == 0)
-                step_log(ctx, LOG_INFO, "%s AllowedCPUs back to %s", unit, shown(cpus));
-        return r;
+        if (r < 0)
+                return r;
+        const char *dropins = journal_record_get(rec, "dropins");
+        if (dropins) /* journals of older versions do not say */
+                remove_new_dropins(unit, dropins);
+        step_log(ctx, LOG_INFO, "%s AllowedCPUs back to %s", unit, shown(cpus));
+        return 0;
 }
 
 static int isolation_problems(const void *state, struct vl_strv *out)

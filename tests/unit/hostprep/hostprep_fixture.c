@@ -707,11 +707,26 @@ static int fake_get_allowed_cpus(void *ud, const char *unit, char **cpus, struct
         return *cpus ? 0 : -ENOMEM;
 }
 
+/* Like systemd, every runtime SetUnitProperties leaves a drop-in under /run/systemd
+ * (scopes in transient/, slices in system.control/), also when the value is "". */
+static void fake_write_dropin(const char *unit, const char *cpus)
+{
+        size_t n = strlen(unit);
+        bool scope = n > 6 && !strcmp(unit + n - 6, ".scope");
+        char p[PATH_MAX], text[300];
+        root_path(p, sizeof(p), "/run/systemd/%s/%s.d/50-AllowedCPUs.conf",
+                  scope ? "transient" : "system.control", unit);
+        parent_dirs(p);
+        PATHF(text, "[%s]\nAllowedCPUs=%s\n", scope ? "Scope" : "Slice", cpus);
+        write_text(p, text);
+}
+
 static int fake_set_allowed_cpus(void *ud, const char *unit, const char *cpus, struct vl_error *err)
 {
         (void)ud;
         (void)err;
         char p[PATH_MAX], text[300];
+        fake_write_dropin(unit, cpus);
         fake_path(p, sizeof(p), "/allowed/%s", unit);
         if (!*cpus) {
                 unlink(p);
