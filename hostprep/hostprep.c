@@ -2,6 +2,7 @@
 #include "hostprep/hostprep.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,8 @@ int step_journal(struct hostprep_ctx *ctx, const char *desc, const char *const *
                 vl_strv_free(&all);
                 return vl_error_set(err, -r, "journal record");
         }
+        if (ctx->kill_step == ctx->current_index && ctx->step_records + 1 == ctx->kill_record)
+                raise(SIGKILL); /* tests: a kill before this record; see kill_before_record */
         r = journal_append(ctx->journal, ctx->current->name, (const char *const *)all.items, err);
         vl_strv_free(&all);
         if (r < 0)
@@ -164,6 +167,7 @@ static void ctx_init(struct hostprep_ctx *ctx, const struct vm_def *def,
                 .fail_undo = step_index(opts->fail_undo),
         };
         step_fail_point_parse(opts->fail_step, &ctx->fail_step, &ctx->fail_record);
+        step_fail_point_parse(opts->kill_before_record, &ctx->kill_step, &ctx->kill_record);
         /* a no-op unless built with -Dtest-seams=true */
         test_seams_fill(ctx);
         if (!ctx->units)

@@ -91,6 +91,10 @@ struct hostprep_options {
          * undoing step j's records fails. */
         const char *fail_step;
         const char *fail_undo;
+        /* Tests: "k|name:n": vmlaunch is killed (SIGKILL) right before step k writes
+         * its n-th journal record, as a kill between two changes would; what is on the
+         * host then must be what restore can undo from the journal alone. NULL: off. */
+        const char *kill_before_record;
         /* The caller blocks SIGINT, SIGTERM and SIGHUP to read them later (vmlaunch
          * does): one of them pending stops prepare between two steps and ends a
          * running prepare hook; what was done is rolled back and prepare returns

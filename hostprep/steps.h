@@ -31,7 +31,8 @@ struct hostprep_ctx {
         size_t fail_record;   /* n: fail before the step's n-th journal record */
         size_t step_records;  /* journal records of the current step so far */
         bool fail_injected;
-        size_t fail_undo; /* hostprep_options.fail_undo: j, 0: off */
+        size_t kill_step, kill_record; /* hostprep_options.kill_before_record, 0: off */
+        size_t fail_undo;              /* hostprep_options.fail_undo: j, 0: off */
 };
 
 struct hostprep_step {

@@ -146,4 +146,7 @@ void test_seams_fill(struct hostprep_ctx *ctx)
                                       &ctx->fail_record);
         if (!ctx->fail_undo)
                 ctx->fail_undo = step_index(getenv("VMLAUNCH_FAIL_UNDO"));
+        if (!ctx->kill_step)
+                step_fail_point_parse(getenv("VMLAUNCH_KILL_BEFORE_RECORD"), &ctx->kill_step,
+                                      &ctx->kill_record);
 }

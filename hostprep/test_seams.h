@@ -6,6 +6,7 @@
  *                                  a process has exited when DIR/proc/PID is gone
  *   VMLAUNCH_FAIL_STEP=k|name[:n]  hostprep_options.fail_step (see hostprep.h)
  *   VMLAUNCH_FAIL_UNDO=j|name      hostprep_options.fail_undo
+ *   VMLAUNCH_KILL_BEFORE_RECORD=k|name:n  hostprep_options.kill_before_record
  *
  * Only a build configured with -Dtest-seams=true compiles test_seams.c, which reads
  * them; every other build links test_seams_off.c, which reads nothing, so an installed

@@ -12,7 +12,7 @@ if [ "${TEST_SEAMS:-}" = true ]; then
 fi
 [ -f "$VMLAUNCH" ] || { echo "no binary at $VMLAUNCH"; exit 1; }
 found=0
-for name in VMLAUNCH_SYSROOT VMLAUNCH_FAIL_STEP VMLAUNCH_FAIL_UNDO sysroot_is_fixture; do
+for name in VMLAUNCH_SYSROOT VMLAUNCH_FAIL_STEP VMLAUNCH_FAIL_UNDO VMLAUNCH_KILL_BEFORE_RECORD sysroot_is_fixture; do
   count=$(grep -c -a -F -- "$name" "$VMLAUNCH")
   if [ "$count" -ne 0 ]; then
     echo "FAIL - $VMLAUNCH contains '$name' ($count line(s) of its bytes): a test seam leaked into the release build"

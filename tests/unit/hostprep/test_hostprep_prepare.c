@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -341,6 +342,51 @@ static void test_crash_after_each_step_then_restore_from_the_journal_alone(void 
                 free(after);
                 fixture_teardown(&f);
         }
+}
+
+/* Every change of every step is journaled before it is made: vmlaunch killed right
+ * before any of its journal records leaves only changes that restore, reading the
+ * journal alone, can undo. (A change made before its record would stay.) */
+static void test_a_kill_before_any_journal_record_leaves_nothing_restore_cannot_undo(void **state)
+{
+        (void)state;
+        size_t kills = 0;
+        for (size_t k = 1; k <= hostprep_n_steps; k++) {
+                for (unsigned n = 1;; n++) {
+                        struct fixture f;
+                        fixture_setup(&f, "rtx2060-4fn", DEF_RTX2060);
+                        char *before = fixture_snapshot(&f);
+                        char point[32];
+                        snprintf(point, sizeof(point), "%zu:%u", k, n);
+                        f.opts.kill_before_record = point;
+                        pid_t pid = fork();
+                        assert_true(pid >= 0);
+                        if (pid == 0) {
+                                struct hostprep_report report;
+                                struct vl_error err;
+                                _exit(prepare(&f, &report, &err) == 0 ? 0 : 1);
+                        }
+                        int status = 0;
+                        assert_int_equal(waitpid(pid, &status, 0), pid);
+                        bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+                        if (!killed) /* the step has fewer records: prepare finished */
+                                assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+                        struct hostprep_report report;
+                        assert_int_equal(restore_fresh(&f, &report), 0);
+                        hostprep_report_free(&report);
+                        char *after = fixture_snapshot(&f);
+                        if (strcmp(before, after))
+                                fprintf(stderr, "killed before record %s\n", point);
+                        assert_same_tree(before, after);
+                        free(before);
+                        free(after);
+                        fixture_teardown(&f);
+                        if (!killed)
+                                break;
+                        kills++;
+                }
+        }
+        assert_true(kills >= 10); /* each step's records, not a switch that never fired */
 }
 
 static void test_restore_of_a_journal_with_a_torn_last_line_restores_the_rest(void **state)
@@ -856,6 +902,8 @@ int main(void)
                 cmocka_unit_test(test_a_failure_before_every_change_of_every_step_rolls_back),
                 cmocka_unit_test(test_failing_undo_is_named_and_a_second_restore_finishes),
                 cmocka_unit_test(test_crash_after_each_step_then_restore_from_the_journal_alone),
+                cmocka_unit_test(
+                        test_a_kill_before_any_journal_record_leaves_nothing_restore_cannot_undo),
                 cmocka_unit_test(test_restore_of_a_journal_with_a_torn_last_line_restores_the_rest),
                 cmocka_unit_test(test_restore_without_a_journal_has_nothing_to_restore),
                 cmocka_unit_test(test_prepare_refuses_while_a_journal_waits_for_restore),
