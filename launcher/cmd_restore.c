@@ -2,8 +2,10 @@
  * host gets its drivers, modules, consoles, framebuffer, hugepages, governors and
  * units back. Harmless when there is nothing to restore (vmlaunch@.service runs it as
  * ExecStopPost) and when run twice: every undo is idempotent. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hostprep/hostprep.h"
 #include "launcher/cli_common.h"
@@ -59,7 +61,10 @@ int cmd_restore(int argc, char **argv)
                 fprintf(stderr, "vmlaunch restore: %s\n", err.msg);
                 return VL_EXIT_USAGE;
         }
-        if (runstate_is_locked(dir) == 1) {
+        /* Held while restoring, so no run of NAME can start meanwhile; none when the run
+         * dir is gone (nothing to restore). */
+        int lock_fd = access(dir, F_OK) == 0 ? runstate_lock(dir, name, &err) : -ENOENT;
+        if (lock_fd == -EBUSY) {
                 fprintf(stderr,
                         "vmlaunch restore: %s is running; its vmlaunch restores the host when the VM ends (`vmlaunch stop %s`)\n",
                         name, name);
@@ -80,5 +85,11 @@ int cmd_restore(int argc, char **argv)
                 code = report.n_failures ? VL_EXIT_RESTORE : VL_EXIT_FAILURE;
         }
         hostprep_report_free(&report);
+        /* The killed run's state file, sockets and lock go with the journal: the run dir
+         * is left only while a journal waits for another restore. */
+        if (r == 0 && lock_fd >= 0)
+                runstate_cleanup(dir, lock_fd);
+        else if (lock_fd >= 0)
+                close(lock_fd);
         return code;
 }
