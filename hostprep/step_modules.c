@@ -313,8 +313,8 @@ static int check_rebound(const char *module, const char *devices, char *back, si
 
 /* The run-time parameters the module had before it was unloaded, written back where the
  * reload gave another value. */
-static int restore_params(struct hostprep_ctx *ctx, const char *module,
-                          const struct journal_record *rec, struct vl_error *err)
+static void restore_params(struct hostprep_ctx *ctx, const char *module,
+                           const struct journal_record *rec)
 {
         for (size_t i = 0; i < rec->n_fields; i++) {
                 const char *name = rec->fields[i].key;
@@ -326,14 +326,18 @@ static int restore_params(struct hostprep_ctx *ctx, const char *module,
                 if (sysroot_read_line(file, now, sizeof(now)) == 0 &&
                     streq(now, rec->fields[i].value))
                         continue;
-                int r = sysroot_write(file, rec->fields[i].value, err);
-                if (r < 0)
-                        return vl_error_prefix(err, "module %s: set parameter %s back to %s",
-                                               module, name, rec->fields[i].value);
-                step_log(ctx, LOG_INFO, "module %s: parameter %s back to %s", module, name,
-                         rec->fields[i].value);
+                /* The module and its devices are back either way: a parameter the kernel
+                 * will not take again is said, not a reason to keep the journal forever. */
+                struct vl_error werr = {0};
+                if (sysroot_write(file, rec->fields[i].value, &werr) < 0)
+                        step_log(
+                                ctx, LOG_WARNING,
+                                "module %s: could not set parameter %s back to %s (%s); set it by hand",
+                                module, name, rec->fields[i].value, werr.msg);
+                else
+                        step_log(ctx, LOG_INFO, "module %s: parameter %s back to %s", module, name,
+                                 rec->fields[i].value);
         }
-        return 0;
 }
 
 static int modules_undo(struct hostprep_ctx *ctx, const struct journal_record *rec,
@@ -350,11 +354,9 @@ static int modules_undo(struct hostprep_ctx *ctx, const struct journal_record *r
                         return r;
                 loaded = true;
         }
-        int r = restore_params(ctx, m, rec, err);
-        if (r < 0)
-                return r;
+        restore_params(ctx, m, rec);
         char back[1024];
-        r = check_rebound(m, devices ? devices : "", back, sizeof(back), err);
+        int r = check_rebound(m, devices ? devices : "", back, sizeof(back), err);
         if (r == 0 && loaded)
                 step_log(ctx, LOG_INFO, "loaded module %s%s%s", m, back[0] ? ": " : "", back);
         else if (loaded) /* the module is back even though a device is not */
