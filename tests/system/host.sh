@@ -21,7 +21,7 @@ dir=${BUILD_ROOT:-$source_root/build}/system-host
 if [ "${1:-}" = --dir ]; then dir=$2; shift 2; fi
 verb=${1:-}; shift
 
-boot_timeout_s=${SYSTEM_HOST_TIMEOUT:-540}
+boot_timeout_s=${SYSTEM_HOST_TIMEOUT:-840}
 memory_mib=2560
 ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd
 ovmf_vars=/usr/share/OVMF/OVMF_VARS_4M.fd
