@@ -127,6 +127,17 @@ static bool disk_is_readonly(const struct vmdef_disk *disk)
         return disk->readonly || disk->media == VMDEF_MEDIA_CDROM;
 }
 
+/* What both nodes of a disk say alike: cache mode, discard, read-only; then pushed. */
+static int push_disk_node(struct argv_builder *b, struct optstr *o, const struct vmdef_disk *disk,
+                          struct cache_knobs cache)
+{
+        optstr_addf(o, "cache.direct=%s,cache.no-flush=%s", cache.direct ? "on" : "off",
+                    cache.no_flush ? "on" : "off");
+        optstr_addf(o, "discard=%s", disk->discard == VMDEF_DISCARD_UNMAP ? "unmap" : "ignore");
+        optstr_addf(o, "read-only=%s", disk_is_readonly(disk) ? "on" : "off");
+        return argv_push_option(b, "-blockdev", o);
+}
+
 /* The protocol node: the file or block device itself. */
 static int add_disk_storage_node(struct argv_builder *b, const struct vmdef_disk *disk,
                                  struct cache_knobs cache)
@@ -142,11 +153,7 @@ static int add_disk_storage_node(struct argv_builder *b, const struct vmdef_disk
         optstr_add(&o, "filename", disk->path);
         optstr_addf(&o, "node-name=disk-%s-storage", disk->id);
         optstr_addf(&o, "aio=%s", aio_name(disk->aio));
-        optstr_addf(&o, "cache.direct=%s,cache.no-flush=%s", cache.direct ? "on" : "off",
-                    cache.no_flush ? "on" : "off");
-        optstr_addf(&o, "discard=%s", disk->discard == VMDEF_DISCARD_UNMAP ? "unmap" : "ignore");
-        optstr_addf(&o, "read-only=%s", disk_is_readonly(disk) ? "on" : "off");
-        return argv_push_option(b, "-blockdev", &o);
+        return push_disk_node(b, &o, disk, cache);
 }
 
 /* The format node (qcow2 or raw) on top; the device attaches to this one. */
@@ -156,11 +163,7 @@ static int add_disk_format_node(struct argv_builder *b, const struct vmdef_disk 
         struct optstr o = {0};
         optstr_addf(&o, "driver=%s", disk->format == VMDEF_FORMAT_QCOW2 ? "qcow2" : "raw");
         optstr_addf(&o, "file=disk-%s-storage,node-name=disk-%s", disk->id, disk->id);
-        optstr_addf(&o, "cache.direct=%s,cache.no-flush=%s", cache.direct ? "on" : "off",
-                    cache.no_flush ? "on" : "off");
-        optstr_addf(&o, "discard=%s", disk->discard == VMDEF_DISCARD_UNMAP ? "unmap" : "ignore");
-        optstr_addf(&o, "read-only=%s", disk_is_readonly(disk) ? "on" : "off");
-        return argv_push_option(b, "-blockdev", &o);
+        return push_disk_node(b, &o, disk, cache);
 }
 
 static int add_disk_device(struct argv_builder *b, const struct vmdef_disk *disk,

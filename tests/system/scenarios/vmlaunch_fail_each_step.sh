@@ -17,6 +17,9 @@ vm_def=/tmp/isolated.ini
 read -ra steps <<<"$(plan_steps "$vm_def" all)"
 [ ${#steps[@]} -ge 10 ] || { fail "plan --json names ${#steps[@]} steps: ${steps[*]}"; finish_vm; }
 echo "steps: ${steps[*]}"
+# The step numbers VMLAUNCH_FAIL_STEP takes are positions in the whole list.
+declare -A number
+for i in "${!steps[@]}"; do number[${steps[$i]}]=$((i + 1)); done
 # FAIL_EACH_STEP_PART splits the walk over several boots (one boot of all of it takes
 # 15 min with both CPUs busy): "before-modules", "modules" or "after-modules", by the
 # position of the modules step, so a new step always falls into one part.
@@ -33,9 +36,6 @@ if [ "$part" != all ]; then
   esac
   echo "this part ($part): ${steps[*]}"
 fi
-# The step numbers VMLAUNCH_FAIL_STEP takes are positions in the whole list.
-declare -A number
-for i in $(plan_steps "$vm_def" all); do number[$i]=$((${#number[@]} + 1)); done
 # A step of this host makes at most this many changes (modules: bochs and its drm
 # helpers, snd_hda_intel and its codecs, xhci_pci).
 max_changes=24
