@@ -18,6 +18,7 @@ void vmdef_free(struct vm_def *def)
         free(def->name);
         free(def->description);
         free(def->qemu_binary);
+        free(def->qemu_user);
         free(def->machine);
         free(def->display);
         free(def->vga);

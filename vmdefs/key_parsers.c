@@ -151,6 +151,17 @@ int vmdef_key_binary(const char *v, void *t, char *why, size_t why_len)
         return vmdef_set_string(&((struct vm_def *)t)->qemu_binary, v);
 }
 
+/* A user name as useradd(8) accepts it by default; resolved to a uid when QEMU starts. */
+int vmdef_key_qemu_user(const char *v, void *t, char *why, size_t why_len)
+{
+        if (!*v || strlen(v) > 32 || !(islower((unsigned char)v[0]) || v[0] == '_') ||
+            !chars_in(v, "_-") || strpbrk(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ."))
+                return vmdef_why(
+                        why, why_len,
+                        "expected a user name such as vmlaunch-qemu (lower-case letters, digits, '_', '-'; at most 32)");
+        return vmdef_set_string(&((struct vm_def *)t)->qemu_user, v);
+}
+
 int vmdef_key_machine(const char *v, void *t, char *why, size_t why_len)
 {
         if (!*v || strlen(v) > 64 || !chars_in(v, "_.-"))

@@ -16,6 +16,7 @@ int vmdef_set_string(char **field, const char *value);
 
 int vmdef_key_args(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_binary(const char *v, void *t, char *why, size_t why_len);
+int vmdef_key_qemu_user(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_bridge(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_cpu_flags(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_disk_iothread(const char *v, void *t, char *why, size_t why_len);

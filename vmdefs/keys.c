@@ -191,6 +191,8 @@ static const struct key_def keys[] = {
         CUSTOM(K_QEMU, "serial", vmdef_key_serial),
         CUSTOM(K_QEMU, "args", vmdef_key_args),
         RANGED(K_QEMU, "shutdown_timeout", DEF(shutdown_timeout_s), 1, 3600),
+        CUSTOM(K_QEMU, "user", vmdef_key_qemu_user),
+        TYPED(K_QEMU, "sandbox", T_BOOL, DEF(qemu_sandbox)),
 
         TYPED(K_MEMORY, "size", T_SIZE, DEF(memory_bytes)),
         CUSTOM(K_MEMORY, "hugepages", vmdef_key_hugepages),
@@ -299,6 +301,7 @@ int vmdef_set_defaults(struct vm_def *def)
         def->accel = VMDEF_ACCEL_AUTO;
         def->shutdown_timeout_s = 120;
         def->hooks_timeout_s = 120;
+        def->qemu_sandbox = true;
 
         def->memory_bytes = 4ull << 30;
         def->allocate_hugepages = true;
@@ -323,6 +326,7 @@ int vmdef_set_defaults(struct vm_def *def)
         /* Validation and the QEMU command line rely on these never being NULL. What was
          * copied before a failure is freed with the definition. */
         bool ok = set_default(&def->qemu_binary, VMDEF_DEFAULT_QEMU_BINARY) &&
+                  set_default(&def->qemu_user, VMDEF_DEFAULT_QEMU_USER) &&
                   set_default(&def->machine, "q35") && set_default(&def->display, "none") &&
                   set_default(&def->vga, "none") && set_default(&def->serial, "none") &&
                   set_default(&def->ovmf_code, "/usr/share/OVMF/OVMF_CODE_4M.fd") &&

@@ -7,7 +7,8 @@
  *   [vm]        name, description
  *   [qemu]      binary, machine, accel (auto|kvm|tcg), display (none|gtk|sdl|vnc=:N),
  *               vga (none|std|virtio), serial (none|pty|PATH), args (extra argv,
- *               shell-like words, no shell), shutdown_timeout (seconds)
+ *               shell-like words, no shell), shutdown_timeout (seconds),
+ *               user (QEMU's user, default vmlaunch-qemu), sandbox (bool, default yes)
  *   [memory]    size (12G, 12288M, ...), hugepages (off|2M|1G), prealloc (bool),
  *               prealloc_threads (N), allocate_hugepages (bool: reserve the pool at run)
  *   [firmware]  type (uefi|bios), code, vars_template, vars (per-VM copy)
@@ -46,6 +47,8 @@
 
 /* [qemu] binary when the definition names none: looked up in PATH. */
 #define VMDEF_DEFAULT_QEMU_BINARY "qemu-system-x86_64"
+/* The system user QEMU runs as: systemd/sysusers.d/vmlaunch.conf creates it. */
+#define VMDEF_DEFAULT_QEMU_USER "vmlaunch-qemu"
 
 /* An ordered list of host CPUs, as written ("0-3,8" -> 0 1 2 3 8). */
 struct vmdef_cpulist {
@@ -147,6 +150,8 @@ struct vm_def {
 
         /* [qemu] */
         char *qemu_binary; /* never NULL once loaded: VMDEF_DEFAULT_QEMU_BINARY */
+        char *qemu_user;   /* never NULL once loaded: VMDEF_DEFAULT_QEMU_USER; "root" allowed */
+        bool qemu_sandbox; /* -sandbox on,...deny (default yes) */
         char *machine;
         enum vmdef_accel accel;
         char *display;
