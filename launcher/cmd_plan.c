@@ -399,9 +399,6 @@ int cmd_plan(int argc, char **argv)
                 goto out;
         }
         struct qemu_argv_opts opts = {
-                .run_dir = facts.host.run_dir,
-                .qmp_socket = RUNSTATE_QMP_SOCKET,
-                .ctl_socket = RUNSTATE_CTL_SOCKET,
                 .gpu_group = facts.host.gpu_group,
                 .n_gpu_group = facts.host.n_gpu_group,
                 .accel = facts.host.accel,

@@ -326,17 +326,12 @@ static int add_display(struct argv_builder *b)
         return r;
 }
 
-static int add_one_monitor(struct argv_builder *b, const char *id, const char *run_dir,
-                           const char *socket_name)
+static int add_one_monitor(struct argv_builder *b, const char *id, int listen_fd)
 {
-        _cleanup_free_ char *path = NULL;
-        if (asprintf(&path, "%s/%s", run_dir, socket_name) < 0)
-                return vl_error_set(b->err, ENOMEM, "building the QEMU command line");
         struct optstr chardev = {0};
         optstr_begin(&chardev, "socket");
         optstr_addf(&chardev, "id=%s", id);
-        optstr_add(&chardev, "path", path);
-        optstr_addf(&chardev, "server=on,wait=off");
+        optstr_addf(&chardev, "fd=%d,server=on,wait=off", listen_fd);
         int r = argv_push_option(b, "-chardev", &chardev);
         if (r < 0)
                 return r;
@@ -349,12 +344,16 @@ static int add_one_monitor(struct argv_builder *b, const char *id, const char *r
  * user's command can never interleave with the supervisor's conversation. */
 static int add_monitors(struct argv_builder *b)
 {
-        const struct qemu_argv_opts *o = b->opts;
-        if (!o->run_dir || !o->qmp_socket || !o->ctl_socket)
-                return vl_error_set(b->err, EINVAL,
-                                    "the QMP sockets' folder and names are not set");
-        int r = add_one_monitor(b, "qmp", o->run_dir, o->qmp_socket);
-        return r < 0 ? r : add_one_monitor(b, "ctl", o->run_dir, o->ctl_socket);
+        int r = add_one_monitor(b, "qmp", QEMU_ARGV_FD_QMP);
+        return r < 0 ? r : add_one_monitor(b, "ctl", QEMU_ARGV_FD_CTL);
+}
+
+static int add_sandbox(struct argv_builder *b)
+{
+        if (!b->def->qemu_sandbox)
+                return 0;
+        int r = argv_push(b, "-sandbox");
+        return r < 0 ? r : argv_push(b, QEMU_ARGV_SANDBOX);
 }
 
 /* The guide's clock: virt-manager's Windows defaults as libvirt writes them.
@@ -479,10 +478,10 @@ int qemu_argv_build(const struct vm_def *def, const struct qemu_argv_opts *opts,
          * firmware and boot, then devices (the GPU first: its root port takes a
          * fixed slot before QEMU hands slots out), extra args last so they win. */
         int (*const families[])(struct argv_builder *) = {
-                add_name,       add_machine,   add_accel,    add_cpu,        add_memory,
-                add_smp,        add_iothreads, add_display,  add_monitors,   add_clock,
-                add_firmware,   add_kernel,    argv_add_gpu, argv_add_disks, argv_add_usb,
-                argv_add_evdev, argv_add_net,  add_serial,   add_extra_args,
+                add_name,     add_machine,    add_accel,    add_cpu,      add_memory,
+                add_smp,      add_iothreads,  add_display,  add_monitors, add_sandbox,
+                add_clock,    add_firmware,   add_kernel,   argv_add_gpu, argv_add_disks,
+                argv_add_usb, argv_add_evdev, argv_add_net, add_serial,   add_extra_args,
         };
         int r = argv_push(&b, def->qemu_binary);
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(families); i++)

@@ -7,13 +7,24 @@
 #include "util/strv.h"
 #include "vmdefs/vmdef.h"
 
+/* Descriptors QEMU inherits from vmlaunch at these numbers: the listening QMP
+ * sockets vmlaunch created in its root-only run dir (the supervisor's and the one
+ * `vmlaunch qmp` uses), so QEMU's user needs no access to that dir. */
+#define QEMU_ARGV_FD_QMP 3
+#define QEMU_ARGV_FD_CTL 4
+/* Bridge networks: vmlaunch opens a tap on the bridge (no setuid
+ * qemu-bridge-helper, which the sandbox's spawn=deny would kill anyway) and,
+ * with KVM, /dev/vhost-net. The k-th bridge network in definition order gets its
+ * tap at QEMU_ARGV_FD_NETS + 2k and its vhost-net at QEMU_ARGV_FD_NETS + 2k + 1. */
+#define QEMU_ARGV_FD_NETS     5
+#define QEMU_ARGV_FD_TAP(k)   (QEMU_ARGV_FD_NETS + 2 * (int)(k))
+#define QEMU_ARGV_FD_VHOST(k) (QEMU_ARGV_FD_NETS + 2 * (int)(k) + 1)
+
+/* What QEMU's seccomp filter denies (libvirt's set): old syscalls, setuid and
+ * friends, fork/exec, and changing its own priorities or CPUs. */
+#define QEMU_ARGV_SANDBOX "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+
 struct qemu_argv_opts {
-        /* Where the QMP sockets live: RUN_DIR/QMP_SOCKET (the supervisor's) and
-         * RUN_DIR/CTL_SOCKET (for `vmlaunch qmp`). The caller names them (run/runstate.h
-         * has the names); all three are required. */
-        const char *run_dir;
-        const char *qmp_socket;
-        const char *ctl_socket;
         /* The GPU's IOMMU group as found on the host (function 0 first). NULL: use
          * the definition's `group`, or the GPU address alone. */
         const struct vmdef_pci_addr *gpu_group;
@@ -28,6 +39,12 @@ struct qemu_argv_opts {
          * qemu_compat's table of features; 0: assume the newest. */
         unsigned qemu_version;
 };
+
+/* vhost-net is used for bridge networks under KVM only (TCG cannot drive it). */
+static inline bool qemu_argv_uses_vhost_net(enum vmdef_accel accel)
+{
+        return accel != VMDEF_ACCEL_TCG;
+}
 
 /* Fills argv (items[0] is the binary). Returns 0 or -errno with err set. */
 int qemu_argv_build(const struct vm_def *def, const struct qemu_argv_opts *opts,

@@ -318,10 +318,11 @@ int argv_add_evdev(struct argv_builder *b)
         return 0;
 }
 
-/* user: QEMU's own NAT, no host change. bridge: a tap on an existing bridge through
- * qemu-bridge-helper (the bridge must be allowed in /etc/qemu/bridge.conf). */
+/* user: QEMU's own NAT, no host change. bridge: a tap vmlaunch opened on the
+ * existing bridge, passed as a descriptor (see QEMU_ARGV_FD_TAP). */
 int argv_add_net(struct argv_builder *b)
 {
+        size_t n_bridged = 0;
         for (size_t i = 0; i < b->def->n_nets; i++) {
                 const struct vmdef_net *net = &b->def->nets[i];
                 const char *model = net->model ? net->model : "virtio-net-pci";
@@ -335,10 +336,15 @@ int argv_add_net(struct argv_builder *b)
                         return vl_error_set(b->err, 0, "[net.%s] mode = bridge needs `bridge`",
                                             net->id);
                 struct optstr netdev = {0};
-                optstr_begin(&netdev, net->mode == VMDEF_NET_BRIDGE ? "bridge" : "user");
+                optstr_begin(&netdev, net->mode == VMDEF_NET_BRIDGE ? "tap" : "user");
                 optstr_addf(&netdev, "id=net-%s", net->id);
-                if (net->mode == VMDEF_NET_BRIDGE)
-                        optstr_add(&netdev, "br", net->bridge);
+                if (net->mode == VMDEF_NET_BRIDGE) {
+                        optstr_addf(&netdev, "fd=%d", QEMU_ARGV_FD_TAP(n_bridged));
+                        if (qemu_argv_uses_vhost_net(b->opts->accel))
+                                optstr_addf(&netdev, "vhost=on,vhostfd=%d",
+                                            QEMU_ARGV_FD_VHOST(n_bridged));
+                        n_bridged++;
+                }
                 r = argv_push_option(b, "-netdev", &netdev);
                 if (r < 0)
                         return r;

@@ -55,27 +55,30 @@ static void cache_read(const char *cache_file, char *text)
         text[n > 0 ? n : 0] = '\0';
 }
 
-/* "VERSION KEY" lines; returns the version of the line whose key is KEY, or 0. */
-static unsigned cache_find(const char *text, const char *key)
+/* "VERSION SECCOMP KEY" lines (SECCOMP 0 or 1); true when the line whose key is
+ * KEY was found and filled info. */
+static bool cache_find(const char *text, const char *key, struct qemu_binary_info *info)
 {
         for (const char *line = text; *line;) {
                 size_t len = strcspn(line, "\n");
-                unsigned version;
+                unsigned version, seccomp;
                 int key_at = 0;
-                if (sscanf(line, "%u %n", &version, &key_at) == 1 && key_at > 0 &&
-                    len - (size_t)key_at == strlen(key) &&
-                    !strncmp(line + key_at, key, len - key_at))
-                        return version;
+                if (sscanf(line, "%u %u %n", &version, &seccomp, &key_at) == 2 && key_at > 0 &&
+                    version && seccomp <= 1 && len - (size_t)key_at == strlen(key) &&
+                    !strncmp(line + key_at, key, len - key_at)) {
+                        *info = (struct qemu_binary_info){.version = version, .seccomp = seccomp};
+                        return true;
+                }
                 line += len + (line[len] == '\n');
         }
-        return 0;
+        return false;
 }
 
 /* Rewrites the cache with the other binaries' lines and this one's, through a
  * temporary file and rename(), so concurrent launches never read half a file
  * (two writers at once may drop one line: that only costs a probe later). */
 static void cache_write(const char *cache_file, const char *text, const char *binary,
-                        unsigned version, const char *key)
+                        const struct qemu_binary_info *info, const char *key)
 {
         _cleanup_free_ char *tmp_path = NULL;
         if (asprintf(&tmp_path, "%s.XXXXXX", cache_file) < 0) {
@@ -101,16 +104,19 @@ static void cache_write(const char *cache_file, const char *text, const char *bi
                         fprintf(f, "%.*s\n", (int)len, line);
                 line += len + (line[len] == '\n');
         }
-        fprintf(f, "%u %s\n", version, key);
+        fprintf(f, "%u %d %s\n", info->version, info->seccomp, key);
         bool ok = fchmod(fd, 0644) == 0 && fflush(f) == 0 && !ferror(f);
         if (!ok || rename(tmp_path, cache_file) < 0)
                 unlink(tmp_path);
 }
 
-/* Runs `BINARY -version` and parses its first line. */
-static int qemu_version_probe(const char *binary, unsigned *version, struct vl_error *err)
+/* Runs `BINARY [-sandbox on] -version` and parses its first line. QEMU parses
+ * -sandbox (and refuses it when built without seccomp) before -version exits. */
+static int run_version(const char *binary, bool sandbox, unsigned *version, struct vl_error *err)
 {
-        char *argv[] = {(char *)binary, "-version", NULL};
+        char *plain[] = {(char *)binary, "-version", NULL};
+        char *with_sandbox[] = {(char *)binary, "-sandbox", "on", "-version", NULL};
+        char *const *argv = sandbox ? with_sandbox : plain;
         struct spawn_request req = {.argv = argv};
         struct qemu_proc p;
         int r = spawn_qemu(&req, &p, err);
@@ -161,8 +167,17 @@ static int qemu_version_probe(const char *binary, unsigned *version, struct vl_e
         return 0;
 }
 
-int qemu_version_cached(const char *binary, const char *cache_file, unsigned *version, bool *probed,
-                        struct vl_error *err)
+/* The version, and whether this QEMU has seccomp: one run when it has. */
+static int qemu_version_probe(const char *binary, struct qemu_binary_info *info,
+                              struct vl_error *err)
+{
+        struct vl_error ignored = {0};
+        info->seccomp = run_version(binary, true, &info->version, &ignored) == 0;
+        return info->seccomp ? 0 : run_version(binary, false, &info->version, err);
+}
+
+int qemu_version_cached(const char *binary, const char *cache_file, struct qemu_binary_info *info,
+                        bool *probed, struct vl_error *err)
 {
         char key[KEY_MAX];
         int r = binary_key(binary, key, err);
@@ -171,7 +186,7 @@ int qemu_version_cached(const char *binary, const char *cache_file, unsigned *ve
                 probed = &probed_here;
         if (r > 0) {
                 *probed = true;
-                return qemu_version_probe(binary, version, err);
+                return qemu_version_probe(binary, info, err);
         }
         if (r < 0)
                 return r;
@@ -179,12 +194,11 @@ int qemu_version_cached(const char *binary, const char *cache_file, unsigned *ve
         if (!text)
                 return vl_error_set(err, ENOMEM, "QEMU version cache");
         cache_read(cache_file, text);
-        *version = cache_find(text, key);
-        *probed = *version == 0;
+        *probed = !cache_find(text, key, info);
         if (!*probed)
                 return 0;
-        r = qemu_version_probe(binary, version, err);
+        r = qemu_version_probe(binary, info, err);
         if (r == 0)
-                cache_write(cache_file, text, binary, *version, key);
+                cache_write(cache_file, text, binary, info, key);
         return r;
 }

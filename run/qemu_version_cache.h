@@ -14,9 +14,14 @@
 /* The file, directly in the runtime root: a VM name cannot start with '.'. */
 #define QEMU_VERSION_CACHE_FILE ".qemu-versions"
 
-/* version of BINARY (major*10000 + minor*100 + micro), from CACHE_FILE when an
- * entry matches the binary as it is now, otherwise probed and recorded there.
+struct qemu_binary_info {
+        unsigned version; /* major*10000 + minor*100 + micro */
+        bool seccomp;     /* built with seccomp: takes -sandbox */
+};
+
+/* What BINARY is, from CACHE_FILE when an entry matches the binary as it is now,
+ * otherwise probed and recorded there.
  * *probed (may be NULL) says which. A cache that cannot be read or written only costs a
  * probe; errors are those of the probe (or stat of BINARY). */
-int qemu_version_cached(const char *binary, const char *cache_file, unsigned *version, bool *probed,
-                        struct vl_error *err);
+int qemu_version_cached(const char *binary, const char *cache_file, struct qemu_binary_info *info,
+                        bool *probed, struct vl_error *err);

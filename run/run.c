@@ -18,8 +18,11 @@
 #include "qemu/kvm_probe.h"
 #include "qemu/qemu_argv.h"
 #include "qemu/qemu_compat.h"
+#include "qemu/qemu_env.h"
 #include "qmp/qmp.h"
+#include "run/bridge_tap.h"
 #include "run/host_facts.h"
+#include "run/monitor_socket.h"
 #include "run/ovmf_vars.h"
 #include "run/pin.h"
 #include "run/qemu_output.h"
@@ -30,8 +33,11 @@
 #include "run/supervise.h"
 #include "util/cleanup.h"
 #include "util/exit_codes.h"
+#include "util/macro.h"
 #include "util/notify.h"
 #include "util/stop_signal.h"
+
+extern char **environ;
 
 /* QEMU creates its monitor socket early, but answers only once the machine is
  * built, which includes preallocating (and zeroing) all guest RAM. */
@@ -51,8 +57,9 @@ struct run {
         struct qmp_client *qmp;
         struct runstate state;
         unsigned qemu_version;
-        struct host_facts facts; /* accelerator, GPU group, pins as resolved */
-        bool qmp_ready;          /* capabilities negotiated: QEMU takes commands */
+        struct vl_account qemu_user; /* [qemu] user, looked up before any change */
+        struct host_facts facts;     /* accelerator, GPU group, pins as resolved */
+        bool qmp_ready;              /* capabilities negotiated: QEMU takes commands */
 };
 
 static void host_log(void *userdata, int priority, const char *line)
@@ -203,12 +210,86 @@ static int place_qemu(void *userdata, pid_t child, struct vl_error *err)
         return r;
 }
 
+/* What QEMU inherits, at the numbers its command line names (qemu/qemu_argv.h):
+ * the two listening QMP sockets, then a tap (and vhost-net) per bridge network. */
+struct qemu_fds {
+        int fds[SPAWN_PASS_FDS_MAX];
+        size_t count;
+        struct bridge_tap taps[(SPAWN_PASS_FDS_MAX - 2) / 2];
+        size_t n_taps;
+};
+
+static void qemu_fds_close(struct qemu_fds *q)
+{
+        for (size_t i = 0; i < 2 && i < q->count; i++)
+                if (q->fds[i] >= 0)
+                        close(q->fds[i]);
+        for (size_t i = 0; i < q->n_taps; i++)
+                bridge_tap_close(&q->taps[i]);
+}
+
+static int qemu_fds_open(const struct run *run, struct qemu_fds *q, struct vl_error *err)
+{
+        *q = (struct qemu_fds){.count = 2, .fds = {-1, -1}};
+        _cleanup_free_ char *qmp = runstate_path(run->run_dir, RUNSTATE_QMP_SOCKET);
+        _cleanup_free_ char *ctl = runstate_path(run->run_dir, RUNSTATE_CTL_SOCKET);
+        if (!qmp || !ctl)
+                return vl_error_set(err, ENOMEM, "start QEMU");
+        int r = q->fds[QEMU_ARGV_FD_QMP - 3] = monitor_socket_listen(qmp, err);
+        if (r >= 0)
+                r = q->fds[QEMU_ARGV_FD_CTL - 3] = monitor_socket_listen(ctl, err);
+        bool vhost = qemu_argv_uses_vhost_net(run->facts.accel);
+        for (size_t i = 0; r >= 0 && i < run->def->n_nets; i++) {
+                const struct vmdef_net *net = &run->def->nets[i];
+                if (net->mode != VMDEF_NET_BRIDGE)
+                        continue;
+                if (q->n_taps == ELEMENTSOF(q->taps))
+                        return vl_error_set(err, E2BIG, "more than %zu bridge networks",
+                                            ELEMENTSOF(q->taps));
+                struct bridge_tap *tap = &q->taps[q->n_taps];
+                r = bridge_tap_open(net->bridge, vhost, tap, err);
+                if (r < 0)
+                        return vl_error_prefix(err, "[net.%s]", net->id);
+                q->fds[QEMU_ARGV_FD_TAP(q->n_taps) - 3] = tap->tap_fd;
+                q->fds[QEMU_ARGV_FD_VHOST(q->n_taps) - 3] = tap->vhost_fd;
+                q->count = (size_t)QEMU_ARGV_FD_VHOST(q->n_taps) - 2;
+                q->n_taps++;
+                runlog(LOG_INFO, "[net.%s]: tap %s on bridge %s%s", net->id, tap->ifname,
+                       net->bridge, vhost ? ", vhost-net" : "");
+        }
+        return r < 0 ? r : 0;
+}
+
+/* QEMU as its own user, with its small environment and the descriptors it needs. */
+static int spawn_with_fds(struct run *run, char *const *argv, struct vl_error *err)
+{
+        struct vl_strv env = {0};
+        if (qemu_env_build(run->def, run->qemu_user.name, environ, &env) < 0)
+                return vl_error_set(err, ENOMEM, "start QEMU");
+        struct qemu_fds fds;
+        int r = qemu_fds_open(run, &fds, err);
+        if (r >= 0) {
+                struct spawn_request req = {.argv = argv,
+                                            .affinity = &run->def->emulator_pin,
+                                            .memlock_bytes = spawn_memlock_bytes(run->def),
+                                            .before_exec =
+                                                    run->def->isolate_cpus ? place_qemu : NULL,
+                                            .before_exec_userdata = run,
+                                            .user = &run->qemu_user,
+                                            .envp = env.items,
+                                            .pass_fds = fds.fds,
+                                            .n_pass_fds = fds.count};
+                r = spawn_qemu(&req, &run->proc, err);
+        }
+        /* QEMU holds its copies; vmlaunch connects by path like any client. */
+        qemu_fds_close(&fds);
+        vl_strv_free(&env);
+        return r;
+}
+
 static int start_qemu_paused(struct run *run, struct vl_error *err)
 {
         struct qemu_argv_opts aopts = {
-                .run_dir = run->run_dir,
-                .qmp_socket = RUNSTATE_QMP_SOCKET,
-                .ctl_socket = RUNSTATE_CTL_SOCKET,
                 .qemu_version = run->qemu_version,
                 .accel = run->facts.accel,
                 .gpu_group = run->facts.gpu_group,
@@ -221,28 +302,18 @@ static int start_qemu_paused(struct run *run, struct vl_error *err)
                 vl_strv_free(&argv);
                 return vl_error_prefix(err, "build the QEMU command line");
         }
-        /* Sockets of an earlier run that was killed would stop QEMU from binding. */
-        const char *stale[] = {RUNSTATE_QMP_SOCKET, RUNSTATE_CTL_SOCKET};
-        for (size_t i = 0; i < 2; i++) {
-                _cleanup_free_ char *p = runstate_path(run->run_dir, stale[i]);
-                if (p)
-                        unlink(p);
-        }
-        struct spawn_request req = {.argv = argv.items,
-                                    .affinity = &run->def->emulator_pin,
-                                    .memlock_bytes = spawn_memlock_bytes(run->def),
-                                    .before_exec = run->def->isolate_cpus ? place_qemu : NULL,
-                                    .before_exec_userdata = run};
-        r = spawn_qemu(&req, &run->proc, err);
+        r = spawn_with_fds(run, argv.items, err);
         vl_strv_free(&argv);
         if (r < 0)
                 return r;
-        runlog(LOG_INFO, "started QEMU %u.%u.%u (pid %d, %s), paused", run->qemu_version / 10000,
-               run->qemu_version / 100 % 100, run->qemu_version % 100, (int)run->proc.pid,
-               run->facts.accel == VMDEF_ACCEL_TCG ? "TCG" : "KVM");
-        if (req.memlock_bytes)
+        uint64_t memlock_bytes = spawn_memlock_bytes(run->def);
+        runlog(LOG_INFO, "started QEMU %u.%u.%u (pid %d, %s, user %s%s), paused",
+               run->qemu_version / 10000, run->qemu_version / 100 % 100, run->qemu_version % 100,
+               (int)run->proc.pid, run->facts.accel == VMDEF_ACCEL_TCG ? "TCG" : "KVM",
+               run->qemu_user.name, run->def->qemu_sandbox ? ", seccomp sandbox" : "");
+        if (memlock_bytes)
                 runlog(LOG_INFO, "RLIMIT_MEMLOCK of QEMU: %llu MiB (guest RAM + 1 GiB for VFIO)",
-                       (unsigned long long)(req.memlock_bytes >> 20));
+                       (unsigned long long)(memlock_bytes >> 20));
         run->state.qemu_pid = run->proc.pid;
         publish_state(run, "starting");
 
@@ -267,12 +338,6 @@ static int start_qemu_paused(struct run *run, struct vl_error *err)
                         return explain_early_exit(run, err);
                 return vl_error_prefix(err, "QEMU's monitor %s", sock);
         }
-        /* QEMU creates them under our umask (0077 at spawn): 0700; make them 0600. */
-        _cleanup_free_ char *ctl = runstate_path(run->run_dir, RUNSTATE_CTL_SOCKET);
-        if (!ctl)
-                return -ENOMEM;
-        if (chmod(sock, 0600) < 0 || chmod(ctl, 0600) < 0)
-                return vl_error_set(err, errno, "make QEMU's monitor sockets private (0600)");
         /* The version checked before spawning may come from the cache: QEMU's own
          * word in the greeting decides, before the guest runs. */
         unsigned greeted = qmp_qemu_version(run->qmp);
@@ -384,6 +449,26 @@ static char *version_cache_path(const char *run_dir)
         return path;
 }
 
+/* QEMU's user exists, and the sandbox asked for is one this QEMU has. */
+static int check_confinement(struct run *run, const char *binary,
+                             const struct qemu_binary_info *qemu, struct vl_error *err)
+{
+        run->qemu_version = qemu->version;
+        if (run->def->qemu_sandbox && !qemu->seccomp)
+                return vl_error_set_plain(
+                        err, ENOTSUP,
+                        "%s has no seccomp support (it refuses -sandbox): use a QEMU built with seccomp (Debian's qemu-system-x86 is) or set [qemu] sandbox = off in %s",
+                        binary, run->def->path);
+        int r = vl_account_lookup(run->def->qemu_user, &run->qemu_user, err);
+        if (r < 0)
+                return vl_error_prefix(err, "%s: [qemu] user", run->def->path);
+        if (vl_account_is_root(&run->qemu_user))
+                runlog(LOG_WARNING,
+                       "%s: [qemu] user = %s: QEMU runs as root with every capability; a guest escape is host root",
+                       run->def->path, run->def->qemu_user);
+        return 0;
+}
+
 /* Before anything changes: no journal left over, a QEMU that runs everything the
  * definition asks for, a host that can run it, the VM's own UEFI variables. */
 static int check_before_changes(struct run *run)
@@ -401,9 +486,11 @@ static int check_before_changes(struct run *run)
         _cleanup_free_ char *version_cache = version_cache_path(run->run_dir);
         if (!version_cache)
                 return VL_EXIT_FAILURE;
+        struct qemu_binary_info qemu = {0};
         if (spawn_find_binary(run->def->qemu_binary, &binary, &err) < 0 ||
-            qemu_version_cached(binary, version_cache, &run->qemu_version, NULL, &err) < 0 ||
-            qemu_compat_check(run->def, run->qemu_version, &err) < 0 || check_host(run, &err) < 0 ||
+            qemu_version_cached(binary, version_cache, &qemu, NULL, &err) < 0 ||
+            check_confinement(run, binary, &qemu, &err) < 0 ||
+            qemu_compat_check(run->def, qemu.version, &err) < 0 || check_host(run, &err) < 0 ||
             (run->facts.accel == VMDEF_ACCEL_KVM &&
              kvm_probe_hyperv("/dev/kvm", &run->def->hyperv, &err) < 0)) {
                 runlog(LOG_ERR, "%s", err.msg);
@@ -510,6 +597,7 @@ int run_vm(struct vm_def *def)
         ex = run_lifecycle(&run);
         qemu_proc_close(&run.proc);
         host_facts_free(&run.facts);
+        vl_account_free(&run.qemu_user);
         runstate_cleanup(run.run_dir, run.lock_fd);
         free(run.run_dir);
         close(run.signal_fd);

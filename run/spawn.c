@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -33,7 +35,13 @@ enum child_step {
         CHILD_DEATHSIG,
         CHILD_MEMLOCK,
         CHILD_AFFINITY,
+        CHILD_BOUNDING_SET,
+        CHILD_GROUPS,
+        CHILD_UID,
+        CHILD_CAPABILITIES,
+        CHILD_NO_NEW_PRIVS,
         CHILD_STDIO,
+        CHILD_PASS_FDS,
         CHILD_CLOSE_FDS,
         CHILD_EXEC
 };
@@ -57,6 +65,11 @@ struct child_plan {
         int report_fd;
         int go_fd;       /* -1, or read one byte before the affinity: the parent is done */
         int go_write_fd; /* the parent's end, closed in the child so EOF can come */
+        const struct vl_account *user; /* NULL: stay root */
+        cap_t no_caps;                 /* an empty set, made before fork (libcap allocates) */
+        char *const *envp;
+        const int *pass_fds;
+        size_t n_pass_fds;
 };
 
 static _Noreturn void child_fail(int report_fd, enum child_step step, int errnum)
@@ -88,6 +101,29 @@ static int child_close_from(unsigned first)
         return 0;
 }
 
+/* Root -> the QEMU user, keeping nothing: the bounding set emptied while we still
+ * may (CAP_SETPCAP), ambient cleared, its own groups, uid and gid, then every
+ * capability set empty and no_new_privs, so no setuid or file-capability binary
+ * can give anything back. */
+static void child_become_user(const struct child_plan *p)
+{
+        int report = p->report_fd;
+        for (cap_value_t c = 0; CAP_IS_SUPPORTED(c); c++)
+                if (cap_drop_bound(c) < 0)
+                        child_fail(report, CHILD_BOUNDING_SET, errno);
+        if (cap_reset_ambient() < 0)
+                child_fail(report, CHILD_CAPABILITIES, errno);
+        if (setgroups(p->user->n_groups, p->user->groups) < 0 ||
+            setresgid(p->user->gid, p->user->gid, p->user->gid) < 0)
+                child_fail(report, CHILD_GROUPS, errno);
+        if (setresuid(p->user->uid, p->user->uid, p->user->uid) < 0)
+                child_fail(report, CHILD_UID, errno);
+        if (cap_set_proc(p->no_caps) < 0)
+                child_fail(report, CHILD_CAPABILITIES, errno);
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                child_fail(report, CHILD_NO_NEW_PRIVS, errno);
+}
+
 static _Noreturn void child_exec(const struct child_plan *p)
 {
         int report = p->report_fd;
@@ -105,8 +141,7 @@ static _Noreturn void child_exec(const struct child_plan *p)
          * which then shuts the guest down properly. */
         if (setpgid(0, 0) < 0)
                 child_fail(report, CHILD_PGID, errno);
-        /* If vmlaunch is killed outright, QEMU quits (SIGTERM makes it flush
-         * and exit like `quit`) instead of holding the GPU unsupervised. */
+        /* Already here, so a vmlaunch killed while the child waits takes it along. */
         if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
                 child_fail(report, CHILD_DEATHSIG, errno);
         if (getppid() != p->parent)
@@ -128,20 +163,44 @@ static _Noreturn void child_exec(const struct child_plan *p)
         if (p->set_affinity && sched_setaffinity(0, sizeof(p->affinity), &p->affinity) < 0)
                 child_fail(report, CHILD_AFFINITY, errno);
 
-        /* The monitor sockets QEMU creates in RUN_DIR become 0600. */
+        if (p->user)
+                child_become_user(p);
+        /* Set after the uid change: changing credentials clears it. If vmlaunch is
+         * killed outright, QEMU quits (SIGTERM makes it flush and exit like `quit`)
+         * instead of holding the GPU unsupervised. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+                child_fail(report, CHILD_DEATHSIG, errno);
+        if (getppid() != p->parent)
+                _exit(127);
+
         umask(0077);
         if (child_move_fd(p->stdin_fd, 0) < 0 || child_move_fd(p->stdout_fd, 1) < 0 ||
             child_move_fd(p->stderr_fd, 2) < 0)
                 child_fail(report, CHILD_STDIO, errno);
-        if (report != 3) {
-                if (dup3(report, 3, O_CLOEXEC) < 0)
-                        child_fail(report, CHILD_STDIO, errno);
-                report = 3;
+        /* Out of the way of 3..3+n first: passed descriptors may sit there. */
+        int first_free = 3 + (int)p->n_pass_fds;
+        report = fcntl(report, F_DUPFD_CLOEXEC, first_free);
+        if (report < 0)
+                child_fail(p->report_fd, CHILD_STDIO, errno);
+        int high[SPAWN_PASS_FDS_MAX];
+        for (size_t i = 0; i < p->n_pass_fds; i++) {
+                high[i] = p->pass_fds[i] < 0 ? -1
+                                             : fcntl(p->pass_fds[i], F_DUPFD_CLOEXEC, first_free);
+                if (high[i] < 0 && p->pass_fds[i] >= 0)
+                        child_fail(report, CHILD_PASS_FDS, errno);
         }
-        if (child_close_from(4) < 0)
+        for (size_t i = 0; i < p->n_pass_fds; i++)
+                if (high[i] >= 0 && dup2(high[i], 3 + (int)i) < 0) /* leaves close-on-exec off */
+                        child_fail(report, CHILD_PASS_FDS, errno);
+        if (report != first_free) {
+                if (dup3(report, first_free, O_CLOEXEC) < 0)
+                        child_fail(report, CHILD_STDIO, errno);
+                report = first_free;
+        }
+        if (child_close_from((unsigned)first_free + 1) < 0)
                 child_fail(report, CHILD_CLOSE_FDS, errno);
 
-        execve(p->path, p->argv, environ);
+        execve(p->path, p->argv, p->envp ? p->envp : environ);
         child_fail(report, CHILD_EXEC, errno);
 }
 
@@ -163,6 +222,19 @@ static int child_failure_error(const struct child_failure *f, const struct child
                         cpus);
         case CHILD_EXEC:
                 return vl_error_set(err, f->errnum, "execute %s", p->path);
+        case CHILD_BOUNDING_SET:
+        case CHILD_CAPABILITIES:
+                return vl_error_set(err, f->errnum, "drop QEMU's capabilities");
+        case CHILD_GROUPS:
+                return vl_error_set(err, f->errnum, "set QEMU's groups to those of user %s",
+                                    req->user->name);
+        case CHILD_UID:
+                return vl_error_set(err, f->errnum, "run QEMU as user %s (uid %u)", req->user->name,
+                                    (unsigned)req->user->uid);
+        case CHILD_NO_NEW_PRIVS:
+                return vl_error_set(err, f->errnum, "set no_new_privs for QEMU");
+        case CHILD_PASS_FDS:
+                return vl_error_set(err, f->errnum, "pass QEMU its sockets");
         case CHILD_PGID:
                 return vl_error_set(err, f->errnum, "give QEMU its own process group");
         case CHILD_DEATHSIG:
@@ -174,6 +246,12 @@ static int child_failure_error(const struct child_failure *f, const struct child
         default:
                 return vl_error_set(err, f->errnum, "reset signals in QEMU");
         }
+}
+
+static void cap_freep(cap_t *c)
+{
+        if (*c)
+                cap_free(*c);
 }
 
 static void close_fd(int *fd)
@@ -227,11 +305,25 @@ int spawn_qemu(const struct spawn_request *req, struct qemu_proc *out, struct vl
         if (r < 0)
                 return r;
 
+        if (req->n_pass_fds > SPAWN_PASS_FDS_MAX)
+                return vl_error_set(err, EINVAL, "more than %d descriptors to pass to QEMU",
+                                    SPAWN_PASS_FDS_MAX);
         struct child_plan plan = {.path = path,
                                   .argv = req->argv,
                                   .parent = getpid(),
                                   .go_fd = -1,
-                                  .go_write_fd = -1};
+                                  .go_write_fd = -1,
+                                  .envp = req->envp,
+                                  .pass_fds = req->pass_fds,
+                                  .n_pass_fds = req->n_pass_fds};
+        _cleanup_(cap_freep) cap_t no_caps = NULL;
+        if (req->user && !vl_account_is_root(req->user)) {
+                no_caps = cap_init();
+                if (!no_caps)
+                        return vl_error_set(err, errno, "prepare QEMU's empty capability sets");
+                plan.user = req->user;
+                plan.no_caps = no_caps;
+        }
         if (req->affinity && req->affinity->count) {
                 plan.set_affinity = true;
                 CPU_ZERO(&plan.affinity);
@@ -257,6 +349,13 @@ int spawn_qemu(const struct spawn_request *req, struct qemu_proc *out, struct vl
         if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0 ||
             pipe2(report, O_CLOEXEC) < 0 || (req->before_exec && pipe2(go, O_CLOEXEC) < 0)) {
                 r = vl_error_set(err, errno, "create pipes for QEMU");
+                goto fail_pipes;
+        }
+        /* `serial = /dev/stdout` makes QEMU reopen its stdout through /proc, which
+         * checks the pipe's owner: QEMU's user must own its end. */
+        if (plan.user && (fchown(out_pipe[1], plan.user->uid, plan.user->gid) < 0 ||
+                          fchown(err_pipe[1], plan.user->uid, plan.user->gid) < 0)) {
+                r = vl_error_set(err, errno, "give QEMU's user its output pipes");
                 goto fail_pipes;
         }
         plan.go_fd = go[0];

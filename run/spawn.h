@@ -1,13 +1,18 @@
 /* Starting QEMU: fork + execve of an argv (no shell), in its own process group,
- * its affinity and RLIMIT_MEMLOCK set before exec, stdout/stderr on pipes,
- * tracked by a pidfd, no descriptor of ours leaked into it. */
+ * its affinity and RLIMIT_MEMLOCK set before exec, then as its own user with no
+ * capabilities and no_new_privs, a small environment, stdout/stderr on pipes,
+ * tracked by a pidfd, no descriptor of ours leaked into it but those passed. */
 #pragma once
 
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "util/account.h"
 #include "util/error.h"
 #include "vmdefs/vmdef.h"
+
+/* Descriptors a child can inherit: at 3, 4, ... in the order given. */
+#define SPAWN_PASS_FDS_MAX 32
 
 struct spawn_request {
         char *const *argv;                    /* argv[0]: a path or a name looked up in PATH */
@@ -18,6 +23,15 @@ struct spawn_request {
          * the affinity). A failure ends the child and the spawn. */
         int (*before_exec)(void *userdata, pid_t child, struct vl_error *err);
         void *before_exec_userdata;
+        /* Run as this user (its groups, no capabilities, no_new_privs); NULL or
+         * root: stay root with vmlaunch's capabilities. */
+        const struct vl_account *user;
+        /* The whole environment ("K=V", NULL-terminated); NULL: vmlaunch's own. */
+        char *const *envp;
+        /* Descriptors QEMU gets at 3, 4, ... (e.g. QEMU_ARGV_FD_QMP); -1 leaves that
+         * number closed. */
+        const int *pass_fds;
+        size_t n_pass_fds;
 };
 
 struct qemu_proc {

@@ -5,8 +5,9 @@ definition says.
 devices.ini (disks of every bus and medium, file and block-device backed, iothreads,
 boot order, USB host devices, user and bridge networks, serial, vga, UEFI pflash) is
 installed root-owned; `vmlaunch plan --json` gives the argv, which is started exactly
-as given (it has -S: the guest never runs) in a private mount namespace that shows
-qemu-bridge-helper a bridge.conf allowing the test's bridge. QMP then checks
+as given (it has -S: the guest never runs) with the descriptors it names made the
+way vmlaunch makes them: listening QMP sockets, and a tap on the test's bridge for
+each bridge network. QMP then checks
 query-pci, query-block, query-named-block-nodes, query-iothreads, query-rx-filter,
 query-chardev, qom-get on each device and HMP `info usb`/`info network`, each
 problem named; then `quit`.
@@ -38,7 +39,6 @@ import time
 QEMU = "qemu-system-x86_64"
 HERE = os.path.join(os.environ["SOURCE_ROOT"], "tests", "integration", "qemu")
 VMLAUNCH = os.environ["VMLAUNCH"]
-BRIDGE_CONF = "/etc/qemu/bridge.conf"  # qemu-bridge-helper's ACL, fixed at build time
 OVMF_VARS_TEMPLATE = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 
 problems = []  # every failed check, named; the test fails when any is here
@@ -96,21 +96,6 @@ def make_bridge():
     cleanups.append(lambda: subprocess.run(["ip", "link", "del", name]))
     run("ip", "link", "set", name, "up")
     return name
-
-
-def bridge_conf_mount_point():
-    """qemu-bridge-helper reads only BRIDGE_CONF. The test's own ACL is bind-mounted
-    over it in QEMU's mount namespace, so a host file stays untouched; when the host
-    has none, an empty one (an empty ACL allows nothing, like none) is the mount point
-    while the test runs."""
-    if os.path.exists(BRIDGE_CONF):
-        return
-    if not os.path.isdir(os.path.dirname(BRIDGE_CONF)):
-        os.mkdir(os.path.dirname(BRIDGE_CONF), 0o755)
-        cleanups.append(lambda: os.rmdir(os.path.dirname(BRIDGE_CONF)))
-    with open(BRIDGE_CONF, "x"):
-        pass
-    cleanups.append(lambda: os.unlink(BRIDGE_CONF))
 
 
 # linux/uinput.h and linux/input-event-codes.h
@@ -182,22 +167,56 @@ def plan_argv(name):
     return plan["qemu"]["argv"]
 
 
-def qmp_socket_of(argv):
-    for flag, value in zip(argv, argv[1:]):
-        if flag == "-chardev" and value.startswith("socket,id=qmp,"):
-            return dict(kv.split("=", 1) for kv in value.split(",")[1:])["path"]
-    raise Fatal("the argv has no -chardev socket,id=qmp: cannot find the QMP socket")
+def options_of(argv, flag, kind):
+    """The options of each `flag kind,...` in argv, as dicts."""
+    for f, value in zip(argv, argv[1:]):
+        if f == flag and value.startswith(kind + ","):
+            yield dict(kv.split("=", 1) for kv in value.split(",")[1:])
 
 
-def start_qemu(argv, log_path, bridge_acl):
-    """argv exactly as planned, in a mount namespace of its own where BRIDGE_CONF is
-    the test's ACL."""
-    os.makedirs(os.path.dirname(qmp_socket_of(argv)), mode=0o700, exist_ok=True)
-    wrapper = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
-               f'mount --bind "$0" {BRIDGE_CONF} && exec "$@"', bridge_acl]
+def tap_on_bridge(bridge):
+    """A tap as vmlaunch opens it (vnet headers, not persistent), on the bridge and up."""
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    ifr = struct.pack("16sH", b"vltap%d", 0x0002 | 0x1000 | 0x4000)  # TAP|NO_PI|VNET_HDR
+    name = fcntl.ioctl(fd, 0x400454ca, ifr)[:16].rstrip(b"\0").decode()  # TUNSETIFF
+    run("ip", "link", "set", "dev", name, "master", bridge, "up")
+    return fd
+
+
+def listening_socket(path):
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(path)
+    s.listen(4)
+    return s
+
+
+def start_qemu(argv, log_path, bridge, qmp_path):
+    """argv exactly as planned, with what vmlaunch passes at the descriptors the
+    argv names: listening QMP sockets (the supervisor's at qmp_path) and a tap on
+    the bridge per tap netdev."""
+    high = {}  # above any target number, so the shell's moves cannot collide
+    for opts in options_of(argv, "-chardev", "socket"):
+        path = qmp_path if opts["id"] == "qmp" else f"{qmp_path}.{opts['id']}"
+        with listening_socket(path) as s:
+            high[int(opts["fd"])] = fcntl.fcntl(s.fileno(), fcntl.F_DUPFD, 100)
+    if "qmp" not in {o["id"] for o in options_of(argv, "-chardev", "socket")}:
+        raise Fatal("the argv has no -chardev socket,id=qmp,fd=N: cannot give QEMU its QMP")
+    for opts in options_of(argv, "-netdev", "tap"):
+        tap = tap_on_bridge(bridge)
+        high[int(opts["fd"])] = fcntl.fcntl(tap, fcntl.F_DUPFD, 100)
+        os.close(tap)
+        if "vhostfd" in opts:
+            vhost = os.open("/dev/vhost-net", os.O_RDWR)
+            high[int(opts["vhostfd"])] = fcntl.fcntl(vhost, fcntl.F_DUPFD, 100)
+            os.close(vhost)
+    moves = " ".join(f"{fd}<&{h} {h}<&-" for fd, h in high.items())
+    wrapper = ["bash", "-c", f'exec "$@" {moves}', "qemu"]
     log = open(log_path, "w")
     qemu = subprocess.Popen(wrapper + argv, stdin=subprocess.DEVNULL, stdout=log,
-                            stderr=subprocess.STDOUT)
+                            stderr=subprocess.STDOUT,
+                            pass_fds=list(high.values()))
+    for h in high.values():
+        os.close(h)
     cleanups.append(lambda: qemu.poll() is None and (qemu.kill(), qemu.wait()))
     return qemu
 
@@ -440,12 +459,10 @@ def check_nets(qmp, bridge):
         expect(f"{dev}: index=0,type=nic,model={model},macaddr={mac}" in info,
                f"info network: no {model} {dev} with MAC {mac}:\n{info}")
         backend = (f"net-{net}: index=0,type=user" if mode == "user" else
-                   f"net-{net}: index=0,type=tap,helper=")
+                   f"net-{net}: index=0,type=tap,fd=")
         expect(backend in info, f"info network: {dev}'s backend is not `{backend}...`:\n{info}")
-        if mode == "bridge":
-            expect(f"br={bridge}" in info, f"info network: net-{net} not on {bridge}:\n{info}")
     taps = run("ip", "-o", "link", "show", "master", bridge)
-    expect(taps.strip(), f"no interface on bridge {bridge}: qemu-bridge-helper added no tap")
+    expect(taps.strip(), f"no interface on bridge {bridge}: the tap QEMU was given is not on it")
     print(f"networks: {len(NETS)} NICs, their MACs and backends, the tap on {bridge} checked")
 
 
@@ -473,7 +490,7 @@ grab_toggle = scrolllock
 """
 
 
-def check_evdev_options_only(tmp, config_dir, bridge_acl):
+def check_evdev_options_only(tmp, config_dir, bridge):
     """No input device can exist here: QEMU must get as far as opening the node."""
     path = os.path.join(tmp, "not-an-evdev")
     open(path, "w").close()
@@ -484,7 +501,7 @@ def check_evdev_options_only(tmp, config_dir, bridge_acl):
                 "governor = off\n" + EVDEV_SECTION.format(path=path))
     argv = plan_argv("vltest-evdev")
     log = os.path.join(tmp, "qemu-evdev.log")
-    qemu = start_qemu(argv, log, bridge_acl)
+    qemu = start_qemu(argv, log, bridge, os.path.join(tmp, "qmp-evdev.sock"))
     try:
         qemu.wait(timeout=60)
     except subprocess.TimeoutExpired:
@@ -512,10 +529,6 @@ def main():
     loop_disk = loop_device(f"{img}/blk.raw")
     loop_cd = loop_device(f"{img}/hostcd.iso", "--read-only")
     bridge = make_bridge()
-    bridge_conf_mount_point()
-    bridge_acl = os.path.join(tmp, "bridge.conf")
-    with open(bridge_acl, "w") as f:
-        f.write(f"allow {bridge}\n")
     evdev, no_evdev = make_evdev(tmp)
 
     with open(os.path.join(HERE, "devices.ini")) as f:
@@ -532,8 +545,9 @@ def main():
 
     argv = plan_argv("vltest-devices")
     log = os.path.join(tmp, "qemu.log")
-    qemu = start_qemu(argv, log, bridge_acl)
-    qmp = Qmp(qmp_socket_of(argv), qemu, log)
+    qmp_path = os.path.join(tmp, "qmp.sock")
+    qemu = start_qemu(argv, log, bridge, qmp_path)
+    qmp = Qmp(qmp_path, qemu, log)
     status = qmp("query-status")
     expect(status["status"] == "prelaunch", f"QEMU is {status['status']}, not paused (-S)")
     check_pci(qmp)
@@ -549,7 +563,7 @@ def main():
         raise Fatal("QEMU still runs 30 s after quit")
     if not evdev:
         print(f"evdev: {no_evdev}; checking the options up to the device instead")
-        check_evdev_options_only(tmp, config_dir, bridge_acl)
+        check_evdev_options_only(tmp, config_dir, bridge)
     # GPU passthrough (vfio-pci) is not started here: no IOMMU on this machine, and
     # no GPU to take from the host; tests/system covers [gpu].
 

@@ -39,10 +39,7 @@ static inline struct vm_def test_def(void)
 
 static inline struct qemu_argv_opts test_opts(void)
 {
-        return (struct qemu_argv_opts){.run_dir = "/run/vmlaunch/t",
-                                       .qmp_socket = "qmp.sock",
-                                       .ctl_socket = "ctl.qmp",
-                                       .accel = VMDEF_ACCEL_KVM};
+        return (struct qemu_argv_opts){.accel = VMDEF_ACCEL_KVM};
 }
 
 static inline void build_ok(const struct vm_def *def, const struct qemu_argv_opts *opts,

@@ -96,36 +96,6 @@ static void test_name_with_a_comma_stays_one_value(void **state)
         vl_strv_free(&argv);
 }
 
-static void test_run_dir_of_a_name_with_a_comma_is_escaped(void **state)
-{
-        (void)state;
-        struct vm_def def = test_def();
-        def.name = "a,server=off";
-        struct qemu_argv_opts opts = test_opts();
-        opts.run_dir = "/run/vmlaunch/a,server=off"; /* runstate_dir of that name */
-        struct vl_strv argv;
-        build_ok(&def, &opts, &argv);
-        const char *qmp = flag_value(&argv, "-chardev", "socket,id=qmp", 0);
-        assert_string_equal(opt_get(qmp, "path"), "/run/vmlaunch/a,server=off/qmp.sock");
-        assert_int_equal(opt_key_count(qmp, "server"), 1);
-        vl_strv_free(&argv);
-}
-
-static void test_run_dir_with_special_characters_is_escaped(void **state)
-{
-        (void)state;
-        struct vm_def def = test_def();
-        struct qemu_argv_opts opts = test_opts();
-        opts.run_dir = "/tmp/r un,wait=on";
-        struct vl_strv argv;
-        build_ok(&def, &opts, &argv);
-        const char *ctl = flag_value(&argv, "-chardev", "socket,id=ctl", 0);
-        assert_string_equal(ctl,
-                            "socket,id=ctl,path=/tmp/r un,,wait=on/ctl.qmp,server=on,wait=off");
-        assert_string_equal(opt_get(ctl, "wait"), "off");
-        vl_strv_free(&argv);
-}
-
 static void test_kernel_initrd_and_cmdline_are_passed_verbatim(void **state)
 {
         (void)state;
@@ -214,8 +184,6 @@ int main(void)
                 cmocka_unit_test(test_romfile_with_a_comma_stays_one_value),
                 cmocka_unit_test(test_ovmf_paths_with_commas_stay_one_value),
                 cmocka_unit_test(test_name_with_a_comma_stays_one_value),
-                cmocka_unit_test(test_run_dir_of_a_name_with_a_comma_is_escaped),
-                cmocka_unit_test(test_run_dir_with_special_characters_is_escaped),
                 cmocka_unit_test(test_kernel_initrd_and_cmdline_are_passed_verbatim),
                 cmocka_unit_test(test_evdev_path_and_grab_toggle_with_commas_stay_one_value),
                 cmocka_unit_test(test_serial_path_bridge_and_mac_with_commas_stay_one_value),

@@ -114,12 +114,7 @@ static void test_guide_win10_example_gives_the_golden_command_line(void **state)
 {
         (void)state;
         struct vm_def *def = load_example("examples/win10.ini");
-        struct qemu_argv_opts opts = {
-                .run_dir = "/run/vmlaunch/win10",
-                .qmp_socket = "qmp.sock",
-                .ctl_socket = "ctl.qmp",
-                .accel = VMDEF_ACCEL_KVM,
-        };
+        struct qemu_argv_opts opts = {.accel = VMDEF_ACCEL_KVM};
         struct vl_strv argv;
         build_ok(def, &opts, &argv);
         assert_matches_golden(&argv, "tests/fixtures/argv/win10.args");
@@ -131,10 +126,7 @@ static void test_demo_example_builds_under_tcg_without_kvm_only_flags(void **sta
 {
         (void)state;
         struct vm_def *def = load_example("examples/demo.ini");
-        struct qemu_argv_opts opts = {.run_dir = "/tmp/run/demo",
-                                      .qmp_socket = "qmp.sock",
-                                      .ctl_socket = "ctl.qmp",
-                                      .accel = VMDEF_ACCEL_TCG};
+        struct qemu_argv_opts opts = {.accel = VMDEF_ACCEL_TCG};
         struct vl_strv argv;
         build_ok(def, &opts, &argv);
         assert_string_equal(flag_value(&argv, "-accel", "", 0), "tcg,thread=multi");

@@ -19,7 +19,7 @@ static void test_argv_starts_paused_without_defaults_or_user_config(void **state
         vl_strv_free(&argv);
 }
 
-static void test_argv_has_our_qmp_socket_and_a_control_socket_in_the_run_dir(void **state)
+static void test_argv_takes_both_qmp_sockets_as_listening_descriptors(void **state)
 {
         (void)state;
         struct vm_def def = test_def();
@@ -27,37 +27,30 @@ static void test_argv_has_our_qmp_socket_and_a_control_socket_in_the_run_dir(voi
         struct vl_strv argv;
         build_ok(&def, &opts, &argv);
         assert_string_equal(flag_value(&argv, "-chardev", "socket,id=qmp", 0),
-                            "socket,id=qmp,path=/run/vmlaunch/t/qmp.sock,server=on,wait=off");
+                            "socket,id=qmp,fd=3,server=on,wait=off");
         assert_string_equal(flag_value(&argv, "-chardev", "socket,id=ctl", 0),
-                            "socket,id=ctl,path=/run/vmlaunch/t/ctl.qmp,server=on,wait=off");
+                            "socket,id=ctl,fd=4,server=on,wait=off");
         assert_string_equal(flag_value(&argv, "-mon", "", 0), "chardev=qmp,mode=control");
         assert_string_equal(flag_value(&argv, "-mon", "", 1), "chardev=ctl,mode=control");
         vl_strv_free(&argv);
 }
 
-static void test_argv_socket_names_come_from_the_caller(void **state)
+static void test_argv_has_the_seccomp_sandbox_unless_turned_off(void **state)
 {
         (void)state;
         struct vm_def def = test_def();
+        def.qemu_sandbox = true;
         struct qemu_argv_opts opts = test_opts();
-        opts.qmp_socket = "ours.sock";
-        opts.ctl_socket = "theirs.sock";
         struct vl_strv argv;
         build_ok(&def, &opts, &argv);
-        assert_string_equal(opt_get(flag_value(&argv, "-chardev", "socket,id=qmp", 0), "path"),
-                            "/run/vmlaunch/t/ours.sock");
-        assert_string_equal(opt_get(flag_value(&argv, "-chardev", "socket,id=ctl", 0), "path"),
-                            "/run/vmlaunch/t/theirs.sock");
+        assert_string_equal(
+                flag_value(&argv, "-sandbox", "", 0),
+                "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
         vl_strv_free(&argv);
-}
-
-static void test_argv_without_a_run_dir_is_refused(void **state)
-{
-        (void)state;
-        struct vm_def def = test_def();
-        struct qemu_argv_opts opts = test_opts();
-        opts.run_dir = NULL;
-        assert_non_null(strstr(build_fails(&def, &opts), "sockets"));
+        def.qemu_sandbox = false;
+        build_ok(&def, &opts, &argv);
+        assert_int_equal(index_of(&argv, "-sandbox"), -1);
+        vl_strv_free(&argv);
 }
 
 static void test_memory_without_hugepages_uses_a_ram_backend(void **state)
@@ -880,9 +873,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_argv_starts_paused_without_defaults_or_user_config),
-                cmocka_unit_test(test_argv_has_our_qmp_socket_and_a_control_socket_in_the_run_dir),
-                cmocka_unit_test(test_argv_socket_names_come_from_the_caller),
-                cmocka_unit_test(test_argv_without_a_run_dir_is_refused),
+                cmocka_unit_test(test_argv_takes_both_qmp_sockets_as_listening_descriptors),
+                cmocka_unit_test(test_argv_has_the_seccomp_sandbox_unless_turned_off),
                 cmocka_unit_test(test_memory_without_hugepages_uses_a_ram_backend),
                 cmocka_unit_test(test_memory_on_2M_hugepages_is_a_hugetlb_memfd_preallocated),
                 cmocka_unit_test(test_memory_on_1G_hugepages_names_the_page_size),

@@ -20,19 +20,29 @@ struct fixture {
         char qemu[128], other_qemu[128], cache[128], runs[128];
 };
 
-/* A fake QEMU printing VERSION; each run appends a line to f->runs. */
-static void write_fake_qemu(const struct fixture *f, const char *path, const char *version)
+/* A fake QEMU printing VERSION; each run appends a line to f->runs. Without
+ * seccomp it refuses -sandbox the way such a QEMU build does. */
+static void write_fake_qemu_seccomp(const struct fixture *f, const char *path, const char *version,
+                                    bool seccomp)
 {
         char tmp[160];
         snprintf(tmp, sizeof(tmp), "%s.new", path);
         FILE *out = fopen(tmp, "w");
         assert_non_null(out);
-        fprintf(out, "#!/bin/sh\necho run >>'%s'\necho 'QEMU emulator version %s (fake)'\n",
-                f->runs, version);
+        fprintf(out, "#!/bin/sh\necho run >>'%s'\n", f->runs);
+        if (!seccomp)
+                fprintf(out,
+                        "[ \"$1\" = -sandbox ] && { echo \"$0: -sandbox on: There is no option group 'sandbox'\" >&2; exit 1; }\n");
+        fprintf(out, "echo 'QEMU emulator version %s (fake)'\n", version);
         assert_int_equal(fclose(out), 0);
         assert_int_equal(chmod(tmp, 0755), 0);
         /* Replaced like a package upgrade does: a new inode. */
         assert_int_equal(rename(tmp, path), 0);
+}
+
+static void write_fake_qemu(const struct fixture *f, const char *path, const char *version)
+{
+        write_fake_qemu_seccomp(f, path, version, true);
 }
 
 static int count_runs(const struct fixture *f)
@@ -73,12 +83,20 @@ static int teardown(void **state)
         return r == 0 ? 0 : -1;
 }
 
-static unsigned lookup(const struct fixture *f, const char *binary, bool *probed)
+static unsigned lookup_info(const struct fixture *f, const char *binary, bool *probed,
+                            bool *seccomp)
 {
         struct vl_error err = {0};
-        unsigned version = 0;
-        assert_int_equal(qemu_version_cached(binary, f->cache, &version, probed, &err), 0);
-        return version;
+        struct qemu_binary_info info = {0};
+        assert_int_equal(qemu_version_cached(binary, f->cache, &info, probed, &err), 0);
+        if (seccomp)
+                *seccomp = info.seccomp;
+        return info.version;
+}
+
+static unsigned lookup(const struct fixture *f, const char *binary, bool *probed)
+{
+        return lookup_info(f, binary, probed, NULL);
 }
 
 static void test_probes_once_then_answers_from_the_cache(void **state)
@@ -91,6 +109,25 @@ static void test_probes_once_then_answers_from_the_cache(void **state)
         assert_false(probed);
         assert_int_equal(lookup(f, f->qemu, NULL), 40201);
         assert_int_equal(count_runs(f), 1);
+}
+
+static void test_seccomp_support_is_probed_and_cached_with_the_version(void **state)
+{
+        struct fixture *f = *state;
+        bool probed = false, seccomp = false;
+        assert_int_equal(lookup_info(f, f->qemu, &probed, &seccomp), 40201);
+        assert_true(seccomp);
+        write_fake_qemu_seccomp(f, f->other_qemu, "7.2.0", false);
+        assert_int_equal(lookup_info(f, f->other_qemu, &probed, &seccomp), 70200);
+        assert_true(probed);
+        assert_false(seccomp);
+        assert_int_equal(lookup_info(f, f->other_qemu, &probed, &seccomp), 70200);
+        assert_false(probed);
+        assert_false(seccomp);
+        assert_int_equal(lookup_info(f, f->qemu, &probed, &seccomp), 40201);
+        assert_true(seccomp);
+        /* One run for the seccomp QEMU, two (with and without -sandbox) for the other. */
+        assert_int_equal(count_runs(f), 3);
 }
 
 static void test_a_replaced_binary_is_probed_again(void **state)
@@ -148,12 +185,12 @@ static void test_an_unwritable_cache_only_costs_a_probe(void **state)
 {
         struct fixture *f = *state;
         struct vl_error err = {0};
-        unsigned version = 0;
+        struct qemu_binary_info info = {0};
         bool probed = false;
-        assert_int_equal(qemu_version_cached(f->qemu, "/nonexistent-dir/.qemu-versions", &version,
+        assert_int_equal(qemu_version_cached(f->qemu, "/nonexistent-dir/.qemu-versions", &info,
                                              &probed, &err),
                          0);
-        assert_int_equal(version, 40201);
+        assert_int_equal(info.version, 40201);
         assert_true(probed);
 }
 
@@ -161,10 +198,10 @@ static void test_a_missing_binary_is_named(void **state)
 {
         struct fixture *f = *state;
         struct vl_error err = {0};
-        unsigned version = 0;
+        struct qemu_binary_info info = {0};
         char missing[160];
         snprintf(missing, sizeof(missing), "%s/no-such-qemu", f->dir);
-        assert_int_equal(qemu_version_cached(missing, f->cache, &version, NULL, &err), -ENOENT);
+        assert_int_equal(qemu_version_cached(missing, f->cache, &info, NULL, &err), -ENOENT);
         assert_non_null(strstr(err.msg, missing));
 }
 
@@ -173,6 +210,9 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_probes_once_then_answers_from_the_cache, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_seccomp_support_is_probed_and_cached_with_the_version, setup,
+                        teardown),
                 cmocka_unit_test_setup_teardown(test_a_replaced_binary_is_probed_again, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_each_binary_keeps_its_own_entry, setup,
