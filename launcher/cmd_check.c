@@ -7,6 +7,7 @@
 
 #include "hostprep/hostprep.h"
 #include "launcher/cli_common.h"
+#include "run/confinement.h"
 #include "run/host_facts.h"
 #include "qemu/kvm_probe.h"
 #include "launcher/commands.h"
@@ -63,8 +64,22 @@ static int check_host_steps(struct vm_def *def, struct host_facts *facts, struct
         return host_facts_check_steps(def, facts, diags);
 }
 
+/* QEMU's binary, its seccomp support for the sandbox, and its user. */
+static int check_confinement(struct vm_def *def, struct host_facts *facts,
+                             struct vmdef_diags *diags)
+{
+        (void)facts;
+        struct qemu_binary_info qemu;
+        struct vl_account user;
+        /* No cache: check writes nothing, not even under /run. */
+        int r = confinement_check(def, NULL, &qemu, &user, diags);
+        vl_account_free(&user);
+        return r;
+}
+
 static const struct check_stage check_stages[] = {
         {"files", check_files},
+        {"QEMU and its confinement", check_confinement},
         {"host facts", check_facts},
         {"hyperv", check_hyperv},
         {"host steps", check_host_steps},

@@ -180,7 +180,7 @@ int qemu_version_cached(const char *binary, const char *cache_file, struct qemu_
                         bool *probed, struct vl_error *err)
 {
         char key[KEY_MAX];
-        int r = binary_key(binary, key, err);
+        int r = cache_file ? binary_key(binary, key, err) : 1;
         bool probed_here = true;
         if (!probed)
                 probed = &probed_here;
@@ -201,4 +201,14 @@ int qemu_version_cached(const char *binary, const char *cache_file, struct qemu_
         if (r == 0)
                 cache_write(cache_file, text, binary, info, key);
         return r;
+}
+
+char *qemu_version_cache_path(const char *run_dir)
+{
+        const char *slash = strrchr(run_dir, '/');
+        char *path;
+        if (asprintf(&path, "%.*s/%s", slash ? (int)(slash - run_dir) : 1, slash ? run_dir : ".",
+                     QEMU_VERSION_CACHE_FILE) < 0)
+                return NULL;
+        return path;
 }

@@ -21,6 +21,7 @@
 #include "qemu/qemu_env.h"
 #include "qmp/qmp.h"
 #include "run/bridge_tap.h"
+#include "run/confinement.h"
 #include "run/host_facts.h"
 #include "run/monitor_socket.h"
 #include "run/ovmf_vars.h"
@@ -438,35 +439,25 @@ static int supervise(struct run *run)
         return exit_code_for(res.end);
 }
 
-/* The QEMU version cache is shared by all VMs: RUN_DIR's parent, the runtime root. */
-static char *version_cache_path(const char *run_dir)
+/* QEMU's binary, version and seccomp support, and its user (looked up here). */
+static int check_confinement(struct run *run, struct vl_error *err)
 {
-        const char *slash = strrchr(run_dir, '/');
-        char *path;
-        if (asprintf(&path, "%.*s/%s", slash ? (int)(slash - run_dir) : 1, slash ? run_dir : ".",
-                     QEMU_VERSION_CACHE_FILE) < 0)
-                return NULL;
-        return path;
-}
-
-/* QEMU's user exists, and the sandbox asked for is one this QEMU has. */
-static int check_confinement(struct run *run, const char *binary,
-                             const struct qemu_binary_info *qemu, struct vl_error *err)
-{
-        run->qemu_version = qemu->version;
-        if (run->def->qemu_sandbox && !qemu->seccomp)
-                return vl_error_set_plain(
-                        err, ENOTSUP,
-                        "%s has no seccomp support (it refuses -sandbox): use a QEMU built with seccomp (Debian's qemu-system-x86 is) or set [qemu] sandbox = off in %s",
-                        binary, run->def->path);
-        int r = vl_account_lookup(run->def->qemu_user, &run->qemu_user, err);
-        if (r < 0)
-                return vl_error_prefix(err, "%s: [qemu] user", run->def->path);
-        if (vl_account_is_root(&run->qemu_user))
-                runlog(LOG_WARNING,
-                       "%s: [qemu] user = %s: QEMU runs as root with every capability; a guest escape is host root",
-                       run->def->path, run->def->qemu_user);
-        return 0;
+        _cleanup_free_ char *version_cache = qemu_version_cache_path(run->run_dir);
+        struct vmdef_diags diags = {0};
+        struct qemu_binary_info qemu = {0};
+        if (!version_cache ||
+            confinement_check(run->def, version_cache, &qemu, &run->qemu_user, &diags) < 0) {
+                vmdef_diags_free(&diags);
+                return vl_error_set(err, ENOMEM, "check QEMU");
+        }
+        log_diags(&diags, run->def->path);
+        int r = diags.n_errors ? vl_error_set(err, 0, "%s: this host cannot run it (%zu problem%s)",
+                                              run->def->name, diags.n_errors,
+                                              diags.n_errors == 1 ? "" : "s")
+                               : 0;
+        vmdef_diags_free(&diags);
+        run->qemu_version = qemu.version;
+        return r;
 }
 
 /* Before anything changes: no journal left over, a QEMU that runs everything the
@@ -482,15 +473,8 @@ static int check_before_changes(struct run *run)
                        run->def->name, run->run_dir, run->def->name);
                 return VL_EXIT_BUSY;
         }
-        _cleanup_free_ char *binary = NULL;
-        _cleanup_free_ char *version_cache = version_cache_path(run->run_dir);
-        if (!version_cache)
-                return VL_EXIT_FAILURE;
-        struct qemu_binary_info qemu = {0};
-        if (spawn_find_binary(run->def->qemu_binary, &binary, &err) < 0 ||
-            qemu_version_cached(binary, version_cache, &qemu, NULL, &err) < 0 ||
-            check_confinement(run, binary, &qemu, &err) < 0 ||
-            qemu_compat_check(run->def, qemu.version, &err) < 0 || check_host(run, &err) < 0 ||
+        if (check_confinement(run, &err) < 0 ||
+            qemu_compat_check(run->def, run->qemu_version, &err) < 0 || check_host(run, &err) < 0 ||
             (run->facts.accel == VMDEF_ACCEL_KVM &&
              kvm_probe_hyperv("/dev/kvm", &run->def->hyperv, &err) < 0)) {
                 runlog(LOG_ERR, "%s", err.msg);

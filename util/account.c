@@ -24,8 +24,8 @@ int vl_account_lookup(const char *name, struct vl_account *out, struct vl_error 
         gid_t groups[GROUPS_MAX];
         int n = GROUPS_MAX;
         if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
-                return vl_error_set_plain(err, E2BIG, "user '%s' is in more than %d groups",
-                                          name, GROUPS_MAX);
+                return vl_error_set_plain(err, E2BIG, "user '%s' is in more than %d groups", name,
+                                          GROUPS_MAX);
         out->name = strdup(pw->pw_name);
         out->groups = malloc(sizeof(gid_t) * (size_t)(n ? n : 1));
         if (!out->name || !out->groups) {

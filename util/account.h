@@ -9,8 +9,8 @@
 struct vl_account {
         char *name;
         uid_t uid;
-        gid_t gid;      /* primary group */
-        gid_t *groups;  /* supplementary groups (e.g. kvm), primary included */
+        gid_t gid;     /* primary group */
+        gid_t *groups; /* supplementary groups (e.g. kvm), primary included */
         size_t n_groups;
 };
 

@@ -169,6 +169,14 @@ static void check_qemu(struct checker *c)
                 }
 }
 
+/* Allowed, like libvirt's user = "root" in qemu.conf, but never quietly. */
+static void check_qemu_user(struct checker *c)
+{
+        if (streq(c->def->qemu_user, "root"))
+                WARN(c, "qemu", "user",
+                     "root: QEMU runs as root with every capability, so a guest escape or any QEMU bug is host root; leave user unset to run it as " VMDEF_DEFAULT_QEMU_USER);
+}
+
 static void check_cpu(struct checker *c)
 {
         struct vm_def *def = c->def;
@@ -423,6 +431,7 @@ int vmdef_finish_and_validate(struct vm_def *def, const struct vmdef_ini *ini,
                 return r;
         check_boot(&c);
         check_qemu(&c);
+        check_qemu_user(&c);
         check_cpu(&c);
         check_hyperv(&c);
         check_disks(&c);

@@ -133,7 +133,7 @@ static void test_evdev_path_and_grab_toggle_with_commas_stay_one_value(void **st
         vl_strv_free(&argv);
 }
 
-static void test_serial_path_bridge_and_mac_with_commas_stay_one_value(void **state)
+static void test_serial_path_and_mac_with_commas_stay_one_value(void **state)
 {
         (void)state;
         struct vm_def def = test_def();
@@ -146,8 +146,9 @@ static void test_serial_path_bridge_and_mac_with_commas_stay_one_value(void **st
         def.serial = "/var/log/a,b.log";
         struct vl_strv argv;
         build_ok(&def, NULL, &argv);
+        /* The bridge itself is vmlaunch's business: QEMU only gets the tap. */
         assert_string_equal(flag_value(&argv, "-netdev", "", 0),
-                            "bridge,id=net-lan,br=br0,,helper=/x");
+                            "tap,id=net-lan,fd=5,vhost=on,vhostfd=6");
         const char *dev = flag_value(&argv, "-device", "virtio-net-pci", 0);
         assert_int_equal(opt_key_count(dev, "romfile"), 0);
         assert_string_equal(opt_get(dev, "mac"), "52:54:00:00:00:01,romfile=/y");
@@ -186,7 +187,7 @@ int main(void)
                 cmocka_unit_test(test_name_with_a_comma_stays_one_value),
                 cmocka_unit_test(test_kernel_initrd_and_cmdline_are_passed_verbatim),
                 cmocka_unit_test(test_evdev_path_and_grab_toggle_with_commas_stay_one_value),
-                cmocka_unit_test(test_serial_path_bridge_and_mac_with_commas_stay_one_value),
+                cmocka_unit_test(test_serial_path_and_mac_with_commas_stay_one_value),
                 cmocka_unit_test(test_hyperv_vendor_id_with_a_comma_is_refused),
                 cmocka_unit_test(test_machine_or_cpu_model_with_a_comma_is_refused),
         };

@@ -803,9 +803,36 @@ static void test_net_user_and_bridge(void **state)
         assert_string_equal(flag_value(&argv, "-netdev", "", 0), "user,id=net-nat");
         assert_string_equal(flag_value(&argv, "-device", "virtio-net-pci", 0),
                             "virtio-net-pci,netdev=net-nat,id=net-nat-dev");
-        assert_string_equal(flag_value(&argv, "-netdev", "", 1), "bridge,id=net-lan,br=br0");
+        assert_string_equal(flag_value(&argv, "-netdev", "", 1),
+                            "tap,id=net-lan,fd=5,vhost=on,vhostfd=6");
         assert_string_equal(flag_value(&argv, "-device", "e1000e", 0),
                             "e1000e,netdev=net-lan,id=net-lan-dev,mac=52:54:00:12:34:56");
+        vl_strv_free(&argv);
+}
+
+static void test_each_bridge_net_gets_its_own_tap_descriptor_and_tcg_no_vhost(void **state)
+{
+        (void)state;
+        struct vm_def def = test_def();
+        struct vmdef_net nets[] = {
+                {.id = "a", .mode = VMDEF_NET_BRIDGE, .bridge = "br0"},
+                {.id = "nat", .mode = VMDEF_NET_USER},
+                {.id = "b", .mode = VMDEF_NET_BRIDGE, .bridge = "br1"},
+        };
+        def.nets = nets;
+        def.n_nets = 3;
+        struct qemu_argv_opts opts = test_opts();
+        struct vl_strv argv;
+        build_ok(&def, &opts, &argv);
+        assert_string_equal(flag_value(&argv, "-netdev", "", 0),
+                            "tap,id=net-a,fd=5,vhost=on,vhostfd=6");
+        assert_string_equal(flag_value(&argv, "-netdev", "", 2),
+                            "tap,id=net-b,fd=7,vhost=on,vhostfd=8");
+        vl_strv_free(&argv);
+        opts.accel = VMDEF_ACCEL_TCG;
+        build_ok(&def, &opts, &argv);
+        assert_string_equal(flag_value(&argv, "-netdev", "", 0), "tap,id=net-a,fd=5");
+        assert_string_equal(flag_value(&argv, "-netdev", "", 2), "tap,id=net-b,fd=7");
         vl_strv_free(&argv);
 }
 
@@ -919,6 +946,7 @@ int main(void)
                 cmocka_unit_test(test_no_usb_devices_means_no_usb_controller),
                 cmocka_unit_test(test_evdev_is_an_input_linux_object),
                 cmocka_unit_test(test_net_user_and_bridge),
+                cmocka_unit_test(test_each_bridge_net_gets_its_own_tap_descriptor_and_tcg_no_vhost),
                 cmocka_unit_test(test_net_bridge_without_a_bridge_is_an_error),
                 cmocka_unit_test(test_serial_to_a_file_and_to_a_pty),
                 cmocka_unit_test(test_extra_args_come_last_unchanged),
