@@ -17,6 +17,7 @@
 #include "launcher/commands.h"
 #include "launcher/plan_text.h"
 #include "util/exit_codes.h"
+#include "util/macro.h"
 #include "run/host_facts.h"
 #include "run/runstate.h"
 #include "qemu/qemu_argv.h"
@@ -123,6 +124,10 @@ static int print_text(const struct vm_def *def, const struct plan_facts *facts,
                 printf("  vcpu_pin = auto:\n");
         for (size_t i = 0; i < facts->host.pin_reasons.count; i++)
                 printf("    %s\n", facts->host.pin_reasons.items[i]);
+        printf("  QEMU runs as: %s%s\n", def->qemu_user,
+               streq(def->qemu_user, "root") ? " (every capability: not confined)"
+               : def->qemu_sandbox           ? " (no capabilities, no_new_privs, seccomp sandbox)"
+                                   : " (no capabilities, no_new_privs, no seccomp sandbox)");
         print_pins(def);
         printf("\nHost steps:\n");
         if (facts->steps_unavailable)
@@ -144,6 +149,16 @@ static int json_add_string(struct json_object *obj, const char *key, const char 
         struct json_object *s = json_object_new_string(value);
         if (!s || json_object_object_add(obj, key, s) < 0) {
                 json_object_put(s);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int json_add_bool(struct json_object *obj, const char *key, bool value)
+{
+        struct json_object *b = json_object_new_boolean(value);
+        if (!b || json_object_object_add(obj, key, b) < 0) {
+                json_object_put(b);
                 return -ENOMEM;
         }
         return 0;
@@ -261,6 +276,10 @@ static struct json_object *json_plan(const struct vm_def *def, const struct plan
                 r = json_array_add_string(warnings, facts->steps_unavailable);
         if (r == 0)
                 r = json_add_string(qemu, "binary", argv->items[0]);
+        if (r == 0)
+                r = json_add_string(qemu, "user", def->qemu_user);
+        if (r == 0)
+                r = json_add_bool(qemu, "sandbox", def->qemu_sandbox);
         if (r == 0) {
                 r = json_add_object(qemu, "argv", args);
                 args = NULL;
