@@ -78,10 +78,8 @@ static int check_confinement(struct vm_def *def, struct host_facts *facts,
 }
 
 static const struct check_stage check_stages[] = {
-        {"files", check_files},
-        {"QEMU and its confinement", check_confinement},
-        {"host facts", check_facts},
-        {"hyperv", check_hyperv},
+        {"files", check_files},           {"QEMU and its confinement", check_confinement},
+        {"host facts", check_facts},      {"hyperv", check_hyperv},
         {"host steps", check_host_steps},
 };
 

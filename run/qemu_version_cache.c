@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "qemu/qemu_compat.h"
+#include "qemu/qemu_env.h"
 #include "run/spawn.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
@@ -112,12 +113,14 @@ static void cache_write(const char *cache_file, const char *text, const char *bi
 
 /* Runs `BINARY [-sandbox on] -version` and parses its first line. QEMU parses
  * -sandbox (and refuses it when built without seccomp) before -version exits. */
-static int run_version(const char *binary, bool sandbox, unsigned *version, struct vl_error *err)
+static int run_version(const char *binary, const struct vl_account *user, bool sandbox,
+                       unsigned *version, struct vl_error *err)
 {
+        static char *const env[] = {"PATH=" QEMU_ENV_PATH, "LANG=C.UTF-8", NULL};
         char *plain[] = {(char *)binary, "-version", NULL};
         char *with_sandbox[] = {(char *)binary, "-sandbox", "on", "-version", NULL};
         char *const *argv = sandbox ? with_sandbox : plain;
-        struct spawn_request req = {.argv = argv};
+        struct spawn_request req = {.argv = argv, .user = user, .envp = env};
         struct qemu_proc p;
         int r = spawn_qemu(&req, &p, err);
         if (r < 0)
@@ -168,16 +171,16 @@ static int run_version(const char *binary, bool sandbox, unsigned *version, stru
 }
 
 /* The version, and whether this QEMU has seccomp: one run when it has. */
-static int qemu_version_probe(const char *binary, struct qemu_binary_info *info,
-                              struct vl_error *err)
+static int qemu_version_probe(const char *binary, const struct vl_account *user,
+                              struct qemu_binary_info *info, struct vl_error *err)
 {
         struct vl_error ignored = {0};
-        info->seccomp = run_version(binary, true, &info->version, &ignored) == 0;
-        return info->seccomp ? 0 : run_version(binary, false, &info->version, err);
+        info->seccomp = run_version(binary, user, true, &info->version, &ignored) == 0;
+        return info->seccomp ? 0 : run_version(binary, user, false, &info->version, err);
 }
 
-int qemu_version_cached(const char *binary, const char *cache_file, struct qemu_binary_info *info,
-                        bool *probed, struct vl_error *err)
+int qemu_version_cached(const char *binary, const struct vl_account *user, const char *cache_file,
+                        struct qemu_binary_info *info, bool *probed, struct vl_error *err)
 {
         char key[KEY_MAX];
         int r = cache_file ? binary_key(binary, key, err) : 1;
@@ -186,7 +189,7 @@ int qemu_version_cached(const char *binary, const char *cache_file, struct qemu_
                 probed = &probed_here;
         if (r > 0) {
                 *probed = true;
-                return qemu_version_probe(binary, info, err);
+                return qemu_version_probe(binary, user, info, err);
         }
         if (r < 0)
                 return r;
@@ -197,7 +200,7 @@ int qemu_version_cached(const char *binary, const char *cache_file, struct qemu_
         *probed = !cache_find(text, key, info);
         if (!*probed)
                 return 0;
-        r = qemu_version_probe(binary, info, err);
+        r = qemu_version_probe(binary, user, info, err);
         if (r == 0)
                 cache_write(cache_file, text, binary, info, key);
         return r;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "util/account.h"
 #include "util/error.h"
 
 /* The file, directly in the runtime root: a VM name cannot start with '.'. */
@@ -21,10 +22,11 @@ struct qemu_binary_info {
 
 /* What BINARY is, from CACHE_FILE when an entry matches the binary as it is now,
  * otherwise probed and recorded there (CACHE_FILE NULL: probed, nothing written).
+ * A probe runs BINARY as USER (NULL: as we are), confined like the VM's QEMU.
  * *probed (may be NULL) says which. A cache that cannot be read or written only costs a
  * probe; errors are those of the probe (or stat of BINARY). */
-int qemu_version_cached(const char *binary, const char *cache_file, struct qemu_binary_info *info,
-                        bool *probed, struct vl_error *err);
+int qemu_version_cached(const char *binary, const struct vl_account *user, const char *cache_file,
+                        struct qemu_binary_info *info, bool *probed, struct vl_error *err);
 
 /* The cache is shared by all VMs: RUN_DIR's parent (the runtime root) holds it.
  * malloc'd; NULL when out of memory. */

@@ -88,7 +88,7 @@ static unsigned lookup_info(const struct fixture *f, const char *binary, bool *p
 {
         struct vl_error err = {0};
         struct qemu_binary_info info = {0};
-        assert_int_equal(qemu_version_cached(binary, f->cache, &info, probed, &err), 0);
+        assert_int_equal(qemu_version_cached(binary, NULL, f->cache, &info, probed, &err), 0);
         if (seccomp)
                 *seccomp = info.seccomp;
         return info.version;
@@ -187,8 +187,8 @@ static void test_an_unwritable_cache_only_costs_a_probe(void **state)
         struct vl_error err = {0};
         struct qemu_binary_info info = {0};
         bool probed = false;
-        assert_int_equal(qemu_version_cached(f->qemu, "/nonexistent-dir/.qemu-versions", &info,
-                                             &probed, &err),
+        assert_int_equal(qemu_version_cached(f->qemu, NULL, "/nonexistent-dir/.qemu-versions",
+                                             &info, &probed, &err),
                          0);
         assert_int_equal(info.version, 40201);
         assert_true(probed);
@@ -201,7 +201,7 @@ static void test_a_missing_binary_is_named(void **state)
         struct qemu_binary_info info = {0};
         char missing[160];
         snprintf(missing, sizeof(missing), "%s/no-such-qemu", f->dir);
-        assert_int_equal(qemu_version_cached(missing, f->cache, &info, NULL, &err), -ENOENT);
+        assert_int_equal(qemu_version_cached(missing, NULL, f->cache, &info, NULL, &err), -ENOENT);
         assert_non_null(strstr(err.msg, missing));
 }
 
