@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "hostprep/sysroot.h"
 #include "hostprep_defs.h"
 #include "hostprep_fixture.h"
 
@@ -214,6 +215,38 @@ static void test_vfio_modules_the_run_loaded_go_even_when_a_device_stays_on_vfio
         fixture_teardown(&f);
 }
 
+/* The owner unbound the UCSI function but left i2c_nvidia_gpu loaded; the definition
+ * names that module, so the run unloads it and restore loads it again, and a driver
+ * that registers probes every device without one: restore must not leave the
+ * function bound where it was not. */
+static void test_a_reloaded_module_does_not_keep_a_function_that_was_unbound(void **state)
+{
+        (void)state;
+        struct fixture f;
+        fixture_setup(&f, TREE, DEF_RTX2060_LISTED);
+        struct vl_error err = {0};
+        assert_int_equal(f.modules.insert(f.modules.userdata, "i2c_nvidia_gpu", &err), 0);
+        char driver[64];
+        fixture_driver(&f, UCSI, driver, sizeof(driver));
+        assert_string_equal(driver, "nvidia-gpu"); /* the fake kernel probed it */
+        assert_int_equal(sysroot_write("/sys/bus/pci/drivers/nvidia-gpu/unbind", UCSI, &err), 0);
+        char *before = fixture_snapshot(&f);
+        char *plan = plan_text(&f);
+        assert_non_null(strstr(plan, "modules: unload module i2c_nvidia_gpu\n"));
+        free(plan);
+        prepare_ok(&f);
+        ucsi_on_vfio(&f);
+        restore_ok(&f);
+        assert_true(fixture_exists(&f, "/sys/module/i2c_nvidia_gpu"));
+        fixture_driver(&f, UCSI, driver, sizeof(driver));
+        assert_string_equal(driver, "");
+        char *after = fixture_snapshot(&f);
+        assert_same_tree(before, after);
+        free(before);
+        free(after);
+        fixture_teardown(&f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -226,6 +259,7 @@ int main(void)
                         test_functions_unbound_or_on_vfio_before_the_run_stay_so_with_their_overrides),
                 cmocka_unit_test(
                         test_vfio_modules_the_run_loaded_go_even_when_a_device_stays_on_vfio),
+                cmocka_unit_test(test_a_reloaded_module_does_not_keep_a_function_that_was_unbound),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
