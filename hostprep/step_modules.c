@@ -259,7 +259,7 @@ static int unbound_devices(char **out)
         struct vl_strv addrs = {0};
         *out = NULL;
         int r = sysroot_list_dir("/sys/bus/pci/devices", &addrs);
-        if (r < 0)
+        if (r < 0 && r != -ENOENT) /* no PCI bus: none */
                 return r;
         size_t len = 1;
         for (size_t i = 0; i < addrs.count; i++)
@@ -286,8 +286,11 @@ static int modules_apply(struct hostprep_ctx *ctx, void *state, struct vl_error 
         const struct modules_state *s = state;
         int r = fail_if_in_use(s, err);
         _cleanup_free_ char *unbound = NULL;
-        if (r == 0 && s->order.count && unbound_devices(&unbound) < 0)
-                return vl_error_set(err, ENOMEM, "list the PCI devices without a driver");
+        if (r == 0 && s->order.count) {
+                r = unbound_devices(&unbound);
+                if (r < 0)
+                        return vl_error_set(err, -r, "list the PCI devices without a driver");
+        }
         for (size_t i = 0; i < s->order.count && r == 0; i++) {
                 const char *m = s->order.items[i];
                 if (!module_loaded(m))
