@@ -4,7 +4,9 @@
  * also drives a device outside the group (snd_hda_intel for the onboard audio, xhci
  * for the other USB ports): then only the group's devices are unbound, by the vfio
  * step. [host] unload_modules = LIST overrides. A module in use fails the step before
- * anything is unloaded, naming the processes that hold the GPU. */
+ * anything is unloaded, naming the processes that hold the GPU. A reloaded driver
+ * probes every device without a driver: those that had none before the run (unbound
+ * by hand) are unbound again, so restore gives back no binding that was not there. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,11 +15,13 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include "hostprep/deadline_write.h"
 #include "hostprep/holders.h"
 #include "hostprep/pci.h"
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
 #include "vmdefs/vmdef.h"
+#include "util/cleanup.h"
 #include "util/macro.h"
 
 struct modules_state {
@@ -247,10 +251,46 @@ static int writable_params(const char *module, struct vl_strv *fields)
         return r;
 }
 
+/* The PCI devices without a driver, "ADDR,ADDR" (malloc'd, "" for none): a driver
+ * module loaded on restore probes every device without a driver, and these must stay
+ * without one. Read before this step unbinds anything. */
+static int unbound_devices(char **out)
+{
+        struct vl_strv addrs = {0};
+        *out = NULL;
+        int r = sysroot_list_dir("/sys/bus/pci/devices", &addrs);
+        if (r < 0 && r != -ENOENT) /* no PCI bus: none */
+                return r;
+        size_t len = 1;
+        for (size_t i = 0; i < addrs.count; i++)
+                len += strlen(addrs.items[i]) + 1;
+        char *list = calloc(1, len);
+        for (size_t i = 0; list && i < addrs.count; i++) {
+                char now[PCI_NAME_LEN];
+                if (!pci_addr_is_valid(addrs.items[i]) ||
+                    pci_current_driver(addrs.items[i], now, sizeof(now)) < 0 || now[0])
+                        continue;
+                if (list[0])
+                        strcat(list, ",");
+                strcat(list, addrs.items[i]);
+        }
+        vl_strv_free(&addrs);
+        if (!list)
+                return -ENOMEM;
+        *out = list;
+        return 0;
+}
+
 static int modules_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *err)
 {
         const struct modules_state *s = state;
         int r = fail_if_in_use(s, err);
+        _cleanup_free_ char *unbound = NULL;
+        if (r == 0 && s->order.count) {
+                r = unbound_devices(&unbound);
+                if (r < 0)
+                        return vl_error_set(err, -r, "list the PCI devices without a driver");
+        }
         for (size_t i = 0; i < s->order.count && r == 0; i++) {
                 const char *m = s->order.items[i];
                 if (!module_loaded(m))
@@ -265,6 +305,10 @@ static int modules_apply(struct hostprep_ctx *ctx, void *state, struct vl_error 
                         r = vl_strv_push(&fields, "devices");
                 if (r == 0)
                         r = vl_strv_push(&fields, s->devices.items[i]);
+                if (r == 0 && unbound[0])
+                        r = vl_strv_push(&fields, "unbound");
+                if (r == 0 && unbound[0])
+                        r = vl_strv_push(&fields, unbound);
                 if (r == 0)
                         r = writable_params(m, &fields); /* fields.items ends with NULL */
                 if (r < 0) {
@@ -340,6 +384,32 @@ static void restore_params(struct hostprep_ctx *ctx, const char *module,
         }
 }
 
+/* Unbinds again the devices of unbound ("ADDR,ADDR": without a driver before the run)
+ * that loading module bound: its drivers probe every device without one. */
+static int unbind_again(struct hostprep_ctx *ctx, const char *module, const char *unbound,
+                        struct vl_error *err)
+{
+        _cleanup_free_ char *list = strdup(unbound);
+        if (!list)
+                return vl_error_set(err, ENOMEM, "module %s", module);
+        char *save = NULL;
+        for (char *addr = strtok_r(list, ",", &save); addr; addr = strtok_r(NULL, ",", &save)) {
+                char now[PCI_NAME_LEN], owner[PCI_NAME_LEN], path[PATH_MAX];
+                if (!pci_addr_is_valid(addr) || pci_current_driver(addr, now, sizeof(now)) < 0 ||
+                    !now[0] || strchr(now, '/') ||
+                    pci_driver_module(now, owner, sizeof(owner)) < 0 || !streq(owner, module))
+                        continue;
+                snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind", now);
+                int r = deadline_write(path, addr, ctx->timeout_ms, err);
+                if (r < 0)
+                        return vl_error_prefix(err, "loaded module %s, which bound %s: unbind it",
+                                               module, addr);
+                step_log(ctx, LOG_INFO, "%s %s -> no driver, as before (loading %s bound it)", addr,
+                         now, module);
+        }
+        return 0;
+}
+
 static int modules_undo(struct hostprep_ctx *ctx, const struct journal_record *rec,
                         struct vl_error *err)
 {
@@ -353,6 +423,12 @@ static int modules_undo(struct hostprep_ctx *ctx, const struct journal_record *r
                 if (r < 0)
                         return r;
                 loaded = true;
+        }
+        const char *unbound = journal_record_get(rec, "unbound");
+        if (unbound) {
+                int r = unbind_again(ctx, m, unbound, err);
+                if (r < 0)
+                        return r;
         }
         restore_params(ctx, m, rec);
         char back[1024];

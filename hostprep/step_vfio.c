@@ -2,9 +2,10 @@
  * drivers_probe, wait for the driver link), loading vfio_pci/vfio_iommu_type1 when
  * needed. On restore: clear driver_override, unbind from vfio-pci, reprobe, check the
  * device is back on its original driver; unload the vfio modules only if this run
- * loaded them and no device is bound to vfio-pci any more (another VM may use it),
- * together with the dependencies loading them brought in (vfio, vfio_pci_core,
- * vfio_virqfd, irqbypass): those that were not loaded before and are unused. */
+ * loaded them and nothing uses them any more (vfio_pci stays while a device is bound
+ * to it: one bound before the run, or another VM's), together with the dependencies
+ * loading them brought in (vfio, vfio_pci_core, vfio_virqfd, irqbypass): those that
+ * were not loaded before and are unused. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -314,16 +315,16 @@ static bool module_unused(const char *module)
 static int undo_modules(struct hostprep_ctx *ctx, const char *loaded, const char *present,
                         struct vl_error *err)
 {
+        /* A device still on vfio-pci (bound before this run, or by another VM) keeps
+         * vfio_pci, which unloading would unbind, and what vfio_pci holds; the rest of
+         * what this run loaded goes if nothing uses it (an open group holds
+         * vfio_iommu_type1), so the host is as before. */
         char **addrs = NULL;
         size_t n = 0;
+        char still_bound[PCI_NAME_LEN] = "";
         pci_driver_devices(VFIO_DRIVER, &addrs, &n);
-        if (n) {
-                step_log(ctx, LOG_NOTICE,
-                         "keeping the vfio modules loaded: %s is still bound to " VFIO_DRIVER,
-                         addrs[0]);
-                pci_addrs_free(addrs, n);
-                return 0;
-        }
+        if (n)
+                snprintf(still_bound, sizeof(still_bound), "%s", addrs[0]);
         pci_addrs_free(addrs, n);
         struct vl_strv deps = {0};
         if (present && collect_dependencies(vfio_modules, 2, &deps) < 0) {
@@ -333,8 +334,15 @@ static int undo_modules(struct hostprep_ctx *ctx, const char *loaded, const char
         int r = 0;
         /* unload in reverse load order: vfio_pci before vfio_iommu_type1 */
         for (int i = 1; i >= 0 && r == 0; i--) {
-                if (!in_comma_list(loaded, vfio_modules[i]) || !module_loaded(vfio_modules[i]))
+                const char *m = vfio_modules[i];
+                if (!in_comma_list(loaded, m) || !module_loaded(m))
                         continue;
+                if (still_bound[0] && (streq(m, "vfio_pci") || !module_unused(m))) {
+                        step_log(ctx, LOG_NOTICE,
+                                 "keeping module %s loaded: %s is still bound to " VFIO_DRIVER, m,
+                                 still_bound);
+                        continue;
+                }
                 r = ctx->modules->remove(ctx->modules->userdata, vfio_modules[i], ctx->timeout_ms,
                                          err);
                 if (r == 0)

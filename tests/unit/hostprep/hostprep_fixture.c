@@ -146,8 +146,9 @@ static void apply_line(const char *tmp, char *line, char *base, size_t base_len,
         } else if (!strcmp(cmd, "dir")) {
                 PATHF(p, "%s/%s", base, words[1]);
                 mkdir_p(p);
-        } else if (!strcmp(cmd, "pcidev") && n == 5) {
+        } else if (!strcmp(cmd, "pcidev") && (n == 5 || n == 6)) {
                 const char *addr = words[1], *cls = words[2], *group = words[3], *drv = words[4];
+                const char *match = n == 6 ? words[5] : drv;
                 char dev[PATH_MAX];
                 PATHF(dev, "%s/sys/bus/pci/devices/%s", base, addr);
                 PATHF(p, "%s/class", dev);
@@ -168,8 +169,10 @@ static void apply_line(const char *tmp, char *line, char *base, size_t base_len,
                         PATHF(p, "%s/sys/bus/pci/drivers/%s/%s", base, drv, addr);
                         PATHF(q, "../../devices/%s", addr);
                         make_link(p, q);
+                }
+                if (strcmp(match, "-") != 0) {
                         PATHF(p, "%s/fake/match/%s", tmp, addr);
-                        PATHF(q, "%s\n", drv);
+                        PATHF(q, "%s\n", match);
                         write_text(p, q);
                 }
         } else if (!strcmp(cmd, "pcidriver") && n == 3) {
@@ -313,8 +316,10 @@ static int fake_unbind(const char *bus, const char *dev, const char *driver)
         return 0;
 }
 
-/* drivers_probe: bind to driver_override, else to the matched driver, if loaded. */
-static int fake_probe(const char *dev)
+/* drivers_probe: bind to driver_override, else to the matched driver, if loaded.
+ * only: a driver that registers probes the devices without a driver for itself alone
+ * (NULL: any driver, as drivers_probe does). */
+static int fake_probe(const char *dev, const char *only)
 {
         char p[PATH_MAX], want[128], now[128];
         root_path(p, sizeof(p), "/sys/bus/pci/devices/%s/driver", dev);
@@ -326,7 +331,7 @@ static int fake_probe(const char *dev)
                 fake_path(p, sizeof(p), "/match/%s", dev);
                 read_small(p, want, sizeof(want));
         }
-        if (!want[0])
+        if (!want[0] || (only && strcmp(want, only) != 0))
                 return 0;
         int r = fake_bind("pci", dev, want);
         return r == -ENODEV ? 0 : r; /* driver not loaded: stays unbound, like the kernel */
@@ -414,7 +419,7 @@ static int fake_kernel_write(const char *path, const char *value, struct vl_erro
                 return r < 0 ? vl_error_set(err, -r, "write '%s' to %s", dev, path) : 0;
         }
         if (!strcmp(path, "/sys/bus/pci/drivers_probe")) {
-                r = fake_probe(dev);
+                r = fake_probe(dev, NULL);
                 return r < 0 ? vl_error_set(err, -r, "write '%s' to %s", dev, path) : 0;
         }
         if (!strcmp(path, "/proc/sys/vm/compact_memory"))
@@ -535,7 +540,8 @@ static int fake_insert(void *ud, const char *module, struct vl_error *err)
                 return vl_error_set(err, ENOENT, "load module %s: not found", module);
         move(p, mod);
         prune_up(p, stash);
-        char drivers[PATH_MAX];
+        char drivers[PATH_MAX], registered[8][NAME_MAX + 1];
+        size_t n_registered = 0;
         PATHF(drivers, "%s/sys/bus/pci/drivers", stash);
         DIR *d = opendir(drivers);
         struct dirent *de;
@@ -545,6 +551,9 @@ static int fake_insert(void *ud, const char *module, struct vl_error *err)
                 PATHF(p, "%s/%s", drivers, de->d_name);
                 root_path(q, sizeof(q), "/sys/bus/pci/drivers/%s", de->d_name);
                 move(p, q);
+                if (n_registered < 8)
+                        snprintf(registered[n_registered++], sizeof(registered[0]), "%s",
+                                 de->d_name);
         }
         if (d)
                 closedir(d);
@@ -564,13 +573,13 @@ static int fake_insert(void *ud, const char *module, struct vl_error *err)
         if (d)
                 closedir(d);
         prune_up(p, stash);
-        /* module init registers its drivers, which probe the unbound devices */
+        /* module init registers its drivers, each of which probes the unbound devices */
         char devices[PATH_MAX];
         root_path(devices, sizeof(devices), "/sys/bus/pci/devices");
         d = opendir(devices);
         while (d && (de = readdir(d)))
-                if (de->d_name[0] != '.')
-                        fake_probe(de->d_name);
+                for (size_t i = 0; i < n_registered && de->d_name[0] != '.'; i++)
+                        fake_probe(de->d_name, registered[i]);
         if (d)
                 closedir(d);
         return 0;

@@ -14,8 +14,11 @@
  *                                     multi-line files such as /proc/iomem, resource
  *   link PATH TARGET                  a symlink
  *   dir PATH
- *   pcidev ADDR CLASS GROUP DRIVER    a PCI device in IOMMU group GROUP, bound to
- *                                     DRIVER ("-": unbound); the kernel matches DRIVER
+ *   pcidev ADDR CLASS GROUP DRIVER [MATCH]
+ *                                     a PCI device in IOMMU group GROUP, bound to
+ *                                     DRIVER ("-": unbound); the kernel matches MATCH
+ *                                     (default DRIVER): the driver a probe without
+ *                                     driver_override binds it to
  *   pcidriver NAME MODULE             a PCI driver provided by MODULE ("-": built in)
  *   module NAME REFCNT [HOLDER...]    /sys/module/NAME
  *   platdev NAME DRIVER               a platform device bound to DRIVER (framebuffers)
@@ -26,7 +29,8 @@
  * to "(null)"), drivers/D/unbind and bind, drivers_probe (binds to the override or the
  * matched driver if loaded), nr_hugepages (capped by TMP/fake/hugepages_free_KB),
  * compact_memory (discarded). Module removal moves the module and its drivers into
- * the stash (refusing while holders remain), loading moves them back and probes.
+ * the stash (refusing while holders remain), loading moves them back and each of its
+ * drivers probes the devices without a driver (for itself only, like the kernel).
  *
  * Processes are /proc/PID folders. Stopping a unit kills its processes (those whose
  * cgroup ends in the unit's real name) by moving them to TMP/fake/procstash, except
