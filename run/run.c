@@ -28,6 +28,7 @@
 #include "run/runstate.h"
 #include "run/spawn.h"
 #include "run/supervise.h"
+#include "run/trust.h"
 #include "util/cleanup.h"
 #include "util/exit_codes.h"
 #include "util/notify.h"
@@ -384,8 +385,27 @@ static char *version_cache_path(const char *run_dir)
         return path;
 }
 
-/* Before anything changes: no journal left over, a QEMU that runs everything the
- * definition asks for, a host that can run it, the VM's own UEFI variables. */
+/* Hooks and the vars folder that root cannot trust refuse the definition (exit 3),
+ * like a definition file others can write. */
+static int check_trust(struct run *run)
+{
+        struct vmdef_diags diags = {0};
+        int n = trust_check(run->def, &diags);
+        log_diags(&diags, run->def->path);
+        vmdef_diags_free(&diags);
+        if (n < 0)
+                return VL_EXIT_FAILURE;
+        if (n > 0) {
+                runlog(LOG_ERR, "%s: refused: root cannot trust what it would run or open for it",
+                       run->def->name);
+                return VL_EXIT_DEFINITION;
+        }
+        return VL_EXIT_OK;
+}
+
+/* Before anything changes: no journal left over, hooks and folders root can trust, a
+ * QEMU that runs everything the definition asks for, a host that can run it, the VM's
+ * own UEFI variables. */
 static int check_before_changes(struct run *run)
 {
         struct vl_error err = {0};
@@ -397,6 +417,9 @@ static int check_before_changes(struct run *run)
                        run->def->name, run->run_dir, run->def->name);
                 return VL_EXIT_BUSY;
         }
+        int ex = check_trust(run);
+        if (ex != VL_EXIT_OK)
+                return ex;
         _cleanup_free_ char *binary = NULL;
         _cleanup_free_ char *version_cache = version_cache_path(run->run_dir);
         if (!version_cache)

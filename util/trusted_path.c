@@ -102,8 +102,8 @@ static bool is_last(const char *rest)
 
 struct walk {
         const struct vl_trust_opts *opts;
-        int fd;          /* the directory we are in */
-        struct stat st;  /* of it */
+        int fd;         /* the directory we are in */
+        struct stat st; /* of it */
         enum holder holder;
         char path[PATH_MAX];
         char rest[PATH_MAX]; /* what is left to walk */
@@ -124,8 +124,8 @@ static int walk_to_root(struct walk *w, struct vl_error *err)
 
 /* A symlink in the current directory: judged by where it sits, then its target
  * replaces it in what is left to walk. */
-static int follow(struct walk *w, int link_fd, const struct stat *lst, const char *name,
-                  bool last, const char *rest, struct vl_error *err)
+static int follow(struct walk *w, int link_fd, const struct stat *lst, const char *name, bool last,
+                  const char *rest, struct vl_error *err)
 {
         char link_path[PATH_MAX];
         snprintf(link_path, sizeof(link_path), "%s", w->path);

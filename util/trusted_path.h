@@ -41,10 +41,10 @@ struct vl_trust_opts {
 };
 
 struct vl_trusted {
-        int fd;               /* O_PATH|O_CLOEXEC of the object; -1 when the walk failed */
-        struct stat st;       /* of the object (a symlink's target, not the link) */
-        char path[4096];      /* the object's path with every symlink resolved */
-        bool holder_trusted;  /* the directory holding the object is trusted */
+        int fd;              /* O_PATH|O_CLOEXEC of the object; -1 when the walk failed */
+        struct stat st;      /* of the object (a symlink's target, not the link) */
+        char path[4096];     /* the object's path with every symlink resolved */
+        bool holder_trusted; /* the directory holding the object is trusted */
 };
 
 /* Walks path (absolute) to the object. Returns 0 with *out filled (close out->fd), or

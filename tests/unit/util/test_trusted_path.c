@@ -72,8 +72,8 @@ static int teardown(void **state)
 }
 
 /* Walks DIR/rel; returns the result, *msg the error (or the resolved path). */
-static int walk(const struct tree *t, const char *rel, const struct vl_trust_opts *opts,
-                char *msg, size_t len)
+static int walk(const struct tree *t, const char *rel, const struct vl_trust_opts *opts, char *msg,
+                size_t len)
 {
         char path[PATH_MAX];
         snprintf(path, sizeof(path), "%s/%s", t->dir, rel);
@@ -98,7 +98,8 @@ static int walk(const struct tree *t, const char *rel, const struct vl_trust_opt
         } while (0)
 
 static const struct vl_trust_opts owned = {.mode = VL_TRUST_OWNED};
-static const struct vl_trust_opts owned_no_link = {.mode = VL_TRUST_OWNED, .no_final_symlink = true};
+static const struct vl_trust_opts owned_no_link = {.mode = VL_TRUST_OWNED,
+                                                   .no_final_symlink = true};
 static const struct vl_trust_opts symlinks = {.mode = VL_TRUST_SYMLINKS};
 
 static void test_root_owned_tree_is_trusted(void **state)
@@ -264,7 +265,8 @@ static void test_every_directory_on_the_way_is_visited(void **state)
         mk(t, "a/b", S_IFDIR | 0755, 0);
         mk(t, "a/b/f", 0644, 0);
         int n = 0, depth = 0;
-        struct vl_trust_opts opts = {.mode = VL_TRUST_OWNED, .visit_dir = count_dirs, .userdata = &n};
+        struct vl_trust_opts opts = {
+                .mode = VL_TRUST_OWNED, .visit_dir = count_dirs, .userdata = &n};
         char msg[1024];
         assert_int_equal(walk(t, "a/b/f", &opts, msg, sizeof(msg)), 0);
         for (const char *p = msg; *p; p++)
@@ -305,8 +307,8 @@ int main(void)
                         teardown),
                 cmocka_unit_test_setup_teardown(test_symlink_in_a_user_directory_is_refused, setup,
                                                 teardown),
-                cmocka_unit_test_setup_teardown(test_symlink_in_a_root_directory_is_followed,
-                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_symlink_in_a_root_directory_is_followed, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_final_symlink_is_refused_when_asked, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_every_directory_on_the_way_is_visited, setup,
