@@ -249,9 +249,13 @@ int journal_load(const char *run_dir, struct journal_records *out, struct vl_err
         close(dir.fd);
         if (fd < 0 && e == ENOENT)
                 return -ENOENT;
+        if (fd < 0 && e == ELOOP) /* O_NOFOLLOW met a symlink */
+                return vl_error_set_plain(
+                        err, EPERM,
+                        "refusing the journal: %s is a symlink; a journal is a file of root's, never a symlink",
+                        path);
         if (fd < 0)
-                return vl_error_set(
-                        err, e, "open %s (a journal is a file of root's, never a symlink)", path);
+                return vl_error_set(err, e, "open %s", path);
         struct stat st;
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !vl_trusted_stat(&st)) {
                 r = S_ISREG(st.st_mode)
