@@ -178,4 +178,10 @@ int hostprep_run_hooks(const struct vm_def *def, const char *stage, struct vl_er
 struct vl_strv;
 int hostprep_check_hooks(const struct vm_def *def, struct vl_strv *problems);
 
+/* Whether root may hand QEMU's user what it opens read-write (the hand-over step):
+ * each path reached without a symlink someone other than root could have made, and no
+ * regular file with other hard links in a folder others can write. Adds one line per
+ * refusal. Returns 0 or -ENOMEM. */
+int hostprep_check_handover(const struct vm_def *def, struct vl_strv *problems);
+
 void hostprep_report_free(struct hostprep_report *report);

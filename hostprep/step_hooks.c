@@ -1,5 +1,5 @@
 /* User hooks in the layout of the libvirt hook helper:
- *   HOOKS_DIR/NAME/prepare/begin/    before QEMU starts (last prepare step)
+ *   HOOKS_DIR/NAME/prepare/begin/    before QEMU starts (prepare step, before the hand-over)
  *   HOOKS_DIR/NAME/started/begin/    after QEMU runs (hostprep_run_hooks, from `run`)
  *   HOOKS_DIR/NAME/release/end/      on restore
  * Each executable runs with argv NAME OPERATION SUB-OPERATION "-" (libvirt's order)

@@ -9,6 +9,8 @@
 const struct hostprep_step *const hostprep_steps[] = {
         &step_checks,     &step_hugepages,   &step_governor, &step_isolation, &step_units,
         &step_vtconsoles, &step_framebuffer, &step_modules,  &step_vfio,      &step_hooks,
+        /* last: after vfio-pci made /dev/vfio/N and the hooks made what they make */
+        &step_handover,
 };
 const size_t hostprep_n_steps = ELEMENTSOF(hostprep_steps);
 

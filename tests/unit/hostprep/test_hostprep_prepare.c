@@ -285,11 +285,13 @@ static void test_failing_undo_is_named_and_a_second_restore_finishes(void **stat
                 int r = restore_fresh(&f, &report);
                 f.opts.fail_undo = NULL;
                 char *after = fixture_snapshot(&f);
-                if (strcmp(before, after) == 0) {
+                if (r == 0) {
                         /* the step journaled nothing (checks, hooks without hooks) */
-                        assert_int_equal(r, 0);
+                        assert_same_tree(before, after);
                         assert_int_equal(report.n_failures, 0);
                 } else {
+                        /* (the hand-over's failed undo leaves no trace here: /dev/vfio/N
+                         * goes with vfio-pci, as on a real host) */
                         assert_true(r < 0);
                         assert_true(report.n_failures > 0);
                         assert_true(report.journal_kept);
