@@ -18,9 +18,8 @@ int trust_check(const struct vm_def *def, struct vmdef_diags *diags)
         /* the hand-over's lines name their key themselves */
         for (size_t i = 0; i < problems.count; i++) {
                 bool hooks = strncmp(problems.items[i], "hooks", 5) == 0;
-                vmdef_diag_add(diags, VMDEF_ERROR,
-                               hooks ? vmdef_key_line(def, "hooks", "dir") : 0, hooks ? "hooks" : "",
-                               hooks ? "dir" : "", "%s", problems.items[i]);
+                vmdef_diag_add(diags, VMDEF_ERROR, hooks ? vmdef_key_line(def, "hooks", "dir") : 0,
+                               hooks ? "hooks" : "", hooks ? "dir" : "", "%s", problems.items[i]);
         }
         int n = (int)problems.count;
         vl_strv_free(&problems);
