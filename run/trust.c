@@ -25,8 +25,9 @@ int trust_check(const struct vm_def *def, struct vmdef_diags *diags)
         vl_strv_free(&problems);
         struct vl_error err = {0};
         if (ovmf_vars_check(def, &err) < 0) {
-                vmdef_diag_add(diags, VMDEF_ERROR, vmdef_key_line(def, "firmware", "vars"),
-                               "firmware", "vars", "%s", err.msg);
+                /* its message starts with "[firmware] vars" already */
+                vmdef_diag_add(diags, VMDEF_ERROR, vmdef_key_line(def, "firmware", "vars"), "",
+                               "", "%s", err.msg);
                 n++;
         }
         return n;
