@@ -105,7 +105,9 @@ static int list_resources(const struct vm_def *def, struct resource **res, size_
         }
         if (r == 0 && def->firmware == VMDEF_FIRMWARE_UEFI && def->ovmf_vars)
                 r = add_resource(res, n, def->ovmf_vars, RES_FILE, "firmware", "vars");
-        if (r == 0 && def->serial && def->serial[0] == '/') {
+        /* a log file; a device or a descriptor (/dev/stdout, a pty) QEMU opens itself */
+        if (r == 0 && def->serial && def->serial[0] == '/' && strncmp(def->serial, "/dev/", 5) &&
+            strncmp(def->serial, "/proc/", 6)) {
                 r = add_resource(res, n, def->serial, RES_FILE, "qemu", "serial");
                 if (r == 0)
                         (*res)[*n - 1].create = true;
@@ -263,6 +265,11 @@ static int inspect_resource(struct handover_state *s, const struct resource *res
         }
         if (r < 0)
                 return vl_strv_pushf(&s->problems, "%s %s: %s", res->what, res->path, err.msg);
+        if (res->create && !S_ISREG(t.st.st_mode)) {
+                close(t.fd);
+                return vl_strv_pushf(&s->lines, "%s %s is not a regular file: QEMU opens it itself",
+                                     res->what, res->path);
+        }
         char was[64];
         owner_text(&t.st, was, sizeof(was));
         r = refuse_file(res, &t, &err);
@@ -406,6 +413,8 @@ static int hand_over(struct hostprep_ctx *ctx, const struct handover_state *s,
         if (r < 0)
                 return vl_error_prefix(err, "%s %s", res->what, res->path);
         _cleanup_close_ int fd = t.fd;
+        if (res->create && !S_ISREG(t.st.st_mode))
+                return 0; /* a FIFO, a device: QEMU opens it itself */
         if ((r = refuse_file(res, &t, err)) < 0)
                 return r;
         char dev[32], ino[32], uid[16], gid[16], mode[16], desc[PATH_MAX / 2];

@@ -68,7 +68,9 @@ static void test_first_run_copies_the_template_privately(void **state)
         struct vm_def def = def_with(template_path, vars_path);
         bool created = false;
         struct vl_error err = {0};
+        mode_t mask = umask(0077);
         assert_int_equal(ovmf_vars_ensure(&def, &created, &err), 0);
+        umask(mask);
         assert_true(created);
         assert_string_equal(read_file(vars_path), "template");
         struct stat st;
@@ -77,6 +79,10 @@ static void test_first_run_copies_the_template_privately(void **state)
         char tmp[300];
         snprintf(tmp, sizeof(tmp), "%s.new", vars_path);
         assert_int_equal(access(tmp, F_OK), -1);
+        /* the folders it made let QEMU's user through to the file, whatever the umask */
+        snprintf(tmp, sizeof(tmp), "%s/vms", dir);
+        assert_int_equal(stat(tmp, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0711);
 }
 
 static void test_existing_vars_keep_the_boot_entries(void **state)
