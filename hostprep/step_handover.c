@@ -203,7 +203,11 @@ static int check_reach(const struct handover_state *s, const char *what, const c
         if (!realpath(full, real))
                 return 0; /* missing: said by the checks of the definition's files */
         struct stat st;
-        for (char *p = strchr(real + 1, '/'); p; p = strchr(p + 1, '/')) {
+        /* a fixture's own folders above its /dev are the test's, not the host's */
+        size_t root_len = strncmp(path, "/dev/", 5) == 0 ? strlen(sysroot_get()) : 0;
+        if (strncmp(real, sysroot_get(), root_len) != 0)
+                root_len = 0;
+        for (char *p = strchr(real + root_len + 1, '/'); p; p = strchr(p + 1, '/')) {
                 *p = '\0';
                 int ok = stat(real, &st) == 0 && account_may(&s->account, &st, 1);
                 if (!ok)
@@ -223,9 +227,9 @@ static int check_reach(const struct handover_state *s, const char *what, const c
         return 0;
 }
 
-static int check_read_only(const struct vm_def *def, const struct handover_state *s)
+static int check_read_only(const struct vm_def *def, struct handover_state *s)
 {
-        struct vl_strv *p = (struct vl_strv *)&s->problems;
+        struct vl_strv *p = &s->problems;
         int r = 0;
         if (def->firmware == VMDEF_FIRMWARE_UEFI && def->ovmf_code)
                 r = check_reach(s, "[firmware] code", def->ovmf_code, true, p);
@@ -326,7 +330,6 @@ static int handover_inspect(struct hostprep_ctx *ctx, void **state, struct vl_er
 static int handover_describe(struct hostprep_ctx *ctx, const void *state,
                              struct hostprep_plan *plan)
 {
-        (void)ctx;
         const struct handover_state *s = state;
         if (s->as_root)
                 return plan_add(plan, "handover",

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,10 +28,11 @@
 #define DISK_UID  1234
 #define DISK_GID  5678
 #define DISK_MODE 0440
+#define EVENT_GID 105 /* like the input group */
 
 struct files {
         char dir[64];
-        char disk[128], vars[128], vfio[PATH_MAX];
+        char disk[128], vars[128], vfio[PATH_MAX], event[PATH_MAX];
         struct vl_account qemu;
         struct fixture f;
 };
@@ -61,10 +63,23 @@ static void setup_files(struct files *t, const char *extra)
         make_file(t->vars, 0, 0, 0600);
         char ini[4096];
         snprintf(ini, sizeof(ini),
-                 DEF_RTX2060 "[disk.system]\npath = %s\n[firmware]\nvars = %s\n%s", t->disk,
-                 t->vars, extra ? extra : "");
+                 DEF_RTX2060 "[evdev.kbd]\npath = /dev/input/by-id/usb-kbd-event-kbd\n"
+                             "[disk.system]\npath = %s\n[firmware]\nvars = %s\n%s",
+                 t->disk, t->vars, extra ? extra : "");
         fixture_setup(&t->f, "rtx2060-4fn", ini);
         snprintf(t->vfio, sizeof(t->vfio), "%s/dev/vfio/14", t->f.root);
+        /* an evdev node named by udev's by-id symlink, in /dev of the fixture */
+        char dir[PATH_MAX / 2], link[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s/dev/input/by-id", t->f.root);
+        char cmd[PATH_MAX + 16];
+        snprintf(cmd, sizeof(cmd), "mkdir -p %s", dir);
+        assert_int_equal(system(cmd), 0);
+        snprintf(t->event, sizeof(t->event), "%s/dev/input/event3", t->f.root);
+        assert_int_equal(mknod(t->event, S_IFCHR | 0660, makedev(1, 3)), 0);
+        assert_int_equal(chown(t->event, 0, EVENT_GID), 0);
+        assert_int_equal(chmod(t->event, 0660), 0);
+        snprintf(link, sizeof(link), "%s/usb-kbd-event-kbd", dir);
+        assert_int_equal(symlink("../event3", link), 0);
 }
 
 static void teardown_files(struct files *t)
@@ -91,6 +106,7 @@ static void assert_owner(const char *path, uid_t uid, gid_t gid, mode_t mode)
 
 static void assert_as_before(const struct files *t)
 {
+        assert_owner(t->event, 0, EVENT_GID, 0660);
         assert_owner(t->disk, DISK_UID, DISK_GID, DISK_MODE);
         assert_owner(t->vars, 0, 0, 0600);
 }
@@ -126,6 +142,7 @@ static void test_qemus_user_owns_what_qemu_writes_and_everything_comes_back(void
         assert_owner(t.disk, t.qemu.uid, t.qemu.gid, 0640);
         assert_owner(t.vars, t.qemu.uid, t.qemu.gid, 0600);
         assert_owner(t.vfio, t.qemu.uid, t.qemu.gid, 0600);
+        assert_owner(t.event, t.qemu.uid, t.qemu.gid, 0660); /* the node, not the symlink */
         assert_int_equal(restore_fresh(&t, &report, NULL), 0);
         assert_int_equal(report.n_failures, 0);
         hostprep_report_free(&report);
@@ -143,10 +160,10 @@ static void test_qemus_user_owns_what_qemu_writes_and_everything_comes_back(void
 static void test_each_change_is_journaled_before_it_is_made(void **state)
 {
         (void)state;
-        const char *order[] = {"vfio", "disk", "vars"};
+        const char *order[] = {"vfio", "evdev", "disk", "vars"};
         size_t k = step_index("handover");
         assert_true(k > 0);
-        for (unsigned n = 1; n <= 4; n++) {
+        for (unsigned n = 1; n <= 5; n++) {
                 struct files t;
                 setup_files(&t, NULL);
                 char *before = fixture_snapshot(&t.f);
@@ -164,9 +181,10 @@ static void test_each_change_is_journaled_before_it_is_made(void **state)
                 assert_int_equal(waitpid(pid, &status, 0), pid);
                 bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
                 fprintf(stderr, "killed before record %u: %s\n", n, killed ? "yes" : "no");
-                assert_true(killed == (n <= 3)); /* three files, three records */
-                for (unsigned i = 1; i <= 3; i++) {
-                        const char *path = i == 1 ? t.vfio : i == 2 ? t.disk : t.vars;
+                assert_true(killed == (n <= 4)); /* four files, four records */
+                for (unsigned i = 1; i <= 4; i++) {
+                        const char *paths[] = {t.vfio, t.event, t.disk, t.vars};
+                        const char *path = paths[i - 1];
                         struct stat st;
                         assert_int_equal(stat(path, &st), 0);
                         bool handed = st.st_uid == t.qemu.uid;
@@ -189,7 +207,7 @@ static void test_each_change_is_journaled_before_it_is_made(void **state)
 static void test_a_failure_before_each_hand_over_rolls_back(void **state)
 {
         (void)state;
-        for (unsigned n = 1; n <= 4; n++) {
+        for (unsigned n = 1; n <= 5; n++) {
                 struct files t;
                 setup_files(&t, NULL);
                 char *before = fixture_snapshot(&t.f);
@@ -228,7 +246,7 @@ static void test_a_failed_give_back_is_named_and_the_next_restore_finishes(void 
         size_t named = 0;
         for (size_t i = 0; i < report.n_failures; i++)
                 named += strncmp(report.failures[i], "handover: could not give ", 25) == 0;
-        assert_int_equal(named, 3);
+        assert_int_equal(named, 4);
         hostprep_report_free(&report);
         assert_owner(t.disk, t.qemu.uid, t.qemu.gid, 0640);
         assert_int_equal(restore_fresh(&t, &report, NULL), 0);
