@@ -26,8 +26,8 @@ int trust_check(const struct vm_def *def, struct vmdef_diags *diags)
         struct vl_error err = {0};
         if (ovmf_vars_check(def, &err) < 0) {
                 /* its message starts with "[firmware] vars" already */
-                vmdef_diag_add(diags, VMDEF_ERROR, vmdef_key_line(def, "firmware", "vars"), "",
-                               "", "%s", err.msg);
+                vmdef_diag_add(diags, VMDEF_ERROR, vmdef_key_line(def, "firmware", "vars"), "", "",
+                               "%s", err.msg);
                 n++;
         }
         return n;
