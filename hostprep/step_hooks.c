@@ -192,7 +192,8 @@ static int reap_hook(pid_t pid, unsigned timeout_s, bool watch_stop, int *status
  * signalfd, so SIGTERM ends it; in its own process group, so a timeout ends everything
  * it started; stdin /dev/null: in its own group a hook reading the terminal would stop
  * (SIGTTIN) until its timeout. It runs from the descriptor that was checked
- * (execveat), left open across exec so a script's interpreter can read /dev/fd/N. */
+ * (execveat); a script's interpreter reads it as /dev/fd/N, so for a script it stays
+ * open across exec. */
 static void hook_child(int fd, char **argv, char **env, int report_fd)
 {
         static const int defaults[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD};
@@ -207,8 +208,11 @@ static void hook_child(int fd, char **argv, char **env, int report_fd)
                 dup2(null, STDIN_FILENO);
                 close(null);
         }
-        fcntl(fd, F_SETFD, 0);
         syscall(SYS_execveat, fd, "", argv, env, AT_EMPTY_PATH);
+        if (errno == ENOENT) { /* a script: its interpreter opens /dev/fd/N, keep it open */
+                fcntl(fd, F_SETFD, 0);
+                syscall(SYS_execveat, fd, "", argv, env, AT_EMPTY_PATH);
+        }
         int e = errno;
         ssize_t ignored = write(report_fd, &e, sizeof(e));
         (void)ignored;

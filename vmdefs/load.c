@@ -142,8 +142,8 @@ static int read_all(int fd, size_t size, char **out, size_t *len)
 /* Opens the definition for reading without trusting anyone but root with the way to
  * it: a symlink is followed only where only root could have put it, and every folder
  * above the file itself must be root's and not writable by others (a user who can
- * rename a folder on the way can swap the file). On the descriptors the walk opened,
- * so what was checked is what is read. Returns an fd, or -errno with diags set. */
+ * rename a folder on the way can swap the file), or root's and sticky like /tmp. On the descriptors
+ * the walk opened, so what was checked is what is read. Returns an fd, or -errno with diags set. */
 static int open_checked(const char *path, const struct vmdef_load_opts *opts,
                         struct vmdef_diags *diags)
 {
@@ -168,23 +168,20 @@ static int open_checked(const char *path, const struct vmdef_load_opts *opts,
                                   strerror(-r));
         _cleanup_close_ int path_fd = file.fd;
         bool check_dirs = !(opts && opts->allow_unsafe_owner && geteuid() != 0);
-        if (check_dirs && !S_ISDIR(file.st.st_mode)) { /* a folder is refused below */
-                char dir[PATH_MAX];
-                snprintf(dir, sizeof(dir), "%s", file.path);
-                *(strrchr(dir, '/') == dir ? dir + 1 : strrchr(dir, '/')) = '\0';
+        /* A file others own or may write is refused by check_owner() with its own
+         * words; for one of root's, every folder on the way must be root's too (a
+         * sticky one of root's such as /tmp passes: no one else can swap root's file). */
+        if (check_dirs && S_ISREG(file.st.st_mode) && vl_trusted_stat(&file.st)) {
                 struct vl_trust_opts owned = {.mode = VL_TRUST_OWNED};
-                struct vl_trusted parent;
-                r = vl_trusted_open(dir, &owned, &parent, &err);
+                struct vl_trusted again;
+                r = vl_trusted_open(file.path, &owned, &again, &err);
                 if (r < 0)
                         return file_error(
                                 diags, -r,
                                 "in a folder root cannot trust: %s; it drives root actions",
                                 err.msg);
-                struct stat again;
-                int same = fstatat(parent.fd, strrchr(file.path, '/') + 1, &again,
-                                   AT_SYMLINK_NOFOLLOW) == 0 &&
-                           again.st_dev == file.st.st_dev && again.st_ino == file.st.st_ino;
-                close(parent.fd);
+                bool same = again.st.st_dev == file.st.st_dev && again.st.st_ino == file.st.st_ino;
+                close(again.fd);
                 if (!same)
                         return file_error(diags, EAGAIN,
                                           "changed while it was being opened; try again");

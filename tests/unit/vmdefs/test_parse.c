@@ -387,7 +387,13 @@ static void test_load_refuses_a_definition_in_a_folder_others_can_write(void **s
         assert_non_null(strstr(diags.items[0].msg, "give the real path instead of the symlink"));
         vmdef_diags_free(&diags);
         unlink(link);
+        /* root's sticky folder like /tmp: no one else can swap root's file in it */
         assert_int_equal(chown(tmpdir, 0, 0), 0);
+        assert_int_equal(chmod(tmpdir, 01777), 0);
+        struct vm_def *ok = NULL;
+        assert_int_equal(vmdef_load(path, NULL, &ok, &diags), 0);
+        vmdef_free(ok);
+        vmdef_diags_free(&diags);
         assert_int_equal(chmod(tmpdir, 0700), 0);
 }
 
