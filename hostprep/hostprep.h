@@ -171,4 +171,17 @@ int hostprep_gpu_group(const struct vm_def *def, struct vmdef_pci_addr **members
  * -ECANCELED, and the signal stays for the caller. */
 int hostprep_run_hooks(const struct vm_def *def, const char *stage, struct vl_error *err);
 
+/* Whether root may run the VM's hooks (every stage): the hooks dir, the VM's dir, each
+ * stage dir and each hook, and every directory above them, owned by root and not
+ * writable by group or others, and no hook a symlink. Adds one line per refusal,
+ * naming the path and the chown/chmod that fixes it. Returns 0 or -ENOMEM. */
+struct vl_strv;
+int hostprep_check_hooks(const struct vm_def *def, struct vl_strv *problems);
+
+/* Whether root may hand QEMU's user what it opens read-write (the hand-over step):
+ * each path reached without a symlink someone other than root could have made, and no
+ * regular file with other hard links in a folder others can write. Adds one line per
+ * refusal. Returns 0 or -ENOMEM. */
+int hostprep_check_handover(const struct vm_def *def, struct vl_strv *problems);
+
 void hostprep_report_free(struct hostprep_report *report);

@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/array.h"
 #include "util/macro.h"
+#include "util/trusted_path.h"
 
 struct journal {
         int fd;
@@ -233,17 +235,44 @@ int journal_load(const char *run_dir, struct journal_records *out, struct vl_err
         char path[PATH_MAX];
         if (journal_path(run_dir, path, sizeof(path)) < 0)
                 return vl_error_set(err, ENAMETOOLONG, "journal in %s", run_dir);
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        /* Restore acts as root on what the journal says: a run dir or journal that
+         * someone else could have written (a planted journal) is refused. */
+        struct vl_trust_opts owned = {.mode = VL_TRUST_OWNED};
+        struct vl_trusted dir;
+        int r = vl_trusted_open(run_dir, &owned, &dir, err);
+        if (r == -ENOENT)
+                return -ENOENT;
+        if (r < 0)
+                return vl_error_prefix(err, "refusing the journal in %s", run_dir);
+        int fd = openat(dir.fd, JOURNAL_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        int e = errno;
+        close(dir.fd);
+        if (fd < 0 && e == ENOENT)
+                return -ENOENT;
+        if (fd < 0 && e == ELOOP) /* O_NOFOLLOW met a symlink */
+                return vl_error_set_plain(
+                        err, EPERM,
+                        "refusing the journal: %s is a symlink; a journal is a file of root's, never a symlink",
+                        path);
+        if (fd < 0)
+                return vl_error_set(err, e, "open %s", path);
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !vl_trusted_stat(&st)) {
+                r = S_ISREG(st.st_mode)
+                            ? vl_trust_refuse(path, &st, err)
+                            : vl_error_set_plain(err, EPERM, "%s is not a regular file", path);
+                close(fd);
+                return vl_error_prefix(err, "refusing the journal");
+        }
+        _cleanup_fclose_ FILE *f = fdopen(fd, "re");
         if (!f) {
-                if (errno == ENOENT)
-                        return -ENOENT;
-                return vl_error_set(err, errno, "open %s", path);
+                close(fd);
+                return vl_error_set(err, ENOMEM, "open %s", path);
         }
         _cleanup_free_ char *line = NULL;
         size_t cap = 0;
         ssize_t n;
         unsigned lineno = 0;
-        int r = 0;
         while ((n = getline(&line, &cap, f)) > 0) {
                 lineno++;
                 if (line[n - 1] != '\n') {

@@ -1,5 +1,5 @@
 /* User hooks in the layout of the libvirt hook helper:
- *   HOOKS_DIR/NAME/prepare/begin/    before QEMU starts (last prepare step)
+ *   HOOKS_DIR/NAME/prepare/begin/    before QEMU starts (prepare step, before the hand-over)
  *   HOOKS_DIR/NAME/started/begin/    after QEMU runs (hostprep_run_hooks, from `run`)
  *   HOOKS_DIR/NAME/release/end/      on restore
  * Each executable runs with argv NAME OPERATION SUB-OPERATION "-" (libvirt's order)
@@ -11,11 +11,11 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -25,34 +25,104 @@
 #include "util/clock.h"
 #include "util/pidfd.h"
 #include "util/stop_signal.h"
+#include "util/trusted_path.h"
 #include "vmdefs/vmdef.h"
-
-extern char **environ;
 
 #define DEFAULT_HOOKS_DIR "/etc/vmlaunch/hooks"
 
-/* Executables in DIR/STAGE, sorted by name (they are run in that order). */
-static int list_hooks(const char *dir, const char *stage, struct vl_strv *out)
+/* Root runs them: the hooks dir, the VM's, every stage dir and every hook (and the
+ * directories above them, up to /) must be owned by root and writable by no one else
+ * (util/trusted_path.h), and a hook must be given by its real path, not a symlink. */
+struct hook_list {
+        struct vl_strv paths;
+        int *fds; /* O_PATH of each, for execveat: what was checked is what runs */
+};
+
+static void hook_list_free(struct hook_list *l)
 {
-        *out = (struct vl_strv){0};
+        for (size_t i = 0; i < l->paths.count; i++)
+                if (l->fds[i] >= 0)
+                        close(l->fds[i]);
+        free(l->fds);
+        vl_strv_free(&l->paths);
+}
+
+/* One entry of a checked stage dir: a trusted executable to run (1), something not to
+ * run (0: a directory, a file without x), or a refusal. */
+static int check_entry(int stage_fd, const char *path, const char *name, int *fd,
+                       struct vl_error *err)
+{
+        *fd = openat(stage_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+        if (*fd < 0 || fstat(*fd, &st) < 0)
+                return vl_error_set(err, errno, "hook %s", path);
+        int r = 0;
+        if (S_ISLNK(st.st_mode)) {
+                char target[PATH_MAX];
+                ssize_t n = readlinkat(*fd, "", target, sizeof(target) - 1);
+                target[n > 0 ? n : 0] = '\0';
+                r = vl_error_set_plain(
+                        err, EPERM,
+                        "hook %s is a symlink (to %s); root runs hooks only by their real path: give the real path instead of the symlink (put the program itself there)",
+                        path, target);
+        } else if (S_ISREG(st.st_mode) && !vl_trusted_stat(&st)) {
+                r = vl_trust_refuse(path, &st, err);
+                vl_error_prefix(err, "hook");
+        } else if (S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
+                return 1;
+        }
+        close(*fd);
+        *fd = -1;
+        return r;
+}
+
+/* The executables in DIR/STAGE, sorted by name (they are run in that order), each
+ * checked and held open. A missing stage dir has none. */
+static int list_hooks(const char *dir, const char *stage, struct hook_list *out,
+                      struct vl_error *err)
+{
+        *out = (struct hook_list){0};
         char stage_dir[PATH_MAX / 2];
         snprintf(stage_dir, sizeof(stage_dir), "%s/%s", dir, stage);
-        struct vl_strv names = {0};
         /* hooks live in the configuration, not under the system root */
-        int r = list_dir_sorted(stage_dir, &names);
+        struct vl_trust_opts trust = {.mode = VL_TRUST_OWNED};
+        struct vl_trusted sd;
+        int r = vl_trusted_open(stage_dir, &trust, &sd, err);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
-                return r;
+                return vl_error_prefix(err, "hooks");
+        if (!S_ISDIR(sd.st.st_mode)) {
+                close(sd.fd);
+                return vl_error_set_plain(err, ENOTDIR, "hooks: %s is not a directory", stage_dir);
+        }
+        char via[64];
+        snprintf(via, sizeof(via), "/proc/self/fd/%d", sd.fd);
+        struct vl_strv names = {0};
+        r = list_dir_sorted(via, &names);
+        if (r < 0)
+                r = vl_error_set(err, -r, "list hooks in %s", stage_dir);
+        if (r == 0 && names.count && !(out->fds = calloc(names.count, sizeof(int))))
+                r = vl_error_set(err, ENOMEM, "hooks");
         for (size_t i = 0; i < names.count && r == 0; i++) {
                 char path[PATH_MAX];
-                struct stat st;
+                int fd = -1;
                 snprintf(path, sizeof(path), "%s/%s", stage_dir, names.items[i]);
-                if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0)
-                        r = vl_strv_push(out, path);
+                r = check_entry(sd.fd, path, names.items[i], &fd, err);
+                if (r > 0) {
+                        out->fds[out->paths.count] = fd;
+                        r = vl_strv_push(&out->paths, path);
+                        if (r < 0) {
+                                close(fd);
+                                r = vl_error_set(err, ENOMEM, "hooks");
+                        }
+                }
         }
         vl_strv_free(&names);
-        return r;
+        close(sd.fd);
+        if (r < 0)
+                hook_list_free(out);
+        return r < 0 ? r : 0;
 }
 
 /* How long a hook gets to exit after SIGTERM before its process group is killed. */
@@ -110,28 +180,73 @@ static int reap_hook(pid_t pid, unsigned timeout_s, bool watch_stop, int *status
         return 0;
 }
 
-/* A hook starts with default signal handling and nothing blocked, whatever vmlaunch
- * blocks for its signalfd, so SIGTERM ends it. */
-static void hook_spawn_attrs(posix_spawnattr_t *attr)
+/* What a hook gets, whoever started vmlaunch: a fixed PATH and locale, and the VM and
+ * stage it runs for; nothing of vmlaunch's own environment (no NOTIFY_SOCKET, no LD_*,
+ * no user's variables). LANG is fixed, not inherited, so a hook behaves the same from a
+ * terminal and from the unit. Documented in vmlaunch.ini(5), [hooks]. */
+#define HOOK_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define HOOK_LANG "LANG=C.UTF-8"
+
+/* In the child, between fork and exec: only async-signal-safe calls. A hook starts
+ * with default signal handling and nothing blocked, whatever vmlaunch blocks for its
+ * signalfd, so SIGTERM ends it; in its own process group, so a timeout ends everything
+ * it started; stdin /dev/null: in its own group a hook reading the terminal would stop
+ * (SIGTTIN) until its timeout. It runs from the descriptor that was checked
+ * (execveat); a script's interpreter reads it as /dev/fd/N, so for a script it stays
+ * open across exec. */
+static void hook_child(int fd, char **argv, char **env, int report_fd)
 {
-        sigset_t none, defaults;
+        static const int defaults[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD};
+        for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+                signal(defaults[i], SIG_DFL);
+        sigset_t none;
         sigemptyset(&none);
-        sigemptyset(&defaults);
-        sigaddset(&defaults, SIGINT);
-        sigaddset(&defaults, SIGTERM);
-        sigaddset(&defaults, SIGHUP);
-        sigaddset(&defaults, SIGPIPE);
-        sigaddset(&defaults, SIGCHLD);
-        posix_spawnattr_init(attr);
-        /* its own process group, so a timeout ends everything the hook started */
-        posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                               POSIX_SPAWN_SETSIGDEF);
-        posix_spawnattr_setpgroup(attr, 0);
-        posix_spawnattr_setsigmask(attr, &none);
-        posix_spawnattr_setsigdefault(attr, &defaults);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        setpgid(0, 0);
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0 && null != STDIN_FILENO) {
+                dup2(null, STDIN_FILENO);
+                close(null);
+        }
+        syscall(SYS_execveat, fd, "", argv, env, AT_EMPTY_PATH);
+        if (errno == ENOENT) { /* a script: its interpreter opens /dev/fd/N, keep it open */
+                fcntl(fd, F_SETFD, 0);
+                syscall(SYS_execveat, fd, "", argv, env, AT_EMPTY_PATH);
+        }
+        int e = errno;
+        ssize_t ignored = write(report_fd, &e, sizeof(e));
+        (void)ignored;
+        _exit(127);
 }
 
-static int run_hook(const char *path, const char *vm, const char *stage, unsigned timeout_s,
+/* Forks and execs the hook; returns its pid, or -errno when it could not be run. */
+static pid_t spawn_hook(int fd, char **argv, char **env)
+{
+        int report[2];
+        if (pipe2(report, O_CLOEXEC) < 0)
+                return -errno;
+        pid_t pid = fork();
+        if (pid == 0)
+                hook_child(fd, argv, env, report[1]);
+        close(report[1]);
+        if (pid < 0) {
+                close(report[0]);
+                return -errno;
+        }
+        int e = 0;
+        ssize_t n;
+        while ((n = read(report[0], &e, sizeof(e))) < 0 && errno == EINTR)
+                ;
+        close(report[0]);
+        if (n == (ssize_t)sizeof(e)) { /* exec failed: reap the child that reported it */
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                return -e;
+        }
+        return pid;
+}
+
+static int run_hook(const char *path, int fd, const char *vm, const char *stage, unsigned timeout_s,
                     bool watch_stop, struct vl_error *err)
 {
         char op[64], sub[64], env_vm[512], env_stage[128];
@@ -142,37 +257,14 @@ static int run_hook(const char *path, const char *vm, const char *stage, unsigne
                 *slash = '\0';
         snprintf(env_vm, sizeof(env_vm), "VMLAUNCH_VM=%s", vm);
         snprintf(env_stage, sizeof(env_stage), "VMLAUNCH_STAGE=%s", stage);
-        struct vl_strv env = {0};
-        int r = 0;
-        for (char **e = environ; e && *e && r == 0; e++)
-                if (strncmp(*e, "VMLAUNCH_VM=", 12) && strncmp(*e, "VMLAUNCH_STAGE=", 15))
-                        r = vl_strv_push(&env, *e);
-        if (r == 0)
-                r = vl_strv_push(&env, env_vm);
-        if (r == 0)
-                r = vl_strv_push(&env, env_stage);
-        if (r < 0) {
-                vl_strv_free(&env);
-                return vl_error_set(err, ENOMEM, "hook %s", path);
-        }
-        posix_spawnattr_t attr;
-        hook_spawn_attrs(&attr);
-        /* stdin /dev/null: in its own process group a hook reading the terminal would
-         * stop (SIGTTIN) until its timeout; vmlaunch may run with no terminal anyway */
-        posix_spawn_file_actions_t files;
-        posix_spawn_file_actions_init(&files);
-        posix_spawn_file_actions_addopen(&files, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        char *env[] = {HOOK_PATH, HOOK_LANG, env_vm, env_stage, NULL};
         char *argv[] = {(char *)path, (char *)vm, op, sub, "-", NULL};
-        pid_t pid;
-        r = posix_spawn(&pid, path, &files, &attr, argv, env.items);
-        posix_spawn_file_actions_destroy(&files);
-        posix_spawnattr_destroy(&attr);
-        vl_strv_free(&env);
-        if (r != 0)
-                return vl_error_set(err, r, "run hook %s", path);
+        pid_t pid = spawn_hook(fd, argv, env);
+        if (pid < 0)
+                return vl_error_set(err, (int)-pid, "run hook %s", path);
         int status;
         enum hook_wait how;
-        r = reap_hook(pid, timeout_s, watch_stop, &status, &how);
+        int r = reap_hook(pid, timeout_s, watch_stop, &status, &how);
         if (r < 0)
                 return vl_error_set(err, -r, "wait for hook %s", path);
         if (how == HOOK_STOP_ASKED)
@@ -196,13 +288,15 @@ static int run_hook(const char *path, const char *vm, const char *stage, unsigne
 static int run_stage(const char *dir, const char *vm, const char *stage, unsigned timeout_s,
                      bool watch_stop, struct vl_error *err)
 {
-        struct vl_strv hooks;
-        int r = list_hooks(dir, stage, &hooks);
+        /* listed and checked again now: what runs is what is there at this moment */
+        struct hook_list hooks;
+        int r = list_hooks(dir, stage, &hooks, err);
         if (r < 0)
-                return vl_error_set(err, -r, "list hooks in %s/%s", dir, stage);
-        for (size_t i = 0; i < hooks.count && r == 0; i++)
-                r = run_hook(hooks.items[i], vm, stage, timeout_s, watch_stop, err);
-        vl_strv_free(&hooks);
+                return r;
+        for (size_t i = 0; r == 0 && i < hooks.paths.count; i++)
+                r = run_hook(hooks.paths.items[i], hooks.fds[i], vm, stage, timeout_s, watch_stop,
+                             err);
+        hook_list_free(&hooks);
         return r;
 }
 
@@ -224,18 +318,56 @@ struct hooks_state {
         struct vl_strv prepare, release;
 };
 
+/* Checks the stage and keeps only the paths (for the plan): they are checked again,
+ * and run from their descriptors, when the stage runs. */
+static int stage_paths(const char *dir, const char *stage, struct vl_strv *out,
+                       struct vl_error *err)
+{
+        struct hook_list l;
+        int r = list_hooks(dir, stage, &l, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < l.paths.count; i++) {
+                close(l.fds[i]);
+                l.fds[i] = -1;
+        }
+        free(l.fds);
+        *out = l.paths;
+        return 0;
+}
+
+static const char *const hook_stages[] = {"prepare/begin", "started/begin", "release/end"};
+
+int hostprep_check_hooks(const struct vm_def *def, struct vl_strv *problems)
+{
+        char dir[PATH_MAX / 4];
+        vm_hooks_dir(def, dir, (int)sizeof(dir));
+        for (size_t i = 0; i < sizeof(hook_stages) / sizeof(hook_stages[0]); i++) {
+                struct vl_strv paths = {0};
+                struct vl_error err = {0};
+                int r = stage_paths(dir, hook_stages[i], &paths, &err);
+                vl_strv_free(&paths);
+                if (r == -ENOMEM)
+                        return r;
+                /* the same refusal for each stage below an untrusted dir is said once */
+                if (r < 0 && !vl_strv_contains(problems, err.msg) &&
+                    vl_strv_push(problems, err.msg) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 static int hooks_inspect(struct hostprep_ctx *ctx, void **state, struct vl_error *err)
 {
         struct hooks_state *s = calloc(1, sizeof(*s));
         if (!s)
                 return vl_error_set(err, ENOMEM, "hooks");
         vm_hooks_dir(ctx->def, s->dir, (int)sizeof(s->dir));
-        int r = list_hooks(s->dir, "prepare/begin", &s->prepare);
+        /* an untrusted hook fails here, before prepare changes anything */
+        int r = stage_paths(s->dir, "prepare/begin", &s->prepare, err);
         if (r == 0)
-                r = list_hooks(s->dir, "release/end", &s->release);
+                r = stage_paths(s->dir, "release/end", &s->release, err);
         if (r < 0 || (s->prepare.count == 0 && s->release.count == 0)) {
-                if (r < 0)
-                        vl_error_set(err, -r, "hooks in %s", s->dir);
                 vl_strv_free(&s->prepare);
                 vl_strv_free(&s->release);
                 free(s);

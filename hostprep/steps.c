@@ -1,5 +1,7 @@
 /* The order matters: checks that can fail and the hugepage reservation first, while
- * the desktop is still up; the destructive steps last, so a failure costs little. */
+ * the desktop is still up; the destructive steps last, so a failure costs little. The
+ * hand-over to QEMU's user comes after vfio-pci made /dev/vfio/N and the hooks made
+ * what they make. */
 #include "hostprep/steps.h"
 #include "util/macro.h"
 
@@ -7,8 +9,9 @@
 #include <string.h>
 
 const struct hostprep_step *const hostprep_steps[] = {
-        &step_checks,     &step_hugepages,   &step_governor, &step_isolation, &step_units,
-        &step_vtconsoles, &step_framebuffer, &step_modules,  &step_vfio,      &step_hooks,
+        &step_checks, &step_hugepages,  &step_governor,    &step_isolation,
+        &step_units,  &step_vtconsoles, &step_framebuffer, &step_modules,
+        &step_vfio,   &step_hooks,      &step_handover,
 };
 const size_t hostprep_n_steps = ELEMENTSOF(hostprep_steps);
 

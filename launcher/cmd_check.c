@@ -9,6 +9,7 @@
 #include "launcher/cli_common.h"
 #include "run/confinement.h"
 #include "run/host_facts.h"
+#include "run/trust.h"
 #include "qemu/kvm_probe.h"
 #include "launcher/commands.h"
 #include "util/exit_codes.h"
@@ -22,7 +23,9 @@ static void check_usage(FILE *out)
                 "NAME reads CONFIG_DIR/NAME.ini; a FILE is any path with a '/' or ending in .ini.\n\n"
                 "Options:\n"
                 "  -h, --help            show this help\n" VL_CLI_DEF_OPTIONS_HELP
-                "\nExit status: 0 OK, 2 usage, 3 invalid or unsafe definition, 4 the host lacks something (e.g. a missing disk image).\n");
+                "\nExit status: 0 OK, 2 usage, 3 invalid or unsafe definition (also: hooks, their folders or\n"
+                "the UEFI vars folder not root's or writable by others), 4 the host lacks something\n"
+                "(e.g. a missing disk image).\n");
 }
 
 /* One host check: adds diagnostics for what this host lacks. Returns < 0 only when
@@ -126,6 +129,19 @@ int cmd_check(int argc, char **argv)
 
         struct vmdef_diags diags = {0};
         struct host_facts facts = {0};
+        /* What root would run or open for it first: an unsafe definition is refused
+         * (exit 3) whatever the host has. */
+        int untrusted = trust_check(def, &diags);
+        if (untrusted != 0) {
+                vl_cli_print_diags(&diags, def->path);
+                if (untrusted > 0)
+                        fprintf(stderr,
+                                "%s: refused: root cannot trust what it would run or open for it\n",
+                                def->name);
+                vmdef_diags_free(&diags);
+                vmdef_free(def);
+                return untrusted < 0 ? VL_EXIT_FAILURE : VL_EXIT_DEFINITION;
+        }
         for (size_t s = 0; s < sizeof(check_stages) / sizeof(check_stages[0]); s++) {
                 if (check_stages[s].run(def, &facts, &diags) < 0) {
                         fprintf(stderr, "vmlaunch check: %s: out of memory\n",

@@ -82,7 +82,8 @@ int cmd_restore(int argc, char **argv)
                 for (size_t i = 0; i < report.n_failures; i++)
                         fprintf(stderr, "vmlaunch restore: %s\n", report.failures[i]);
                 fprintf(stderr, "vmlaunch restore: %s\n", err.msg);
-                code = report.n_failures ? VL_EXIT_RESTORE : VL_EXIT_FAILURE;
+                /* a journal it refuses to act on (not root's) restores nothing: 9 too */
+                code = report.n_failures || err.errnum == EPERM ? VL_EXIT_RESTORE : VL_EXIT_FAILURE;
         }
         hostprep_report_free(&report);
         /* The killed run's state file, sockets and lock go with the journal: the run dir

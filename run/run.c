@@ -32,6 +32,7 @@
 #include "run/runstate.h"
 #include "run/spawn.h"
 #include "run/supervise.h"
+#include "run/trust.h"
 #include "util/cleanup.h"
 #include "util/exit_codes.h"
 #include "util/macro.h"
@@ -460,8 +461,27 @@ static int check_confinement(struct run *run, struct vl_error *err)
         return r;
 }
 
-/* Before anything changes: no journal left over, a QEMU that runs everything the
- * definition asks for, a host that can run it, the VM's own UEFI variables. */
+/* Hooks and the vars folder that root cannot trust refuse the definition (exit 3),
+ * like a definition file others can write. */
+static int check_trust(struct run *run)
+{
+        struct vmdef_diags diags = {0};
+        int n = trust_check(run->def, &diags);
+        log_diags(&diags, run->def->path);
+        vmdef_diags_free(&diags);
+        if (n < 0)
+                return VL_EXIT_FAILURE;
+        if (n > 0) {
+                runlog(LOG_ERR, "%s: refused: root cannot trust what it would run or open for it",
+                       run->def->name);
+                return VL_EXIT_DEFINITION;
+        }
+        return VL_EXIT_OK;
+}
+
+/* Before anything changes: no journal left over, hooks and folders root can trust, a
+ * QEMU that runs everything the definition asks for, a host that can run it, the VM's
+ * own UEFI variables. */
 static int check_before_changes(struct run *run)
 {
         struct vl_error err = {0};
@@ -473,6 +493,9 @@ static int check_before_changes(struct run *run)
                        run->def->name, run->run_dir, run->def->name);
                 return VL_EXIT_BUSY;
         }
+        int ex = check_trust(run);
+        if (ex != VL_EXIT_OK)
+                return ex;
         if (check_confinement(run, &err) < 0 ||
             qemu_compat_check(run->def, run->qemu_version, &err) < 0 || check_host(run, &err) < 0 ||
             (run->facts.accel == VMDEF_ACCEL_KVM &&

@@ -1,5 +1,6 @@
 /* Reading a definition file: resolve the name, refuse unsafe files, parse, validate. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "util/cleanup.h"
 #include "util/macro.h"
+#include "util/trusted_path.h"
 #include "vmdefs/internal.h"
 
 /* A definition is a page of text; this only stops a wrong path from eating memory. */
@@ -137,6 +139,65 @@ static int read_all(int fd, size_t size, char **out, size_t *len)
         return 0;
 }
 
+/* Opens the definition for reading without trusting anyone but root with the way to
+ * it: a symlink is followed only where only root could have put it, and every folder
+ * above the file itself must be root's and not writable by others (a user who can
+ * rename a folder on the way can swap the file), or root's and sticky like /tmp. On the descriptors
+ * the walk opened, so what was checked is what is read. Returns an fd, or -errno with diags set. */
+static int open_checked(const char *path, const struct vmdef_load_opts *opts,
+                        struct vmdef_diags *diags)
+{
+        char abs[PATH_MAX], cwd[PATH_MAX];
+        if (path[0] == '/')
+                snprintf(abs, sizeof(abs), "%s", path);
+        else if (!getcwd(cwd, sizeof(cwd)) ||
+                 snprintf(abs, sizeof(abs), "%s/%s", cwd, path) >= (int)sizeof(abs))
+                return file_error(diags, ENAMETOOLONG, "cannot open: path too long");
+        struct vl_trust_opts symlinks = {.mode = VL_TRUST_SYMLINKS};
+        struct vl_trusted file;
+        struct vl_error err = {0};
+        int r = vl_trusted_open(abs, &symlinks, &file, &err);
+        if (r == -ENOENT)
+                return file_error(
+                        diags, ENOENT,
+                        "no such file; expected a definition file (a bare NAME is read from the config directory as NAME.ini)");
+        if (r == -EPERM)
+                return file_error(diags, EPERM, "%s; it drives root actions", err.msg);
+        if (r < 0)
+                return file_error(diags, -r, "cannot open: %s; expected a readable definition file",
+                                  strerror(-r));
+        _cleanup_close_ int path_fd = file.fd;
+        bool check_dirs = !(opts && opts->allow_unsafe_owner && geteuid() != 0);
+        /* A file others own or may write is refused by check_owner() with its own
+         * words; for one of root's, every folder on the way must be root's too (a
+         * sticky one of root's such as /tmp passes: no one else can swap root's file). */
+        if (check_dirs && S_ISREG(file.st.st_mode) && vl_trusted_stat(&file.st)) {
+                struct vl_trust_opts owned = {.mode = VL_TRUST_OWNED};
+                struct vl_trusted again;
+                r = vl_trusted_open(file.path, &owned, &again, &err);
+                if (r < 0)
+                        return file_error(
+                                diags, -r,
+                                "in a folder root cannot trust: %s; it drives root actions",
+                                err.msg);
+                bool same = again.st.st_dev == file.st.st_dev && again.st.st_ino == file.st.st_ino;
+                close(again.fd);
+                if (!same)
+                        return file_error(diags, EAGAIN,
+                                          "changed while it was being opened; try again");
+        }
+        char via[64];
+        snprintf(via, sizeof(via), "/proc/self/fd/%d", path_fd);
+        /* O_NONBLOCK: a FIFO given by mistake must not hang us; checked by the caller. */
+        int fd = S_ISDIR(file.st.st_mode) ? open(via, O_PATH | O_CLOEXEC)
+                                          : open(via, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return file_error(diags, errno,
+                                  "cannot open: %s; expected a readable definition file",
+                                  strerror(errno));
+        return fd;
+}
+
 int vmdef_load(const char *path, const struct vmdef_load_opts *opts, struct vm_def **out,
                struct vmdef_diags *diags)
 {
@@ -146,17 +207,9 @@ int vmdef_load(const char *path, const struct vmdef_load_opts *opts, struct vm_d
         struct stat st;
 
         *out = NULL;
-        /* O_NONBLOCK: a FIFO given by mistake must not hang us; checked below. */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0) {
-                int e = errno;
-                if (e == ENOENT)
-                        return file_error(
-                                diags, e,
-                                "no such file; expected a definition file (a bare NAME is read from the config directory as NAME.ini)");
-                return file_error(diags, e, "cannot open: %s; expected a readable definition file",
-                                  strerror(e));
-        }
+        fd = open_checked(path, opts, diags);
+        if (fd < 0)
+                return fd;
         if (fstat(fd, &st) < 0)
                 return file_error(diags, errno, "cannot stat: %s", strerror(errno));
         if (S_ISDIR(st.st_mode))

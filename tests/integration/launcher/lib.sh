@@ -24,7 +24,7 @@ command -v "$QEMU_BIN" >/dev/null || skip "$QEMU_BIN is not installed"
 [ "$(id -u)" = 0 ] || skip "needs root: vmlaunch wants root-owned definitions and pins threads"
 
 TMP=$(mktemp -d /tmp/vmlaunch-it.XXXXXX)
-# QEMU runs as its own user: it must be able to reach the files in here.
+# QEMU runs as its own user: it must be able to reach the files handed over to it.
 chmod 0711 "$TMP"
 export VMLAUNCH_RUNTIME_DIR=$TMP/run VMLAUNCH_CONFIG_DIR=$TMP/etc
 mkdir -p "$VMLAUNCH_CONFIG_DIR"

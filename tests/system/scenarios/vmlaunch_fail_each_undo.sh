@@ -1,6 +1,7 @@
 #!/bin/bash
 # Scenario: while a failed preparation is rolled back, the undo of one step fails
-# (VMLAUNCH_FAIL_UNDO=j, after every step made its changes: VMLAUNCH_FAIL_STEP=hooks:99).
+# (VMLAUNCH_FAIL_UNDO=j, after every step made its changes: VMLAUNCH_FAIL_STEP=LAST:99,
+# LAST the last step in plan --json's step_order).
 # For each step j that changes this host: run exits 9 and names each change it could
 # not undo, keeps the journal and says to run `vmlaunch restore`; a new run is refused
 # while that journal exists; `vmlaunch restore` then puts the host back exactly.
@@ -31,12 +32,14 @@ for step in $(plan_steps "$vm_def" all); do
   fi
 done
 echo "steps that change this host: ${steps[*]}"
+read -ra all_steps <<<"$(plan_steps "$vm_def" all)"
+last=${all_steps[${#all_steps[@]}-1]}
 [ ${#steps[@]} -ge 6 ] || fail "only ${#steps[@]} steps change this host: ${steps[*]}"
 
 snapshot >/tmp/snapshot.before
 for step in "${steps[@]}"; do
   echo "== VMLAUNCH_FAIL_UNDO=$step"
-  run_to_end "$vm_def" VMLAUNCH_FAIL_STEP=hooks:99 VMLAUNCH_FAIL_UNDO=$step
+  run_to_end "$vm_def" VMLAUNCH_FAIL_STEP="$last:99" VMLAUNCH_FAIL_UNDO=$step
   cat "$vm_log"
   expect_eq "$step: vmlaunch run exits 9" "$run_status" 9
   [ "$run_status" -eq 9 ] || finish_vm

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -286,6 +287,8 @@ static bool link_basename(const char *path, char *buf, size_t len)
         return true;
 }
 
+static void fake_vfio_node(const char *dev);
+
 static int fake_bind(const char *bus, const char *dev, const char *driver)
 {
         char p[PATH_MAX], q[PATH_MAX], drvdir[PATH_MAX];
@@ -301,7 +304,45 @@ static int fake_bind(const char *bus, const char *dev, const char *driver)
                 return -errno;
         PATHF(p, "%s/%s", drvdir, dev);
         PATHF(q, "../../devices/%s", dev);
-        return symlink(q, p) < 0 ? -errno : 0;
+        if (symlink(q, p) < 0)
+                return -errno;
+        if (!strcmp(bus, "pci") && !strcmp(driver, "vfio-pci"))
+                fake_vfio_node(dev);
+        return 0;
+}
+
+/* vfio-pci makes /dev/vfio/GROUP (root's, 0600, a character device like the
+ * kernel's) for a group once a member is bound to it, and removes it when none is. */
+static void fake_vfio_node(const char *dev)
+{
+        char p[PATH_MAX], group[32], node[PATH_MAX];
+        root_path(p, sizeof(p), "/sys/bus/pci/devices/%s/iommu_group", dev);
+        if (!link_basename(p, group, sizeof(group)))
+                return;
+        root_path(node, sizeof(node), "/dev/vfio/%s", group);
+        root_path(p, sizeof(p), "/sys/kernel/iommu_groups/%s/devices", group);
+        bool bound = false;
+        DIR *d = opendir(p);
+        for (struct dirent *e; d && (e = readdir(d));) {
+                char drv[PATH_MAX], now[128];
+                root_path(drv, sizeof(drv), "/sys/bus/pci/devices/%s/driver", e->d_name);
+                bound |= e->d_name[0] != '.' && link_basename(drv, now, sizeof(now)) &&
+                         !strcmp(now, "vfio-pci");
+        }
+        if (d)
+                closedir(d);
+        struct stat st;
+        if (bound && lstat(node, &st) < 0) {
+                parent_dirs(node);
+                if (mknod(node, S_IFCHR | 0600, makedev(1, 3)) < 0)
+                        die("mknod %s: %s", node, strerror(errno));
+        } else if (!bound) {
+                unlink(node);
+                root_path(p, sizeof(p), "/dev/vfio");
+                rmdir(p); /* when it was the last: the tree is as before */
+                root_path(p, sizeof(p), "/dev");
+                rmdir(p);
+        }
 }
 
 static int fake_unbind(const char *bus, const char *dev, const char *driver)
@@ -313,6 +354,8 @@ static int fake_unbind(const char *bus, const char *dev, const char *driver)
         unlink(p);
         root_path(p, sizeof(p), "/sys/bus/%s/drivers/%s/%s", bus, driver, dev);
         unlink(p);
+        if (!strcmp(bus, "pci") && !strcmp(driver, "vfio-pci"))
+                fake_vfio_node(dev);
         return 0;
 }
 
@@ -853,7 +896,8 @@ static int snap_entry(const char *path, const struct stat *st, int flag, struct 
                                 *c = '|';
                 if (in)
                         fclose(in);
-                if (asprintf(&line, "%s = %s (mode %o)", rel, content, st->st_mode & 07777) < 0)
+                if (asprintf(&line, "%s = %s (mode %o, owner %u:%u)", rel, content,
+                             st->st_mode & 07777, (unsigned)st->st_uid, (unsigned)st->st_gid) < 0)
                         line = NULL;
         } else {
                 if (asprintf(&line, "%s/", rel) < 0)

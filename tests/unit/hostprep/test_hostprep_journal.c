@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -207,6 +208,48 @@ static void test_vmlaunch_restore_replays_a_journal_left_by_a_killed_run(void **
         fixture_teardown(&f);
 }
 
+/* Restore acts as root on what a journal says: one that someone else wrote or could
+ * have written (a planted journal) is refused, naming it and the fix. */
+static void test_journal_load_refuses_a_journal_root_cannot_trust(void **state)
+{
+        (void)state;
+        if (geteuid() != 0)
+                skip();
+        write_raw("vmlaunch-journal 1 vm=x\n");
+        char path[300];
+        snprintf(path, sizeof(path), "%s/journal", dir);
+        struct journal_records recs;
+        struct vl_error err = {0};
+        assert_int_equal(chmod(path, 0666), 0);
+        assert_int_equal(journal_load(dir, &recs, &err), -EPERM);
+        fprintf(stderr, "%s\n", err.msg);
+        assert_non_null(strstr(err.msg, "is writable by others (mode 0666)"));
+        assert_non_null(strstr(err.msg, path));
+        assert_int_equal(chmod(path, 0600), 0);
+        assert_int_equal(chown(path, 65534, 65534), 0);
+        assert_int_equal(journal_load(dir, &recs, &err), -EPERM);
+        assert_non_null(strstr(err.msg, "owned by uid 65534"));
+        assert_int_equal(chown(path, 0, 0), 0);
+        assert_int_equal(chown(dir, 65534, 65534), 0);
+        assert_int_equal(journal_load(dir, &recs, &err), -EPERM);
+        fprintf(stderr, "%s\n", err.msg);
+        assert_non_null(strstr(err.msg, "refusing the journal in"));
+        assert_int_equal(chown(dir, 0, 0), 0);
+        /* a symlink as the journal is never followed */
+        char secret[300];
+        snprintf(secret, sizeof(secret), "%s.secret", dir);
+        rename(path, secret);
+        assert_int_equal(symlink(secret, path), 0);
+        assert_int_equal(journal_load(dir, &recs, &err), -EPERM);
+        assert_non_null(strstr(err.msg, "is a symlink"));
+        unlink(path);
+        unlink(secret);
+        /* and root's own journal is read */
+        write_raw("vmlaunch-journal 1 vm=x\n");
+        assert_int_equal(journal_load(dir, &recs, &err), 0);
+        journal_records_free(&recs);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -224,6 +267,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_journal_load_without_journal_is_enoent,
                                                 make_dir, remove_dir),
                 cmocka_unit_test(test_vmlaunch_restore_replays_a_journal_left_by_a_killed_run),
+                cmocka_unit_test_setup_teardown(
+                        test_journal_load_refuses_a_journal_root_cannot_trust, make_dir,
+                        remove_dir),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

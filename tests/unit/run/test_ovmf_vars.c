@@ -68,7 +68,9 @@ static void test_first_run_copies_the_template_privately(void **state)
         struct vm_def def = def_with(template_path, vars_path);
         bool created = false;
         struct vl_error err = {0};
+        mode_t mask = umask(0077);
         assert_int_equal(ovmf_vars_ensure(&def, &created, &err), 0);
+        umask(mask);
         assert_true(created);
         assert_string_equal(read_file(vars_path), "template");
         struct stat st;
@@ -77,6 +79,10 @@ static void test_first_run_copies_the_template_privately(void **state)
         char tmp[300];
         snprintf(tmp, sizeof(tmp), "%s.new", vars_path);
         assert_int_equal(access(tmp, F_OK), -1);
+        /* the folders it made let QEMU's user through to the file, whatever the umask */
+        snprintf(tmp, sizeof(tmp), "%s/vms", dir);
+        assert_int_equal(stat(tmp, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0711);
 }
 
 static void test_existing_vars_keep_the_boot_entries(void **state)
@@ -116,6 +122,76 @@ static void test_missing_template_is_named(void **state)
         assert_int_equal(access(vars, F_OK), -1);
 }
 
+/* A symlink planted as VARS.fd.new once made root overwrite the file it pointed at:
+ * the copy is created (O_EXCL|O_NOFOLLOW), never opened. */
+static void test_a_planted_new_file_is_not_followed(void **state)
+{
+        (void)state;
+        char vars[300], planted[310], secret[300];
+        snprintf(vars, sizeof(vars), "%s/planted/OVMF_VARS.fd", dir);
+        snprintf(planted, sizeof(planted), "%s.new", vars);
+        snprintf(secret, sizeof(secret), "%s/secret", dir);
+        write_file(secret, "root only");
+        char folder[300];
+        snprintf(folder, sizeof(folder), "%s/planted", dir);
+        assert_int_equal(mkdir(folder, 0755), 0);
+        assert_int_equal(symlink(secret, planted), 0);
+        struct vm_def def = def_with(template_path, vars);
+        bool created = false;
+        struct vl_error err = {0};
+        assert_int_equal(ovmf_vars_ensure(&def, &created, &err), 0);
+        assert_true(created);
+        assert_string_equal(read_file(secret), "root only");
+        assert_string_equal(read_file(vars), "template");
+}
+
+static void test_a_symlink_as_the_vars_file_is_refused(void **state)
+{
+        (void)state;
+        char vars[400], secret[300], folder[300];
+        snprintf(folder, sizeof(folder), "%s/linked", dir);
+        snprintf(vars, sizeof(vars), "%s/OVMF_VARS.fd", folder);
+        snprintf(secret, sizeof(secret), "%s/secret2", dir);
+        write_file(secret, "root only");
+        assert_int_equal(mkdir(folder, 0755), 0);
+        assert_int_equal(symlink(secret, vars), 0);
+        struct vm_def def = def_with(template_path, vars);
+        bool created = false;
+        struct vl_error err = {0};
+        assert_int_equal(ovmf_vars_check(&def, &err), -EPERM);
+        assert_non_null(strstr(err.msg, "is a symlink"));
+        assert_int_equal(ovmf_vars_ensure(&def, &created, &err), -EPERM);
+        fprintf(stderr, "%s\n", err.msg);
+        assert_non_null(strstr(err.msg, "give the real path"));
+        assert_string_equal(read_file(secret), "root only");
+}
+
+static void test_a_vars_folder_others_can_write_is_refused(void **state)
+{
+        (void)state;
+        if (geteuid() != 0)
+                skip(); /* as another user one's own folder is trusted */
+        char vars[400], folder[300];
+        snprintf(folder, sizeof(folder), "%s/open", dir);
+        snprintf(vars, sizeof(vars), "%s/OVMF_VARS.fd", folder);
+        assert_int_equal(mkdir(folder, 0755), 0);
+        assert_int_equal(chmod(folder, 0777), 0);
+        struct vm_def def = def_with(template_path, vars);
+        bool created = true;
+        struct vl_error err = {0};
+        assert_int_equal(ovmf_vars_check(&def, &err), -EPERM);
+        assert_int_equal(ovmf_vars_ensure(&def, &created, &err), -EPERM);
+        fprintf(stderr, "%s\n", err.msg);
+        assert_false(created);
+        assert_non_null(strstr(err.msg, "/open is writable by others"));
+        assert_non_null(strstr(err.msg, "chmod go-w"));
+        assert_int_equal(access(vars, F_OK), -1);
+        assert_int_equal(chown(folder, 65534, 65534), 0);
+        assert_int_equal(chmod(folder, 0755), 0);
+        assert_int_equal(ovmf_vars_ensure(&def, &created, &err), -EPERM);
+        assert_non_null(strstr(err.msg, "owned by uid 65534"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -123,6 +199,9 @@ int main(void)
                 cmocka_unit_test(test_existing_vars_keep_the_boot_entries),
                 cmocka_unit_test(test_bios_firmware_needs_no_vars),
                 cmocka_unit_test(test_missing_template_is_named),
+                cmocka_unit_test(test_a_planted_new_file_is_not_followed),
+                cmocka_unit_test(test_a_symlink_as_the_vars_file_is_refused),
+                cmocka_unit_test(test_a_vars_folder_others_can_write_is_refused),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

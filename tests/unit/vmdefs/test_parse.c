@@ -355,6 +355,48 @@ static void test_load_refuses_a_file_writable_by_others(void **state)
         load_fails(path, NULL, -EPERM, expected);
 }
 
+/* Whoever can write a folder above the definition can swap it for their own. */
+static void test_load_refuses_a_definition_in_a_folder_others_can_write(void **state)
+{
+        (void)state;
+        if (geteuid() != 0)
+                skip();
+        char *path = write_def("[memory]\nsize = 1G\n", 0644, 0);
+        char expected[1024];
+        assert_int_equal(chmod(tmpdir, 0777), 0);
+        snprintf(
+                expected, sizeof(expected),
+                "%s: in a folder root cannot trust: %s is writable by others (mode 0777); root runs or opens what it leads to: fix with `chmod go-w %s`; it drives root actions",
+                path, tmpdir, tmpdir);
+        load_fails(path, NULL, -EPERM, expected);
+        assert_int_equal(chmod(tmpdir, 0755), 0);
+        assert_int_equal(chown(tmpdir, 65534, 65534), 0);
+        snprintf(
+                expected, sizeof(expected),
+                "%s: in a folder root cannot trust: %s is owned by uid 65534, not root; root runs or opens what it leads to: fix with `chown root:root %s`; it drives root actions",
+                path, tmpdir, tmpdir);
+        load_fails(path, NULL, -EPERM, expected);
+        /* a user's symlink to a definition of root's: the user picks what root reads */
+        char link[160];
+        snprintf(link, sizeof(link), "%s/link.ini", tmpdir);
+        assert_int_equal(symlink(path, link), 0);
+        assert_int_equal(lchown(link, 65534, 65534), 0);
+        struct vmdef_diags diags = {0};
+        struct vm_def *def = NULL;
+        assert_int_equal(vmdef_load(link, NULL, &def, &diags), -EPERM);
+        assert_non_null(strstr(diags.items[0].msg, "give the real path instead of the symlink"));
+        vmdef_diags_free(&diags);
+        unlink(link);
+        /* root's sticky folder like /tmp: no one else can swap root's file in it */
+        assert_int_equal(chown(tmpdir, 0, 0), 0);
+        assert_int_equal(chmod(tmpdir, 01777), 0);
+        struct vm_def *ok = NULL;
+        assert_int_equal(vmdef_load(path, NULL, &ok, &diags), 0);
+        vmdef_free(ok);
+        vmdef_diags_free(&diags);
+        assert_int_equal(chmod(tmpdir, 0700), 0);
+}
+
 static void test_load_reads_a_safe_file(void **state)
 {
         (void)state;
@@ -417,6 +459,7 @@ int main(void)
                 cmocka_unit_test(
                         test_load_refuses_a_file_not_owned_by_root_even_when_asked_as_root),
                 cmocka_unit_test(test_load_refuses_a_file_writable_by_others),
+                cmocka_unit_test(test_load_refuses_a_definition_in_a_folder_others_can_write),
                 cmocka_unit_test(test_load_reads_a_safe_file),
                 cmocka_unit_test(test_load_reports_missing_file_and_directory),
                 cmocka_unit_test(test_resolve_path_treats_names_and_files_differently),
