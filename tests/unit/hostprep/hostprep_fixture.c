@@ -813,6 +813,20 @@ static int fake_unit_start(void *ud, const char *unit, unsigned t, struct vl_err
 
 /* ---- fixture ---- */
 
+/* A tree with a function already on vfio-pci has its /dev/vfio/GROUP, as a real
+ * host would, before anything runs. */
+static void fake_vfio_nodes_of_the_tree(void)
+{
+        char p[PATH_MAX];
+        root_path(p, sizeof(p), "/sys/bus/pci/devices");
+        DIR *d = opendir(p);
+        for (struct dirent *e; d && (e = readdir(d));)
+                if (e->d_name[0] != '.')
+                        fake_vfio_node(e->d_name);
+        if (d)
+                closedir(d);
+}
+
 void fixture_setup(struct fixture *f, const char *tree_name, const char *ini_text)
 {
         memset(f, 0, sizeof(*f));
@@ -830,6 +844,7 @@ void fixture_setup(struct fixture *f, const char *tree_name, const char *ini_tex
         PATHF(fake_dir, "%s", f->fake);
         sysroot_set(f->root);
         sysroot_set_write_hook(fake_kernel_write);
+        fake_vfio_nodes_of_the_tree();
 
         char ini[8192];
         PATHF(ini, "%s\n[hooks]\ndir = %s\n", ini_text, f->hooks);
