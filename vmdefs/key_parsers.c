@@ -162,12 +162,14 @@ int vmdef_key_qemu_user(const char *v, void *t, char *why, size_t why_len)
         return vmdef_set_string(&((struct vm_def *)t)->qemu_user, v);
 }
 
+/* Machine and CPU model names become QEMU option values that QEMU only takes as
+ * ids (a letter first): refused here, not when the command line is built. */
 int vmdef_key_machine(const char *v, void *t, char *why, size_t why_len)
 {
-        if (!*v || strlen(v) > 64 || !chars_in(v, "_.-"))
+        if (!isalpha((unsigned char)v[0]) || strlen(v) > 64 || !chars_in(v, "_.-"))
                 return vmdef_why(
                         why, why_len,
-                        "expected a QEMU machine type such as q35 or pc-q35-7.2 (letters, digits, '.', '-', '_')");
+                        "expected a QEMU machine type such as q35 or pc-q35-7.2 (a letter, then letters, digits, '.', '-', '_'; at most 64)");
         return vmdef_set_string(&((struct vm_def *)t)->machine, v);
 }
 
@@ -228,9 +230,10 @@ int vmdef_key_hugepages(const char *v, void *t, char *why, size_t why_len)
 
 int vmdef_key_model(const char *v, void *t, char *why, size_t why_len)
 {
-        if (!*v || strlen(v) > 64 || !chars_in(v, "_.-"))
-                return vmdef_why(why, why_len,
-                                 "expected host or a QEMU CPU model such as EPYC-Rome or max");
+        if (!isalpha((unsigned char)v[0]) || strlen(v) > 64 || !chars_in(v, "_.-"))
+                return vmdef_why(
+                        why, why_len,
+                        "expected host or a QEMU CPU model such as EPYC-Rome or max (a letter, then letters, digits, '.', '-', '_'; at most 64)");
         return vmdef_set_string(&((struct vm_def *)t)->cpu_model, v);
 }
 
@@ -299,6 +302,12 @@ int vmdef_key_vendor_id(const char *v, void *t, char *why, size_t why_len)
         bool printable = true;
         for (const char *p = v; *p; p++)
                 printable &= *p > ' ' && *p < 0x7f;
+        /* x86 -cpu features split on every comma, with no escape, and '=' would end
+         * the value: QEMU would read the rest as other features. */
+        if (printable && strpbrk(v, ",="))
+                return vmdef_why(
+                        why, why_len,
+                        "contains ',' or '=', which QEMU's -cpu cannot carry; expected 1 to 12 printable ASCII characters without spaces, ',' or '='");
         if (n < 1 || n > 12 || !printable)
                 return vmdef_why(why, why_len,
                                  "%s; expected 1 to 12 printable ASCII characters without spaces",
@@ -395,9 +404,10 @@ int vmdef_key_bridge(const char *v, void *t, char *why, size_t why_len)
 
 int vmdef_key_net_model(const char *v, void *t, char *why, size_t why_len)
 {
-        if (!*v || strlen(v) > 64 || !chars_in(v, "_-"))
-                return vmdef_why(why, why_len,
-                                 "expected a QEMU network device such as virtio-net-pci or e1000e");
+        if (!isalpha((unsigned char)v[0]) || strlen(v) > 64 || !chars_in(v, "_-"))
+                return vmdef_why(
+                        why, why_len,
+                        "expected a QEMU network device such as virtio-net-pci or e1000e (a letter, then letters, digits, '-', '_'; at most 64)");
         return vmdef_set_string(&((struct vmdef_net *)t)->model, v);
 }
 

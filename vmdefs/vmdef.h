@@ -50,6 +50,22 @@
 /* The system user QEMU runs as: systemd/sysusers.d/vmlaunch.conf creates it. */
 #define VMDEF_DEFAULT_QEMU_USER "vmlaunch-qemu"
 
+/* Longest IDs QEMU takes where vmlaunch puts them (qemu/qemu_argv*.c builds them;
+ * the definition is refused at load time so check, plan and run agree):
+ * "disk-ID-storage" is a block node name (31 at most), "usb-ID", "net-ID-dev",
+ * "evdev-ID" are device and object ids, iothreads are object ids. */
+#define VMDEF_DISK_ID_MAX     18
+#define VMDEF_DEVICE_ID_MAX   60
+#define VMDEF_IOTHREAD_ID_MAX 64
+/* q35's built-in AHCI controller has six ports (ide.0 to ide.5). */
+#define VMDEF_SATA_PORTS 6
+/* One PCI slot holds at most 8 functions: the GPU's whole group goes into one. */
+#define VMDEF_GPU_FUNCTIONS_MAX 8
+
+/* The chardev ids vmlaunch gives QEMU (its two QMP monitors, the serial log), NULL
+ * terminated: a -chardev in [qemu] args may not reuse them. */
+extern const char *const vmdef_owned_chardev_ids[];
+
 /* An ordered list of host CPUs, as written ("0-3,8" -> 0 1 2 3 8). */
 struct vmdef_cpulist {
         size_t count;
