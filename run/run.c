@@ -23,6 +23,7 @@
 #include "run/bridge_tap.h"
 #include "run/confinement.h"
 #include "run/host_facts.h"
+#include "run/leftover_qemu.h"
 #include "run/monitor_socket.h"
 #include "run/ovmf_vars.h"
 #include "run/pin.h"
@@ -316,6 +317,8 @@ static int start_qemu_paused(struct run *run, struct vl_error *err)
                 runlog(LOG_INFO, "RLIMIT_MEMLOCK of QEMU: %llu MiB (guest RAM + 1 GiB for VFIO)",
                        (unsigned long long)(memlock_bytes >> 20));
         run->state.qemu_pid = run->proc.pid;
+        if (leftover_qemu_start_time(run->proc.pid, &run->state.qemu_start) < 0)
+                run->state.qemu_start = 0; /* then `restore` will not end it for us */
         publish_state(run, "starting");
 
         _cleanup_free_ char *sock = runstate_path(run->run_dir, RUNSTATE_QMP_SOCKET);
