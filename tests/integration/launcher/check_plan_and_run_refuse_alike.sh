@@ -6,7 +6,10 @@
 . "$(dirname "$0")/lib.sh"
 
 sata=
-for i in 0 1 2 3 4 5 6; do sata+="[disk.d$i]\npath = /dev/null\nbus = sata\n"; done
+for i in 0 1 2 3 4 5 6; do
+        : >"$TMP/d$i.img"
+        sata+="[disk.d$i]\npath = $TMP/d$i.img\nbus = sata\n"
+done
 cases=(
         "vendor_id|s/^enabled = off/enabled = on\nvendor_id = ab,cd/|[hyperv] vendor_id: \"ab,cd\": contains ',' or '='"
         "disk_id|\$a [disk.abcdefghijklmnopqrs]\npath = /dev/null|[disk.abcdefghijklmnopqrs]: ID \"abcdefghijklmnopqrs\" is 19 characters"
