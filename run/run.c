@@ -33,6 +33,7 @@
 #include "run/runstate.h"
 #include "run/spawn.h"
 #include "run/supervise.h"
+#include "run/vnc.h"
 #include "util/cleanup.h"
 #include "util/exit_codes.h"
 #include "util/macro.h"
@@ -545,8 +546,9 @@ static int run_lifecycle(struct run *run)
                 return ex; /* nothing to restore: unchanged, or rolled back already */
 
         vl_notify("STATUS=Starting QEMU");
-        if (start_qemu_paused(run, &err) < 0 || pin_threads(run, &err) < 0 ||
-            let_guest_run(run, &err) < 0)
+        if (start_qemu_paused(run, &err) < 0 ||
+            vnc_set_password(run->qmp, run->def, QMP_COMMAND_TIMEOUT_MS, &err) < 0 ||
+            pin_threads(run, &err) < 0 || let_guest_run(run, &err) < 0)
                 ex = end_qemu_before_running(run, &err);
         else
                 ex = supervise(run);

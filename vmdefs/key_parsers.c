@@ -1,8 +1,10 @@
 /* The value parsers of keys whose values are more than a type (names, display
  * and serial modes, CPU flags and pins, PCI and USB ids, MACs, unit and module
  * lists). keys.c's table names them; the typed keys are parsed there. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -173,15 +175,53 @@ int vmdef_key_machine(const char *v, void *t, char *why, size_t why_len)
         return vmdef_set_string(&((struct vm_def *)t)->machine, v);
 }
 
+/* vnc=ADDR:N with ADDR an IP literal (a name could resolve anywhere), IPv6 with or
+ * without brackets (the port is after the last ':'), none for loopback. */
+static int parse_vnc(const char *spec, struct vm_def *def, char *why, size_t why_len)
+{
+        const char *colon = strrchr(spec, ':');
+        char *end = NULL;
+        unsigned long n = 100;
+        if (colon && isdigit((unsigned char)colon[1]))
+                n = strtoul(colon + 1, &end, 10);
+        if (n >= 100 || *end)
+                return vmdef_why(
+                        why, why_len,
+                        "expected vnc=:N (127.0.0.1) or vnc=ADDR:N with ADDR an IPv4 or IPv6 address and N from 0 to 99");
+        char host[INET6_ADDRSTRLEN + 2] = "127.0.0.1";
+        size_t len = (size_t)(colon - spec);
+        if (len >= 2 && spec[0] == '[' && spec[len - 1] == ']')
+                spec++, len -= 2;
+        if (len && len < sizeof(host))
+                snprintf(host, sizeof(host), "%.*s", (int)len, spec);
+        unsigned char addr[sizeof(struct in6_addr)];
+        int family = strchr(host, ':') ? AF_INET6 : AF_INET;
+        if (len >= sizeof(host) || inet_pton(family, host, addr) != 1)
+                return vmdef_why(
+                        why, why_len,
+                        "\"%.*s\" is not an IP address; expected vnc=:N (127.0.0.1) or vnc=ADDR:N with ADDR like 127.0.0.1, ::1 or 0.0.0.0",
+                        (int)(len < 64 ? len : 64), spec);
+        inet_ntop(family, addr, host, sizeof(host)); /* one spelling per address */
+        const struct in6_addr *a6 = (const struct in6_addr *)addr;
+        def->vnc_loopback =
+                family == AF_INET
+                        ? addr[0] == 127
+                        : IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && addr[12] == 127);
+        def->vnc_display = (unsigned)n;
+        return vmdef_set_string(&def->vnc_host, host);
+}
+
 int vmdef_key_display(const char *v, void *t, char *why, size_t why_len)
 {
-        unsigned n;
-        char end;
-        bool vnc = sscanf(v, "vnc=:%u%c", &n, &end) == 1 && n < 100 && isdigit((unsigned char)v[5]);
-        if (strcmp(v, "none") && strcmp(v, "gtk") && strcmp(v, "sdl") && !vnc)
+        struct vm_def *def = t;
+        if (!strncmp(v, "vnc=", 4)) {
+                int r = parse_vnc(v + 4, def, why, why_len);
+                return r < 0 ? r : vmdef_set_string(&def->display, v);
+        }
+        if (strcmp(v, "none") && strcmp(v, "gtk") && strcmp(v, "sdl"))
                 return vmdef_why(why, why_len,
-                                 "expected none, gtk, sdl or vnc=:N (N from 0 to 99)");
-        return vmdef_set_string(&((struct vm_def *)t)->display, v);
+                                 "expected none, gtk, sdl, vnc=:N or vnc=ADDR:N (N from 0 to 99)");
+        return vmdef_set_string(&def->display, v);
 }
 
 int vmdef_key_vga(const char *v, void *t, char *why, size_t why_len)

@@ -196,6 +196,7 @@ static const struct key_def keys[] = {
         CUSTOM(K_QEMU, "machine", vmdef_key_machine),
         ENUMK(K_QEMU, "accel", DEF(accel), accel_names),
         CUSTOM(K_QEMU, "display", vmdef_key_display),
+        TYPED(K_QEMU, "vnc_password_file", T_PATH, DEF(vnc_password_file)),
         CUSTOM(K_QEMU, "vga", vmdef_key_vga),
         CUSTOM(K_QEMU, "serial", vmdef_key_serial),
         CUSTOM(K_QEMU, "args", vmdef_key_args),

@@ -160,7 +160,17 @@ static void check_boot(struct checker *c)
 
 static void check_qemu(struct checker *c)
 {
-        vmdef_check_qemu_args(c->def, key_line(c, "qemu", "args"), c->diags);
+        const struct vm_def *def = c->def;
+        vmdef_check_qemu_args(def, key_line(c, "qemu", "args"), c->diags);
+        /* VNC's only protection is its password: off loopback, anyone who reaches the
+         * port would get the guest's screen and keyboard. */
+        if (def->vnc_host && !def->vnc_loopback && !def->vnc_password_file)
+                ERR(c, "qemu", "display",
+                    "VNC on %s listens beyond this host and has no password; expected a loopback address (vnc=:N listens on 127.0.0.1 only) or [qemu] vnc_password_file = a root-only file holding the password",
+                    def->vnc_host);
+        if (def->vnc_password_file && !def->vnc_host)
+                WARN(c, "qemu", "vnc_password_file",
+                     "ignored because display is not vnc=...; remove it or set display = vnc=ADDR:N");
 }
 
 /* Allowed, like libvirt's user = "root" in qemu.conf, but never quietly. */
