@@ -11,6 +11,7 @@
 #include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "util/exit_codes.h"
+#include "run/leftover_qemu.h"
 #include "run/runlog.h"
 #include "run/runstate.h"
 #include "util/cleanup.h"
@@ -69,6 +70,20 @@ int cmd_restore(int argc, char **argv)
                         "vmlaunch restore: %s is running; its vmlaunch restores the host when the VM ends (`vmlaunch stop %s`)\n",
                         name, name);
                 return VL_EXIT_BUSY;
+        }
+        /* The run's vmlaunch is gone (we hold its lock), but its QEMU may not be: the
+         * host is undone only once nothing of the run uses it. */
+        if (lock_fd >= 0) {
+                struct leftover_qemu_opts qopts = {.run_dir = dir,
+                                                   .name = name,
+                                                   .term_wait_ms = LEFTOVER_QEMU_TERM_WAIT_MS,
+                                                   .kill_wait_ms = LEFTOVER_QEMU_KILL_WAIT_MS,
+                                                   .log = log_line};
+                if (leftover_qemu_end(&qopts, &err) < 0) {
+                        fprintf(stderr, "vmlaunch restore: %s\n", err.msg);
+                        close(lock_fd);
+                        return VL_EXIT_FAILURE;
+                }
         }
         struct hostprep_options opts = {.run_dir = dir, .log = log_line};
         struct hostprep_report report;

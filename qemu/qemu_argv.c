@@ -312,7 +312,18 @@ static int add_display(struct argv_builder *b)
          * Both values come from a closed list checked by the definition parser. */
         int r = argv_push(b, "-display");
         if (r >= 0)
-                r = argv_push(b, def->display ? def->display : "none");
+                r = argv_push(b, def->vnc_host || !def->display ? "none" : def->display);
+        if (r >= 0 && def->vnc_host) {
+                /* The address always explicit (QEMU's empty host is every address); the
+                 * password goes over QMP while the guest is paused, never in argv. */
+                struct optstr vnc = {0};
+                bool v6 = strchr(def->vnc_host, ':') != NULL;
+                optstr_addf(&vnc, "%s%s%s:%u", v6 ? "[" : "", def->vnc_host, v6 ? "]" : "",
+                            def->vnc_display);
+                if (def->vnc_password_file)
+                        optstr_addf(&vnc, "password=on");
+                r = argv_push_option(b, "-vnc", &vnc);
+        }
         if (r >= 0)
                 r = argv_push(b, "-vga");
         if (r >= 0)

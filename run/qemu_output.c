@@ -7,22 +7,70 @@
 
 #include "run/runlog.h"
 
-static void emit_line(struct qemu_output *o, enum qemu_stream stream, const char *line)
+/* Length of the valid, printable UTF-8 character at s (n bytes left), 0 when it is
+ * not one: a C1 control (U+0080-U+009F: 0x9b is CSI on some terminals), an overlong
+ * form, a surrogate or a truncated sequence. */
+static size_t utf8_char_len(const unsigned char *s, size_t n)
 {
+        size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+        if (s[0] < 0xc2 || s[0] > 0xf4 || n < len)
+                return 0;
+        for (size_t i = 1; i < len; i++)
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+        if ((s[0] == 0xc2 && s[1] < 0xa0) || (s[0] == 0xe0 && s[1] < 0xa0) ||
+            (s[0] == 0xed && s[1] > 0x9f) || (s[0] == 0xf0 && s[1] < 0x90) ||
+            (s[0] == 0xf4 && s[1] > 0x8f))
+                return 0;
+        return len;
+}
+
+/* The guest writes what it likes to its serial console and QEMU passes it on: ESC
+ * sequences could clear the user's terminal and a \r could return to the start of the
+ * line and overwrite "qemu: " with a forged vmlaunch line. Control characters (but
+ * tab) and bytes that are not UTF-8 become a visible \xNN; UTF-8 text stays. */
+static void escape_line(const char *in, size_t n, char *out, size_t out_len)
+{
+        const unsigned char *s = (const unsigned char *)in;
+        size_t used = 0;
+        for (size_t i = 0; i < n && used + 5 <= out_len;) {
+                size_t len = s[i] < 0x80 ? 1 : utf8_char_len(s + i, n - i);
+                if (len == 1 && (s[i] >= 0x20 || s[i] == '\t') && s[i] != 0x7f) {
+                        out[used++] = (char)s[i++];
+                } else if (len > 1) {
+                        memcpy(out + used, s + i, len);
+                        used += len, i += len;
+                } else {
+                        used += (size_t)snprintf(out + used, out_len - used, "\\x%02x", s[i++]);
+                }
+        }
+        out[used] = '\0';
+}
+
+static void emit_line(struct qemu_output *o, enum qemu_stream stream, const char *raw,
+                      size_t raw_len)
+{
+        char line[QEMU_OUTPUT_LINE_MAX * 4 + 1];
+        escape_line(raw, raw_len, line, sizeof(line));
         runlog(stream == QEMU_STDERR ? LOG_NOTICE : LOG_INFO, "qemu: %s", line);
         if (stream != QEMU_STDERR)
                 return;
         char *slot = o->tail[o->tail_count % QEMU_OUTPUT_TAIL_LINES];
-        snprintf(slot, QEMU_OUTPUT_LINE_MAX, "%s", line);
+        size_t n = strnlen(line, QEMU_OUTPUT_LINE_MAX - 1); /* a long line's start */
+        memcpy(slot, line, n);
+        slot[n] = '\0';
         o->tail_count++;
 }
 
+/* A line ends at \n; a \r right before it is part of the line ending (the guest's
+ * serial console writes \r\n), any other \r is shown. */
 static void flush_partial(struct qemu_output *o, enum qemu_stream stream)
 {
-        if (!o->partial[stream].len)
-                return;
-        o->partial[stream].buf[o->partial[stream].len] = '\0';
-        emit_line(o, stream, o->partial[stream].buf);
+        size_t n = o->partial[stream].len;
+        if (n && o->partial[stream].buf[n - 1] == '\r')
+                n--;
+        if (n)
+                emit_line(o, stream, o->partial[stream].buf, n);
         o->partial[stream].len = 0;
 }
 
@@ -35,8 +83,6 @@ static void add_bytes(struct qemu_output *o, enum qemu_stream stream, const char
                         flush_partial(o, stream);
                         continue;
                 }
-                if (c == '\r')
-                        continue;
                 if (o->partial[stream].len == QEMU_OUTPUT_LINE_MAX - 1)
                         flush_partial(o, stream);
                 o->partial[stream].buf[o->partial[stream].len++] = c;

@@ -23,6 +23,7 @@
 #include "run/bridge_tap.h"
 #include "run/confinement.h"
 #include "run/host_facts.h"
+#include "run/leftover_qemu.h"
 #include "run/monitor_socket.h"
 #include "run/ovmf_vars.h"
 #include "run/pin.h"
@@ -33,6 +34,7 @@
 #include "run/spawn.h"
 #include "run/supervise.h"
 #include "run/trust.h"
+#include "run/vnc.h"
 #include "util/cleanup.h"
 #include "util/exit_codes.h"
 #include "util/macro.h"
@@ -317,6 +319,8 @@ static int start_qemu_paused(struct run *run, struct vl_error *err)
                 runlog(LOG_INFO, "RLIMIT_MEMLOCK of QEMU: %llu MiB (guest RAM + 1 GiB for VFIO)",
                        (unsigned long long)(memlock_bytes >> 20));
         run->state.qemu_pid = run->proc.pid;
+        if (leftover_qemu_start_time(run->proc.pid, &run->state.qemu_start) < 0)
+                run->state.qemu_start = 0; /* then `restore` will not end it for us */
         publish_state(run, "starting");
 
         _cleanup_free_ char *sock = runstate_path(run->run_dir, RUNSTATE_QMP_SOCKET);
@@ -565,8 +569,9 @@ static int run_lifecycle(struct run *run)
                 return ex; /* nothing to restore: unchanged, or rolled back already */
 
         vl_notify("STATUS=Starting QEMU");
-        if (start_qemu_paused(run, &err) < 0 || pin_threads(run, &err) < 0 ||
-            let_guest_run(run, &err) < 0)
+        if (start_qemu_paused(run, &err) < 0 ||
+            vnc_set_password(run->qmp, run->def, QMP_COMMAND_TIMEOUT_MS, &err) < 0 ||
+            pin_threads(run, &err) < 0 || let_guest_run(run, &err) < 0)
                 ex = end_qemu_before_running(run, &err);
         else
                 ex = supervise(run);

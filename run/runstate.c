@@ -145,10 +145,10 @@ int runstate_write(const char *dir, const struct runstate *st, struct vl_error *
                 return vl_error_set(err, errno, "create %s", tmp);
         char text[256];
         int n = snprintf(text, sizeof(text),
-                         "pid=%ld\nqemu_pid=%ld\nphase=%s\nstarted=%" PRId64
+                         "pid=%ld\nqemu_pid=%ld\nqemu_start=%" PRIu64 "\nphase=%s\nstarted=%" PRId64
                          "\nshutdown_timeout=%u\n",
-                         (long)st->pid, (long)st->qemu_pid, st->phase, st->started_s,
-                         st->shutdown_timeout_s);
+                         (long)st->pid, (long)st->qemu_pid, st->qemu_start, st->phase,
+                         st->started_s, st->shutdown_timeout_s);
         if (write(fd, text, (size_t)n) != n)
                 return vl_error_set(err, errno, "write %s", tmp);
         if (rename(tmp, path) < 0)
@@ -173,6 +173,8 @@ int runstate_read(const char *dir, struct runstate *st, struct vl_error *err)
                         st->pid = (pid_t)v;
                 else if (sscanf(line, "qemu_pid=%ld", &v) == 1)
                         st->qemu_pid = (pid_t)v;
+                else if (sscanf(line, "qemu_start=%" SCNu64, &st->qemu_start) == 1)
+                        continue;
                 else if (sscanf(line, "phase=%15s", st->phase) == 1)
                         continue;
                 else if (sscanf(line, "started=%lld", &ll) == 1)

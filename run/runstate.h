@@ -33,10 +33,12 @@ int runstate_is_locked(const char *dir);
 
 /* What a running `vmlaunch run` publishes for `status` and `stop`. */
 struct runstate {
-        pid_t pid;         /* the supervising vmlaunch */
-        pid_t qemu_pid;    /* 0 before QEMU is started */
-        char phase[16];    /* "starting", "running", "stopping" */
-        int64_t started_s; /* realtime seconds when the guest was let run */
+        pid_t pid;           /* the supervising vmlaunch */
+        pid_t qemu_pid;      /* 0 before QEMU is started */
+        uint64_t qemu_start; /* QEMU's start time (/proc/PID/stat), so that `restore`
+                              * never mistakes another process on a reused pid for it */
+        char phase[16];      /* "starting", "running", "stopping" */
+        int64_t started_s;   /* realtime seconds when the guest was let run */
         unsigned shutdown_timeout_s;
 };
 

@@ -1,11 +1,12 @@
-/* The files a definition needs at run time must exist. This is the only host access of
- * vmdefs/ besides reading the definition itself. */
+/* The files a definition needs at run time must exist. This and vnc_password.c are the
+ * only host access of vmdefs/ besides reading the definition itself. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "vmdefs/internal.h"
+#include "vmdefs/key_parsers.h"
 
 static void need_file(struct vmdef_diags *diags, enum vmdef_severity severity, unsigned line,
                       const char *section, const char *key, const char *path, bool block_ok,
@@ -54,6 +55,14 @@ void vmdef_check_files(const struct vm_def *def, enum vmdef_severity severity,
                   def->kernel, false, false, "an existing kernel image");
         need_file(diags, severity, vmdef_key_line(def, "boot", "initrd"), "boot", "initrd",
                   def->initrd, false, false, "an existing initramfs");
+        if (def->vnc_host && def->vnc_password_file) {
+                char pw[VMDEF_VNC_PASSWORD_MAX + 1], why[VMDEF_WHY_LEN];
+                if (vmdef_read_vnc_password(def->vnc_password_file, pw, why, sizeof(why)) < 0)
+                        vmdef_diag_add(diags, severity,
+                                       vmdef_key_line(def, "qemu", "vnc_password_file"), "qemu",
+                                       "vnc_password_file", "%s: %s", def->vnc_password_file, why);
+                explicit_bzero(pw, sizeof(pw));
+        }
         for (size_t i = 0; i < def->n_evdev; i++) {
                 snprintf(sec, sizeof(sec), "evdev.%s", def->evdev[i].id);
                 need_file(diags, severity, def->evdev[i].path_line, sec, "path", def->evdev[i].path,

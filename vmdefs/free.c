@@ -21,6 +21,8 @@ void vmdef_free(struct vm_def *def)
         free(def->qemu_user);
         free(def->machine);
         free(def->display);
+        free(def->vnc_host);
+        free(def->vnc_password_file);
         free(def->vga);
         free(def->serial);
         strv_free(def->extra_args);

@@ -56,6 +56,10 @@ int vmdef_record_key_lines(const struct vmdef_ini *ini, struct vm_def *def);
 int vmdef_finish_and_validate(struct vm_def *def, const struct vmdef_ini *ini,
                               struct vmdef_diags *diags);
 
+/* qemu_args.c: refuses [qemu] args that would replace what vmlaunch sets (monitors,
+ * user, sandbox, machine, display, ...) or reuse one of its chardev ids. */
+void vmdef_check_qemu_args(const struct vm_def *def, unsigned line, struct vmdef_diags *diags);
+
 /* diag.c */
 /* Levenshtein distance, case-insensitive; for "did you mean" suggestions. */
 size_t vmdef_edit_distance(const char *a, const char *b);

@@ -1,8 +1,10 @@
 /* The value parsers of keys whose values are more than a type (names, display
  * and serial modes, CPU flags and pins, PCI and USB ids, MACs, unit and module
  * lists). keys.c's table names them; the typed keys are parsed there. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -162,24 +164,64 @@ int vmdef_key_qemu_user(const char *v, void *t, char *why, size_t why_len)
         return vmdef_set_string(&((struct vm_def *)t)->qemu_user, v);
 }
 
+/* Machine and CPU model names become QEMU option values that QEMU only takes as
+ * ids (a letter first): refused here, not when the command line is built. */
 int vmdef_key_machine(const char *v, void *t, char *why, size_t why_len)
 {
-        if (!*v || strlen(v) > 64 || !chars_in(v, "_.-"))
+        if (!isalpha((unsigned char)v[0]) || strlen(v) > 64 || !chars_in(v, "_.-"))
                 return vmdef_why(
                         why, why_len,
-                        "expected a QEMU machine type such as q35 or pc-q35-7.2 (letters, digits, '.', '-', '_')");
+                        "expected a QEMU machine type such as q35 or pc-q35-7.2 (a letter, then letters, digits, '.', '-', '_'; at most 64)");
         return vmdef_set_string(&((struct vm_def *)t)->machine, v);
+}
+
+/* vnc=ADDR:N with ADDR an IP literal (a name could resolve anywhere), IPv6 with or
+ * without brackets (the port is after the last ':'), none for loopback. */
+static int parse_vnc(const char *spec, struct vm_def *def, char *why, size_t why_len)
+{
+        const char *colon = strrchr(spec, ':');
+        char *end = NULL;
+        unsigned long n = 100;
+        if (colon && isdigit((unsigned char)colon[1]))
+                n = strtoul(colon + 1, &end, 10);
+        if (n >= 100 || *end)
+                return vmdef_why(
+                        why, why_len,
+                        "expected vnc=:N (127.0.0.1) or vnc=ADDR:N with ADDR an IPv4 or IPv6 address and N from 0 to 99");
+        char host[INET6_ADDRSTRLEN + 2] = "127.0.0.1";
+        size_t len = (size_t)(colon - spec);
+        if (len >= 2 && spec[0] == '[' && spec[len - 1] == ']')
+                spec++, len -= 2;
+        if (len && len < sizeof(host))
+                snprintf(host, sizeof(host), "%.*s", (int)len, spec);
+        unsigned char addr[sizeof(struct in6_addr)];
+        int family = strchr(host, ':') ? AF_INET6 : AF_INET;
+        if (len >= sizeof(host) || inet_pton(family, host, addr) != 1)
+                return vmdef_why(
+                        why, why_len,
+                        "\"%.*s\" is not an IP address; expected vnc=:N (127.0.0.1) or vnc=ADDR:N with ADDR like 127.0.0.1, ::1 or 0.0.0.0",
+                        (int)(len < 64 ? len : 64), spec);
+        inet_ntop(family, addr, host, sizeof(host)); /* one spelling per address */
+        const struct in6_addr *a6 = (const struct in6_addr *)addr;
+        def->vnc_loopback =
+                family == AF_INET
+                        ? addr[0] == 127
+                        : IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && addr[12] == 127);
+        def->vnc_display = (unsigned)n;
+        return vmdef_set_string(&def->vnc_host, host);
 }
 
 int vmdef_key_display(const char *v, void *t, char *why, size_t why_len)
 {
-        unsigned n;
-        char end;
-        bool vnc = sscanf(v, "vnc=:%u%c", &n, &end) == 1 && n < 100 && isdigit((unsigned char)v[5]);
-        if (strcmp(v, "none") && strcmp(v, "gtk") && strcmp(v, "sdl") && !vnc)
+        struct vm_def *def = t;
+        if (!strncmp(v, "vnc=", 4)) {
+                int r = parse_vnc(v + 4, def, why, why_len);
+                return r < 0 ? r : vmdef_set_string(&def->display, v);
+        }
+        if (strcmp(v, "none") && strcmp(v, "gtk") && strcmp(v, "sdl"))
                 return vmdef_why(why, why_len,
-                                 "expected none, gtk, sdl or vnc=:N (N from 0 to 99)");
-        return vmdef_set_string(&((struct vm_def *)t)->display, v);
+                                 "expected none, gtk, sdl, vnc=:N or vnc=ADDR:N (N from 0 to 99)");
+        return vmdef_set_string(&def->display, v);
 }
 
 int vmdef_key_vga(const char *v, void *t, char *why, size_t why_len)
@@ -228,9 +270,10 @@ int vmdef_key_hugepages(const char *v, void *t, char *why, size_t why_len)
 
 int vmdef_key_model(const char *v, void *t, char *why, size_t why_len)
 {
-        if (!*v || strlen(v) > 64 || !chars_in(v, "_.-"))
-                return vmdef_why(why, why_len,
-                                 "expected host or a QEMU CPU model such as EPYC-Rome or max");
+        if (!isalpha((unsigned char)v[0]) || strlen(v) > 64 || !chars_in(v, "_.-"))
+                return vmdef_why(
+                        why, why_len,
+                        "expected host or a QEMU CPU model such as EPYC-Rome or max (a letter, then letters, digits, '.', '-', '_'; at most 64)");
         return vmdef_set_string(&((struct vm_def *)t)->cpu_model, v);
 }
 
@@ -299,6 +342,12 @@ int vmdef_key_vendor_id(const char *v, void *t, char *why, size_t why_len)
         bool printable = true;
         for (const char *p = v; *p; p++)
                 printable &= *p > ' ' && *p < 0x7f;
+        /* x86 -cpu features split on every comma, with no escape, and '=' would end
+         * the value: QEMU would read the rest as other features. */
+        if (printable && strpbrk(v, ",="))
+                return vmdef_why(
+                        why, why_len,
+                        "contains ',' or '=', which QEMU's -cpu cannot carry; expected 1 to 12 printable ASCII characters without spaces, ',' or '='");
         if (n < 1 || n > 12 || !printable)
                 return vmdef_why(why, why_len,
                                  "%s; expected 1 to 12 printable ASCII characters without spaces",
@@ -395,9 +444,10 @@ int vmdef_key_bridge(const char *v, void *t, char *why, size_t why_len)
 
 int vmdef_key_net_model(const char *v, void *t, char *why, size_t why_len)
 {
-        if (!*v || strlen(v) > 64 || !chars_in(v, "_-"))
-                return vmdef_why(why, why_len,
-                                 "expected a QEMU network device such as virtio-net-pci or e1000e");
+        if (!isalpha((unsigned char)v[0]) || strlen(v) > 64 || !chars_in(v, "_-"))
+                return vmdef_why(
+                        why, why_len,
+                        "expected a QEMU network device such as virtio-net-pci or e1000e (a letter, then letters, digits, '-', '_'; at most 64)");
         return vmdef_set_string(&((struct vmdef_net *)t)->model, v);
 }
 

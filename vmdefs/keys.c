@@ -113,6 +113,15 @@ bool vmdef_section_known(const char *name, unsigned line, struct vmdef_diags *di
                         dot + 1);
                 return false;
         }
+        size_t max = k == K_DISK ? VMDEF_DISK_ID_MAX : VMDEF_DEVICE_ID_MAX;
+        if (strlen(dot + 1) > max) {
+                vmdef_diag_add(diags, VMDEF_ERROR, line, name, NULL,
+                               "ID \"%s\" is %zu characters; expected at most %zu (%s)", dot + 1,
+                               strlen(dot + 1), max,
+                               k == K_DISK ? "QEMU's node names \"disk-ID-storage\" hold 31"
+                                           : "it becomes part of a QEMU id");
+                return false;
+        }
         return true;
 }
 
@@ -187,6 +196,7 @@ static const struct key_def keys[] = {
         CUSTOM(K_QEMU, "machine", vmdef_key_machine),
         ENUMK(K_QEMU, "accel", DEF(accel), accel_names),
         CUSTOM(K_QEMU, "display", vmdef_key_display),
+        TYPED(K_QEMU, "vnc_password_file", T_PATH, DEF(vnc_password_file)),
         CUSTOM(K_QEMU, "vga", vmdef_key_vga),
         CUSTOM(K_QEMU, "serial", vmdef_key_serial),
         CUSTOM(K_QEMU, "args", vmdef_key_args),
@@ -483,6 +493,12 @@ static int apply_iothread(struct vm_def *def, const char *section, const struct 
                 vmdef_diag_add(
                         diags, VMDEF_ERROR, e->line, section, e->key,
                         "invalid iothread ID; expected a letter followed by letters, digits, '-', '_' or '.'");
+                return 0;
+        }
+        if (strlen(e->key) > VMDEF_IOTHREAD_ID_MAX) {
+                vmdef_diag_add(diags, VMDEF_ERROR, e->line, section, e->key,
+                               "iothread ID is %zu characters; expected at most %d", strlen(e->key),
+                               VMDEF_IOTHREAD_ID_MAX);
                 return 0;
         }
         if (*e->value) {

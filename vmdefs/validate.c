@@ -48,35 +48,52 @@ static bool ends_with(const char *s, const char *suffix)
         return n >= m && streq(s + n - m, suffix);
 }
 
-/* The name defaults to the file's name without ".ini". */
-static int default_name(struct vm_def *def, const char *path)
+/* The file's name without ".ini": the name the definition is loaded as. */
+static char *file_stem(const char *path)
 {
-        if (def->name)
-                return 0;
         const char *base = strrchr(path, '/');
         base = base ? base + 1 : path;
         size_t n = strlen(base);
         if (ends_with(base, ".ini"))
                 n -= 4;
-        def->name = strndup(base, n);
-        return def->name ? 0 : -ENOMEM;
+        return strndup(base, n);
 }
 
-static void check_name(struct checker *c)
+static bool name_usable(const char *n)
 {
-        const char *n = c->def->name;
         bool ok = n[0] && n[0] != '.' && n[0] != '-' && strlen(n) <= 64;
         for (const char *p = n; ok && *p; p++)
                 ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                      (*p >= '0' && *p <= '9') || strchr("_.-", *p);
-        if (ok)
-                return;
-        if (given(c, "vm", "name"))
-                return; /* already reported by the key parser */
-        vmdef_diag_add(
-                c->diags, VMDEF_ERROR, 0, NULL, NULL,
-                "the file name gives the VM name \"%s\", which cannot name files and units; expected a [vm] name = of letters, digits, '_', '.' or '-' (or rename the file)",
-                n);
+        return ok;
+}
+
+/* One name everywhere: `vmlaunch run x`, `status x`, `stop x`, `restore x` and
+ * vmlaunch@x.service all find the run by the NAME the file was loaded as, so the VM
+ * is named after its file, and a [vm] name that says otherwise is refused rather
+ * than followed (it would leave x's commands finding nothing). */
+static int check_name(struct checker *c)
+{
+        struct vm_def *def = c->def;
+        char *stem = file_stem(def->path ? def->path : "vm");
+        if (!stem)
+                return -ENOMEM;
+        if (!name_usable(stem)) {
+                vmdef_diag_add(
+                        c->diags, VMDEF_ERROR, 0, NULL, NULL,
+                        "the file name gives the VM name \"%s\", which cannot name files and units; expected a file named NAME.ini with NAME of letters, digits, '_', '.' or '-' (rename the file)",
+                        stem);
+        } else if (def->name && strcmp(def->name, stem)) {
+                ERR(c, "vm", "name",
+                    "\"%s\" differs from \"%s\", the name this file is loaded as (%s.ini), which run, status, stop, restore and vmlaunch@%s.service use; expected name = %s, or rename the file to %s.ini",
+                    def->name, stem, stem, stem, stem, def->name);
+        }
+        if (def->name) {
+                free(stem);
+                return 0;
+        }
+        def->name = stem;
+        return 0;
 }
 
 static int finish_memory(struct checker *c)
@@ -143,30 +160,17 @@ static void check_boot(struct checker *c)
 
 static void check_qemu(struct checker *c)
 {
-        static const struct {
-                const char *arg, *why;
-        } reserved[] = {
-                {"-daemonize", "would detach QEMU from vmlaunch's supervision"},
-                {"-qmp", "vmlaunch owns the QMP sockets"},
-                {"-S", "vmlaunch already starts QEMU paused"},
-                {"-name", "vmlaunch sets it from [vm] name"},
-                {"-pidfile", "vmlaunch tracks QEMU's pid itself"},
-                {"-runas", "vmlaunch decides QEMU's user"},
-                {"-chroot", "it would hide the paths vmlaunch gives QEMU"},
-                {"-m", "use [memory] size"},
-                {"-smp", "use [cpu] sockets, dies, cores and threads"},
-        };
         const struct vm_def *def = c->def;
-        for (size_t i = 0; i < def->n_extra_args; i++)
-                for (size_t r = 0; r < ELEMENTSOF(reserved); r++) {
-                        const char *a = def->extra_args[i];
-                        if (a[0] == '-' && a[1] == '-')
-                                a++; /* QEMU takes --opt like -opt */
-                        if (strcmp(a, reserved[r].arg))
-                                continue;
-                        ERR(c, "qemu", "args", "%s is not allowed, %s; expected other options",
-                            reserved[r].arg, reserved[r].why);
-                }
+        vmdef_check_qemu_args(def, key_line(c, "qemu", "args"), c->diags);
+        /* VNC's only protection is its password: off loopback, anyone who reaches the
+         * port would get the guest's screen and keyboard. */
+        if (def->vnc_host && !def->vnc_loopback && !def->vnc_password_file)
+                ERR(c, "qemu", "display",
+                    "VNC on %s listens beyond this host and has no password; expected a loopback address (vnc=:N listens on 127.0.0.1 only) or [qemu] vnc_password_file = a root-only file holding the password",
+                    def->vnc_host);
+        if (def->vnc_password_file && !def->vnc_host)
+                WARN(c, "qemu", "vnc_password_file",
+                     "ignored because display is not vnc=...; remove it or set display = vnc=ADDR:N");
 }
 
 /* Allowed, like libvirt's user = "root" in qemu.conf, but never quietly. */
@@ -269,9 +273,17 @@ static void check_disks(struct checker *c)
 {
         struct vm_def *def = c->def;
         char sec[64];
+        unsigned sata = 0;
         for (size_t i = 0; i < def->n_disks; i++) {
                 struct vmdef_disk *d = &def->disks[i];
                 snprintf(sec, sizeof(sec), "disk.%s", d->id);
+                if (d->bus == VMDEF_BUS_SATA && ++sata > VMDEF_SATA_PORTS)
+                        vmdef_diag_add(
+                                c->diags, VMDEF_ERROR,
+                                given(c, sec, "bus") ? key_line(c, sec, "bus") : d->line, sec,
+                                "bus",
+                                "sata disk number %u, but q35 has %d SATA ports; expected bus = virtio-blk or virtio-scsi for the others",
+                                sata, VMDEF_SATA_PORTS);
                 if (!d->path) {
                         if (given(c, sec, "path"))
                                 continue; /* its value was already reported */
@@ -342,6 +354,10 @@ static void check_gpu(struct checker *c)
                 }
                 return;
         }
+        if (def->n_gpu_group > VMDEF_GPU_FUNCTIONS_MAX)
+                ERR(c, "gpu", "group",
+                    "lists %zu devices, but they share one PCI slot of at most %d functions; expected at most %d",
+                    def->n_gpu_group, VMDEF_GPU_FUNCTIONS_MAX, VMDEF_GPU_FUNCTIONS_MAX);
         bool in_group = !def->n_gpu_group;
         for (size_t i = 0; i < def->n_gpu_group; i++)
                 in_group |=
@@ -424,9 +440,8 @@ int vmdef_finish_and_validate(struct vm_def *def, const struct vmdef_ini *ini,
 {
         struct checker c = {.def = def, .ini = ini, .diags = diags};
         int r;
-        if ((r = default_name(def, def->path ? def->path : "vm")) < 0)
+        if ((r = check_name(&c)) < 0)
                 return r;
-        check_name(&c);
         if ((r = finish_memory(&c)) < 0 || (r = finish_firmware(&c)) < 0)
                 return r;
         check_boot(&c);

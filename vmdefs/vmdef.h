@@ -5,7 +5,8 @@
  * may appear several times with different IDs.
  *
  *   [vm]        name, description
- *   [qemu]      binary, machine, accel (auto|kvm|tcg), display (none|gtk|sdl|vnc=:N),
+ *   [qemu]      binary, machine, accel (auto|kvm|tcg), display (none|gtk|sdl|vnc=:N|
+ *               vnc=ADDR:N), vnc_password_file (root-only file, needed off loopback),
  *               vga (none|std|virtio), serial (none|pty|PATH), args (extra argv,
  *               shell-like words, no shell), shutdown_timeout (seconds),
  *               user (QEMU's user, default vmlaunch-qemu), sandbox (bool, default yes)
@@ -49,6 +50,25 @@
 #define VMDEF_DEFAULT_QEMU_BINARY "qemu-system-x86_64"
 /* The system user QEMU runs as: systemd/sysusers.d/vmlaunch.conf creates it. */
 #define VMDEF_DEFAULT_QEMU_USER "vmlaunch-qemu"
+
+/* Longest IDs QEMU takes where vmlaunch puts them (qemu/qemu_argv*.c builds them;
+ * the definition is refused at load time so check, plan and run agree):
+ * "disk-ID-storage" is a block node name (31 at most), "usb-ID", "net-ID-dev",
+ * "evdev-ID" are device and object ids, iothreads are object ids. */
+#define VMDEF_DISK_ID_MAX     18
+#define VMDEF_DEVICE_ID_MAX   60
+#define VMDEF_IOTHREAD_ID_MAX 64
+/* q35's built-in AHCI controller has six ports (ide.0 to ide.5). */
+#define VMDEF_SATA_PORTS 6
+/* One PCI slot holds at most 8 functions: the GPU's whole group goes into one. */
+#define VMDEF_GPU_FUNCTIONS_MAX 8
+
+/* VNC authentication is DES with an 8-byte key: QEMU uses at most 8 characters. */
+#define VMDEF_VNC_PASSWORD_MAX 8
+
+/* The chardev ids vmlaunch gives QEMU (its two QMP monitors, the serial log), NULL
+ * terminated: a -chardev in [qemu] args may not reuse them. */
+extern const char *const vmdef_owned_chardev_ids[];
 
 /* An ordered list of host CPUs, as written ("0-3,8" -> 0 1 2 3 8). */
 struct vmdef_cpulist {
@@ -155,6 +175,10 @@ struct vm_def {
         char *machine;
         enum vmdef_accel accel;
         char *display;
+        char *vnc_host;          /* display = vnc=...: the address as an IP literal, else NULL */
+        unsigned vnc_display;    /* N of vnc=ADDR:N: TCP port 5900 + N */
+        bool vnc_loopback;       /* vnc_host is 127.0.0.0/8 or ::1 */
+        char *vnc_password_file; /* NULL: no password (allowed on loopback only) */
         char *vga;
         char *serial;
         char **extra_args; /* NULL-terminated */
@@ -296,6 +320,13 @@ int vmdef_parse_string(const char *path, const char *text, size_t len, struct vm
  * Adds one diagnostic per missing file with the given severity. */
 void vmdef_check_files(const struct vm_def *def, enum vmdef_severity severity,
                        struct vmdef_diags *diags);
+
+/* Reads [qemu] vnc_password_file as root reads a secret: the file itself (no symlink),
+ * regular, owned by root, neither readable nor writable by group or others, holding 1
+ * to VMDEF_VNC_PASSWORD_MAX printable ASCII characters (one trailing newline allowed).
+ * Returns 0 with the password in pw, or -errno with the reason in why. */
+int vmdef_read_vnc_password(const char *path, char pw[static VMDEF_VNC_PASSWORD_MAX + 1], char *why,
+                            size_t why_len);
 
 void vmdef_free(struct vm_def *def);
 

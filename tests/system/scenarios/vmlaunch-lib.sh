@@ -7,9 +7,10 @@ vm_log=/tmp/vmlaunch-run.log
 run_pid=
 
 # A copy of the test VM's definition with some keys changed, root-owned 0644 as
-# vmlaunch demands: def_variant FILE 'sed script'.
+# vmlaunch demands: def_variant DIR/gpu.ini 'sed script'. The file keeps the VM's
+# name (a VM is named after its file), so status, stop and restore of $vm find it.
 def_variant() {
-  sed "$2" "$vm_def" >"$1" && chmod 0644 "$1"
+  mkdir -p "$(dirname "$1")" && sed "$2" "$vm_def" >"$1" && chmod 0644 "$1"
 }
 
 # Skips the scenario unless $VMLAUNCH reads the tests' environment (VMLAUNCH_FAIL_STEP,

@@ -10,8 +10,8 @@ source "$SYSTEM_TESTS/scenario-lib.sh"
 source "$SYSTEM_TESTS/scenarios/vmlaunch-lib.sh"
 needs_test_seams
 # isolate_cpus on, so the isolation step changes this host too
-def_variant /tmp/isolated.ini 's/^\[host\]$/[host]\nisolate_cpus = yes/'
-vm_def=/tmp/isolated.ini
+def_variant /tmp/isolated/gpu.ini 's/^\[host\]$/[host]\nisolate_cpus = yes/'
+vm_def=/tmp/isolated/gpu.ini
 # Every step, in order, as vmlaunch names them (also those that change nothing here:
 # a failure there still rolls back the steps before it).
 read -ra steps <<<"$(plan_steps "$vm_def" all)"

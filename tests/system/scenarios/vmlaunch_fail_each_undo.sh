@@ -10,8 +10,8 @@ source "$SYSTEM_TESTS/scenario-lib.sh"
 # shellcheck source=tests/system/scenarios/vmlaunch-lib.sh
 source "$SYSTEM_TESTS/scenarios/vmlaunch-lib.sh"
 needs_test_seams
-def_variant /tmp/isolated.ini 's/^\[host\]$/[host]\nisolate_cpus = yes/'
-vm_def=/tmp/isolated.ini
+def_variant /tmp/isolated/gpu.ini 's/^\[host\]$/[host]\nisolate_cpus = yes/'
+vm_def=/tmp/isolated/gpu.ini
 # The steps that change this host (isolate_cpus on), as vmlaunch plans them. Those that
 # cannot change anything here are named with the unit tests that undo them instead.
 declare -A covered_elsewhere=(

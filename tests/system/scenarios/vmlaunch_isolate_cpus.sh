@@ -13,7 +13,7 @@ grep -qw cpuset /sys/fs/cgroup/cgroup.controllers || {
   echo "skipped: the emulated host has no cgroup v2 cpuset controller"
   exit 77
 }
-isolated=/tmp/isolated.ini
+isolated=/tmp/isolated/gpu.ini
 def_variant "$isolated" 's/^\[host\]$/[host]\nisolate_cpus = yes/'
 allowed() { systemctl show -p AllowedCPUs --value "$1"; }
 

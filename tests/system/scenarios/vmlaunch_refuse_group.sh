@@ -8,9 +8,9 @@ source "$SYSTEM_TESTS/scenario-lib.sh"
 # shellcheck source=tests/system/scenarios/vmlaunch-lib.sh
 source "$SYSTEM_TESTS/scenarios/vmlaunch-lib.sh"
 
-def_variant /tmp/lpc.ini 's/^address = .*/address = 00:1f.0/'
+def_variant /tmp/lpc/gpu.ini 's/^address = .*/address = 00:1f.0/'
 snapshot >/tmp/snapshot.before
-run_to_end /tmp/lpc.ini
+run_to_end /tmp/lpc/gpu.ini
 cat "$vm_log"
 expect_eq "vmlaunch run exits 4 (the host cannot run this VM)" "$run_status" 4
 expect_eq "the error names the SATA controller 00:1f.2" \

@@ -7,9 +7,9 @@ source "$SYSTEM_TESTS/scenario-lib.sh"
 # shellcheck source=tests/system/scenarios/vmlaunch-lib.sh
 source "$SYSTEM_TESTS/scenarios/vmlaunch-lib.sh"
 
-def_variant /tmp/huge.ini 's/^size = .*/size = 64G/'
+def_variant /tmp/huge/gpu.ini 's/^size = .*/size = 64G/'
 snapshot >/tmp/snapshot.before
-run_to_end /tmp/huge.ini
+run_to_end /tmp/huge/gpu.ini
 cat "$vm_log"
 expect_eq "vmlaunch run exits 4 (the host cannot run this VM)" "$run_status" 4
 # 64 GiB of 2 MiB pages is 32768 pages, far more than this 2.5 GiB host has available.

@@ -27,7 +27,7 @@ must sh -c "echo $usb >/sys/bus/pci/drivers_probe"
 wait_until 10 "$usb is on vfio-pci" test "$(driver_of $usb)" = vfio-pci
 expect_eq "the display manager is stopped before the run" "$(unit_state display-manager.service)" inactive
 expect_eq "$audio has no driver before the run" "$(driver_of $audio)" "(none)"
-listed=/tmp/listed.ini
+listed=/tmp/listed/gpu.ini
 def_variant "$listed" 's/^unload_modules = auto$/unload_modules = bochs,snd_hda_intel/'
 
 snapshot >/tmp/snapshot.before

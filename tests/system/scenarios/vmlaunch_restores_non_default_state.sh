@@ -15,7 +15,7 @@ must sh -c "echo 5 >$pool/nr_hugepages"
 must timeout 60 systemctl set-property --runtime user.slice AllowedCPUs=1
 must sh -c "echo 7 >/sys/module/snd_hda_intel/parameters/power_save"
 must sh -c "echo 0 >/sys/class/vtconsole/vtcon1/bind"
-isolated=/tmp/isolated.ini
+isolated=/tmp/isolated/gpu.ini
 def_variant "$isolated" 's/^\[host\]$/[host]\nisolate_cpus = yes/'
 
 snapshot >/tmp/snapshot.before

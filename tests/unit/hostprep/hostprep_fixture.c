@@ -849,7 +849,13 @@ void fixture_setup(struct fixture *f, const char *tree_name, const char *ini_tex
         char ini[8192];
         PATHF(ini, "%s\n[hooks]\ndir = %s\n", ini_text, f->hooks);
         struct vmdef_diags diags = {0};
-        int r = vmdef_parse_string("/etc/vmlaunch/test.ini", ini, strlen(ini), &f->def, &diags);
+        /* A definition is named after its file: the file is NAME.ini for `name = NAME`. */
+        char def_path[128] = "/etc/vmlaunch/test.ini";
+        const char *name = strstr(ini_text, "name = ");
+        if (name)
+                snprintf(def_path, sizeof(def_path), "/etc/vmlaunch/%.*s.ini",
+                         (int)strcspn(name + 7, "\n"), name + 7);
+        int r = vmdef_parse_string(def_path, ini, strlen(ini), &f->def, &diags);
         if (r < 0) {
                 for (size_t i = 0; i < diags.count; i++) {
                         char line[1024];

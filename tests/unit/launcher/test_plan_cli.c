@@ -286,7 +286,7 @@ static void test_plan_text_pasted_into_a_shell_runs_exactly_the_json_argv(void *
                 "[vm]\nname = odd\n"
                 "[qemu]\naccel = tcg\n"
                 "args = -snapshot -fw_cfg \"name=opt/x,string=it's $HOME `id` \\\\ * | & (x)\" "
-                "-append '-x  \"two\"  spaces' -rtc -1 -boot ''\n"
+                "-smbios '-x  \"two\"  spaces' -rtc -1 -boot ''\n"
                 "[cpu]\nmodel = max\n"
                 "[hyperv]\nenabled = no\n");
         expect_pasted_command_line_is_the_json_argv(odd);
