@@ -36,6 +36,16 @@ qemu_user=$("$VMLAUNCH" plan --json "$vm_def" 2>/dev/null | jq -r '.steps[] | se
 expect_eq "plan hands /dev/vfio/$group to vmlaunch-qemu" "$qemu_user" vmlaunch-qemu
 expect_eq "/dev/vfio/$group belongs to vmlaunch-qemu while the VM runs" \
   "$(stat -c '%U:%G %a' "/dev/vfio/$group")" "vmlaunch-qemu:vmlaunch-qemu 600"
+# ...and QEMU, which drives the whole group, runs as that user, confined.
+qemu_pid=$("$VMLAUNCH" status "$vm" --json | jq -r .qemu_pid)
+qemu_status=$(grep -E "^(Uid|CapEff|CapBnd|NoNewPrivs|Seccomp):" "/proc/$qemu_pid/status" | tr -s '\t' ' ')
+uid=$(id -u vmlaunch-qemu)
+expect_eq "QEMU runs as vmlaunch-qemu with no capabilities, no_new_privs and seccomp" \
+  "$qemu_status" "Uid: $uid $uid $uid $uid
+CapEff: 0000000000000000
+CapBnd: 0000000000000000
+NoNewPrivs: 1
+Seccomp: 2"
 
 must "$VMLAUNCH" stop "$vm"
 wait_run_end 60
