@@ -38,8 +38,9 @@ struct resource {
         char path[PATH_MAX / 4]; /* as the definition says; /dev/ goes through the sysroot */
         char what[96];           /* "[disk.system] path", for messages */
         enum res_kind kind;
-        bool create; /* a serial log: created (root's, 0600) when missing */
-        bool later;  /* made by an earlier step (/dev/vfio/N): need not exist yet */
+        bool create;      /* a serial log: created (root's, 0600) when missing */
+        bool later;       /* made by an earlier step (/dev/vfio/N): need not exist yet */
+        bool if_shut_out; /* only when its mode keeps QEMU's user out (/dev/vfio/vfio) */
 };
 
 struct handover_state {
@@ -90,6 +91,14 @@ static int list_resources(const struct vm_def *def, struct resource **res, size_
                                          "address, its IOMMU group");
                         if (r == 0)
                                 (*res)[*n - 1].later = true;
+                        /* The container: udev makes it 0666 on most hosts (opening it
+                         * grants nothing without a group); where it did not, QEMU's
+                         * user gets it for the run too. */
+                        if (r == 0)
+                                r = add_resource(res, n, "/dev/vfio/vfio", RES_DEVICE, "gpu",
+                                                 "address, the VFIO container");
+                        if (r == 0)
+                                (*res)[*n - 1].later = (*res)[*n - 1].if_shut_out = true;
                         pci_group_free(&g);
                 }
         }
@@ -261,9 +270,10 @@ static int inspect_resource(struct handover_state *s, const struct resource *res
         struct vl_error err = {0};
         int r = walk(res->path, &t, &err);
         if (r == -ENOENT) {
-                const char *when = res->later    ? "once vfio-pci made it"
-                                   : res->create ? "created (root's, 0600) first"
-                                                 : "once it exists";
+                const char *when = res->if_shut_out ? "once vfio made it, if its mode keeps it out"
+                                   : res->later     ? "once vfio-pci made it"
+                                   : res->create    ? "created (root's, 0600) first"
+                                                    : "once it exists";
                 return vl_strv_pushf(&s->lines, "hand %s (%s) to %s for the run, %s", res->path,
                                      res->what, s->account.name, when);
         }
@@ -405,6 +415,8 @@ static int hand_over(struct hostprep_ctx *ctx, const struct handover_state *s,
                 if (r == 0)
                         r = walk(res->path, &t, err);
         }
+        if (r == -ENOENT && res->if_shut_out)
+                return 0; /* no container node: QEMU will say so; nothing changed */
         if (r == -ENOENT && res->later)
                 return vl_error_set_plain(err, ENOENT, "%s %s does not exist", res->what,
                                           res->path);
@@ -420,6 +432,8 @@ static int hand_over(struct hostprep_ctx *ctx, const struct handover_state *s,
                 return 0; /* a FIFO, a device: QEMU opens it itself */
         if ((r = refuse_file(res, &t, err)) < 0)
                 return r;
+        if (res->if_shut_out && account_may(&s->account, &t.st, 6))
+                return 0;
         char dev[32], ino[32], uid[16], gid[16], mode[16], desc[PATH_MAX / 2];
         snprintf(dev, sizeof(dev), "%llu", (unsigned long long)t.st.st_dev);
         snprintf(ino, sizeof(ino), "%llu", (unsigned long long)t.st.st_ino);

@@ -154,6 +154,38 @@ static void test_qemus_user_owns_what_qemu_writes_and_everything_comes_back(void
         teardown_files(&t);
 }
 
+/* /dev/vfio/vfio: udev makes it 0666 on most hosts and then it is left alone; where
+ * it is root's alone, QEMU's user gets it for the run and it comes back exactly. */
+static void test_the_vfio_container_is_handed_over_only_when_its_mode_shuts_qemu_out(void **state)
+{
+        (void)state;
+        static const mode_t modes[] = {0600, 0666};
+        for (size_t i = 0; i < 2; i++) {
+                struct files t;
+                setup_files(&t, NULL);
+                char container[PATH_MAX], cmd[PATH_MAX + 16];
+                snprintf(container, sizeof(container), "%s/dev/vfio/vfio", t.f.root);
+                snprintf(cmd, sizeof(cmd), "mkdir -p %s/dev/vfio", t.f.root);
+                assert_int_equal(system(cmd), 0);
+                assert_int_equal(mknod(container, S_IFCHR | 0600, makedev(10, 196)), 0);
+                assert_int_equal(chmod(container, modes[i]), 0);
+                struct hostprep_report report;
+                struct vl_error err = {0};
+                assert_int_equal(hostprep_prepare(t.f.def, &t.f.opts, &report, &err), 0);
+                hostprep_report_free(&report);
+                if (modes[i] == 0600)
+                        assert_owner(container, t.qemu.uid, t.qemu.gid, 0600);
+                else
+                        assert_owner(container, 0, 0, 0666);
+                assert_int_equal(restore_fresh(&t, &report, NULL), 0);
+                assert_int_equal(report.n_failures, 0);
+                hostprep_report_free(&report);
+                assert_owner(container, 0, 0, modes[i]);
+                assert_as_before(&t);
+                teardown_files(&t);
+        }
+}
+
 /* Killed right before its n-th journal record (SIGKILL in a child): the n-th file is
  * untouched (its change comes after its record), the ones before it are handed over,
  * and restore from the journal alone gives them back. */
@@ -401,6 +433,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_qemus_user_owns_what_qemu_writes_and_everything_comes_back),
+                cmocka_unit_test(
+                        test_the_vfio_container_is_handed_over_only_when_its_mode_shuts_qemu_out),
                 cmocka_unit_test(test_each_change_is_journaled_before_it_is_made),
                 cmocka_unit_test(test_a_failure_before_each_hand_over_rolls_back),
                 cmocka_unit_test(test_a_failed_give_back_is_named_and_the_next_restore_finishes),

@@ -79,6 +79,7 @@ static void test_plan_rtx2060_4fn_unloads_nvidia_stack_and_binds_four_functions(
                 "vfio: 0000:06:00.2 xhci_hcd -> vfio-pci\n"
                 "vfio: 0000:06:00.3 nvidia-gpu -> vfio-pci\n"
                 "handover: hand /dev/vfio/14 ([gpu] address, its IOMMU group) to vmlaunch-qemu for the run, once vfio-pci made it\n"
+                "handover: hand /dev/vfio/vfio ([gpu] address, the VFIO container) to vmlaunch-qemu for the run, once vfio made it, if its mode keeps it out\n"
                 "handover: hand /var/lib/vmlaunch/win10/OVMF_VARS.fd ([firmware] vars) to vmlaunch-qemu for the run, once it exists\n");
 }
 
