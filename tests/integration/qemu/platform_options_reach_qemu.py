@@ -148,6 +148,12 @@ def main():
     it.expect(not any(v.startswith("kvm-pit") for f, v in pairs if f == "-global"),
               "plan has a kvm-pit -global under TCG")
 
+    text = it.run(it.VMLAUNCH, "plan", "vltest-platform")
+    it.expect("64-bit PCI window: 65536 MiB" in text,
+              "`vmlaunch plan` does not say it opens a 65536 MiB 64-bit PCI window")
+    it.expect("SMBIOS: the host's (13 of 19 strings" in text,
+              "`vmlaunch plan` does not say it copies the host's 13 SMBIOS strings")
+
     argv = without_gpu_devices(planned)
     log = os.path.join(tmp, "qemu.log")
     qmp_path = os.path.join(tmp, "qmp.sock")
