@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The platform options vmlaunch emits are accepted by a real QEMU (TCG) and land:
 -smbios type=0..3 from the host's DMI strings, -fw_cfg opt/ovmf/X-PciMmio64Mb for a
-GPU with a 32 GiB BAR, and -global ICH9-LPC.disable_s3/_s4 for a Windows guest.
+GPU with a 32 GiB BAR (and `check`'s Resizable BAR note), and -global ICH9-LPC.disable_s3/_s4 for a Windows guest.
 
 The host is a small fixture tree given to the test-seams vmlaunch with
 VMLAUNCH_SYSROOT: /sys/class/dmi/id with commas and '=' in its strings, and a GPU
@@ -89,6 +89,8 @@ def make_sysroot(root):
         write(f"{dev}/driver_override", "(null)\n")
         write(f"{dev}/resource", GPU_RESOURCE if addr.endswith(".0") else
               "0x00000000fc080000 0x00000000fc083fff 0x0000000000040200\n")
+        if addr.endswith(".0"):  # the card offers to resize BAR 1 (Resizable BAR)
+            write(f"{dev}/resource1_resize", "0000000000003f00\n")
         os.symlink("../../../../kernel/iommu_groups/7", f"{dev}/iommu_group")
         os.makedirs(f"{root}/sys/kernel/iommu_groups/7/devices", exist_ok=True)
         os.symlink(f"../../../../bus/pci/devices/{addr}",
@@ -153,6 +155,12 @@ def main():
               "`vmlaunch plan` does not say it opens a 65536 MiB 64-bit PCI window")
     it.expect("SMBIOS: the host's (13 of 19 strings" in text,
               "`vmlaunch plan` does not say it copies the host's 13 SMBIOS strings")
+
+    # check reports Resizable BAR whatever else this fixture host lacks
+    check = it.subprocess.run([it.VMLAUNCH, "check", "vltest-platform"], capture_output=True,
+                              text=True)
+    it.expect("0000:01:00.0 BAR 1 supports Resizable BAR" in check.stdout + check.stderr,
+              f"`vmlaunch check` does not report Resizable BAR:\n{check.stderr}")
 
     argv = without_gpu_devices(planned)
     log = os.path.join(tmp, "qemu.log")
