@@ -154,7 +154,9 @@ static int read_smbios(const struct vm_def *def, struct host_facts *f, struct vm
 }
 
 /* The GPU group's 64-bit BARs decide the PCI window OVMF must open; a BAR the device
- * could resize is worth a line, since the guest cannot resize it itself. */
+ * could resize is worth a line, since the guest cannot resize it itself: QEMU's
+ * vfio-pci drops the Resizable BAR capability from what the guest sees
+ * (vfio_add_ext_cap in hw/vfio/pci.c: "Can't expose read-only", QEMU 7.2). */
 static void read_gpu_bars(const struct vm_def *def, struct host_facts *f, struct vmdef_diags *diags)
 {
         for (size_t i = 0; i < f->n_gpu_group; i++) {
@@ -169,7 +171,7 @@ static void read_gpu_bars(const struct vm_def *def, struct host_facts *f, struct
                                 vmdef_diag_add(
                                         diags, VMDEF_WARNING, vmdef_key_line(def, "gpu", "address"),
                                         "gpu", "address",
-                                        "note: %s BAR %u supports Resizable BAR, but QEMU does not pass the capability to the guest: the guest keeps the %llu MiB the host set, so resize it on the host (resource%u_resize) before the VM starts for a larger one",
+                                        "note: %s BAR %u supports Resizable BAR, but QEMU's vfio-pci hides that capability from the guest: the guest keeps the %llu MiB the host set, so resize it on the host (resource%u_resize) before the VM starts for a larger one",
                                         addr, bar, (unsigned long long)(bars.bytes[bar] >> 20),
                                         bar);
         }
