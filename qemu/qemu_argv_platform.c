@@ -166,9 +166,12 @@ uint64_t qemu_pci_mmio64_mb(uint64_t bar64_bytes)
 
 /* OVMF reads opt/ovmf/X-PciMmio64Mb from fw_cfg to size its 64-bit PCI window
  * (OvmfPkg/Library/PlatformInitLib/MemDetect.c). Its default is PcdPciMmio64Size,
- * 0x800000000 = 32 GiB in edk2's OvmfPkgX64.dsc, which Debian 12's ovmf (edk2
- * 2022.11) ships; a GPU with a 32 GiB BAR does not fit and the guest sees it
- * disabled (Code 12 in Windows). SeaBIOS has no such window setting. */
+ * 0x800000000 = 32 GiB in edk2's OvmfPkgX64.dsc, the default Debian 12's ovmf (edk2
+ * 2022.11) is built with; a GPU with a 32 GiB BAR does not fit and the guest sees
+ * it disabled (Code 12 in Windows). Newer edk2 (PlatformDynamicMmioWindow) may grow
+ * the window from the CPU's physical address bits when QEMU reports them reliably;
+ * the explicit size still holds what this group needs there. SeaBIOS has no such
+ * setting. */
 static int add_pci_window(struct argv_builder *b)
 {
         if (b->def->firmware != VMDEF_FIRMWARE_UEFI)
