@@ -160,6 +160,19 @@ bool hostprep_journal_exists(const char *run_dir);
 int hostprep_vcpu_numa_node(const struct vm_def *def, int *n_nodes);
 
 struct vmdef_pci_addr;
+/* The six BARs of one PCI function, from its sysfs `resource` file. */
+#define HOSTPREP_PCI_BARS 6
+struct hostprep_pci_bars {
+        uint64_t bytes[HOSTPREP_PCI_BARS]; /* 0: unused */
+        unsigned mem64_prefetch;           /* bit n: BAR n is 64-bit prefetchable memory */
+        uint64_t mem64_prefetch_bytes;     /* their sum */
+        unsigned resizable;                /* bit n: resourceN_resize exists (ReBAR) */
+};
+/* Parses the text of a `resource` file (pure). Returns 0 or -EINVAL. */
+int hostprep_pci_bars_parse(const char *resource, struct hostprep_pci_bars *out);
+/* Reads addr's ("0000:06:00.0") BARs through the sysroot. Returns 0 or -errno. */
+int hostprep_pci_bars_read(const char *addr, struct hostprep_pci_bars *out);
+
 /* The endpoints of the GPU's IOMMU group (bridges excluded), the [gpu] address first,
  * as read from the host. *members is malloc'd; nothing when the VM has no GPU.
  * -ENOENT: the device is not on this host; other errors: no IOMMU group. */

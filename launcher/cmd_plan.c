@@ -21,6 +21,7 @@
 #include "run/host_facts.h"
 #include "run/runstate.h"
 #include "qemu/qemu_argv.h"
+#include "qemu/qemu_platform.h"
 #include "util/cleanup.h"
 
 static void plan_usage(FILE *out)
@@ -105,6 +106,27 @@ static void print_pins(const struct vm_def *def)
         }
 }
 
+/* What the guest's firmware is told about the host: the 64-bit PCI window sized for
+ * the GPU's BARs and the SMBIOS strings copied from the host. */
+static void print_platform(const struct vm_def *def, const struct plan_facts *facts)
+{
+        uint64_t mb = def->firmware == VMDEF_FIRMWARE_UEFI
+                              ? qemu_pci_mmio64_mb(facts->host.gpu_bar64_bytes)
+                              : 0;
+        if (mb)
+                printf("  64-bit PCI window: %llu MiB (-fw_cfg opt/ovmf/X-PciMmio64Mb): the GPU group's 64-bit BARs take %llu MiB, more than OVMF's default %llu MiB holds\n",
+                       (unsigned long long)mb,
+                       (unsigned long long)(facts->host.gpu_bar64_bytes >> 20),
+                       (unsigned long long)(QEMU_OVMF_MMIO64_DEFAULT_BYTES >> 20));
+        if (def->smbios_mode == VMDEF_SMBIOS_HOST) {
+                size_t n = 0;
+                for (size_t i = 0; i < QEMU_SMBIOS_N_FIELDS; i++)
+                        n += facts->host.smbios_host[i] && *facts->host.smbios_host[i];
+                printf("  SMBIOS: the host's (%zu of %d strings read from /sys/class/dmi/id)\n", n,
+                       QEMU_SMBIOS_N_FIELDS);
+        }
+}
+
 static int print_text(const struct vm_def *def, const struct plan_facts *facts,
                       const struct vmdef_diags *diags, const struct vl_strv *argv)
 {
@@ -128,6 +150,7 @@ static int print_text(const struct vm_def *def, const struct plan_facts *facts,
                streq(def->qemu_user, "root") ? " (every capability: not confined)"
                : def->qemu_sandbox           ? " (no capabilities, no_new_privs, seccomp sandbox)"
                                    : " (no capabilities, no_new_privs, no seccomp sandbox)");
+        print_platform(def, facts);
         print_pins(def);
         printf("\nHost steps:\n");
         if (facts->steps_unavailable)
@@ -423,6 +446,10 @@ int cmd_plan(int argc, char **argv)
                 .accel = facts.host.accel,
                 .bind_numa_node = facts.host.numa_node >= 0,
                 .numa_node = facts.host.numa_node >= 0 ? (unsigned)facts.host.numa_node : 0,
+                .smbios_host = facts.host.has_smbios_host
+                                       ? (const char *const *)facts.host.smbios_host
+                                       : NULL,
+                .gpu_bar64_bytes = facts.host.gpu_bar64_bytes,
         };
         if (qemu_argv_build(def, &opts, &qemu_argv, &err) < 0) {
                 fprintf(stderr, "vmlaunch plan: %s: %s\n", def->path, err.msg);

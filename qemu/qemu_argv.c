@@ -19,6 +19,7 @@
  *     virt-manager's Windows clock (rtc catchup, pit delay, hpet no, hypervclock)
  *   -smp N,sockets=,dies=,cores=,threads= ...................... cpu-topology*
  *   -object iothread,id= ........................................ iothreads-disk
+ *   (-global, -smbios, -fw_cfg: qemu_argv_platform.c)
  *   (the rest, in qemu_argv_devices.c: hostdev-vfio, pcie-root-port, disk-*,
  *   hostdev-usb-address, input-linux, net-user, net-bridge)
  */
@@ -369,8 +370,8 @@ static int add_sandbox(struct argv_builder *b)
 
 /* The guide's clock: virt-manager's Windows defaults as libvirt writes them.
  * rtc catchup -> driftfix=slew; hpet absent -> hpet=off (add_machine);
- * hypervclock -> [hyperv] time (add_hyperv_flags); pit delay is kvm-pit's own default
- * lost_tick_policy, so it needs no -global (which TCG would not have anyway). */
+ * hypervclock -> [hyperv] time (add_hyperv_flags); pit delay -> -global
+ * kvm-pit.lost_tick_policy (qemu_argv_platform.c, with the sleep states). */
 static int add_clock(struct argv_builder *b)
 {
         struct optstr o = {0};
@@ -489,10 +490,11 @@ int qemu_argv_build(const struct vm_def *def, const struct qemu_argv_opts *opts,
          * firmware and boot, then devices (the GPU first: its root port takes a
          * fixed slot before QEMU hands slots out), extra args last so they win. */
         int (*const families[])(struct argv_builder *) = {
-                add_name,     add_machine,    add_accel,    add_cpu,      add_memory,
-                add_smp,      add_iothreads,  add_display,  add_monitors, add_sandbox,
-                add_clock,    add_firmware,   add_kernel,   argv_add_gpu, argv_add_disks,
-                argv_add_usb, argv_add_evdev, argv_add_net, add_serial,   add_extra_args,
+                add_name,       add_machine,   add_accel,         add_cpu,      add_memory,
+                add_smp,        add_iothreads, add_display,       add_monitors, add_sandbox,
+                add_clock,      add_firmware,  argv_add_platform, add_kernel,   argv_add_gpu,
+                argv_add_disks, argv_add_usb,  argv_add_evdev,    argv_add_net, add_serial,
+                add_extra_args,
         };
         int r = argv_push(&b, def->qemu_binary);
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(families); i++)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "util/error.h"
 #include "util/strv.h"
@@ -38,6 +39,12 @@ struct qemu_argv_opts {
         /* QEMU's version, major*10000 + minor*100 + micro, checked against
          * qemu_compat's table of features; 0: assume the newest. */
         unsigned qemu_version;
+        /* [smbios] mode = host: the host's DMI strings, QEMU_SMBIOS_N_FIELDS entries in
+         * the order of qemu_smbios_fields[] (qemu/qemu_platform.h); NULL or "" entries
+         * are left to QEMU. NULL: none were read. */
+        const char *const *smbios_host;
+        /* Sum of the 64-bit prefetchable memory BARs of the GPU's group, in bytes. */
+        uint64_t gpu_bar64_bytes;
 };
 
 /* vhost-net is used for bridge networks under KVM only (TCG cannot drive it). */

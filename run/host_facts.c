@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "hostprep/hostprep.h"
+#include "hostprep/sysroot.h"
 #include "qemu/kvm_usable.h"
 #include "run/runstate.h"
 #include "util/macro.h"
@@ -125,6 +126,57 @@ static int resolve_pins(struct vm_def *def, const struct host_facts_opts *opts,
         return r == -ENOMEM ? r : 0;
 }
 
+/* [smbios] mode = host: the host's DMI strings, as the kernel shows them. The serial
+ * and UUID files are root's only: `plan` as a user warns and plans without them. */
+static int read_smbios(const struct vm_def *def, struct host_facts *f, struct vmdef_diags *diags)
+{
+        if (def->smbios_mode != VMDEF_SMBIOS_HOST)
+                return 0;
+        f->has_smbios_host = true;
+        for (size_t i = 0; i < QEMU_SMBIOS_N_FIELDS; i++) {
+                char path[128], value[256];
+                snprintf(path, sizeof(path), "/sys/class/dmi/id/%s",
+                         qemu_smbios_fields[i].dmi_file);
+                int r = sysroot_read_line(path, value, sizeof(value));
+                if (r == -ENOENT || r == -ENAMETOOLONG)
+                        continue; /* not every firmware fills every field */
+                if (r < 0) {
+                        vmdef_diag_add(diags, VMDEF_WARNING, vmdef_key_line(def, "smbios", "mode"),
+                                       "smbios", "mode",
+                                       "cannot read %s (%s); the guest gets QEMU's value instead",
+                                       path, strerror(-r));
+                        continue;
+                }
+                if (!(f->smbios_host[i] = strdup(value)))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* The GPU group's 64-bit BARs decide the PCI window OVMF must open; a BAR the device
+ * could resize is worth a line, since the guest cannot resize it itself: QEMU's
+ * vfio-pci drops the Resizable BAR capability from what the guest sees
+ * (vfio_add_ext_cap in hw/vfio/pci.c: "Can't expose read-only", QEMU 7.2). */
+static void read_gpu_bars(const struct vm_def *def, struct host_facts *f, struct vmdef_diags *diags)
+{
+        for (size_t i = 0; i < f->n_gpu_group; i++) {
+                char addr[16];
+                struct hostprep_pci_bars bars;
+                vmdef_pci_addr_format(&f->gpu_group[i], addr);
+                if (hostprep_pci_bars_read(addr, &bars) < 0)
+                        continue; /* no resource file: nothing to size */
+                f->gpu_bar64_bytes += bars.mem64_prefetch_bytes;
+                for (unsigned bar = 0; bar < HOSTPREP_PCI_BARS; bar++)
+                        if (bars.resizable & (1u << bar))
+                                vmdef_diag_add(
+                                        diags, VMDEF_WARNING, vmdef_key_line(def, "gpu", "address"),
+                                        "gpu", "address",
+                                        "note: %s BAR %u supports Resizable BAR, but QEMU's vfio-pci hides that capability from the guest: the guest keeps the %llu MiB the host set, so resize it on the host (resource%u_resize) before the VM starts for a larger one",
+                                        addr, bar, (unsigned long long)(bars.bytes[bar] >> 20),
+                                        bar);
+        }
+}
+
 int host_facts_resolve(struct vm_def *def, const struct host_facts_opts *opts,
                        struct host_facts *facts, struct vmdef_diags *diags, struct vl_error *err)
 {
@@ -136,6 +188,10 @@ int host_facts_resolve(struct vm_def *def, const struct host_facts_opts *opts,
         r = resolve_gpu_group(def, opts, facts, diags);
         if (r == 0)
                 r = resolve_pins(def, opts, facts, diags);
+        if (r == 0)
+                r = read_smbios(def, facts, diags);
+        if (r == 0)
+                read_gpu_bars(def, facts, diags);
         int n_nodes = 0;
         facts->numa_node = hostprep_vcpu_numa_node(def, &n_nodes);
         if (r < 0)
@@ -148,6 +204,8 @@ void host_facts_free(struct host_facts *facts)
         free(facts->run_dir);
         free(facts->gpu_group);
         vl_strv_free(&facts->pin_reasons);
+        for (size_t i = 0; i < QEMU_SMBIOS_N_FIELDS; i++)
+                free(facts->smbios_host[i]);
         *facts = (struct host_facts){.numa_node = -1};
 }
 

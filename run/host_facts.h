@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "qemu/qemu_platform.h"
 #include "topology/topology.h"
 #include "util/strv.h"
 #include "vmdefs/vmdef.h"
@@ -36,6 +37,12 @@ struct host_facts {
         int numa_node;
         /* Why vcpu_pin = auto chose what it chose, one line each. */
         struct vl_strv pin_reasons;
+        /* [smbios] mode = host: /sys/class/dmi/id's strings in qemu_smbios_fields[]
+         * order, NULL where a file is missing or unreadable. */
+        char *smbios_host[QEMU_SMBIOS_N_FIELDS];
+        bool has_smbios_host;
+        /* Sum of the 64-bit prefetchable memory BARs of the GPU's group. */
+        uint64_t gpu_bar64_bytes;
 };
 
 /* Resolves the facts for def (def's pins are filled in when vcpu_pin = auto).

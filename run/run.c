@@ -299,7 +299,11 @@ static int start_qemu_paused(struct run *run, struct vl_error *err)
                 .gpu_group = run->facts.gpu_group,
                 .n_gpu_group = run->facts.n_gpu_group,
                 .bind_numa_node = run->facts.numa_node >= 0,
-                .numa_node = run->facts.numa_node >= 0 ? (unsigned)run->facts.numa_node : 0};
+                .numa_node = run->facts.numa_node >= 0 ? (unsigned)run->facts.numa_node : 0,
+                .smbios_host = run->facts.has_smbios_host
+                                       ? (const char *const *)run->facts.smbios_host
+                                       : NULL,
+                .gpu_bar64_bytes = run->facts.gpu_bar64_bytes};
         struct vl_strv argv = {0};
         int r = qemu_argv_build(run->def, &aopts, &argv, err);
         if (r < 0) {

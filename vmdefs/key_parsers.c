@@ -548,3 +548,28 @@ int vmdef_key_governor(const char *v, void *t, char *why, size_t why_len)
                         "expected a cpufreq governor such as performance or schedutil, or off");
         return vmdef_set_string(&def->governor, v);
 }
+
+/* "auto" (follow [hyperv] enabled) or a boolean: whether the guest is offered S3/S4. */
+static int parse_guest_sleep(const char *v, enum vmdef_guest_sleep *out, char *why, size_t why_len)
+{
+        bool on;
+        if (!strcmp(v, "auto")) {
+                *out = VMDEF_SLEEP_AUTO;
+                return 0;
+        }
+        if (vmdef_parse_bool(v, &on, why, why_len) < 0)
+                return vmdef_why(why, why_len,
+                                 "expected auto (off when [hyperv] enabled = yes) or yes/no");
+        *out = on ? VMDEF_SLEEP_ON : VMDEF_SLEEP_OFF;
+        return 0;
+}
+
+int vmdef_key_suspend_to_ram(const char *v, void *t, char *why, size_t why_len)
+{
+        return parse_guest_sleep(v, &((struct vm_def *)t)->suspend_to_ram, why, why_len);
+}
+
+int vmdef_key_suspend_to_disk(const char *v, void *t, char *why, size_t why_len)
+{
+        return parse_guest_sleep(v, &((struct vm_def *)t)->suspend_to_disk, why, why_len);
+}

@@ -34,6 +34,8 @@ int vmdef_key_name(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_net_model(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_serial(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_spinlocks(const char *v, void *t, char *why, size_t why_len);
+int vmdef_key_suspend_to_disk(const char *v, void *t, char *why, size_t why_len);
+int vmdef_key_suspend_to_ram(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_stop_units(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_unload_modules(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_usb_product(const char *v, void *t, char *why, size_t why_len);

@@ -31,6 +31,7 @@ enum kind {
         K_GPU,
         K_HOST,
         K_HOOKS,
+        K_SMBIOS,
         K_DISK, /* kinds from here on take an ID: [disk.ID] */
         K_USB,
         K_EVDEV,
@@ -39,8 +40,8 @@ enum kind {
 };
 
 static const char *const kind_names[K_COUNT] = {
-        "vm",  "qemu", "memory", "firmware", "boot", "cpu",   "hyperv", "iothreads",
-        "gpu", "host", "hooks",  "disk",     "usb",  "evdev", "net",
+        "vm",  "qemu", "memory", "firmware", "boot", "cpu", "hyperv", "iothreads",
+        "gpu", "host", "hooks",  "smbios",   "disk", "usb", "evdev",  "net",
 };
 
 static bool kind_has_id(enum kind k)
@@ -58,7 +59,7 @@ static int kind_lookup(const char *name, size_t n)
 
 static const char *section_list(void)
 {
-        return "[vm], [qemu], [memory], [firmware], [boot], [cpu], [hyperv], [iothreads], [gpu], [host], [hooks], [disk.ID], [usb.ID], [evdev.ID], [net.ID]";
+        return "[vm], [qemu], [memory], [firmware], [boot], [cpu], [hyperv], [iothreads], [gpu], [host], [hooks], [smbios], [disk.ID], [usb.ID], [evdev.ID], [net.ID]";
 }
 
 bool vmdef_section_known(const char *name, unsigned line, struct vmdef_diags *diags)
@@ -165,6 +166,8 @@ static const char *const discard_names[] = {"unmap", "ignore", NULL};
 static const char *const net_mode_names[] = {"user", "bridge", NULL};
 static const char *const auto_off_names[] = {"auto", "off", NULL};
 static const char *const governor_cpus_names[] = {"pinned", "all", NULL};
+static const char *const pit_policy_names[] = {"auto", "delay", "discard", NULL};
+static const char *const smbios_mode_names[] = {"none", "host", NULL};
 
 #define DEF(field)   offsetof(struct vm_def, field)
 #define HV(field)    offsetof(struct vm_def, hyperv.field)
@@ -203,6 +206,9 @@ static const struct key_def keys[] = {
         RANGED(K_QEMU, "shutdown_timeout", DEF(shutdown_timeout_s), 1, 3600),
         CUSTOM(K_QEMU, "user", vmdef_key_qemu_user),
         TYPED(K_QEMU, "sandbox", T_BOOL, DEF(qemu_sandbox)),
+        ENUMK(K_QEMU, "pit_lost_tick_policy", DEF(pit_policy), pit_policy_names),
+        CUSTOM(K_QEMU, "suspend_to_ram", vmdef_key_suspend_to_ram),
+        CUSTOM(K_QEMU, "suspend_to_disk", vmdef_key_suspend_to_disk),
 
         TYPED(K_MEMORY, "size", T_SIZE, DEF(memory_bytes)),
         CUSTOM(K_MEMORY, "hugepages", vmdef_key_hugepages),
@@ -293,6 +299,8 @@ static const struct key_def keys[] = {
 
         TYPED(K_HOOKS, "dir", T_PATH, DEF(hooks_dir)),
         RANGED(K_HOOKS, "timeout", DEF(hooks_timeout_s), 1, 3600),
+
+        ENUMK(K_SMBIOS, "mode", DEF(smbios_mode), smbios_mode_names),
 };
 
 #define N_KEYS (ELEMENTSOF(keys))

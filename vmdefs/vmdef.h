@@ -9,7 +9,9 @@
  *               vnc=ADDR:N), vnc_password_file (root-only file, needed off loopback),
  *               vga (none|std|virtio), serial (none|pty|PATH), args (extra argv,
  *               shell-like words, no shell), shutdown_timeout (seconds),
- *               user (QEMU's user, default vmlaunch-qemu), sandbox (bool, default yes)
+ *               user (QEMU's user, default vmlaunch-qemu), sandbox (bool, default yes),
+ *               pit_lost_tick_policy (auto|delay|discard), suspend_to_ram,
+ *               suspend_to_disk (auto|bool): auto follows [hyperv] enabled
  *   [memory]    size (12G, 12288M, ...), hugepages (off|2M|1G), prealloc (bool),
  *               prealloc_threads (N), allocate_hugepages (bool: reserve the pool at run)
  *   [firmware]  type (uefi|bios), code, vars_template, vars (per-VM copy)
@@ -34,6 +36,7 @@
  *               unload_modules (auto|off|list), governor (performance|...|off),
  *               governor_cpus (pinned|all), isolate_cpus (bool)
  *   [hooks]     dir, timeout (seconds)
+ *   [smbios]    mode (none|host: the host's DMI strings for SMBIOS types 0-3)
  *
  * The exact key list, defaults and error texts live in vmdefs/keys.c and in
  * doc/vmlaunch.ini.5.scd.
@@ -106,6 +109,13 @@ enum vmdef_net_mode { VMDEF_NET_USER, VMDEF_NET_BRIDGE };
 enum vmdef_auto_off { VMDEF_AUTO, VMDEF_OFF };
 enum vmdef_modules_mode { VMDEF_MODULES_AUTO, VMDEF_MODULES_OFF, VMDEF_MODULES_LIST };
 enum vmdef_governor_cpus { VMDEF_GOVERNOR_PINNED, VMDEF_GOVERNOR_ALL };
+/* [qemu] pit_lost_tick_policy: kvm-pit knows only delay and discard. AUTO: delay for a
+ * Windows guest ([hyperv] enabled), QEMU's own default otherwise. */
+enum vmdef_pit_policy { VMDEF_PIT_AUTO, VMDEF_PIT_DELAY, VMDEF_PIT_DISCARD };
+/* [qemu] suspend_to_ram / suspend_to_disk. AUTO: off for a Windows guest, QEMU's
+ * default (offered) otherwise. */
+enum vmdef_guest_sleep { VMDEF_SLEEP_AUTO, VMDEF_SLEEP_OFF, VMDEF_SLEEP_ON };
+enum vmdef_smbios_mode { VMDEF_SMBIOS_NONE, VMDEF_SMBIOS_HOST };
 
 struct vmdef_iothread {
         char *id;
@@ -184,6 +194,8 @@ struct vm_def {
         char **extra_args; /* NULL-terminated */
         size_t n_extra_args;
         unsigned shutdown_timeout_s;
+        enum vmdef_pit_policy pit_policy;
+        enum vmdef_guest_sleep suspend_to_ram, suspend_to_disk;
 
         /* [memory] */
         uint64_t memory_bytes;
@@ -245,6 +257,9 @@ struct vm_def {
         /* [hooks] */
         char *hooks_dir;
         unsigned hooks_timeout_s; /* a hook still running then is killed */
+
+        /* [smbios] */
+        enum vmdef_smbios_mode smbios_mode;
 
         /* Where each key was written, for problems found after parsing (host checks). */
         struct vmdef_key_line *key_lines;

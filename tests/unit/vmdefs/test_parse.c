@@ -187,6 +187,30 @@ static void test_minimal_definition_gets_documented_defaults(void **state)
         vmdef_free(def);
 }
 
+static void test_platform_keys_parse_and_default_to_auto_and_none(void **state)
+{
+        (void)state;
+        struct vm_def *def = parse_ok("/etc/vmlaunch/p.ini", "[memory]\nsize = 1G\n");
+        assert_int_equal(def->pit_policy, VMDEF_PIT_AUTO);
+        assert_int_equal(def->suspend_to_ram, VMDEF_SLEEP_AUTO);
+        assert_int_equal(def->suspend_to_disk, VMDEF_SLEEP_AUTO);
+        assert_int_equal(def->smbios_mode, VMDEF_SMBIOS_NONE);
+        vmdef_free(def);
+
+        def = parse_ok("/etc/vmlaunch/p.ini",
+                       "[qemu]\npit_lost_tick_policy = discard\nsuspend_to_ram = yes\n"
+                       "suspend_to_disk = no\n[smbios]\nmode = host\n");
+        assert_int_equal(def->pit_policy, VMDEF_PIT_DISCARD);
+        assert_int_equal(def->suspend_to_ram, VMDEF_SLEEP_ON);
+        assert_int_equal(def->suspend_to_disk, VMDEF_SLEEP_OFF);
+        assert_int_equal(def->smbios_mode, VMDEF_SMBIOS_HOST);
+        vmdef_free(def);
+
+        def = parse_ok("/etc/vmlaunch/p.ini", "[qemu]\nsuspend_to_ram = auto\n");
+        assert_int_equal(def->suspend_to_ram, VMDEF_SLEEP_AUTO);
+        vmdef_free(def);
+}
+
 static void test_continuation_lines_extend_the_previous_value(void **state)
 {
         (void)state;
@@ -449,6 +473,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_guide_win10_definition_parses_into_the_expected_struct),
                 cmocka_unit_test(test_minimal_definition_gets_documented_defaults),
+                cmocka_unit_test(test_platform_keys_parse_and_default_to_auto_and_none),
                 cmocka_unit_test(test_continuation_lines_extend_the_previous_value),
                 cmocka_unit_test(test_comments_bom_crlf_and_colon_separator_are_accepted),
                 cmocka_unit_test(test_disk_defaults_follow_path_and_media),
