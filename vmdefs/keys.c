@@ -31,6 +31,7 @@ enum kind {
         K_GPU,
         K_HOST,
         K_HOOKS,
+        K_TPM,
         K_DISK, /* kinds from here on take an ID: [disk.ID] */
         K_USB,
         K_EVDEV,
@@ -39,8 +40,8 @@ enum kind {
 };
 
 static const char *const kind_names[K_COUNT] = {
-        "vm",  "qemu", "memory", "firmware", "boot", "cpu",   "hyperv", "iothreads",
-        "gpu", "host", "hooks",  "disk",     "usb",  "evdev", "net",
+        "vm",  "qemu", "memory", "firmware", "boot", "cpu", "hyperv", "iothreads",
+        "gpu", "host", "hooks",  "tpm",      "disk", "usb", "evdev",  "net",
 };
 
 static bool kind_has_id(enum kind k)
@@ -58,7 +59,7 @@ static int kind_lookup(const char *name, size_t n)
 
 static const char *section_list(void)
 {
-        return "[vm], [qemu], [memory], [firmware], [boot], [cpu], [hyperv], [iothreads], [gpu], [host], [hooks], [disk.ID], [usb.ID], [evdev.ID], [net.ID]";
+        return "[vm], [qemu], [memory], [firmware], [boot], [cpu], [hyperv], [iothreads], [gpu], [host], [hooks], [tpm], [disk.ID], [usb.ID], [evdev.ID], [net.ID]";
 }
 
 bool vmdef_section_known(const char *name, unsigned line, struct vmdef_diags *diags)
@@ -293,6 +294,9 @@ static const struct key_def keys[] = {
 
         TYPED(K_HOOKS, "dir", T_PATH, DEF(hooks_dir)),
         RANGED(K_HOOKS, "timeout", DEF(hooks_timeout_s), 1, 3600),
+
+        TYPED(K_TPM, "enabled", T_BOOL, DEF(tpm_enabled)),
+        TYPED(K_TPM, "state_dir", T_PATH, DEF(tpm_state_dir)),
 };
 
 #define N_KEYS (ELEMENTSOF(keys))
