@@ -28,3 +28,5 @@ int argv_add_disks(struct argv_builder *b);
 int argv_add_usb(struct argv_builder *b);
 int argv_add_evdev(struct argv_builder *b);
 int argv_add_net(struct argv_builder *b);
+/* In qemu_argv_tpm.c. */
+int argv_add_tpm(struct argv_builder *b);
