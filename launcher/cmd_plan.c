@@ -129,8 +129,11 @@ static int print_text(const struct vm_def *def, const struct plan_facts *facts,
                : def->qemu_sandbox           ? " (no capabilities, no_new_privs, seccomp sandbox)"
                                    : " (no capabilities, no_new_privs, no seccomp sandbox)");
         if (def->tpm_enabled)
-                printf("  TPM 2.0: tpm-crb on swtpm, run as %s (no capabilities, no_new_privs, seccomp); state in %s/state, made by swtpm_setup on the first run and kept\n",
-                       def->qemu_user, def->tpm_state_dir);
+                printf("  TPM 2.0: tpm-crb on swtpm, run as %s (%s); state in %s/state, made by swtpm_setup on the first run and kept\n",
+                       def->qemu_user,
+                       streq(def->qemu_user, "root") ? "every capability, swtpm's seccomp"
+                                                     : "no capabilities, no_new_privs, seccomp",
+                       def->tpm_state_dir);
         print_pins(def);
         printf("\nHost steps:\n");
         if (facts->steps_unavailable)

@@ -322,10 +322,11 @@ static void end_swtpm(struct run *run)
         if (!run->swtpm.pid && run->swtpm.pidfd < 0)
                 return;
         int status = 0;
-        swtpm_end(&run->swtpm, &status);
+        char last[512];
+        swtpm_end(&run->swtpm, &status, last, sizeof(last));
         char how[96];
         supervise_describe_status(status, how, sizeof(how));
-        runlog(LOG_INFO, "swtpm %s", how);
+        runlog(LOG_INFO, "swtpm %s%s%s", how, *last ? "; its last words: " : "", last);
 }
 
 static int start_qemu_paused(struct run *run, struct vl_error *err)

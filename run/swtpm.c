@@ -396,7 +396,7 @@ int swtpm_start(const struct vm_def *def, const struct vl_account *user, int sig
                 char last[512] = "";
                 if (out->err_fd >= 0)
                         read_last_line(&out->err_fd, last, sizeof(last));
-                swtpm_end(out, NULL);
+                swtpm_end(out, NULL, NULL, 0);
                 if (*last && r != -ECANCELED) {
                         char why[sizeof(err->msg)];
                         snprintf(why, sizeof(why), "%s", err->msg);
@@ -408,9 +408,11 @@ int swtpm_start(const struct vm_def *def, const struct vl_account *user, int sig
         return 0;
 }
 
-void swtpm_end(struct qemu_proc *p, int *wait_status)
+void swtpm_end(struct qemu_proc *p, int *wait_status, char *last_line, size_t len)
 {
         int status = 0;
+        if (last_line && len)
+                last_line[0] = '\0';
         if (p->pid) {
                 (void)vl_pidfd_send_signal(p->pidfd, SIGTERM);
                 long long deadline = vl_monotonic_ms() + SWTPM_END_GRACE_MS;
@@ -429,6 +431,10 @@ void swtpm_end(struct qemu_proc *p, int *wait_status)
                 }
                 p->pid = 0;
         }
+        /* What it said before it ended (errors go to stderr): the pipes hold it. */
+        for (int *fd = &p->out_fd; last_line && len && fd <= &p->err_fd; fd++)
+                if (*fd >= 0)
+                        read_last_line(fd, last_line, len);
         qemu_proc_close(p);
         if (wait_status)
                 *wait_status = status;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "run/spawn.h"
 #include "util/account.h"
@@ -42,5 +43,6 @@ int swtpm_start(const struct vm_def *def, const struct vl_account *user, int sig
                 struct qemu_proc *out, int *qemu_fd, struct vl_error *err);
 
 /* Ends swtpm (SIGTERM, SIGKILL after a grace period), reaps it and closes its
- * descriptors; *wait_status (may be NULL) gets its status. Safe on QEMU_PROC_NONE. */
-void swtpm_end(struct qemu_proc *p, int *wait_status);
+ * descriptors; *wait_status (may be NULL) gets its status, last_line (may be NULL)
+ * the last line it printed, or "". Safe on QEMU_PROC_NONE. */
+void swtpm_end(struct qemu_proc *p, int *wait_status, char *last_line, size_t len);
