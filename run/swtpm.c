@@ -225,25 +225,26 @@ static int run_setup(const char *state_dir, const struct vl_account *user, int s
                 return vl_error_prefix(err, "swtpm_setup");
         char last[512] = "";
         int status = 0;
-        bool cancelled = false, timed_out = false;
+        bool cancelled = false, timed_out = false, killed = false;
         long long deadline = vl_monotonic_ms() + SWTPM_SETUP_TIMEOUT_MS;
         for (;;) {
                 pid_t w = waitpid(p.pid, &status, WNOHANG);
                 if (w == p.pid || (w < 0 && errno != EINTR))
                         break;
                 long long left = deadline - vl_monotonic_ms();
-                if ((left <= 0 && !timed_out) || (cancelled && !timed_out)) {
+                if (!killed && (cancelled || left <= 0)) {
                         timed_out = !cancelled;
                         (void)vl_pidfd_send_signal(p.pidfd, SIGKILL);
-                        cancelled = true;
+                        killed = true;
                 }
+                /* once killed, only its exit (and its last output) matters */
                 struct pollfd fds[] = {{.fd = p.pidfd, .events = POLLIN},
-                                       {.fd = signal_fd, .events = POLLIN},
+                                       {.fd = killed ? -1 : signal_fd, .events = POLLIN},
                                        {.fd = p.out_fd, .events = POLLIN},
                                        {.fd = p.err_fd, .events = POLLIN}};
-                if (poll(fds, 4, cancelled ? -1 : (int)(left > 0 ? left : 0)) < 0 && errno != EINTR)
+                if (poll(fds, 4, killed ? -1 : (int)(left > 0 ? left : 0)) < 0 && errno != EINTR)
                         break;
-                if (fds[1].revents && !cancelled && stop_requested())
+                if (fds[1].revents && stop_requested())
                         cancelled = true;
                 if (fds[2].revents)
                         read_last_line(&p.out_fd, last, sizeof(last));
