@@ -234,7 +234,10 @@ static int run_setup(const char *state_dir, const struct vl_account *user, int s
                 long long left = deadline - vl_monotonic_ms();
                 if (!killed && (cancelled || left <= 0)) {
                         timed_out = !cancelled;
+                        /* and the swtpm it runs: its own process group, whose id
+                         * cannot be reused before swtpm_setup is reaped */
                         (void)vl_pidfd_send_signal(p.pidfd, SIGKILL);
+                        (void)kill(-p.pid, SIGKILL);
                         killed = true;
                 }
                 /* once killed, only its exit (and its last output) matters */
