@@ -151,6 +151,12 @@ static int print_text(const struct vm_def *def, const struct plan_facts *facts,
                : def->qemu_sandbox           ? " (no capabilities, no_new_privs, seccomp sandbox)"
                                    : " (no capabilities, no_new_privs, no seccomp sandbox)");
         print_platform(def, facts);
+        if (def->tpm_enabled)
+                printf("  TPM 2.0: tpm-crb on swtpm, run as %s (%s); state in %s/state, made by swtpm_setup on the first run and kept\n",
+                       def->qemu_user,
+                       streq(def->qemu_user, "root") ? "every capability, swtpm's seccomp"
+                                                     : "no capabilities, no_new_privs, seccomp",
+                       def->tpm_state_dir);
         print_pins(def);
         printf("\nHost steps:\n");
         if (facts->steps_unavailable)
@@ -316,6 +322,18 @@ static struct json_object *json_plan(const struct vm_def *def, const struct plan
                                     facts->host.accel == VMDEF_ACCEL_TCG ? "tcg" : "kvm");
         if (r == 0)
                 r = json_add_object(root, "pins", json_pins(def));
+        if (r == 0) {
+                struct json_object *tpm = json_object_new_object();
+                r = tpm ? json_add_bool(tpm, "enabled", def->tpm_enabled) : -ENOMEM;
+                if (r == 0 && def->tpm_enabled)
+                        r = json_add_string(tpm, "model", "tpm-crb");
+                if (r == 0 && def->tpm_enabled)
+                        r = json_add_string(tpm, "state_dir", def->tpm_state_dir);
+                if (r == 0)
+                        r = json_add_object(root, "tpm", tpm);
+                else
+                        json_object_put(tpm);
+        }
         if (r == 0 && facts->host.pin_reasons.count) {
                 struct json_object *reasons = json_object_new_array();
                 r = reasons ? 0 : -ENOMEM;

@@ -13,11 +13,15 @@
  * `vmlaunch qmp` uses), so QEMU's user needs no access to that dir. */
 #define QEMU_ARGV_FD_QMP 3
 #define QEMU_ARGV_FD_CTL 4
+/* [tpm]: QEMU's end of the control channel of the swtpm vmlaunch started (a
+ * connected socket; QEMU sets up the data channel over it). Always reserved, so
+ * the taps' numbers do not depend on whether a TPM is there. */
+#define QEMU_ARGV_FD_TPM 5
 /* Bridge networks: vmlaunch opens a tap on the bridge (no setuid
  * qemu-bridge-helper, which the sandbox's spawn=deny would kill anyway) and,
  * with KVM, /dev/vhost-net. The k-th bridge network in definition order gets its
  * tap at QEMU_ARGV_FD_NETS + 2k and its vhost-net at QEMU_ARGV_FD_NETS + 2k + 1. */
-#define QEMU_ARGV_FD_NETS     5
+#define QEMU_ARGV_FD_NETS     6
 #define QEMU_ARGV_FD_TAP(k)   (QEMU_ARGV_FD_NETS + 2 * (int)(k))
 #define QEMU_ARGV_FD_VHOST(k) (QEMU_ARGV_FD_NETS + 2 * (int)(k) + 1)
 

@@ -30,3 +30,5 @@ int argv_add_evdev(struct argv_builder *b);
 int argv_add_net(struct argv_builder *b);
 /* PIT and sleep globals, SMBIOS, the 64-bit PCI window: qemu_argv_platform.c. */
 int argv_add_platform(struct argv_builder *b);
+/* In qemu_argv_tpm.c. */
+int argv_add_tpm(struct argv_builder *b);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "run/spawn.h"
+#include "run/swtpm.h"
 #include "util/cleanup.h"
 
 static void error_at(const struct vm_def *def, struct vmdef_diags *diags, const char *key,
@@ -43,5 +44,8 @@ int confinement_check(const struct vm_def *def, const char *version_cache,
                         "%s has no seccomp support (it refuses -sandbox): use a QEMU built with seccomp (Debian's qemu-system-x86 is) or set sandbox = off",
                         binary);
         }
+        if (def->tpm_enabled && swtpm_check_installed(&err) < 0)
+                vmdef_diag_add(diags, VMDEF_ERROR, vmdef_key_line(def, "tpm", "enabled"), "tpm",
+                               "enabled", "%s", err.msg);
         return 0;
 }

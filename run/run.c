@@ -33,6 +33,7 @@
 #include "run/runstate.h"
 #include "run/spawn.h"
 #include "run/supervise.h"
+#include "run/swtpm.h"
 #include "run/trust.h"
 #include "run/vnc.h"
 #include "util/cleanup.h"
@@ -57,6 +58,8 @@ struct run {
         int lock_fd;
         int signal_fd;
         struct qemu_proc proc;
+        struct qemu_proc swtpm; /* [tpm]: started before QEMU, ended after it */
+        int tpm_fd;             /* QEMU's end of swtpm's control channel, until spawned */
         struct qemu_output output;
         struct qmp_client *qmp;
         struct runstate state;
@@ -215,11 +218,12 @@ static int place_qemu(void *userdata, pid_t child, struct vl_error *err)
 }
 
 /* What QEMU inherits, at the numbers its command line names (qemu/qemu_argv.h):
- * the two listening QMP sockets, then a tap (and vhost-net) per bridge network. */
+ * the two listening QMP sockets, swtpm's control channel, then a tap (and
+ * vhost-net) per bridge network. */
 struct qemu_fds {
         int fds[SPAWN_PASS_FDS_MAX];
         size_t count;
-        struct bridge_tap taps[(SPAWN_PASS_FDS_MAX - 2) / 2];
+        struct bridge_tap taps[(SPAWN_PASS_FDS_MAX - 3) / 2];
         size_t n_taps;
 };
 
@@ -234,7 +238,7 @@ static void qemu_fds_close(struct qemu_fds *q)
 
 static int qemu_fds_open(const struct run *run, struct qemu_fds *q, struct vl_error *err)
 {
-        *q = (struct qemu_fds){.count = 2, .fds = {-1, -1}};
+        *q = (struct qemu_fds){.count = 3, .fds = {-1, -1, run->tpm_fd}};
         _cleanup_free_ char *qmp = runstate_path(run->run_dir, RUNSTATE_QMP_SOCKET);
         _cleanup_free_ char *ctl = runstate_path(run->run_dir, RUNSTATE_CTL_SOCKET);
         if (!qmp || !ctl)
@@ -285,10 +289,44 @@ static int spawn_with_fds(struct run *run, char *const *argv, struct vl_error *e
                                             .n_pass_fds = fds.count};
                 r = spawn_qemu(&req, &run->proc, err);
         }
-        /* QEMU holds its copies; vmlaunch connects by path like any client. */
+        /* QEMU holds its copies; vmlaunch connects by path like any client. swtpm's
+         * channel is QEMU's alone: swtpm ends when QEMU's copy closes. */
         qemu_fds_close(&fds);
+        if (run->tpm_fd >= 0)
+                close(run->tpm_fd);
+        run->tpm_fd = -1;
         vl_strv_free(&env);
         return r;
+}
+
+/* [tpm]: swtpm answers on its control channel before QEMU is started with it. */
+static int start_swtpm(struct run *run, struct vl_error *err)
+{
+        if (!run->def->tpm_enabled)
+                return 0;
+        int r = swtpm_start(run->def, &run->qemu_user, run->signal_fd, &run->swtpm, &run->tpm_fd,
+                            err);
+        if (r < 0)
+                return r;
+        runlog(LOG_INFO, "started swtpm (pid %d, user %s, seccomp), TPM 2.0 state in %s/state",
+               (int)run->swtpm.pid, run->qemu_user.name, run->def->tpm_state_dir);
+        return 0;
+}
+
+/* After QEMU, on every path: swtpm normally ended with QEMU's channel already. */
+static void end_swtpm(struct run *run)
+{
+        if (run->tpm_fd >= 0)
+                close(run->tpm_fd);
+        run->tpm_fd = -1;
+        if (!run->swtpm.pid && run->swtpm.pidfd < 0)
+                return;
+        int status = 0;
+        char last[512];
+        swtpm_end(&run->swtpm, &status, last, sizeof(last));
+        char how[96];
+        supervise_describe_status(status, how, sizeof(how));
+        runlog(LOG_INFO, "swtpm %s%s%s", how, *last ? "; its last words: " : "", last);
 }
 
 static int start_qemu_paused(struct run *run, struct vl_error *err)
@@ -305,7 +343,10 @@ static int start_qemu_paused(struct run *run, struct vl_error *err)
                                        : NULL,
                 .gpu_bar64_bytes = run->facts.gpu_bar64_bytes};
         struct vl_strv argv = {0};
-        int r = qemu_argv_build(run->def, &aopts, &argv, err);
+        int r = start_swtpm(run, err);
+        if (r < 0)
+                return r;
+        r = qemu_argv_build(run->def, &aopts, &argv, err);
         if (r < 0) {
                 vl_strv_free(&argv);
                 return vl_error_prefix(err, "build the QEMU command line");
@@ -414,6 +455,8 @@ static int exit_code_for(enum supervise_end end)
                 return VL_EXIT_OK;
         case SUPERVISE_STOPPED:
                 return VL_EXIT_STOPPED;
+        case SUPERVISE_COMPANION_DIED:
+                return VL_EXIT_TPM_DIED;
         default:
                 return VL_EXIT_QEMU_CRASHED;
         }
@@ -436,6 +479,8 @@ static int supervise(struct run *run)
                                       .output = &run->output,
                                       .signal_fd = run->signal_fd,
                                       .shutdown_timeout_s = run->def->shutdown_timeout_s,
+                                      .companion_pidfd = run->swtpm.pid ? run->swtpm.pidfd : -1,
+                                      .companion_name = "swtpm (the VM's TPM)",
                                       .on_stopping = on_stopping,
                                       .userdata = run};
         struct supervise_result res = {0};
@@ -519,6 +564,14 @@ static int check_before_changes(struct run *run)
         if (vars_created)
                 runlog(LOG_INFO, "created the VM's UEFI variables %s from %s", run->def->ovmf_vars,
                        run->def->ovmf_vars_template);
+        bool tpm_created = false;
+        if (swtpm_state_ensure(run->def, &run->qemu_user, run->signal_fd, &tpm_created, &err) < 0) {
+                runlog(LOG_ERR, "%s", err.msg);
+                return err.errnum == ECANCELED ? VL_EXIT_STOPPED : VL_EXIT_HOST_CHECK;
+        }
+        if (tpm_created)
+                runlog(LOG_INFO, "created the VM's TPM 2.0 in %s/state (swtpm_setup as %s)",
+                       run->def->tpm_state_dir, run->qemu_user.name);
         return VL_EXIT_OK;
 }
 
@@ -581,6 +634,7 @@ static int run_lifecycle(struct run *run)
                 ex = supervise(run);
         qmp_close(run->qmp);
         run->qmp = NULL;
+        end_swtpm(run);
 
         int restored = restore_host(run);
         return restored != VL_EXIT_OK ? restored : ex;
@@ -589,7 +643,12 @@ static int run_lifecycle(struct run *run)
 int run_vm(struct vm_def *def)
 {
         struct vl_error err = {0};
-        struct run run = {.def = def, .lock_fd = -1, .signal_fd = -1, .proc = QEMU_PROC_NONE};
+        struct run run = {.def = def,
+                          .lock_fd = -1,
+                          .signal_fd = -1,
+                          .proc = QEMU_PROC_NONE,
+                          .swtpm = QEMU_PROC_NONE,
+                          .tpm_fd = -1};
         int ex = VL_EXIT_FAILURE;
 
         /* Writes to a QEMU that just died must be errors, not a fatal SIGPIPE. */

@@ -31,6 +31,7 @@ struct supervisor {
         bool shutdown_seen, shutdown_by_guest;
         char shutdown_reason[64];
         bool panicked;
+        bool companion_died;
         bool exited;
         int wait_status;
 };
@@ -256,13 +257,28 @@ static void read_output(struct qemu_output *o, int *fd, enum qemu_stream stream)
         }
 }
 
+/* The guest lost a device it was using: ending the run beats a guest whose TPM
+ * (BitLocker keys, measured boot) silently stopped answering. */
+static void companion_died(struct supervisor *s, long long now)
+{
+        s->companion_died = true;
+        if (s->phase != PHASE_RUNNING)
+                return; /* stopping anyway */
+        runlog(LOG_ERR, "%s exited while the guest ran: quitting QEMU", s->p->companion_name);
+        start_quit(s, now);
+}
+
 static void classify(const struct supervisor *s, struct supervise_result *res)
 {
         char how[96];
         supervise_describe_status(s->wait_status, how, sizeof(how));
         res->wait_status = s->wait_status;
         bool clean_exit = WIFEXITED(s->wait_status) && WEXITSTATUS(s->wait_status) == 0;
-        if (s->stop_requested) {
+        if (s->companion_died && !s->stop_requested) {
+                res->end = SUPERVISE_COMPANION_DIED;
+                snprintf(res->detail, sizeof(res->detail), "%s exited while the guest ran; QEMU %s",
+                         s->p->companion_name, how);
+        } else if (s->stop_requested) {
                 res->end = SUPERVISE_STOPPED;
                 snprintf(res->detail, sizeof(res->detail), "stopped on request: QEMU %s%s%s", how,
                          s->shutdown_by_guest ? " after the guest shut down" : "",
@@ -303,7 +319,7 @@ int supervise_run(const struct supervise_params *p, struct supervise_result *res
         qmp_set_event_handler(p->qmp, on_event, &s);
         qmp_set_reply_handler(p->qmp, on_reply, &s);
 
-        enum { FD_SIGNAL, FD_PIDFD, FD_QMP, FD_OUT, FD_ERR, N_FDS };
+        enum { FD_SIGNAL, FD_PIDFD, FD_QMP, FD_OUT, FD_ERR, FD_COMPANION, N_FDS };
         while (!s.exited) {
                 struct pollfd fds[N_FDS] = {
                         [FD_SIGNAL] = {.fd = p->signal_fd, .events = POLLIN},
@@ -311,6 +327,9 @@ int supervise_run(const struct supervise_params *p, struct supervise_result *res
                         [FD_QMP] = {.fd = s.qmp_open ? qmp_fd(p->qmp) : -1, .events = POLLIN},
                         [FD_OUT] = {.fd = p->proc->out_fd, .events = POLLIN},
                         [FD_ERR] = {.fd = p->proc->err_fd, .events = POLLIN},
+                        /* readable for good once it exited: watched until then */
+                        [FD_COMPANION] = {.fd = s.companion_died ? -1 : p->companion_pidfd,
+                                          .events = POLLIN},
                 };
                 if (poll(fds, N_FDS, poll_timeout(&s, vl_monotonic_ms())) < 0) {
                         if (errno == EINTR)
@@ -336,6 +355,9 @@ int supervise_run(const struct supervise_params *p, struct supervise_result *res
                         read_output(p->output, &p->proc->err_fd, QEMU_STDERR);
                 if (fds[FD_PIDFD].revents)
                         reap(&s);
+                /* QEMU gone first: swtpm follows it (--terminate), that is no news */
+                if (fds[FD_COMPANION].revents && !s.exited)
+                        companion_died(&s, now);
                 if (!s.exited)
                         run_deadlines(&s, now);
         }

@@ -21,7 +21,8 @@ struct qmp_client;
 enum supervise_end {
         SUPERVISE_GUEST_POWEROFF, /* the guest powered itself off */
         SUPERVISE_STOPPED,        /* stopped on request: a signal, or `quit` over ctl.qmp */
-        SUPERVISE_CRASHED         /* QEMU died otherwise (crash, kill, guest panic) */
+        SUPERVISE_CRASHED,        /* QEMU died otherwise (crash, kill, guest panic) */
+        SUPERVISE_COMPANION_DIED  /* a process the VM needs (swtpm) died: QEMU was ended */
 };
 
 struct supervise_result {
@@ -36,6 +37,10 @@ struct supervise_params {
         struct qemu_output *output;
         int signal_fd;
         unsigned shutdown_timeout_s;
+        /* A process the guest depends on (swtpm), watched with QEMU: when it dies
+         * while the guest runs, QEMU is told to quit. -1: none. Not reaped here. */
+        int companion_pidfd;
+        const char *companion_name; /* for the log: "swtpm (the TPM)" */
         /* Called once when a stop begins (state file, sd_notify STOPPING=1). */
         void (*on_stopping)(void *userdata);
         void *userdata;

@@ -5,6 +5,7 @@
 
 #include "hostprep/hostprep.h"
 #include "run/ovmf_vars.h"
+#include "run/swtpm.h"
 #include "util/strv.h"
 
 int trust_check(const struct vm_def *def, struct vmdef_diags *diags)
@@ -27,6 +28,11 @@ int trust_check(const struct vm_def *def, struct vmdef_diags *diags)
         if (ovmf_vars_check(def, &err) < 0) {
                 /* its message starts with "[firmware] vars" already */
                 vmdef_diag_add(diags, VMDEF_ERROR, vmdef_key_line(def, "firmware", "vars"), "", "",
+                               "%s", err.msg);
+                n++;
+        }
+        if (swtpm_state_check(def, &err) < 0) {
+                vmdef_diag_add(diags, VMDEF_ERROR, vmdef_key_line(def, "tpm", "state_dir"), "", "",
                                "%s", err.msg);
                 n++;
         }

@@ -32,6 +32,7 @@ enum kind {
         K_HOST,
         K_HOOKS,
         K_SMBIOS,
+        K_TPM,
         K_DISK, /* kinds from here on take an ID: [disk.ID] */
         K_USB,
         K_EVDEV,
@@ -40,8 +41,8 @@ enum kind {
 };
 
 static const char *const kind_names[K_COUNT] = {
-        "vm",  "qemu", "memory", "firmware", "boot", "cpu", "hyperv", "iothreads",
-        "gpu", "host", "hooks",  "smbios",   "disk", "usb", "evdev",  "net",
+        "vm",   "qemu",  "memory", "firmware", "boot", "cpu", "hyperv", "iothreads", "gpu",
+        "host", "hooks", "smbios", "tpm",      "disk", "usb", "evdev",  "net",
 };
 
 static bool kind_has_id(enum kind k)
@@ -59,7 +60,7 @@ static int kind_lookup(const char *name, size_t n)
 
 static const char *section_list(void)
 {
-        return "[vm], [qemu], [memory], [firmware], [boot], [cpu], [hyperv], [iothreads], [gpu], [host], [hooks], [smbios], [disk.ID], [usb.ID], [evdev.ID], [net.ID]";
+        return "[vm], [qemu], [memory], [firmware], [boot], [cpu], [hyperv], [iothreads], [gpu], [host], [hooks], [smbios], [tpm], [disk.ID], [usb.ID], [evdev.ID], [net.ID]";
 }
 
 bool vmdef_section_known(const char *name, unsigned line, struct vmdef_diags *diags)
@@ -301,6 +302,9 @@ static const struct key_def keys[] = {
         RANGED(K_HOOKS, "timeout", DEF(hooks_timeout_s), 1, 3600),
 
         ENUMK(K_SMBIOS, "mode", DEF(smbios_mode), smbios_mode_names),
+
+        TYPED(K_TPM, "enabled", T_BOOL, DEF(tpm_enabled)),
+        TYPED(K_TPM, "state_dir", T_PATH, DEF(tpm_state_dir)),
 };
 
 #define N_KEYS (ELEMENTSOF(keys))

@@ -435,6 +435,28 @@ static int finish_host(struct checker *c)
         return 0;
 }
 
+/* The TPM's state is persistent VM state, next to the UEFI variables by default. */
+static int finish_tpm(struct checker *c)
+{
+        struct vm_def *def = c->def;
+        if (!def->tpm_enabled) {
+                if (given(c, "tpm", "state_dir"))
+                        WARN(c, "tpm", "state_dir",
+                             "ignored because enabled = no; set enabled = yes to use it");
+                return 0;
+        }
+        if (!def->tpm_state_dir &&
+            asprintf(&def->tpm_state_dir, "/var/lib/vmlaunch/%s/tpm", def->name) < 0) {
+                def->tpm_state_dir = NULL;
+                return -ENOMEM;
+        }
+        if (streq(def->tpm_state_dir, "/"))
+                ERR(c, "tpm", "state_dir",
+                    "is the root folder; expected a folder of this VM's own, such as /var/lib/vmlaunch/%s/tpm",
+                    def->name);
+        return 0;
+}
+
 int vmdef_finish_and_validate(struct vm_def *def, const struct vmdef_ini *ini,
                               struct vmdef_diags *diags)
 {
@@ -452,7 +474,7 @@ int vmdef_finish_and_validate(struct vm_def *def, const struct vmdef_ini *ini,
         check_disks(&c);
         check_gpu(&c);
         check_usb_evdev_net(&c);
-        if ((r = finish_host(&c)) < 0)
+        if ((r = finish_host(&c)) < 0 || (r = finish_tpm(&c)) < 0)
                 return r;
         return 0;
 }

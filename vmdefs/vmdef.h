@@ -261,6 +261,11 @@ struct vm_def {
         /* [smbios] */
         enum vmdef_smbios_mode smbios_mode;
 
+        /* [tpm]: a TPM 2.0 emulated by swtpm, its state kept in tpm_state_dir
+         * (default /var/lib/vmlaunch/NAME/tpm, set by validation when enabled). */
+        bool tpm_enabled;
+        char *tpm_state_dir;
+
         /* Where each key was written, for problems found after parsing (host checks). */
         struct vmdef_key_line *key_lines;
         size_t n_key_lines;

@@ -99,3 +99,24 @@ tid_named() {
         done
         return 1
 }
+
+# [tpm] tests: swtpm is needed, and the VM's TPM state lives in $TMP/tpm.
+require_swtpm() {
+        command -v swtpm >/dev/null && command -v swtpm_setup >/dev/null ||
+                skip "swtpm and swtpm_setup are not installed (Debian: swtpm swtpm-tools)"
+        TPM_DIR=$TMP/tpm
+}
+
+# swtpm_pids: the swtpm processes serving this test's TPM state.
+swtpm_pids() {
+        pgrep -f -- "--tpmstate dir=$TPM_DIR/state" || true
+}
+
+# wait_swtpm_gone [SECONDS]: until no swtpm of this test runs.
+wait_swtpm_gone() {
+        local deadline=$((SECONDS + ${1:-10}))
+        while [ -n "$(swtpm_pids)" ]; do
+                [ $SECONDS -lt $deadline ] || fail "swtpm still runs ${1:-10} s after the VM ended: $(swtpm_pids)"
+                sleep 0.05
+        done
+}

@@ -120,7 +120,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
         (void)state;
-        const char *files[] = {"win10.ini", "demo.ini", "broken.ini", "auto.ini", "odd.ini"};
+        const char *files[] = {"win10.ini", "demo.ini", "broken.ini",
+                               "auto.ini",  "odd.ini",  "tpm.ini"};
         for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
                 char path[4096];
                 snprintf(path, sizeof(path), "%s/%s", tmp_dir, files[i]);
@@ -373,6 +374,39 @@ static void test_plan_resolves_vcpu_pin_auto_against_a_given_topology(void **sta
         free(path);
 }
 
+/* [tpm]: plan says there is a TPM and where its state lives, in text and JSON. */
+static void test_plan_names_the_tpm_and_its_state_dir(void **state)
+{
+        (void)state;
+        char *path = write_definition("tpm.ini", "[vm]\nname = tpm\n"
+                                                 "[qemu]\naccel = tcg\n"
+                                                 "[cpu]\nmodel = max\n"
+                                                 "[hyperv]\nenabled = no\n"
+                                                 "[tpm]\nenabled = yes\n");
+        const char *json_args[] = {"plan", "--json", "--allow-unsafe-owner", path, NULL};
+        struct run_result res = run_vmlaunch(json_args);
+        assert_int_equal(res.exit_code, 0);
+        struct json_object *plan = json_tokener_parse(res.out);
+        assert_non_null(plan);
+        struct json_object *tpm = field(plan, "tpm", json_type_object);
+        assert_true(json_object_get_boolean(field(tpm, "enabled", json_type_boolean)));
+        assert_string_equal(json_object_get_string(field(tpm, "model", json_type_string)),
+                            "tpm-crb");
+        assert_string_equal(json_object_get_string(field(tpm, "state_dir", json_type_string)),
+                            "/var/lib/vmlaunch/tpm/tpm");
+        json_object_put(plan);
+        free(res.out);
+
+        const char *text_args[] = {"plan", "--allow-unsafe-owner", path, NULL};
+        res = run_vmlaunch(text_args);
+        assert_int_equal(res.exit_code, 0);
+        assert_non_null(strstr(res.out, "  TPM 2.0: tpm-crb on swtpm, run as vmlaunch-qemu "));
+        assert_non_null(strstr(res.out, "state in /var/lib/vmlaunch/tpm/tpm/state"));
+        assert_non_null(strstr(res.out, "-tpmdev emulator,id=tpm0,chardev=chrtpm"));
+        free(res.out);
+        free(path);
+}
+
 /* 16 vCPUs cannot get whole cores on 6 cores: plan refuses with the reason. */
 static void test_plan_refuses_vcpu_pin_auto_that_does_not_fit(void **state)
 {
@@ -402,6 +436,7 @@ int main(void)
                 cmocka_unit_test(test_plan_without_a_definition_is_a_usage_error),
                 cmocka_unit_test(test_plan_resolves_vcpu_pin_auto_against_a_given_topology),
                 cmocka_unit_test(test_plan_refuses_vcpu_pin_auto_that_does_not_fit),
+                cmocka_unit_test(test_plan_names_the_tpm_and_its_state_dir),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -804,7 +804,7 @@ static void test_net_user_and_bridge(void **state)
         assert_string_equal(flag_value(&argv, "-device", "virtio-net-pci", 0),
                             "virtio-net-pci,netdev=net-nat,id=net-nat-dev");
         assert_string_equal(flag_value(&argv, "-netdev", "", 1),
-                            "tap,id=net-lan,fd=5,vhost=on,vhostfd=6");
+                            "tap,id=net-lan,fd=6,vhost=on,vhostfd=7");
         assert_string_equal(flag_value(&argv, "-device", "e1000e", 0),
                             "e1000e,netdev=net-lan,id=net-lan-dev,mac=52:54:00:12:34:56");
         vl_strv_free(&argv);
@@ -825,14 +825,55 @@ static void test_each_bridge_net_gets_its_own_tap_descriptor_and_tcg_no_vhost(vo
         struct vl_strv argv;
         build_ok(&def, &opts, &argv);
         assert_string_equal(flag_value(&argv, "-netdev", "", 0),
-                            "tap,id=net-a,fd=5,vhost=on,vhostfd=6");
+                            "tap,id=net-a,fd=6,vhost=on,vhostfd=7");
         assert_string_equal(flag_value(&argv, "-netdev", "", 2),
-                            "tap,id=net-b,fd=7,vhost=on,vhostfd=8");
+                            "tap,id=net-b,fd=8,vhost=on,vhostfd=9");
         vl_strv_free(&argv);
         opts.accel = VMDEF_ACCEL_TCG;
         build_ok(&def, &opts, &argv);
-        assert_string_equal(flag_value(&argv, "-netdev", "", 0), "tap,id=net-a,fd=5");
-        assert_string_equal(flag_value(&argv, "-netdev", "", 2), "tap,id=net-b,fd=7");
+        assert_string_equal(flag_value(&argv, "-netdev", "", 0), "tap,id=net-a,fd=6");
+        assert_string_equal(flag_value(&argv, "-netdev", "", 2), "tap,id=net-b,fd=8");
+        vl_strv_free(&argv);
+}
+
+static void test_tpm_is_a_crb_emulator_on_the_inherited_control_socket(void **state)
+{
+        (void)state;
+        struct vm_def def = test_def();
+        struct qemu_argv_opts opts = test_opts();
+        struct vl_strv argv;
+        build_ok(&def, &opts, &argv);
+        assert_null(flag_value(&argv, "-tpmdev", "", 0));
+        assert_null(flag_value(&argv, "-chardev", "socket,id=chrtpm", 0));
+        vl_strv_free(&argv);
+
+        def.tpm_enabled = true;
+        build_ok(&def, &opts, &argv);
+        assert_int_equal(QEMU_ARGV_FD_TPM, 5);
+        assert_string_equal(flag_value(&argv, "-chardev", "socket,id=chrtpm", 0),
+                            "socket,id=chrtpm,fd=5");
+        assert_string_equal(flag_value(&argv, "-tpmdev", "", 0), "emulator,id=tpm0,chardev=chrtpm");
+        assert_string_equal(flag_value(&argv, "-device", "tpm-", 0), "tpm-crb,tpmdev=tpm0");
+        assert_int_equal(count_values(&argv, "-tpmdev", ""), 1);
+        vl_strv_free(&argv);
+}
+
+/* The TPM's descriptor sits before the taps: a bridge never lands on it. */
+static void test_tpm_and_bridge_taps_get_distinct_descriptors(void **state)
+{
+        (void)state;
+        struct vm_def def = test_def();
+        struct vmdef_net net = {.id = "a", .mode = VMDEF_NET_BRIDGE, .bridge = "br0"};
+        def.nets = &net;
+        def.n_nets = 1;
+        def.tpm_enabled = true;
+        struct qemu_argv_opts opts = test_opts();
+        opts.accel = VMDEF_ACCEL_TCG;
+        struct vl_strv argv;
+        build_ok(&def, &opts, &argv);
+        assert_string_equal(flag_value(&argv, "-chardev", "socket,id=chrtpm", 0),
+                            "socket,id=chrtpm,fd=5");
+        assert_string_equal(flag_value(&argv, "-netdev", "", 0), "tap,id=net-a,fd=6");
         vl_strv_free(&argv);
 }
 
@@ -947,6 +988,8 @@ int main(void)
                 cmocka_unit_test(test_evdev_is_an_input_linux_object),
                 cmocka_unit_test(test_net_user_and_bridge),
                 cmocka_unit_test(test_each_bridge_net_gets_its_own_tap_descriptor_and_tcg_no_vhost),
+                cmocka_unit_test(test_tpm_is_a_crb_emulator_on_the_inherited_control_socket),
+                cmocka_unit_test(test_tpm_and_bridge_taps_get_distinct_descriptors),
                 cmocka_unit_test(test_net_bridge_without_a_bridge_is_an_error),
                 cmocka_unit_test(test_serial_to_a_file_and_to_a_pty),
                 cmocka_unit_test(test_extra_args_come_last_unchanged),

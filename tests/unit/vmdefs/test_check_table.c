@@ -65,7 +65,7 @@ static const struct check_case cases[] =
                 {"unknown_section_suggestion", "[memroy]\nsize = 4G\n",
                  "FILE:1: [memroy]: unknown section; did you mean `[memory]`?", VL_EXIT_DEFINITION},
                 {"unknown_section_no_suggestion", "[network]\n",
-                 "FILE:1: [network]: unknown section; expected one of [vm], [qemu], [memory], [firmware], [boot], [cpu], [hyperv], [iothreads], [gpu], [host], [hooks], [smbios], [disk.ID], [usb.ID], [evdev.ID], [net.ID]",
+                 "FILE:1: [network]: unknown section; expected one of [vm], [qemu], [memory], [firmware], [boot], [cpu], [hyperv], [iothreads], [gpu], [host], [hooks], [smbios], [tpm], [disk.ID], [usb.ID], [evdev.ID], [net.ID]",
                  VL_EXIT_DEFINITION},
                 {"unknown_id_section_suggestion", "[disks.main]\npath = /x\n",
                  "FILE:1: [disks.main]: unknown section; did you mean `[disk.main]`?",
@@ -262,7 +262,8 @@ static const struct check_case cases[] =
                  "FILE:3: [gpu] group: lists 9 devices, but they share one PCI slot of at most 8 functions; expected at most 8",
                  VL_EXIT_DEFINITION},
                 /* one name everywhere */
-                {"name_differs_from_file", "[vm]\nname = other\n", "FILE:2: [vm] name: \"other\" differs from \"name_differs_from_file\", the name this file is loaded as (name_differs_from_file.ini), which run, status, stop, restore and vmlaunch@name_differs_from_file.service use; expected name = name_differs_from_file, or rename the file to other.ini",
+                {"name_differs_from_file", "[vm]\nname = other\n",
+                 "FILE:2: [vm] name: \"other\" differs from \"name_differs_from_file\", the name this file is loaded as (name_differs_from_file.ini), which run, status, stop, restore and vmlaunch@name_differs_from_file.service use; expected name = name_differs_from_file, or rename the file to other.ini",
                  VL_EXIT_DEFINITION},
                 /* [qemu] args may not replace what vmlaunch owns */
                 {"args_monitor", "[qemu]\nargs = -monitor stdio\n",
@@ -377,7 +378,25 @@ static const struct check_case cases[] =
                  VL_EXIT_DEFINITION, OWNER_NOBODY},
 };
 
-#define N_CASES (sizeof(cases) / sizeof(cases[0]))
+/* [tpm]: in a table of their own (one braced list of this size is where
+ * clang-format gives up laying it out). */
+static const struct check_case tpm_cases[] = {
+        {"tpm_enabled_bad", "[tpm]\nenabled = maybe\n",
+         "FILE:2: [tpm] enabled: \"maybe\": not a boolean; expected yes/no, on/off, true/false or 1/0",
+         VL_EXIT_DEFINITION},
+        {"tpm_state_dir_relative", "[tpm]\nenabled = yes\nstate_dir = tpm\n",
+         "FILE:3: [tpm] state_dir: \"tpm\": not an absolute path; expected a path starting with /",
+         VL_EXIT_DEFINITION},
+        {"tpm_state_dir_root", "[tpm]\nenabled = yes\nstate_dir = /\n",
+         "FILE:3: [tpm] state_dir: is the root folder; expected a folder of this VM's own, such as /var/lib/vmlaunch/tpm_state_dir_root/tpm",
+         VL_EXIT_DEFINITION},
+        {"tpm_unknown_key", "[tpm]\nversion = 2.0\n",
+         "FILE:2: [tpm] version: unknown key; expected one of enabled, state_dir",
+         VL_EXIT_DEFINITION},
+};
+
+#define N_MAIN_CASES (sizeof(cases) / sizeof(cases[0]))
+#define N_CASES      (N_MAIN_CASES + sizeof(tpm_cases) / sizeof(tpm_cases[0]))
 
 static char work[64], defdir[128], rundir[128], confdir[128], outdir[128];
 
@@ -661,7 +680,8 @@ static void test_check_rejects_each_malformed_definition_and_changes_nothing(voi
         assert_true(N_CASES >= 40);
         size_t failures = 0;
         for (size_t i = 0; i < N_CASES; i++) {
-                const struct check_case *c = &cases[i];
+                const struct check_case *c =
+                        i < N_MAIN_CASES ? &cases[i] : &tpm_cases[i - N_MAIN_CASES];
                 char path[256], arg[256];
                 prepare(c, path, sizeof(path), arg, sizeof(arg));
                 struct snapshot before;
