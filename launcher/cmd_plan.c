@@ -422,6 +422,7 @@ int cmd_plan(int argc, char **argv)
                 .n_gpu_group = facts.host.n_gpu_group,
                 .accel = facts.host.accel,
                 .bind_numa_node = facts.host.numa_node >= 0,
+                .firmware_secure = facts.host.firmware.secure,
                 .numa_node = facts.host.numa_node >= 0 ? (unsigned)facts.host.numa_node : 0,
         };
         if (qemu_argv_build(def, &opts, &qemu_argv, &err) < 0) {

@@ -38,6 +38,9 @@ struct qemu_argv_opts {
         /* QEMU's version, major*10000 + minor*100 + micro, checked against
          * qemu_compat's table of features; 0: assume the newest. */
         unsigned qemu_version;
+        /* The firmware runs Secure Boot's SMM-protected variable store: smm=on on the
+         * machine and the flash marked secure, so only SMM code can write the keys. */
+        bool firmware_secure;
 };
 
 /* vhost-net is used for bridge networks under KVM only (TCG cannot drive it). */

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "run/firmware_choice.h"
 #include "topology/topology.h"
 #include "util/strv.h"
 #include "vmdefs/vmdef.h"
@@ -36,6 +37,8 @@ struct host_facts {
         int numa_node;
         /* Why vcpu_pin = auto chose what it chose, one line each. */
         struct vl_strv pin_reasons;
+        /* The OVMF build from QEMU's descriptors (def's code/vars_template filled in). */
+        struct firmware_choice firmware;
 };
 
 /* Resolves the facts for def (def's pins are filled in when vcpu_pin = auto).
