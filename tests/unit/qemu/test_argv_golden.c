@@ -122,6 +122,21 @@ static void test_guide_win10_example_gives_the_golden_command_line(void **state)
         vmdef_free(def);
 }
 
+/* The same VM with secure_boot = yes on Debian's enrolled-keys build: only smm=on and
+ * the secure pflash differ from win10.args. */
+static void test_guide_win10_with_secure_boot_gives_its_golden_command_line(void **state)
+{
+        (void)state;
+        struct vm_def *def = load_example("examples/win10.ini");
+        def->secure_boot = true;
+        struct qemu_argv_opts opts = {.accel = VMDEF_ACCEL_KVM, .firmware_secure = true};
+        struct vl_strv argv;
+        build_ok(def, &opts, &argv);
+        assert_matches_golden(&argv, "tests/fixtures/argv/win10-secure-boot.args");
+        vl_strv_free(&argv);
+        vmdef_free(def);
+}
+
 static void test_demo_example_builds_under_tcg_without_kvm_only_flags(void **state)
 {
         (void)state;
@@ -141,6 +156,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_guide_win10_example_gives_the_golden_command_line),
+                cmocka_unit_test(test_guide_win10_with_secure_boot_gives_its_golden_command_line),
                 cmocka_unit_test(test_demo_example_builds_under_tcg_without_kvm_only_flags),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
