@@ -55,6 +55,8 @@ int firmware_choice_resolve(struct vm_def *def, const char *const *dirs, size_t 
         if (r == 0) {
                 out->secure = choice.secure;
                 snprintf(out->reason, sizeof(out->reason), "%s", choice.reason);
+                snprintf(out->descriptor, sizeof(out->descriptor), "%s",
+                         choice.desc ? choice.desc->path : "");
         }
         firmware_dirs_free(list, n);
         return r;

@@ -11,8 +11,9 @@
 #include "vmdefs/vmdef.h"
 
 struct firmware_choice {
-        bool secure;      /* smm=on and secure pflash */
-        char reason[512]; /* one line for plan and check; "" for type = bios */
+        bool secure;          /* smm=on and secure pflash */
+        char descriptor[512]; /* the chosen descriptor's path; "" when none was used */
+        char reason[512];     /* one line for plan and check; "" for type = bios */
 };
 
 /* Fills def->ovmf_code and def->ovmf_vars_template when the definition left them
