@@ -162,6 +162,8 @@ int cmd_check(int argc, char **argv)
                        vmdef_vcpu_count(def), (unsigned long long)(def->memory_bytes >> 20),
                        def->n_disks, def->n_disks == 1 ? "" : "s",
                        def->has_gpu ? ", GPU passthrough" : "");
+                if (facts.firmware.reason[0])
+                        printf("  firmware: %s\n", facts.firmware.reason);
         }
         host_facts_free(&facts);
         vmdef_diags_free(&diags);

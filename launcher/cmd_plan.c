@@ -142,6 +142,8 @@ static int print_text(const struct vm_def *def, const struct plan_facts *facts,
                 printf("  %s\n", def->description);
         printf("  accelerator: %s (%s)\n", facts->host.accel == VMDEF_ACCEL_TCG ? "tcg" : "kvm",
                facts->host.accel_reason);
+        if (facts->host.firmware.reason[0])
+                printf("  firmware: %s\n", facts->host.firmware.reason);
         if (facts->host.pin_reasons.count)
                 printf("  vcpu_pin = auto:\n");
         for (size_t i = 0; i < facts->host.pin_reasons.count; i++)
@@ -285,6 +287,34 @@ static struct json_object *json_pins(const struct vm_def *def)
         return pins;
 }
 
+/* Which OVMF build and why; descriptor is null when code and vars_template were given. */
+static struct json_object *json_firmware(const struct vm_def *def,
+                                         const struct firmware_choice *choice)
+{
+        struct json_object *fw = json_object_new_object();
+        int r = fw ? 0 : -ENOMEM;
+        if (r == 0 && choice->descriptor[0])
+                r = json_add_string(fw, "descriptor", choice->descriptor);
+        else if (r == 0)
+                r = json_object_object_add(fw, "descriptor", NULL) < 0 ? -ENOMEM : 0;
+        if (r == 0)
+                r = json_add_string(fw, "reason", choice->reason);
+        if (r == 0)
+                r = json_add_bool(fw, "secure_boot", def->secure_boot);
+        if (r == 0)
+                r = json_add_bool(fw, "smm", choice->secure);
+        static const char *const keys[] = {"code", "vars_template", "vars"};
+        const char *values[] = {def->ovmf_code, def->ovmf_vars_template, def->ovmf_vars};
+        for (size_t i = 0; r == 0 && i < ELEMENTSOF(keys); i++)
+                if (values[i])
+                        r = json_add_string(fw, keys[i], values[i]);
+        if (r < 0) {
+                json_object_put(fw);
+                return NULL;
+        }
+        return fw;
+}
+
 static struct json_object *json_plan(const struct vm_def *def, const struct plan_facts *facts,
                                      const struct vmdef_diags *diags, const struct vl_strv *argv)
 {
@@ -320,6 +350,8 @@ static struct json_object *json_plan(const struct vm_def *def, const struct plan
         if (r == 0)
                 r = json_add_string(root, "accel",
                                     facts->host.accel == VMDEF_ACCEL_TCG ? "tcg" : "kvm");
+        if (r == 0 && def->firmware == VMDEF_FIRMWARE_UEFI)
+                r = json_add_object(root, "firmware", json_firmware(def, &facts->host.firmware));
         if (r == 0)
                 r = json_add_object(root, "pins", json_pins(def));
         if (r == 0) {
@@ -463,6 +495,7 @@ int cmd_plan(int argc, char **argv)
                 .n_gpu_group = facts.host.n_gpu_group,
                 .accel = facts.host.accel,
                 .bind_numa_node = facts.host.numa_node >= 0,
+                .firmware_secure = facts.host.firmware.secure,
                 .numa_node = facts.host.numa_node >= 0 ? (unsigned)facts.host.numa_node : 0,
                 .smbios_host = facts.host.has_smbios_host
                                        ? (const char *const *)facts.host.smbios_host

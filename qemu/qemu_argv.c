@@ -123,6 +123,8 @@ static int add_machine(struct argv_builder *b)
         optstr_addf(&o, "memory-backend=mem");
         if (uses_uefi_pflash(def))
                 optstr_addf(&o, "pflash0=ovmf-code,pflash1=ovmf-vars");
+        if (uses_uefi_pflash(def) && b->opts->firmware_secure)
+                optstr_addf(&o, "smm=on");
         if (guest_is_windows(def))
                 optstr_addf(&o, "hpet=off");
         return argv_push_option(b, "-machine", &o);
@@ -411,7 +413,16 @@ static int add_firmware(struct argv_builder *b)
         if (!def->ovmf_code || !def->ovmf_vars)
                 return vl_error_set(b->err, 0, "[firmware] type = uefi needs `code` and `vars`");
         int r = add_pflash_node(b, "ovmf-code", def->ovmf_code, true);
-        return r < 0 ? r : add_pflash_node(b, "ovmf-vars", def->ovmf_vars, false);
+        if (r == 0)
+                r = add_pflash_node(b, "ovmf-vars", def->ovmf_vars, false);
+        /* libvirt's <loader secure='yes'>: without it the guest OS could write the
+         * Secure Boot variables directly and the keys would protect nothing. */
+        if (r == 0 && b->opts->firmware_secure) {
+                r = argv_push(b, "-global");
+                if (r == 0)
+                        r = argv_push(b, "driver=cfi.pflash01,property=secure,value=on");
+        }
+        return r;
 }
 
 /* -kernel/-initrd/-append take their value whole (QEMU stores it as one machine

@@ -49,6 +49,9 @@ struct qemu_argv_opts {
         const char *const *smbios_host;
         /* Sum of the 64-bit prefetchable memory BARs of the GPU's group, in bytes. */
         uint64_t gpu_bar64_bytes;
+        /* The firmware runs Secure Boot's SMM-protected variable store: smm=on on the
+         * machine and the flash marked secure, so only SMM code can write the keys. */
+        bool firmware_secure;
 };
 
 /* vhost-net is used for bridge networks under KVM only (TCG cannot drive it). */

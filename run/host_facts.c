@@ -9,6 +9,7 @@
 #include "hostprep/hostprep.h"
 #include "hostprep/sysroot.h"
 #include "qemu/kvm_usable.h"
+#include "run/firmware_dirs.h"
 #include "run/runstate.h"
 #include "util/macro.h"
 
@@ -46,6 +47,35 @@ static void resolve_accel(const struct vm_def *def, const struct host_facts_opts
         f->accel = usable ? VMDEF_ACCEL_KVM : VMDEF_ACCEL_TCG;
         snprintf(f->accel_reason, sizeof(f->accel_reason), "auto: %s",
                  usable ? "KVM is usable" : why);
+}
+
+/* The firmware: which descriptor, and whether the VM's vars can do what it asks. A
+ * missing OVMF build is this host's problem, like a missing KVM. */
+static int resolve_firmware(struct vm_def *def, const struct host_facts_opts *opts,
+                            struct host_facts *f, struct vmdef_diags *diags)
+{
+        static const char *const dirs[] = FIRMWARE_DIRS_SYSTEM;
+        struct vl_error err = {0};
+        int r = firmware_choice_resolve(def, dirs, ELEMENTSOF(dirs), &f->firmware, &err);
+        if (r == 0)
+                r = firmware_choice_check_vars(def, &err);
+        if (r == -ENOMEM)
+                return r;
+        /* validate.c catches a vars that is the given template; this one the
+         * descriptor named. */
+        if (r == 0 && def->ovmf_vars && def->ovmf_vars_template &&
+            streq(def->ovmf_vars, def->ovmf_vars_template))
+                vmdef_diag_add(
+                        diags, VMDEF_ERROR, vmdef_key_line(def, "firmware", "vars"), "firmware",
+                        "vars",
+                        "is the template itself, the VM would write into it; expected a per-VM copy such as /var/lib/vmlaunch/%s/OVMF_VARS.fd",
+                        def->name);
+        if (r < 0) {
+                const char *key = def->secure_boot ? "secure_boot" : "type";
+                vmdef_diag_add(diags, severity_of(opts), vmdef_key_line(def, "firmware", key),
+                               "firmware", key, "%s", err.msg);
+        }
+        return 0;
 }
 
 static int resolve_gpu_group(const struct vm_def *def, const struct host_facts_opts *opts,
@@ -185,7 +215,9 @@ int host_facts_resolve(struct vm_def *def, const struct host_facts_opts *opts,
         if (r < 0)
                 return r;
         resolve_accel(def, opts, facts, diags);
-        r = resolve_gpu_group(def, opts, facts, diags);
+        r = resolve_firmware(def, opts, facts, diags);
+        if (r == 0)
+                r = resolve_gpu_group(def, opts, facts, diags);
         if (r == 0)
                 r = resolve_pins(def, opts, facts, diags);
         if (r == 0)

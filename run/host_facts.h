@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "qemu/qemu_platform.h"
+#include "run/firmware_choice.h"
 #include "topology/topology.h"
 #include "util/strv.h"
 #include "vmdefs/vmdef.h"
@@ -43,6 +44,8 @@ struct host_facts {
         bool has_smbios_host;
         /* Sum of the 64-bit prefetchable memory BARs of the GPU's group. */
         uint64_t gpu_bar64_bytes;
+        /* The OVMF build from QEMU's descriptors (def's code/vars_template filled in). */
+        struct firmware_choice firmware;
 };
 
 /* Resolves the facts for def (def's pins are filled in when vcpu_pin = auto).

@@ -337,6 +337,7 @@ static int start_qemu_paused(struct run *run, struct vl_error *err)
                 .gpu_group = run->facts.gpu_group,
                 .n_gpu_group = run->facts.n_gpu_group,
                 .bind_numa_node = run->facts.numa_node >= 0,
+                .firmware_secure = run->facts.firmware.secure,
                 .numa_node = run->facts.numa_node >= 0 ? (unsigned)run->facts.numa_node : 0,
                 .smbios_host = run->facts.has_smbios_host
                                        ? (const char *const *)run->facts.smbios_host

@@ -218,6 +218,7 @@ static const struct key_def keys[] = {
         TYPED(K_MEMORY, "allocate_hugepages", T_BOOL, DEF(allocate_hugepages)),
 
         ENUMK(K_FIRMWARE, "type", DEF(firmware), firmware_names),
+        TYPED(K_FIRMWARE, "secure_boot", T_BOOL, DEF(secure_boot)),
         TYPED(K_FIRMWARE, "code", T_PATH, DEF(ovmf_code)),
         TYPED(K_FIRMWARE, "vars_template", T_PATH, DEF(ovmf_vars_template)),
         TYPED(K_FIRMWARE, "vars", T_PATH, DEF(ovmf_vars)),
@@ -351,8 +352,6 @@ int vmdef_set_defaults(struct vm_def *def)
                   set_default(&def->qemu_user, VMDEF_DEFAULT_QEMU_USER) &&
                   set_default(&def->machine, "q35") && set_default(&def->display, "none") &&
                   set_default(&def->vga, "none") && set_default(&def->serial, "none") &&
-                  set_default(&def->ovmf_code, "/usr/share/OVMF/OVMF_CODE_4M.fd") &&
-                  set_default(&def->ovmf_vars_template, "/usr/share/OVMF/OVMF_VARS_4M.fd") &&
                   set_default(&def->cpu_model, "host") &&
                   set_default(&def->governor, "performance");
         return ok ? 0 : -ENOMEM;

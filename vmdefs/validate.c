@@ -124,6 +124,9 @@ static int finish_memory(struct checker *c)
 static int finish_firmware(struct checker *c)
 {
         struct vm_def *def = c->def;
+        if (def->firmware == VMDEF_FIRMWARE_BIOS && def->secure_boot)
+                ERR(c, "firmware", "secure_boot",
+                    "yes needs UEFI, but type = bios (SeaBIOS has no Secure Boot); set type = uefi or secure_boot = no");
         if (def->firmware == VMDEF_FIRMWARE_BIOS) {
                 static const char *const uefi_keys[] = {"code", "vars_template", "vars"};
                 for (size_t i = 0; i < 3; i++)
@@ -137,11 +140,11 @@ static int finish_firmware(struct checker *c)
                 def->ovmf_vars = NULL;
                 return -ENOMEM;
         }
-        if (streq(def->ovmf_vars, def->ovmf_vars_template))
+        if (def->ovmf_vars_template && streq(def->ovmf_vars, def->ovmf_vars_template))
                 ERR(c, "firmware", "vars",
                     "is the template itself, the VM would write into it; expected a per-VM copy such as /var/lib/vmlaunch/%s/OVMF_VARS.fd",
                     def->name);
-        if (streq(def->ovmf_vars, def->ovmf_code))
+        if (def->ovmf_code && streq(def->ovmf_vars, def->ovmf_code))
                 ERR(c, "firmware", "vars",
                     "is the firmware code file; expected a separate per-VM variables file");
         return 0;

@@ -14,7 +14,7 @@
  *               suspend_to_disk (auto|bool): auto follows [hyperv] enabled
  *   [memory]    size (12G, 12288M, ...), hugepages (off|2M|1G), prealloc (bool),
  *               prealloc_threads (N), allocate_hugepages (bool: reserve the pool at run)
- *   [firmware]  type (uefi|bios), code, vars_template, vars (per-VM copy)
+ *   [firmware]  type (uefi|bios), secure_boot, code, vars_template, vars (per-VM copy)
  *   [boot]      kernel, initrd, cmdline (direct kernel boot, optional)
  *   [cpu]       model (host|QEMU model), sockets, dies, cores, threads, topoext,
  *               cache_passthrough, kvm_hidden, flags (extra "+x,-y"),
@@ -206,6 +206,9 @@ struct vm_def {
 
         /* [firmware] */
         enum vmdef_firmware firmware;
+        bool secure_boot;
+        /* NULL unless given: the run then takes them from QEMU's firmware descriptors
+         * (run/firmware_choice.c). */
         char *ovmf_code;
         char *ovmf_vars_template;
         char *ovmf_vars;

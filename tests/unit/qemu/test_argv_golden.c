@@ -122,6 +122,21 @@ static void test_guide_win10_example_gives_the_golden_command_line(void **state)
         vmdef_free(def);
 }
 
+/* The same VM with secure_boot = yes on Debian's enrolled-keys build: only smm=on and
+ * the secure pflash differ from win10.args. */
+static void test_guide_win10_with_secure_boot_gives_its_golden_command_line(void **state)
+{
+        (void)state;
+        struct vm_def *def = load_example("examples/win10.ini");
+        def->secure_boot = true;
+        struct qemu_argv_opts opts = {.accel = VMDEF_ACCEL_KVM, .firmware_secure = true};
+        struct vl_strv argv;
+        build_ok(def, &opts, &argv);
+        assert_matches_golden(&argv, "tests/fixtures/argv/win10-secure-boot.args");
+        vl_strv_free(&argv);
+        vmdef_free(def);
+}
+
 static void test_demo_example_builds_under_tcg_without_kvm_only_flags(void **state)
 {
         (void)state;
@@ -137,44 +152,12 @@ static void test_demo_example_builds_under_tcg_without_kvm_only_flags(void **sta
         vmdef_free(def);
 }
 
-/* examples/win11.ini uses [tpm] enabled and [firmware] secure_boot, which other
- * branches add. Until both are merged the test parses the example without them (and
- * checks they are there); set this to 1 once `[tpm] enabled` and `secure_boot` load. */
-#define WIN11_EXAMPLE_KEYS_MERGED 0
-
-/* The example's text without the [tpm] section and the secure_boot line. */
-static char *without_pending_keys(const char *text)
-{
-        char *out = calloc(1, strlen(text) + 1);
-        assert_non_null(out);
-        bool in_tpm = false;
-        for (const char *line = text; *line;) {
-                size_t n = strcspn(line, "\n");
-                if (line[0] == '[')
-                        in_tpm = !strncmp(line, "[tpm]", 5);
-                if (!in_tpm && strncmp(line, "secure_boot", 11))
-                        strncat(out, line, n + (line[n] == '\n'));
-                line += n + (line[n] == '\n');
-        }
-        return out;
-}
-
 static void test_win11_example_loads_with_host_smbios_and_windows_platform_defaults(void **state)
 {
         (void)state;
         char *path = source_path("examples/win11.ini");
         size_t len;
         char *text = read_whole_file(path, &len);
-        const char *tpm = strstr(text, "\n[tpm]\n");
-        assert_non_null(tpm);
-        assert_non_null(strstr(tpm, "\nenabled = yes\n"));
-        assert_non_null(strstr(text, "\nsecure_boot = yes\n"));
-        if (!WIN11_EXAMPLE_KEYS_MERGED) {
-                char *stripped = without_pending_keys(text);
-                free(text);
-                text = stripped;
-                len = strlen(text);
-        }
         struct vm_def *def = NULL;
         struct vmdef_diags diags = {0};
         int r = vmdef_parse_string(path, text, len, &def, &diags);
@@ -187,9 +170,15 @@ static void test_win11_example_loads_with_host_smbios_and_windows_platform_defau
         assert_int_equal(diags.n_errors, 0);
         vmdef_diags_free(&diags);
         assert_int_equal(def->smbios_mode, VMDEF_SMBIOS_HOST);
+        assert_true(def->tpm_enabled);
+        assert_true(def->secure_boot);
 
+        /* What the host's firmware descriptors give on Debian (run/firmware_choice.c). */
+        def->ovmf_code = strdup("/usr/share/OVMF/OVMF_CODE_4M.ms.fd");
+        def->ovmf_vars_template = strdup("/usr/share/OVMF/OVMF_VARS_4M.ms.fd");
         const char *host[19] = {"American Megatrends Inc."};
-        struct qemu_argv_opts opts = {.accel = VMDEF_ACCEL_KVM, .smbios_host = host};
+        struct qemu_argv_opts opts = {
+                .accel = VMDEF_ACCEL_KVM, .smbios_host = host, .firmware_secure = true};
         struct vl_strv argv;
         build_ok(def, &opts, &argv);
         assert_string_equal(flag_value(&argv, "-smbios", "", 0),
@@ -197,6 +186,9 @@ static void test_win11_example_loads_with_host_smbios_and_windows_platform_defau
         assert_non_null(flag_value(&argv, "-global", "kvm-pit.lost_tick_policy=delay", 0));
         assert_non_null(flag_value(&argv, "-global", "ICH9-LPC.disable_s3=1", 0));
         assert_non_null(flag_value(&argv, "-global", "ICH9-LPC.disable_s4=1", 0));
+        assert_non_null(strstr(flag_value(&argv, "-machine", "", 0), ",smm=on"));
+        assert_non_null(flag_value(&argv, "-global", "driver=cfi.pflash01,property=secure", 0));
+        assert_non_null(flag_value(&argv, "-device", "tpm-crb", 0));
         vl_strv_free(&argv);
         vmdef_free(def);
         free(text);
@@ -207,6 +199,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_guide_win10_example_gives_the_golden_command_line),
+                cmocka_unit_test(test_guide_win10_with_secure_boot_gives_its_golden_command_line),
                 cmocka_unit_test(test_demo_example_builds_under_tcg_without_kvm_only_flags),
                 cmocka_unit_test(
                         test_win11_example_loads_with_host_smbios_and_windows_platform_defaults),

@@ -65,6 +65,7 @@ static void test_a_definition_at_every_load_time_limit_builds_its_command_line(v
         int n = snprintf(
                 text, sizeof(text),
                 "[qemu]\naccel = tcg\nmachine = pc-q35-7.2\n[cpu]\nmodel = EPYC-Rome\n"
+                "[firmware]\ncode = /c.fd\nvars_template = /t.fd\n"
                 "[hyperv]\nvendor_id = 123456789abc\n"
                 "[iothreads]\n%.*s = \n"
                 "[net.lan]\nmodel = e1000e\n"

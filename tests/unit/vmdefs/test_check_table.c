@@ -314,8 +314,12 @@ static const struct check_case cases[] =
                 {"args_unterminated", "[qemu]\nargs = -device 'usb-tablet\n",
                  "FILE:2: [qemu] args: \"-device 'usb-tablet\": unterminated single quote; expected a closing '",
                  VL_EXIT_DEFINITION},
-                {"vars_is_template", "[firmware]\nvars = /usr/share/OVMF/OVMF_VARS_4M.fd\n",
-                 "FILE:2: [firmware] vars: is the template itself, the VM would write into it; expected a per-VM copy such as /var/lib/vmlaunch/vars_is_template/OVMF_VARS.fd",
+                {"secure_boot_bios", "[firmware]\ntype = bios\nsecure_boot = yes\n",
+                 "FILE:3: [firmware] secure_boot: yes needs UEFI, but type = bios (SeaBIOS has no Secure Boot); set type = uefi or secure_boot = no",
+                 VL_EXIT_DEFINITION},
+                {"vars_is_template",
+                 "[firmware]\nvars_template = /usr/share/OVMF/OVMF_VARS_4M.fd\nvars = /usr/share/OVMF/OVMF_VARS_4M.fd\n",
+                 "FILE:3: [firmware] vars: is the template itself, the VM would write into it; expected a per-VM copy such as /var/lib/vmlaunch/vars_is_template/OVMF_VARS.fd",
                  VL_EXIT_DEFINITION},
                 {"stop_units_bad", "[host]\nstop_units = display-manager\n",
                  "FILE:2: [host] stop_units: \"display-manager\": \"display-manager\" is not a unit name; expected names with their type, e.g. display-manager.service, separated by commas",
@@ -733,7 +737,11 @@ static void test_check_accepts_a_valid_definition(void **state)
                 skip();
         }
         assert_string_equal(err, "");
-        assert_string_equal(out, "good: definition OK (2 vCPUs, 1024 MiB, 0 disks)\n");
+        /* Debian's ovmf descriptors, as the skip above assumes. */
+        assert_string_equal(
+                out,
+                "good: definition OK (2 vCPUs, 1024 MiB, 0 disks)\n"
+                "  firmware: /usr/share/qemu/firmware/60-edk2-x86_64.json: first by name without enrolled-keys or requires-smm for q35 (secure_boot = no)\n");
         assert_int_equal(code, VL_EXIT_OK);
         assert_true(dir_is_empty(rundir));
         free(out);

@@ -93,6 +93,7 @@ static void test_guide_win10_definition_parses_into_the_expected_struct(void **s
         assert_int_equal(def->firmware, VMDEF_FIRMWARE_UEFI);
         assert_string_equal(def->ovmf_code, "/usr/share/OVMF/OVMF_CODE_4M.fd");
         assert_string_equal(def->ovmf_vars_template, "/usr/share/OVMF/OVMF_VARS_4M.fd");
+        assert_false(def->secure_boot);
         assert_string_equal(def->ovmf_vars, "/var/lib/vmlaunch/win10/OVMF_VARS.fd");
 
         assert_string_equal(def->cpu_model, "host");
@@ -171,6 +172,10 @@ static void test_minimal_definition_gets_documented_defaults(void **state)
         assert_int_equal(def->hugepage_bytes, 0);
         assert_false(def->prealloc);
         assert_string_equal(def->ovmf_vars, "/var/lib/vmlaunch/tiny/OVMF_VARS.fd");
+        /* Left to QEMU's firmware descriptors on the host (run/firmware_choice.c). */
+        assert_null(def->ovmf_code);
+        assert_null(def->ovmf_vars_template);
+        assert_false(def->secure_boot);
         assert_string_equal(def->cpu_model, "host");
         assert_int_equal(vmdef_vcpu_count(def), 2);
         assert_int_equal(def->cores, 2);
