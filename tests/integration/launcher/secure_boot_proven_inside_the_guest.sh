@@ -2,8 +2,9 @@
 # Secure Boot proven from inside a real guest, not from the argv (issue 13): a VM with
 # secure_boot = yes boots Debian's signed chain (shim -> grub -> the signed kernel,
 # from a small FAT ESP made with mtools) and the kernel reports Secure Boot enabled
-# on the serial console; the same VM with an unsigned EFI binary (that kernel with
-# its signature cut off) is refused by the firmware ("Access Denied").
+# on the serial console, with a TPM 2.0 (swtpm) its firmware and kernel find; the same
+# VM with an unsigned EFI binary (that kernel with its signature cut off) is refused by
+# the firmware ("Access Denied").
 # The kernel is the one tests/system/host.sh downloads and caches; shim-signed,
 # grub-efi-amd64-signed and mtools are fetched with apt-get download beside it.
 . "$(dirname "$0")/lib.sh"
@@ -93,12 +94,22 @@ stop_guest() {
 }
 
 install_guest "$TMP/signed.img"
+# ...with a TPM 2.0 on swtpm: the firmware measures the boot into it, so the kernel
+# finds the TCG2 final event log (which exists only for TPM 2.0), and the TPM driver
+# built into Debian's kernel finds the chip (IMA says so when it does not).
+command -v swtpm >/dev/null && command -v swtpm_setup >/dev/null ||
+        fail "swtpm is not installed (tools/install-deps installs swtpm and swtpm-tools)"
+mkdir -m 0755 "$TMP/tpm"
+printf '\n[tpm]\nenabled = yes\nstate_dir = %s/tpm\n' "$TMP" >>"$VMLAUNCH_CONFIG_DIR/vltest.ini"
 start_vm_for() { timeout -s KILL "$1" "$VMLAUNCH" run vltest >"$LOG" 2>&1 & VM_PID=$!; }
 start_vm_for 500
 wait_for_log "is running" 60
 wait_for_log "EFI stub: UEFI Secure Boot is enabled." 300
 wait_for_log "secureboot: Secure boot enabled" 120
 grep -q "Kernel is locked down from EFI Secure Boot" "$LOG" || fail "the kernel is not locked down"
+grep -qE "efi: .*TPMFinalLog=0x[0-9a-f]+" "$LOG" ||
+        fail "the guest's firmware kept no TPM 2.0 final event log (no TPMFinalLog in the efi: line)"
+grep -q "ima: No TPM chip found" "$LOG" && fail "the guest's kernel found no TPM chip"
 stop_guest
 cp "$LOG" "$TMP/signed.log"
 
