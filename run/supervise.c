@@ -19,6 +19,9 @@
 #include "util/stop_signal.h"
 
 #define NO_DEADLINE (-1LL)
+/* How long a QEMU that closed swtpm's connection may take to be gone (exit_files()
+ * runs before the exit is signalled on its pidfd). */
+#define COMPANION_GRACE_MS 2000
 
 enum phase { PHASE_RUNNING, PHASE_POWERING_DOWN, PHASE_QUITTING, PHASE_KILLED };
 
@@ -261,6 +264,18 @@ static void read_output(struct qemu_output *o, int *fd, enum qemu_stream stream)
  * (BitLocker keys, measured boot) silently stopped answering. */
 static void companion_died(struct supervisor *s, long long now)
 {
+        /* swtpm ends itself when QEMU closes its end (--terminate), which QEMU does
+         * as it exits, before its pidfd says so: a QEMU that is gone within a moment
+         * was the cause, not the TPM. */
+        struct pollfd qemu = {.fd = s->p->proc->pidfd, .events = POLLIN};
+        int n;
+        do
+                n = poll(&qemu, 1, COMPANION_GRACE_MS);
+        while (n < 0 && errno == EINTR);
+        if (n == 1) {
+                reap(s);
+                return;
+        }
         s->companion_died = true;
         if (s->phase != PHASE_RUNNING)
                 return; /* stopping anyway */
