@@ -15,9 +15,15 @@ snapshot >/tmp/snapshot.before
 start_run
 wait_running || finish_vm
 
-pci=$("$VMLAUNCH" qmp "$vm" '{"execute":"query-pci"}')
-expect_eq "the guest's query-pci lists the VGA device 1234:1111" \
-  "$(jq '[.. | objects | select(.vendor? == 4660 and .device? == 4369)] | length' <<<"$pci")" 1
+# query-pci lists what is behind the GPU's root port once the guest's firmware has
+# numbered its bus: wait for that (bounded), on a busy machine it takes seconds.
+vga_count() {
+  pci=$("$VMLAUNCH" qmp "$vm" '{"execute":"query-pci"}')
+  jq '[.. | objects | select(.vendor? == 4660 and .device? == 4369)] | length' <<<"$pci"
+}
+deadline=$((SECONDS + 60))
+while [ "$(vga_count)" != 1 ] && [ $SECONDS -lt $deadline ]; do sleep 0.5; done
+expect_eq "the guest's query-pci lists the VGA device 1234:1111" "$(vga_count)" 1
 [ $failures -eq 0 ] || echo "query-pci: $pci"
 for f in 0000:00:02.0 0000:00:02.1 0000:00:02.2; do
   expect_eq "$f is on vfio-pci" "$(driver_of "$f")" vfio-pci
