@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/trusted_path.h"
 
 static int copy_fd(int in, int out)
@@ -31,23 +32,6 @@ static int copy_fd(int in, int out)
         }
 }
 
-/* The folders above path that are missing, root's and 0711 whatever the umask: QEMU's
- * user must pass them to the vars file it is handed, but need not list them. */
-static int make_folders(const char *path, struct vl_error *err)
-{
-        char copy[PATH_MAX];
-        snprintf(copy, sizeof(copy), "%s", path);
-        for (char *p = strchr(copy + 1, '/'); p; p = strchr(p + 1, '/')) {
-                *p = '\0';
-                if (mkdir(copy, 0700) == 0 && chmod(copy, 0711) < 0)
-                        return vl_error_set(err, errno, "chmod 0711 %s", copy);
-                if (errno != EEXIST && access(copy, F_OK) < 0)
-                        return vl_error_set(err, errno, "create %s", copy);
-                *p = '/';
-        }
-        return 0;
-}
-
 /* The vars file's directory, walked and checked (root creates the copy there), made
  * first when it is missing; *base points at the file's name in path. */
 static int open_vars_dir(const char *path, const char **base, struct vl_trusted *dir,
@@ -63,8 +47,9 @@ static int open_vars_dir(const char *path, const char **base, struct vl_trusted 
         struct vl_trust_opts owned = {.mode = VL_TRUST_OWNED};
         int r = vl_trusted_open(dir_path, &owned, dir, err);
         if (r == -ENOENT) {
-                /* what is above the folders it creates is checked by the walk after */
-                if ((r = make_folders(path, err)) == 0)
+                /* what is above the folders it creates is checked by the walk after;
+                 * 0711: QEMU's user passes them to the vars file it is handed */
+                if ((r = vl_mkdir_parents(path, 0711, err)) == 0)
                         r = vl_trusted_open(dir_path, &owned, dir, err);
         }
         if (r < 0)

@@ -17,6 +17,7 @@
 #include "run/supervise.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
+#include "util/fs.h"
 #include "util/pidfd.h"
 #include "util/stop_signal.h"
 #include "util/trusted_path.h"
@@ -68,22 +69,6 @@ int swtpm_state_check(const struct vm_def *def, struct vl_error *err)
                 r = vl_error_set_plain(err, ENOTDIR, "[tpm] state_dir %s is not a folder", dir);
         close(d.fd);
         return r;
-}
-
-/* Missing folders of path, root's and 0711: QEMU's user passes them to its own. */
-static int make_folders(const char *path, struct vl_error *err)
-{
-        char copy[PATH_MAX];
-        snprintf(copy, sizeof(copy), "%s/", path);
-        for (char *p = strchr(copy + 1, '/'); p; p = strchr(p + 1, '/')) {
-                *p = '\0';
-                if (mkdir(copy, 0700) == 0 && chmod(copy, 0711) < 0)
-                        return vl_error_set(err, errno, "chmod 0711 %s", copy);
-                if (errno != EEXIST && access(copy, F_OK) < 0)
-                        return vl_error_set(err, errno, "create %s", copy);
-                *p = '/';
-        }
-        return 0;
 }
 
 /* A folder of QEMU's user in the trusted state dir: made once, then only checked
@@ -286,8 +271,11 @@ int swtpm_state_ensure(const struct vm_def *def, const struct vl_account *user, 
         struct vl_trusted d;
         int r = vl_trusted_open(dir, &owned, &d, err);
         if (r == -ENOENT) {
-                /* what is above the folders it creates is checked by the walk after */
-                if ((r = make_folders(dir, err)) == 0)
+                /* what is above the folders it creates is checked by the walk after;
+                 * 0711: QEMU's user passes them to its own state/ */
+                char with_slash[PATH_MAX];
+                snprintf(with_slash, sizeof(with_slash), "%s/", dir);
+                if ((r = vl_mkdir_parents(with_slash, 0711, err)) == 0)
                         r = vl_trusted_open(dir, &owned, &d, err);
         }
         if (r < 0)

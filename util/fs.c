@@ -15,8 +15,13 @@ int vl_mkdir_parents(const char *path, mode_t mode, struct vl_error *err)
                 if (*p != '/')
                         continue;
                 *p = '\0';
-                if (mkdir(copy, mode) < 0 && errno != EEXIST)
+                if (mkdir(copy, mode) == 0) {
+                        /* exactly mode, whatever the umask */
+                        if (chmod(copy, mode) < 0)
+                                r = vl_error_set(err, errno, "chmod %04o %s", (unsigned)mode, copy);
+                } else if (errno != EEXIST) {
                         r = vl_error_set(err, errno, "create %s", copy);
+                }
                 *p = '/';
         }
         free(copy);
