@@ -50,7 +50,10 @@ install_def() {
 
 # start_vm NAME: `vmlaunch run NAME` in the background, output in $LOG.
 start_vm() {
-        timeout -s KILL 60 "$VMLAUNCH" run "$1" >"$LOG" 2>&1 &
+        # Emptied here, not by the background job's redirection: a wait_for_log right
+        # after could otherwise still read the previous run's lines.
+        : >"$LOG"
+        timeout -s KILL 60 "$VMLAUNCH" run "$1" >>"$LOG" 2>&1 &
         VM_PID=$!
 }
 

@@ -101,7 +101,7 @@ command -v swtpm >/dev/null && command -v swtpm_setup >/dev/null ||
         fail "swtpm is not installed (tools/install-deps installs swtpm and swtpm-tools)"
 mkdir -m 0755 "$TMP/tpm"
 printf '\n[tpm]\nenabled = yes\nstate_dir = %s/tpm\n' "$TMP" >>"$VMLAUNCH_CONFIG_DIR/vltest.ini"
-start_vm_for() { timeout -s KILL "$1" "$VMLAUNCH" run vltest >"$LOG" 2>&1 & VM_PID=$!; }
+start_vm_for() { : >"$LOG"; timeout -s KILL "$1" "$VMLAUNCH" run vltest >>"$LOG" 2>&1 & VM_PID=$!; }
 start_vm_for 500
 wait_for_log "is running" 60
 wait_for_log "EFI stub: UEFI Secure Boot is enabled." 300
