@@ -57,6 +57,22 @@ start_vm() {
         VM_PID=$!
 }
 
+# debian_kernel: the Debian kernel tests/system/host.sh downloads and caches under
+# BUILD_ROOT; sets host_dir and kernel. Skips only when Debian's archive is unreachable.
+debian_kernel() {
+        : "${BUILD_ROOT:?set by meson}"
+        host_dir=$BUILD_ROOT/system-host
+        local reason
+        reason=$("$SOURCE_ROOT/tests/system/host.sh" --dir "$host_dir" prepare 2>&1)
+        case $? in
+        0) ;;
+        77) skip "no Debian kernel: $(tail -1 <<<"$reason")" ;; # no network
+        *) fail "tests/system/host.sh prepare: $(tail -3 <<<"$reason" | tr '\n' ' ')" ;;
+        esac
+        kernel=$(readlink -f "$host_dir/vmlinuz")
+        [ -f "$kernel" ] || fail "host.sh prepared no $host_dir/vmlinuz"
+}
+
 RUN_DIR_OF() { echo "$VMLAUNCH_RUNTIME_DIR/$1"; }
 
 # state_get KEY [NAME]: a value from the state file of the (only) VM.

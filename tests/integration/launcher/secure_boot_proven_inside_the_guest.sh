@@ -12,15 +12,7 @@
 
 [ -r /usr/share/qemu/firmware/40-edk2-x86_64-secure-enrolled.json ] ||
         skip "Debian's Secure Boot OVMF (package ovmf) is not installed"
-host_dir=$BUILD_ROOT/system-host
-reason=$("$SOURCE_ROOT/tests/system/host.sh" --dir "$host_dir" prepare 2>&1)
-case $? in
-0) ;;
-77) skip "no Debian kernel: $(tail -1 <<<"$reason")" ;; # no network
-*) fail "tests/system/host.sh prepare: $(tail -3 <<<"$reason" | tr '\n' ' ')" ;;
-esac
-kernel=$(readlink -f "$host_dir/vmlinuz")
-[ -f "$kernel" ] || fail "host.sh prepared no $host_dir/vmlinuz"
+debian_kernel # sets host_dir and kernel
 
 chain=$BUILD_ROOT/secure-boot-chain
 mkdir -p "$chain"

@@ -7,15 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 : "${BUILD_ROOT:?set by meson}"
 
-host_dir=$BUILD_ROOT/system-host
-reason=$("$SOURCE_ROOT/tests/system/host.sh" --dir "$host_dir" prepare 2>&1)
-case $? in
-0) ;;
-77) skip "no Debian kernel: $(tail -1 <<<"$reason")" ;; # no network
-*) fail "tests/system/host.sh prepare: $(tail -3 <<<"$reason" | tr '\n' ' ')" ;;
-esac
-kernel=$(readlink -f "$host_dir/vmlinuz")
-[ -f "$kernel" ] || fail "host.sh prepared no $host_dir/vmlinuz"
+debian_kernel # sets host_dir and kernel
 version=${kernel##*/vmlinuz-}
 
 # The guest's initramfs: busybox, the init above, the acpid action, and the

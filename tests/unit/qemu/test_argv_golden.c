@@ -155,20 +155,7 @@ static void test_demo_example_builds_under_tcg_without_kvm_only_flags(void **sta
 static void test_win11_example_loads_with_host_smbios_and_windows_platform_defaults(void **state)
 {
         (void)state;
-        char *path = source_path("examples/win11.ini");
-        size_t len;
-        char *text = read_whole_file(path, &len);
-        struct vm_def *def = NULL;
-        struct vmdef_diags diags = {0};
-        int r = vmdef_parse_string(path, text, len, &def, &diags);
-        for (size_t i = 0; i < diags.count; i++) {
-                char line[1024];
-                vmdef_diag_format(&diags.items[i], path, line, sizeof(line));
-                print_message("%s\n", line);
-        }
-        assert_int_equal(r, 0);
-        assert_int_equal(diags.n_errors, 0);
-        vmdef_diags_free(&diags);
+        struct vm_def *def = load_example("examples/win11.ini");
         assert_int_equal(def->smbios_mode, VMDEF_SMBIOS_HOST);
         assert_true(def->tpm_enabled);
         assert_true(def->secure_boot);
@@ -191,8 +178,6 @@ static void test_win11_example_loads_with_host_smbios_and_windows_platform_defau
         assert_non_null(flag_value(&argv, "-device", "tpm-crb", 0));
         vl_strv_free(&argv);
         vmdef_free(def);
-        free(text);
-        free(path);
 }
 
 int main(void)
