@@ -15,5 +15,9 @@ enum vl_exit {
         VL_EXIT_RESTORE = 9,          /* some host state was not restored: journal kept */
         VL_EXIT_BUSY = 10,            /* already running, or a journal waits for `restore` */
         VL_EXIT_NOT_IMPLEMENTED = 11, /* a verb this build does not have yet */
-        VL_EXIT_TPM_DIED = 12         /* swtpm (the VM's TPM) died while the guest ran */
+        VL_EXIT_TPM_DIED = 12,        /* swtpm (the VM's TPM) died while the guest ran */
+        VL_EXIT_NOT_READY = 13,       /* run, start: not ready within [session] ready_timeout */
+        VL_EXIT_TIMEOUT = 14,         /* wait, start: --timeout passed first */
+        VL_EXIT_NOT_RUNNING = 15      /* events, wait, guest: the VM is not running, or
+                                       * ended before the condition held */
 };

@@ -30,6 +30,7 @@ void vmdef_free(struct vm_def *def)
         free(def->ovmf_vars_template);
         free(def->ovmf_vars);
         free(def->tpm_state_dir);
+        free(def->ready_host);
         free(def->kernel);
         free(def->initrd);
         free(def->cmdline);

@@ -573,3 +573,49 @@ int vmdef_key_suspend_to_disk(const char *v, void *t, char *why, size_t why_len)
 {
         return parse_guest_sleep(v, &((struct vm_def *)t)->suspend_to_disk, why, why_len);
 }
+
+/* tcp:PORT or tcp:HOST:PORT, HOST an IP address ([v6] in brackets) or a host name. */
+static int parse_ready_tcp(const char *spec, struct vm_def *def, char *why, size_t why_len)
+{
+        const char *colon = strrchr(spec, ':');
+        const char *port = colon ? colon + 1 : spec;
+        char *end = NULL;
+        unsigned long n = isdigit((unsigned char)*port) ? strtoul(port, &end, 10) : 0;
+        if (!n || n > 65535 || *end)
+                return vmdef_why(
+                        why, why_len,
+                        "expected tcp:PORT (the guest's address from its agent) or tcp:HOST:PORT with PORT from 1 to 65535, e.g. tcp:47989");
+        free(def->ready_host);
+        def->ready_host = NULL;
+        if (colon) {
+                size_t len = (size_t)(colon - spec);
+                if (len >= 2 && spec[0] == '[' && spec[len - 1] == ']')
+                        spec++, len -= 2;
+                char host[256];
+                unsigned char addr[sizeof(struct in6_addr)];
+                snprintf(host, sizeof(host), "%.*s", (int)len, spec);
+                bool ip = inet_pton(strchr(host, ':') ? AF_INET6 : AF_INET, host, addr) == 1;
+                if (!len || len >= sizeof(host) || (!ip && !chars_in(host, ".-")))
+                        return vmdef_why(
+                                why, why_len,
+                                "expected tcp:HOST:PORT with HOST an IP address ([::1] for IPv6) or a host name");
+                if (!(def->ready_host = strdup(host)))
+                        return -ENOMEM;
+        }
+        def->ready = VMDEF_READY_TCP;
+        def->ready_port = (unsigned)n;
+        return 0;
+}
+
+int vmdef_key_session_ready(const char *v, void *t, char *why, size_t why_len)
+{
+        struct vm_def *def = t;
+        if (!strcmp(v, "running") || !strcmp(v, "agent")) {
+                def->ready = !strcmp(v, "agent") ? VMDEF_READY_AGENT : VMDEF_READY_RUNNING;
+                return 0;
+        }
+        if (!strncmp(v, "tcp:", 4))
+                return parse_ready_tcp(v + 4, def, why, why_len);
+        return vmdef_why(why, why_len,
+                         "expected running, agent, tcp:PORT or tcp:HOST:PORT, e.g. tcp:47989");
+}

@@ -28,6 +28,7 @@ int vmdef_key_gpu_group(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_grab_toggle(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_hugepages(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_mac(const char *v, void *t, char *why, size_t why_len);
+int vmdef_key_session_ready(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_machine(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_model(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_name(const char *v, void *t, char *why, size_t why_len);

@@ -33,6 +33,8 @@ enum kind {
         K_HOOKS,
         K_SMBIOS,
         K_TPM,
+        K_GUEST,
+        K_SESSION,
         K_DISK, /* kinds from here on take an ID: [disk.ID] */
         K_USB,
         K_EVDEV,
@@ -41,8 +43,9 @@ enum kind {
 };
 
 static const char *const kind_names[K_COUNT] = {
-        "vm",   "qemu",  "memory", "firmware", "boot", "cpu", "hyperv", "iothreads", "gpu",
-        "host", "hooks", "smbios", "tpm",      "disk", "usb", "evdev",  "net",
+        "vm",        "qemu", "memory", "firmware", "boot",   "cpu", "hyperv",
+        "iothreads", "gpu",  "host",   "hooks",    "smbios", "tpm", "guest",
+        "session",   "disk", "usb",    "evdev",    "net",
 };
 
 static bool kind_has_id(enum kind k)
@@ -60,7 +63,7 @@ static int kind_lookup(const char *name, size_t n)
 
 static const char *section_list(void)
 {
-        return "[vm], [qemu], [memory], [firmware], [boot], [cpu], [hyperv], [iothreads], [gpu], [host], [hooks], [smbios], [tpm], [disk.ID], [usb.ID], [evdev.ID], [net.ID]";
+        return "[vm], [qemu], [memory], [firmware], [boot], [cpu], [hyperv], [iothreads], [gpu], [host], [hooks], [smbios], [tpm], [guest], [session], [disk.ID], [usb.ID], [evdev.ID], [net.ID]";
 }
 
 bool vmdef_section_known(const char *name, unsigned line, struct vmdef_diags *diags)
@@ -306,6 +309,12 @@ static const struct key_def keys[] = {
 
         TYPED(K_TPM, "enabled", T_BOOL, DEF(tpm_enabled)),
         TYPED(K_TPM, "state_dir", T_PATH, DEF(tpm_state_dir)),
+
+        TYPED(K_GUEST, "agent", T_BOOL, DEF(guest_agent)),
+
+        CUSTOM(K_SESSION, "ready", vmdef_key_session_ready),
+        RANGED(K_SESSION, "ready_timeout", DEF(ready_timeout_s), 0, 86400),
+        TYPED(K_SESSION, "wake_on_lan", T_BOOL, DEF(wake_on_lan)),
 };
 
 #define N_KEYS (ELEMENTSOF(keys))
@@ -325,6 +334,8 @@ int vmdef_set_defaults(struct vm_def *def)
         def->shutdown_timeout_s = 120;
         def->hooks_timeout_s = 120;
         def->qemu_sandbox = true;
+        def->ready = VMDEF_READY_RUNNING;
+        def->ready_timeout_s = 300;
 
         def->memory_bytes = 4ull << 30;
         def->allocate_hugepages = true;

@@ -460,6 +460,27 @@ static int finish_tpm(struct checker *c)
         return 0;
 }
 
+/* A readiness that needs the agent needs its port; a wake-up needs a MAC to match. */
+static void check_session(struct checker *c)
+{
+        const struct vm_def *def = c->def;
+        if (def->ready == VMDEF_READY_AGENT && !def->guest_agent)
+                ERR(c, "session", "ready",
+                    "agent needs the guest agent's port; expected [guest] agent = yes");
+        if (def->ready == VMDEF_READY_TCP && !def->ready_host && !def->guest_agent)
+                ERR(c, "session", "ready",
+                    "tcp:PORT asks the guest agent for the guest's address; expected [guest] agent = yes, or tcp:HOST:PORT");
+        if (def->ready == VMDEF_READY_RUNNING && given(c, "session", "ready_timeout"))
+                WARN(c, "session", "ready_timeout",
+                     "ignored because ready = running; set ready = agent or tcp:... to use it");
+        bool mac = false;
+        for (size_t i = 0; i < def->n_nets; i++)
+                mac = mac || def->nets[i].mac;
+        if (def->wake_on_lan && !mac)
+                ERR(c, "session", "wake_on_lan",
+                    "a magic packet names a MAC and no [net.ID] has one; expected mac = 52:54:00:... in a [net.ID]");
+}
+
 int vmdef_finish_and_validate(struct vm_def *def, const struct vmdef_ini *ini,
                               struct vmdef_diags *diags)
 {
@@ -477,6 +498,7 @@ int vmdef_finish_and_validate(struct vm_def *def, const struct vmdef_ini *ini,
         check_disks(&c);
         check_gpu(&c);
         check_usb_evdev_net(&c);
+        check_session(&c);
         if ((r = finish_host(&c)) < 0 || (r = finish_tpm(&c)) < 0)
                 return r;
         return 0;

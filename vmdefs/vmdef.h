@@ -37,6 +37,10 @@
  *               governor_cpus (pinned|all), isolate_cpus (bool)
  *   [hooks]     dir, timeout (seconds)
  *   [smbios]    mode (none|host: the host's DMI strings for SMBIOS types 0-3)
+ *   [tpm]       enabled, state_dir
+ *   [guest]     agent (bool: a virtio-serial port for qemu-guest-agent)
+ *   [session]   ready (running|agent|tcp:PORT|tcp:HOST:PORT: when READY=1 goes to
+ *               systemd), ready_timeout (seconds, 0: none), wake_on_lan (bool)
  *
  * The exact key list, defaults and error texts live in vmdefs/keys.c and in
  * doc/vmlaunch.ini.5.scd.
@@ -48,6 +52,13 @@
 #include <stdint.h>
 
 #include "util/error.h"
+
+/* [session] ready: what "the session is usable" means. */
+enum vmdef_ready {
+        VMDEF_READY_RUNNING, /* the guest runs, every thread pinned */
+        VMDEF_READY_AGENT,   /* qemu-guest-agent answered guest-ping */
+        VMDEF_READY_TCP,     /* a TCP port in the guest accepts connections */
+};
 
 /* [qemu] binary when the definition names none: looked up in PATH. */
 #define VMDEF_DEFAULT_QEMU_BINARY "qemu-system-x86_64"
@@ -268,6 +279,16 @@ struct vm_def {
          * (default /var/lib/vmlaunch/NAME/tpm, set by validation when enabled). */
         bool tpm_enabled;
         char *tpm_state_dir;
+
+        /* [guest] */
+        bool guest_agent; /* org.qemu.guest_agent.0 on RUN_DIR/agent.sock */
+
+        /* [session]: when the session is usable (READY=1), and waking it. */
+        enum vmdef_ready ready;
+        char *ready_host; /* VMDEF_READY_TCP: NULL = the guest's address from the agent */
+        unsigned ready_port;
+        unsigned ready_timeout_s; /* 0: wait as long as it takes */
+        bool wake_on_lan;         /* a magic packet to a [net.ID] mac starts the unit */
 
         /* Where each key was written, for problems found after parsing (host checks). */
         struct vmdef_key_line *key_lines;

@@ -65,7 +65,7 @@ static const struct check_case cases[] =
                 {"unknown_section_suggestion", "[memroy]\nsize = 4G\n",
                  "FILE:1: [memroy]: unknown section; did you mean `[memory]`?", VL_EXIT_DEFINITION},
                 {"unknown_section_no_suggestion", "[network]\n",
-                 "FILE:1: [network]: unknown section; expected one of [vm], [qemu], [memory], [firmware], [boot], [cpu], [hyperv], [iothreads], [gpu], [host], [hooks], [smbios], [tpm], [disk.ID], [usb.ID], [evdev.ID], [net.ID]",
+                 "FILE:1: [network]: unknown section; expected one of [vm], [qemu], [memory], [firmware], [boot], [cpu], [hyperv], [iothreads], [gpu], [host], [hooks], [smbios], [tpm], [guest], [session], [disk.ID], [usb.ID], [evdev.ID], [net.ID]",
                  VL_EXIT_DEFINITION},
                 {"unknown_id_section_suggestion", "[disks.main]\npath = /x\n",
                  "FILE:1: [disks.main]: unknown section; did you mean `[disk.main]`?",
@@ -382,9 +382,9 @@ static const struct check_case cases[] =
                  VL_EXIT_DEFINITION, OWNER_NOBODY},
 };
 
-/* [tpm]: in a table of their own (one braced list of this size is where
- * clang-format gives up laying it out). */
-static const struct check_case tpm_cases[] = {
+/* [tpm], [guest], [session]: in a table of their own (one braced list of this size
+ * is where clang-format gives up laying it out). */
+static const struct check_case late_cases[] = {
         {"tpm_enabled_bad", "[tpm]\nenabled = maybe\n",
          "FILE:2: [tpm] enabled: \"maybe\": not a boolean; expected yes/no, on/off, true/false or 1/0",
          VL_EXIT_DEFINITION},
@@ -397,10 +397,34 @@ static const struct check_case tpm_cases[] = {
         {"tpm_unknown_key", "[tpm]\nversion = 2.0\n",
          "FILE:2: [tpm] version: unknown key; expected one of enabled, state_dir",
          VL_EXIT_DEFINITION},
+        {"agent_bad", "[guest]\nagent = sometimes\n",
+         "FILE:2: [guest] agent: \"sometimes\": not a boolean; expected yes/no, on/off, true/false or 1/0",
+         VL_EXIT_DEFINITION},
+        {"ready_unknown", "[session]\nready = booted\n",
+         "FILE:2: [session] ready: \"booted\": expected running, agent, tcp:PORT or tcp:HOST:PORT, e.g. tcp:47989",
+         VL_EXIT_DEFINITION},
+        {"ready_agent_without_agent", "[session]\nready = agent\n",
+         "FILE:2: [session] ready: agent needs the guest agent's port; expected [guest] agent = yes",
+         VL_EXIT_DEFINITION},
+        {"ready_port_zero", "[guest]\nagent = yes\n[session]\nready = tcp:0\n",
+         "FILE:4: [session] ready: \"tcp:0\": expected tcp:PORT (the guest's address from its agent) or tcp:HOST:PORT with PORT from 1 to 65535, e.g. tcp:47989",
+         VL_EXIT_DEFINITION},
+        {"ready_port_too_big", "[session]\nready = tcp:10.0.0.5:65536\n",
+         "FILE:2: [session] ready: \"tcp:10.0.0.5:65536\": expected tcp:PORT (the guest's address from its agent) or tcp:HOST:PORT with PORT from 1 to 65535, e.g. tcp:47989",
+         VL_EXIT_DEFINITION},
+        {"ready_bad_host", "[session]\nready = tcp:a/b:80\n",
+         "FILE:2: [session] ready: \"tcp:a/b:80\": expected tcp:HOST:PORT with HOST an IP address ([::1] for IPv6) or a host name",
+         VL_EXIT_DEFINITION},
+        {"ready_port_without_agent", "[session]\nready = tcp:47989\n",
+         "FILE:2: [session] ready: tcp:PORT asks the guest agent for the guest's address; expected [guest] agent = yes, or tcp:HOST:PORT",
+         VL_EXIT_DEFINITION},
+        {"wake_without_mac", "[session]\nwake_on_lan = yes\n[net.lan]\nmode = user\n",
+         "FILE:2: [session] wake_on_lan: a magic packet names a MAC and no [net.ID] has one; expected mac = 52:54:00:... in a [net.ID]",
+         VL_EXIT_DEFINITION},
 };
 
 #define N_MAIN_CASES (sizeof(cases) / sizeof(cases[0]))
-#define N_CASES      (N_MAIN_CASES + sizeof(tpm_cases) / sizeof(tpm_cases[0]))
+#define N_CASES      (N_MAIN_CASES + sizeof(late_cases) / sizeof(late_cases[0]))
 
 static char work[64], defdir[128], rundir[128], confdir[128], outdir[128];
 
@@ -685,7 +709,7 @@ static void test_check_rejects_each_malformed_definition_and_changes_nothing(voi
         size_t failures = 0;
         for (size_t i = 0; i < N_CASES; i++) {
                 const struct check_case *c =
-                        i < N_MAIN_CASES ? &cases[i] : &tpm_cases[i - N_MAIN_CASES];
+                        i < N_MAIN_CASES ? &cases[i] : &late_cases[i - N_MAIN_CASES];
                 char path[256], arg[256];
                 prepare(c, path, sizeof(path), arg, sizeof(arg));
                 struct snapshot before;

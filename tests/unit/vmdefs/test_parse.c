@@ -290,6 +290,50 @@ static void test_warnings_are_marked_and_do_not_fail(void **state)
         vmdef_free(def);
 }
 
+static void test_session_keys_parse_into_the_definition(void **state)
+{
+        (void)state;
+        struct vmdef_diags diags = {0};
+        struct vm_def *def = NULL;
+        const char *text =
+                "[guest]\nagent = yes\n[session]\nready = tcp:[fd00::5]:47989\n"
+                "ready_timeout = 90\nwake_on_lan = yes\n[net.lan]\nmac = 52:54:00:aa:bb:cc\n";
+        assert_int_equal(vmdef_parse_string("t.ini", text, strlen(text), &def, &diags), 0);
+        assert_true(def->guest_agent);
+        assert_int_equal(def->ready, VMDEF_READY_TCP);
+        assert_string_equal(def->ready_host, "fd00::5");
+        assert_int_equal(def->ready_port, 47989);
+        assert_int_equal(def->ready_timeout_s, 90);
+        assert_true(def->wake_on_lan);
+        vmdef_free(def);
+        def = NULL;
+        /* tcp:PORT: the address comes from the agent */
+        text = "[guest]\nagent = yes\n[session]\nready = tcp:47989\n";
+        assert_int_equal(vmdef_parse_string("t.ini", text, strlen(text), &def, &diags), 0);
+        assert_null(def->ready_host);
+        assert_int_equal(def->ready_port, 47989);
+        assert_int_equal(diags.count, 0);
+        vmdef_free(def);
+}
+
+static void test_ready_timeout_without_a_readiness_to_wait_for_warns(void **state)
+{
+        (void)state;
+        struct vmdef_diags diags = {0};
+        struct vm_def *def = NULL;
+        const char *text = "[session]\nready_timeout = 60\n";
+        assert_int_equal(vmdef_parse_string("t.ini", text, strlen(text), &def, &diags), 0);
+        assert_int_equal(def->ready, VMDEF_READY_RUNNING);
+        assert_int_equal(diags.count, 1);
+        char line[512];
+        vmdef_diag_format(&diags.items[0], "t.ini", line, sizeof(line));
+        assert_string_equal(
+                line,
+                "t.ini:2: warning: [session] ready_timeout: ignored because ready = running; set ready = agent or tcp:... to use it");
+        vmdef_diags_free(&diags);
+        vmdef_free(def);
+}
+
 static void test_indented_key_after_a_key_is_a_continuation_not_a_key(void **state)
 {
         (void)state;
@@ -490,6 +534,8 @@ int main(void)
                         test_load_refuses_a_file_not_owned_by_root_even_when_asked_as_root),
                 cmocka_unit_test(test_load_refuses_a_file_writable_by_others),
                 cmocka_unit_test(test_load_refuses_a_definition_in_a_folder_others_can_write),
+                cmocka_unit_test(test_session_keys_parse_into_the_definition),
+                cmocka_unit_test(test_ready_timeout_without_a_readiness_to_wait_for_warns),
                 cmocka_unit_test(test_load_reads_a_safe_file),
                 cmocka_unit_test(test_load_reports_missing_file_and_directory),
                 cmocka_unit_test(test_resolve_path_treats_names_and_files_differently),
