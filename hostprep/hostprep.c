@@ -253,6 +253,13 @@ bool hostprep_journal_exists(const char *run_dir)
         return journal_exists(run_dir);
 }
 
+static void progress(struct hostprep_ctx *ctx, enum hostprep_progress what, const char *step,
+                     const char *desc)
+{
+        if (ctx->opts && ctx->opts->progress)
+                ctx->opts->progress(ctx->opts->log_userdata, what, step, desc);
+}
+
 static int undo_journal(struct hostprep_ctx *ctx, struct hostprep_report *report,
                         struct vl_error *err)
 {
@@ -282,6 +289,7 @@ static int undo_journal(struct hostprep_ctx *ctx, struct hostprep_report *report
                 }
                 if (k == ctx->fail_undo) {
                         report_add(report, "%s: could not %s: injected failure", rec->step, desc);
+                        progress(ctx, HOSTPREP_UNDO_FAILED, rec->step, desc);
                         continue;
                 }
                 ctx->current = hostprep_steps[k - 1];
@@ -290,6 +298,9 @@ static int undo_journal(struct hostprep_ctx *ctx, struct hostprep_report *report
                 if (hostprep_steps[k - 1]->undo(ctx, rec, &undo_err) < 0) {
                         report_add(report, "%s: could not %s: %s", rec->step, desc, undo_err.msg);
                         step_log(ctx, LOG_ERR, "could not %s: %s", desc, undo_err.msg);
+                        progress(ctx, HOSTPREP_UNDO_FAILED, rec->step, desc);
+                } else {
+                        progress(ctx, HOSTPREP_CHANGE_UNDONE, rec->step, desc);
                 }
         }
         journal_records_free(&recs);
@@ -361,8 +372,12 @@ int hostprep_prepare(const struct vm_def *def, const struct hostprep_options *op
                 ctx.current = hostprep_steps[i];
                 ctx.current_index = i + 1;
                 ctx.step_records = 0;
-                if (states[i])
+                if (states[i]) {
+                        progress(&ctx, HOSTPREP_STEP_BEGIN, hostprep_steps[i]->name, NULL);
                         r = hostprep_steps[i]->apply(&ctx, states[i], err);
+                        if (r == 0)
+                                progress(&ctx, HOSTPREP_STEP_DONE, hostprep_steps[i]->name, NULL);
+                }
                 if (r == 0 && ctx.fail_step == i + 1 && !ctx.fail_injected) {
                         /* fewer records than n: fail once the step made all its changes */
                         ctx.fail_injected = true;

@@ -72,6 +72,14 @@ struct hostprep_process_ops {
                          bool *exited, struct vl_error *err);
 };
 
+/* What hostprep_options.progress hears, for the run's events and state. */
+enum hostprep_progress {
+        HOSTPREP_STEP_BEGIN,    /* a step with something to do starts (desc NULL) */
+        HOSTPREP_STEP_DONE,     /* it made all its changes (desc NULL) */
+        HOSTPREP_CHANGE_UNDONE, /* one journaled change was undone (desc: which) */
+        HOSTPREP_UNDO_FAILED,   /* one could not be (desc: which) */
+};
+
 struct hostprep_options {
         const char *run_dir;                   /* holds the journal; prepare creates it (0700) */
         const struct hostprep_unit_ops *units; /* NULL: systemd over D-Bus */
@@ -80,6 +88,9 @@ struct hostprep_options {
         /* One line per host change (priority: LOG_INFO, LOG_WARNING, LOG_ERR). */
         void (*log)(void *userdata, int priority, const char *line);
         void *log_userdata;
+        /* Optional: progress of prepare and restore, step by step (userdata: log_userdata). */
+        void (*progress)(void *userdata, enum hostprep_progress what, const char *step,
+                         const char *desc);
         unsigned timeout_ms; /* per blocking write or unit job; 0: 10 s */
         /* Tests: return right after step k as if vmlaunch had been killed there,
          * leaving the journal behind. 0: off. */

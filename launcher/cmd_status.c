@@ -9,17 +9,21 @@
 #include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "launcher/ctl_client.h"
+#include "launcher/status_json.h"
 #include "util/exit_codes.h"
 #include "run/pin.h"
 #include "qmp/qmp.h"
 #include "util/cleanup.h"
+#include "util/macro.h"
 
 static void usage(FILE *out)
 {
         fprintf(out, "Usage: vmlaunch status [--json] NAME\n\n"
                      "Show a running VM's state, vmlaunch's and QEMU's pids, the uptime and the\n"
-                     "CPUs each vCPU and iothread may run on (read from /proc). Exits 1 when\n"
-                     "the VM is not running.\n");
+                     "CPUs each vCPU and iothread may run on (read from /proc). The state is one\n"
+                     "of preparing, starting, running, stopping, restoring, stopped and\n"
+                     "needs-restore (vmlaunch(1), STATE). Exits 0 while a vmlaunch runs the VM,\n"
+                     "1 when it does not (the state is then stopped or needs-restore).\n");
 }
 
 /* The CPUs a thread may run on, as the kernel shows them ("0-3,8"). */
@@ -76,6 +80,53 @@ static void thread_label(const struct pin_thread *t, char *buf, size_t len)
                 snprintf(buf, len, "iothread %s", t->id);
 }
 
+/* QEMU's run states (query-status) as status shows the guest. */
+static const char *guest_state(const char *qemu_status)
+{
+        if (streq(qemu_status, "running") || streq(qemu_status, "shutdown") ||
+            streq(qemu_status, "suspended"))
+                return qemu_status;
+        if (streq(qemu_status, "guest-panicked") || streq(qemu_status, "internal-error"))
+                return "crashed";
+        return "paused"; /* prelaunch, paused, debug, io-error, watchdog, ... */
+}
+
+static struct json_object *thread_json(pid_t qemu_pid, const struct pin_thread *t)
+{
+        char cpus[256];
+        read_cpus_allowed(qemu_pid, t->tid, cpus, sizeof(cpus));
+        struct json_object *e = json_object_new_object();
+        json_object_object_add(e, "kind",
+                               json_object_new_string(t->kind == PIN_VCPU ? "vcpu" : "iothread"));
+        if (t->kind == PIN_VCPU)
+                json_object_object_add(e, "index", json_object_new_int((int)t->vcpu));
+        else
+                json_object_object_add(e, "id", json_object_new_string(t->id));
+        json_object_object_add(e, "tid", json_object_new_int(t->tid));
+        json_object_object_add(e, "cpus", json_object_new_string(cpus));
+        return e;
+}
+
+static void print_text(const char *name, const struct runstate *st, bool running)
+{
+        printf("%s: %s%s%s\n", name, st->state, *st->step ? " " : "", st->step);
+        if (!running) {
+                if (streq(st->state, "needs-restore"))
+                        printf("  the host is still prepared: run `vmlaunch restore %s`\n", name);
+                return;
+        }
+        printf("  vmlaunch pid %d", (int)st->pid);
+        if (st->qemu_pid)
+                printf(", QEMU pid %d", (int)st->qemu_pid);
+        printf("\n");
+        if (*st->guest || *st->agent)
+                printf("  guest %s%s%s%s\n", *st->guest ? st->guest : "-",
+                       *st->agent ? ", agent " : "", st->agent, st->ready ? ", ready" : "");
+        long long up = status_uptime_s(st);
+        if (st->started_s)
+                printf("  up %lld:%02lld:%02lld\n", up / 3600, up / 60 % 60, up % 60);
+}
+
 enum { OPT_JSON = VL_CLI_OPT_VERB };
 
 static const struct option status_options[] = {
@@ -113,70 +164,42 @@ int cmd_status(int argc, char **argv)
 
         struct vl_error err = {0};
         struct runstate st;
-        _cleanup_free_ char *run_dir = NULL;
-        int r = ctl_find_running(name, &run_dir, &st, &err);
-        if (r < 0) {
-                if (json && r == -ESRCH) {
-                        struct json_object *o = json_object_new_object();
-                        json_object_object_add(o, "name", json_object_new_string(name));
-                        json_object_object_add(o, "running", json_object_new_boolean(0));
-                        printf("%s\n",
-                               json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                                                         JSON_C_TO_STRING_SPACED));
-                        json_object_put(o);
-                } else
-                        fprintf(stderr, "vmlaunch status: %s\n", err.msg);
+        bool running = false;
+        if (ctl_vm_state(name, &st, &running, &err) < 0) {
+                fprintf(stderr, "vmlaunch status: %s\n", err.msg);
                 return VL_EXIT_FAILURE;
         }
-
-        char status[64];
-        snprintf(status, sizeof(status), "%s", st.phase);
+        _cleanup_free_ char *run_dir = NULL;
+        if (runstate_dir(name, &run_dir, &err) < 0) {
+                fprintf(stderr, "vmlaunch status: %s\n", err.msg);
+                return VL_EXIT_FAILURE;
+        }
+        /* QEMU's own word on the guest beats the state file, which follows its events. */
+        char qemu_status[64] = "";
         struct pin_report threads = {0};
         struct vl_error qerr = {0};
-        bool asked = st.qemu_pid > 0 &&
-                     query_qemu(run_dir, status, sizeof(status), &threads, &qerr) >= 0;
-        long long uptime = st.started_s ? (long long)time(NULL) - st.started_s : 0;
+        bool asked = running && st.qemu_pid > 0 &&
+                     query_qemu(run_dir, qemu_status, sizeof(qemu_status), &threads, &qerr) >= 0;
+        if (asked)
+                snprintf(st.guest, sizeof(st.guest), "%s", guest_state(qemu_status));
 
         if (json) {
-                struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
-                json_object_object_add(o, "name", json_object_new_string(name));
-                json_object_object_add(o, "running", json_object_new_boolean(1));
-                json_object_object_add(o, "state", json_object_new_string(status));
-                json_object_object_add(o, "phase", json_object_new_string(st.phase));
-                json_object_object_add(o, "pid", json_object_new_int(st.pid));
-                json_object_object_add(o, "qemu_pid", json_object_new_int(st.qemu_pid));
-                json_object_object_add(o, "uptime_s", json_object_new_int64(uptime));
-                json_object_object_add(o, "started", json_object_new_int64(st.started_s));
-                for (size_t i = 0; i < threads.count; i++) {
-                        const struct pin_thread *t = &threads.threads[i];
-                        char cpus[256];
-                        read_cpus_allowed(st.qemu_pid, t->tid, cpus, sizeof(cpus));
-                        struct json_object *e = json_object_new_object();
-                        json_object_object_add(
-                                e, "kind",
-                                json_object_new_string(t->kind == PIN_VCPU ? "vcpu" : "iothread"));
-                        if (t->kind == PIN_VCPU)
-                                json_object_object_add(e, "index",
-                                                       json_object_new_int((int)t->vcpu));
-                        else
-                                json_object_object_add(e, "id", json_object_new_string(t->id));
-                        json_object_object_add(e, "tid", json_object_new_int(t->tid));
-                        json_object_object_add(e, "cpus", json_object_new_string(cpus));
-                        json_object_array_add(arr, e);
+                struct json_object *o = status_json(name, &st, running), *arr = NULL;
+                if (running) {
+                        arr = json_object_new_array();
+                        for (size_t i = 0; i < threads.count; i++)
+                                json_object_array_add(
+                                        arr, thread_json(st.qemu_pid, &threads.threads[i]));
                 }
                 json_object_object_add(o, "threads", arr);
-                if (!asked && st.qemu_pid > 0)
+                if (running && !asked && st.qemu_pid > 0)
                         json_object_object_add(o, "error", json_object_new_string(qerr.msg));
                 printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
                                                                          JSON_C_TO_STRING_SPACED));
                 json_object_put(o);
         } else {
-                printf("%s: %s\n", name, status);
-                printf("  vmlaunch pid %d, QEMU pid %d\n", (int)st.pid, (int)st.qemu_pid);
-                if (st.started_s)
-                        printf("  up %lld:%02lld:%02lld\n", uptime / 3600, uptime / 60 % 60,
-                               uptime % 60);
-                if (!asked && st.qemu_pid > 0)
+                print_text(name, &st, running);
+                if (!asked && st.qemu_pid > 0 && running)
                         printf("  (QEMU's monitor did not answer: %s)\n", qerr.msg);
                 for (size_t i = 0; i < threads.count; i++) {
                         char label[96], cpus[256];
@@ -187,5 +210,5 @@ int cmd_status(int argc, char **argv)
                 }
         }
         pin_report_free(&threads);
-        return VL_EXIT_OK;
+        return running ? VL_EXIT_OK : VL_EXIT_FAILURE;
 }

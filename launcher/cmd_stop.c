@@ -48,7 +48,9 @@ static int wait_until_stopping(const char *run_dir, int pidfd, long long deadlin
                 return -errno;
         for (;;) {
                 struct runstate st;
-                if (runstate_read(run_dir, &st, NULL) < 0 || !strcmp(st.phase, "stopping"))
+                if (runstate_read(run_dir, &st, NULL) < 0 ||
+                    (strcmp(st.state, "preparing") && strcmp(st.state, "starting") &&
+                     strcmp(st.state, "running")))
                         return 0;
                 struct pollfd fds[] = {{.fd = ino, .events = POLLIN},
                                        {.fd = pidfd, .events = POLLIN}};

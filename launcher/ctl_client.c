@@ -1,8 +1,10 @@
 #include "launcher/ctl_client.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "hostprep/hostprep.h"
 #include "qmp/qmp.h"
 #include "util/cleanup.h"
 
@@ -25,6 +27,24 @@ int ctl_find_running(const char *name, char **run_dir, struct runstate *st, stru
         if (r < 0)
                 return r;
         *run_dir = TAKE_PTR(dir);
+        return 0;
+}
+
+int ctl_vm_state(const char *name, struct runstate *st, bool *running, struct vl_error *err)
+{
+        _cleanup_free_ char *dir = NULL;
+        int r = ctl_find_running(name, &dir, st, err);
+        *running = r == 0;
+        if (r != -ESRCH)
+                return r;
+        *st = (struct runstate){0};
+        free(dir);
+        dir = NULL;
+        r = runstate_dir(name, &dir, err);
+        if (r < 0)
+                return r;
+        snprintf(st->state, sizeof(st->state), "%s",
+                 hostprep_journal_exists(dir) ? "needs-restore" : "stopped");
         return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <json-c/json.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,12 +32,14 @@
 #include "run/qemu_version_cache.h"
 #include "run/runlog.h"
 #include "run/runstate.h"
+#include "run/session.h"
 #include "run/spawn.h"
 #include "run/supervise.h"
 #include "run/swtpm.h"
 #include "run/trust.h"
 #include "run/vnc.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/exit_codes.h"
 #include "util/macro.h"
 #include "util/notify.h"
@@ -62,7 +65,7 @@ struct run {
         int tpm_fd;             /* QEMU's end of swtpm's control channel, until spawned */
         struct qemu_output output;
         struct qmp_client *qmp;
-        struct runstate state;
+        struct session *session; /* state file and events, from the lock to the end */
         unsigned qemu_version;
         struct vl_account qemu_user; /* [qemu] user, looked up before any change */
         struct host_facts facts;     /* accelerator, GPU group, pins as resolved */
@@ -73,6 +76,33 @@ static void host_log(void *userdata, int priority, const char *line)
 {
         (void)userdata;
         runlog(priority, "%s", line);
+}
+
+/* Host steps as events: preparing(step), step-done, step-undone, undo-failed. */
+static void host_progress(void *userdata, enum hostprep_progress what, const char *step,
+                          const char *desc)
+{
+        struct run *run = userdata;
+        struct json_object *f = json_object_new_object();
+        json_object_object_add(f, "step", json_object_new_string(step));
+        if (desc)
+                json_object_object_add(f, "change", json_object_new_string(desc));
+        switch (what) {
+        case HOSTPREP_STEP_BEGIN:
+                session_enter(run->session, SESSION_PREPARING, step, "preparing", f);
+                return;
+        case HOSTPREP_STEP_DONE:
+                session_event(run->session, "step-done", f);
+                return;
+        case HOSTPREP_CHANGE_UNDONE:
+        case HOSTPREP_UNDO_FAILED:
+                if (session_state(run->session) != SESSION_RESTORING)
+                        session_enter(run->session, SESSION_RESTORING, step, "restoring", NULL);
+                session_event(run->session,
+                              what == HOSTPREP_CHANGE_UNDONE ? "step-undone" : "undo-failed", f);
+                return;
+        }
+        json_object_put(f);
 }
 
 static void report_failures(const struct hostprep_report *report)
@@ -87,8 +117,11 @@ static void report_failures(const struct hostprep_report *report)
  * the changes the rollback could not undo (their journal stays for `restore`). */
 static int host_prepare(struct run *run, size_t *left, struct vl_error *err)
 {
-        struct hostprep_options opts = {
-                .run_dir = run->run_dir, .log = host_log, .stop_on_signal = true};
+        struct hostprep_options opts = {.run_dir = run->run_dir,
+                                        .log = host_log,
+                                        .log_userdata = run,
+                                        .progress = host_progress,
+                                        .stop_on_signal = true};
         struct hostprep_report report = {0};
         int r = hostprep_prepare(run->def, &opts, &report, err);
         *left = report.n_failures;
@@ -104,7 +137,10 @@ static int host_prepare(struct run *run, size_t *left, struct vl_error *err)
  * some host state could not be put back (the journal stays for `vmlaunch restore`). */
 static int host_restore(struct run *run, struct vl_error *err)
 {
-        struct hostprep_options opts = {.run_dir = run->run_dir, .log = host_log};
+        struct hostprep_options opts = {.run_dir = run->run_dir,
+                                        .log = host_log,
+                                        .log_userdata = run,
+                                        .progress = host_progress};
         struct hostprep_report report = {0};
         int r = hostprep_restore(&opts, &report, err);
         if (r < 0) {
@@ -152,19 +188,45 @@ static int check_host(struct run *run, struct vl_error *err)
         return r;
 }
 
-static void publish_state(struct run *run, const char *phase)
-{
-        struct vl_error err = {0};
-        snprintf(run->state.phase, sizeof(run->state.phase), "%s", phase);
-        if (runstate_write(run->run_dir, &run->state, &err) < 0)
-                runlog(LOG_WARNING, "%s", err.msg);
-}
-
-static void on_stopping(void *userdata)
+static void on_stopping(void *userdata, const char *why)
 {
         struct run *run = userdata;
-        publish_state(run, "stopping");
+        struct json_object *f = json_object_new_object();
+        json_object_object_add(f, "reason", json_object_new_string(why));
+        session_enter(run->session, SESSION_STOPPING, NULL, "stopping", f);
         vl_notify("STOPPING=1\nSTATUS=Shutting the guest down");
+}
+
+/* The guest's QMP events, as events of the run; SHUTDOWN also means stopping. */
+static void on_qmp_event(void *userdata, const char *event, struct json_object *data)
+{
+        static const struct {
+                const char *qmp, *event, *guest;
+        } map[] = {
+                {"SHUTDOWN", "shutdown", "shutdown"},
+                {"POWERDOWN", "powerdown", NULL},
+                {"RESET", "reset", NULL},
+                {"STOP", "paused", "paused"},
+                {"RESUME", "resumed", "running"},
+                {"GUEST_PANICKED", "panicked", NULL},
+        };
+        struct run *run = userdata;
+        for (size_t i = 0; i < ELEMENTSOF(map); i++) {
+                if (!streq(event, map[i].qmp))
+                        continue;
+                if (map[i].guest)
+                        session_set_guest(run->session, map[i].guest);
+                struct json_object *f = json_object_new_object();
+                if (data) {
+                        json_object_object_foreach(data, key, value)
+                                json_object_object_add(f, key, json_object_get(value));
+                }
+                if (streq(event, "SHUTDOWN") && session_state(run->session) == SESSION_RUNNING)
+                        session_enter(run->session, SESSION_STOPPING, NULL, map[i].event, f);
+                else
+                        session_event(run->session, map[i].event, f);
+                return;
+        }
 }
 
 /* QEMU is gone before it was ready: explain with the last line it printed. */
@@ -188,20 +250,28 @@ static int explain_early_exit(struct run *run, struct vl_error *err)
  * all guest RAM: wait for that while still answering Ctrl-C/SIGTERM. */
 static int wait_for_greeting(struct run *run, struct vl_error *err)
 {
-        struct pollfd fds[] = {{.fd = qmp_fd(run->qmp), .events = POLLIN},
-                               {.fd = run->signal_fd, .events = POLLIN},
-                               {.fd = run->proc.pidfd, .events = POLLIN}};
+        long long deadline = vl_monotonic_ms() + QMP_HANDSHAKE_TIMEOUT_MS;
         for (;;) {
-                int n = poll(fds, 3, QMP_HANDSHAKE_TIMEOUT_MS);
+                struct pollfd fds[3 + SUPERVISE_WATCHER_FDS] = {
+                        {.fd = qmp_fd(run->qmp), .events = POLLIN},
+                        {.fd = run->signal_fd, .events = POLLIN},
+                        {.fd = run->proc.pidfd, .events = POLLIN}};
+                size_t n_fds = 3 + session_pollfds(run->session, fds + 3, SUPERVISE_WATCHER_FDS);
+                long long left = deadline - vl_monotonic_ms();
+                int n = poll(fds, n_fds, left > 0 ? (int)left : 0);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
                         return vl_error_set(err, errno, "poll");
-                if (!fds[1].revents)
+                if (n == 0 || fds[0].revents || fds[2].revents)
                         return 0; /* the handshake reports a timeout or a QEMU that is gone */
-                if (vl_stop_signal_pending())
-                        return vl_error_set(err, ECANCELED, "asked to stop before the guest ran");
-                supervise_drop_sigchld(); /* e.g. from the version probe */
+                if (fds[1].revents) {
+                        if (vl_stop_signal_pending())
+                                return vl_error_set(err, ECANCELED,
+                                                    "asked to stop before the guest ran");
+                        supervise_drop_sigchld(); /* e.g. from the version probe */
+                }
+                session_serve(run->session); /* listeners that came meanwhile */
         }
 }
 
@@ -364,10 +434,14 @@ static int start_qemu_paused(struct run *run, struct vl_error *err)
         if (memlock_bytes)
                 runlog(LOG_INFO, "RLIMIT_MEMLOCK of QEMU: %llu MiB (guest RAM + 1 GiB for VFIO)",
                        (unsigned long long)(memlock_bytes >> 20));
-        run->state.qemu_pid = run->proc.pid;
-        if (leftover_qemu_start_time(run->proc.pid, &run->state.qemu_start) < 0)
-                run->state.qemu_start = 0; /* then `restore` will not end it for us */
-        publish_state(run, "starting");
+        uint64_t qemu_start = 0; /* unknown: then `restore` will not end it for us */
+        if (leftover_qemu_start_time(run->proc.pid, &qemu_start) < 0)
+                qemu_start = 0;
+        session_set_qemu(run->session, run->proc.pid, qemu_start);
+        session_set_guest(run->session, "paused");
+        struct json_object *f = json_object_new_object();
+        json_object_object_add(f, "qemu_pid", json_object_new_int64(run->proc.pid));
+        session_enter(run->session, SESSION_STARTING, NULL, "qemu-started", f);
 
         _cleanup_free_ char *sock = runstate_path(run->run_dir, RUNSTATE_QMP_SOCKET);
         if (!sock)
@@ -463,15 +537,33 @@ static int exit_code_for(enum supervise_end end)
         }
 }
 
+static size_t session_watch_fds(void *userdata, struct pollfd *fds, size_t max)
+{
+        return session_pollfds(userdata, fds, max);
+}
+
+static void session_watch_dispatch(void *userdata, const struct pollfd *fds, size_t n,
+                                   long long now_ms)
+{
+        (void)now_ms;
+        for (size_t i = 0; i < n; i++)
+                if (fds[i].revents) {
+                        session_serve(userdata);
+                        return;
+                }
+}
+
 /* The guest runs: tell everyone, then watch QEMU until it is gone. */
 static int supervise(struct run *run)
 {
         struct vl_error err = {0};
         if (hostprep_run_hooks(run->def, "started/begin", &err) < 0)
                 runlog(LOG_WARNING, "started hook: %s", err.msg);
-        run->state.started_s = (int64_t)time(NULL);
-        publish_state(run, "running");
+        session_set_started(run->session);
+        session_set_guest(run->session, "running");
+        session_enter(run->session, SESSION_RUNNING, NULL, "running", NULL);
         runlog(LOG_NOTICE, "guest %s is running", run->def->name);
+        session_set_ready(run->session);
         vl_notifyf("READY=1\nSTATUS=Guest %s running, pinned\nMAINPID=%ld", run->def->name,
                    (long)getpid());
 
@@ -483,7 +575,12 @@ static int supervise(struct run *run)
                                       .companion_pidfd = run->swtpm.pid ? run->swtpm.pidfd : -1,
                                       .companion_name = "swtpm (the VM's TPM)",
                                       .on_stopping = on_stopping,
-                                      .userdata = run};
+                                      .on_qmp_event = on_qmp_event,
+                                      .userdata = run,
+                                      .watchers = {{.userdata = run->session,
+                                                    .pollfds = session_watch_fds,
+                                                    .dispatch = session_watch_dispatch}},
+                                      .n_watchers = 1};
         struct supervise_result res = {0};
         if (supervise_run(&sp, &res, &err) < 0) {
                 runlog(LOG_ERR, "supervising QEMU: %s", err.msg);
@@ -609,7 +706,12 @@ static int restore_host(struct run *run)
 {
         struct vl_error err = {0};
         vl_notify("STATUS=Restoring the host");
-        if (host_restore(run, &err) < 0) {
+        session_enter(run->session, SESSION_RESTORING, NULL, "restoring", NULL);
+        int r = host_restore(run, &err);
+        struct json_object *f = json_object_new_object();
+        json_object_object_add(f, "ok", json_object_new_boolean(r >= 0));
+        session_event(run->session, "restored", f);
+        if (r < 0) {
                 runlog(LOG_ERR, "restore the host: %s", err.msg);
                 return VL_EXIT_RESTORE;
         }
@@ -666,11 +768,12 @@ int run_vm(struct vm_def *def)
                         ex = VL_EXIT_BUSY;
                 goto fail;
         }
-        run.state =
-                (struct runstate){.pid = getpid(), .shutdown_timeout_s = def->shutdown_timeout_s};
-        publish_state(&run, "starting");
+        struct runstate st = {.pid = getpid(), .shutdown_timeout_s = def->shutdown_timeout_s};
+        if (session_open(run.run_dir, def->name, &st, &run.session, &err) < 0)
+                goto fail_locked;
 
         ex = run_lifecycle(&run);
+        session_close(run.session, ex, vl_exit_describe(ex), hostprep_journal_exists(run.run_dir));
         qemu_proc_close(&run.proc);
         host_facts_free(&run.facts);
         vl_account_free(&run.qemu_user);
@@ -679,6 +782,8 @@ int run_vm(struct vm_def *def)
         close(run.signal_fd);
         return ex;
 
+fail_locked:
+        runstate_cleanup(run.run_dir, run.lock_fd);
 fail:
         runlog(LOG_ERR, "%s", err.msg);
         if (run.signal_fd >= 0)

@@ -143,12 +143,13 @@ int runstate_write(const char *dir, const struct runstate *st, struct vl_error *
                 open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return vl_error_set(err, errno, "create %s", tmp);
-        char text[256];
+        char text[512];
         int n = snprintf(text, sizeof(text),
-                         "pid=%ld\nqemu_pid=%ld\nqemu_start=%" PRIu64 "\nphase=%s\nstarted=%" PRId64
+                         "pid=%ld\nqemu_pid=%ld\nqemu_start=%" PRIu64
+                         "\nstate=%s\nstep=%s\nguest=%s\nagent=%s\nready=%d\nstarted=%" PRId64
                          "\nshutdown_timeout=%u\n",
-                         (long)st->pid, (long)st->qemu_pid, st->qemu_start, st->phase,
-                         st->started_s, st->shutdown_timeout_s);
+                         (long)st->pid, (long)st->qemu_pid, st->qemu_start, st->state, st->step,
+                         st->guest, st->agent, st->ready, st->started_s, st->shutdown_timeout_s);
         if (write(fd, text, (size_t)n) != n)
                 return vl_error_set(err, errno, "write %s", tmp);
         if (rename(tmp, path) < 0)
@@ -175,8 +176,16 @@ int runstate_read(const char *dir, struct runstate *st, struct vl_error *err)
                         st->qemu_pid = (pid_t)v;
                 else if (sscanf(line, "qemu_start=%" SCNu64, &st->qemu_start) == 1)
                         continue;
-                else if (sscanf(line, "phase=%15s", st->phase) == 1)
+                else if (sscanf(line, "state=%15s", st->state) == 1)
                         continue;
+                else if (sscanf(line, "step=%47s", st->step) == 1)
+                        continue;
+                else if (sscanf(line, "guest=%15s", st->guest) == 1)
+                        continue;
+                else if (sscanf(line, "agent=%7s", st->agent) == 1)
+                        continue;
+                else if (sscanf(line, "ready=%ld", &v) == 1)
+                        st->ready = v == 1;
                 else if (sscanf(line, "started=%lld", &ll) == 1)
                         st->started_s = ll;
                 else if (sscanf(line, "shutdown_timeout=%ld", &v) == 1 && v >= 0)
@@ -189,8 +198,9 @@ int runstate_read(const char *dir, struct runstate *st, struct vl_error *err)
 
 void runstate_cleanup(const char *dir, int lock_fd)
 {
-        static const char *const files[] = {RUNSTATE_STATE_FILE, RUNSTATE_STATE_FILE ".new",
-                                            RUNSTATE_QMP_SOCKET, RUNSTATE_CTL_SOCKET,
+        static const char *const files[] = {RUNSTATE_STATE_FILE,    RUNSTATE_STATE_FILE ".new",
+                                            RUNSTATE_QMP_SOCKET,    RUNSTATE_CTL_SOCKET,
+                                            RUNSTATE_EVENTS_SOCKET, RUNSTATE_AGENT_SOCKET,
                                             RUNSTATE_LOCK_FILE};
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *p = runstate_path(dir, files[i]);

@@ -3,6 +3,7 @@
  * file that `status` and `stop` read. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -11,10 +12,12 @@
 #define RUNSTATE_DEFAULT_ROOT "/run/vmlaunch"
 
 /* Names of the files inside RUN_DIR. */
-#define RUNSTATE_LOCK_FILE  "lock"
-#define RUNSTATE_STATE_FILE "state"
-#define RUNSTATE_QMP_SOCKET "qmp.sock"
-#define RUNSTATE_CTL_SOCKET "ctl.qmp"
+#define RUNSTATE_LOCK_FILE     "lock"
+#define RUNSTATE_STATE_FILE    "state"
+#define RUNSTATE_QMP_SOCKET    "qmp.sock"
+#define RUNSTATE_CTL_SOCKET    "ctl.qmp"
+#define RUNSTATE_EVENTS_SOCKET "events.sock"
+#define RUNSTATE_AGENT_SOCKET  "agent.sock"
 
 /* RUN_DIR of a VM name, malloc'd. -EINVAL (err set) for a name that is not a
  * plain file name. */
@@ -37,7 +40,11 @@ struct runstate {
         pid_t qemu_pid;      /* 0 before QEMU is started */
         uint64_t qemu_start; /* QEMU's start time (/proc/PID/stat), so that `restore`
                               * never mistakes another process on a reused pid for it */
-        char phase[16];      /* "starting", "running", "stopping" */
+        char state[16];      /* run/session.h: "preparing", "starting", "running", ... */
+        char step[48];       /* preparing, restoring: the host step at work, or "" */
+        char guest[16];      /* "running", "paused", "shutdown"; "" before QEMU */
+        char agent[8];       /* "up", "down"; "" without [guest] agent */
+        bool ready;          /* [session] ready holds (READY=1 went to systemd) */
         int64_t started_s;   /* realtime seconds when the guest was let run */
         unsigned shutdown_timeout_s;
 };

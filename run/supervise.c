@@ -88,11 +88,8 @@ static const char *json_str(struct json_object *o, const char *key)
         return json_object_get_string(v);
 }
 
-static void on_event(const char *event, struct json_object *data, struct json_object *ts,
-                     void *userdata)
+static void log_event(struct supervisor *s, const char *event, struct json_object *data)
 {
-        struct supervisor *s = userdata;
-        (void)ts;
         if (streq(event, "SHUTDOWN")) {
                 struct json_object *guest;
                 const char *reason = json_str(data, "reason");
@@ -124,6 +121,16 @@ static void on_event(const char *event, struct json_object *data, struct json_ob
                         data ? json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN) : "";
                 runlog(LOG_INFO, "QEMU event %s %s", event, json);
         }
+}
+
+static void on_event(const char *event, struct json_object *data, struct json_object *ts,
+                     void *userdata)
+{
+        struct supervisor *s = userdata;
+        (void)ts;
+        log_event(s, event, data);
+        if (s->p->on_qmp_event)
+                s->p->on_qmp_event(s->p->userdata, event, data);
 }
 
 static void on_reply(const char *command, struct json_object *ret, const char *error,
@@ -167,19 +174,24 @@ static void request_stop(struct supervisor *s, int sig, long long now)
 {
         const char *name = sigabbrev_np(sig);
         if (s->phase == PHASE_RUNNING) {
+                char why[32];
+                snprintf(why, sizeof(why), "SIG%s", name);
                 s->stop_requested = true;
                 if (s->p->on_stopping)
-                        s->p->on_stopping(s->p->userdata);
+                        s->p->on_stopping(s->p->userdata, why);
                 if (s->p->shutdown_timeout_s == 0) {
                         runlog(LOG_NOTICE, "SIG%s: quitting QEMU (shutdown timeout is 0)", name);
                         start_quit(s, now);
                         return;
                 }
-                runlog(LOG_NOTICE,
-                       "SIG%s: shutting the guest down (ACPI power button; quit after %u s%s)",
-                       name, s->p->shutdown_timeout_s,
-                       sig == SIGINT ? ", Ctrl-C again to quit now" : "");
-                send_command(s, "system_powerdown");
+                /* The agent first: Windows ignores the power button on a locked screen.
+                 * The button follows a round later in case the agent does nothing. */
+                bool gentle = s->p->gentle_shutdown && s->p->gentle_shutdown(s->p->userdata);
+                runlog(LOG_NOTICE, "SIG%s: shutting the guest down (%s; quit after %u s%s)", name,
+                       gentle ? "guest agent, then the ACPI power button" : "ACPI power button",
+                       s->p->shutdown_timeout_s, sig == SIGINT ? ", Ctrl-C again to quit now" : "");
+                if (!gentle)
+                        send_command(s, "system_powerdown");
                 s->phase = PHASE_POWERING_DOWN;
                 s->next_powerdown_ms = now + SUPERVISE_POWERDOWN_REPEAT_MS;
                 s->quit_at_ms = now + (long long)s->p->shutdown_timeout_s * 1000;
@@ -229,8 +241,14 @@ static void run_deadlines(struct supervisor *s, long long now)
 static int poll_timeout(const struct supervisor *s, long long now)
 {
         long long next = NO_DEADLINE;
-        const long long deadlines[] = {s->next_powerdown_ms, s->quit_at_ms, s->kill_at_ms};
-        for (size_t i = 0; i < 3; i++)
+        long long deadlines[3 + SUPERVISE_WATCHERS_MAX] = {s->next_powerdown_ms, s->quit_at_ms,
+                                                           s->kill_at_ms};
+        size_t n = 3;
+        for (size_t i = 0; i < s->p->n_watchers; i++) {
+                const struct supervise_watcher *w = &s->p->watchers[i];
+                deadlines[n++] = w->deadline_ms ? w->deadline_ms(w->userdata) : NO_DEADLINE;
+        }
+        for (size_t i = 0; i < n; i++)
                 if (deadlines[i] != NO_DEADLINE && (next == NO_DEADLINE || deadlines[i] < next))
                         next = deadlines[i];
         if (next == NO_DEADLINE)
@@ -336,7 +354,7 @@ int supervise_run(const struct supervise_params *p, struct supervise_result *res
 
         enum { FD_SIGNAL, FD_PIDFD, FD_QMP, FD_OUT, FD_ERR, FD_COMPANION, N_FDS };
         while (!s.exited) {
-                struct pollfd fds[N_FDS] = {
+                struct pollfd fds[N_FDS + SUPERVISE_WATCHERS_MAX * SUPERVISE_WATCHER_FDS] = {
                         [FD_SIGNAL] = {.fd = p->signal_fd, .events = POLLIN},
                         [FD_PIDFD] = {.fd = p->proc->pidfd, .events = POLLIN},
                         [FD_QMP] = {.fd = s.qmp_open ? qmp_fd(p->qmp) : -1, .events = POLLIN},
@@ -346,7 +364,14 @@ int supervise_run(const struct supervise_params *p, struct supervise_result *res
                         [FD_COMPANION] = {.fd = s.companion_died ? -1 : p->companion_pidfd,
                                           .events = POLLIN},
                 };
-                if (poll(fds, N_FDS, poll_timeout(&s, vl_monotonic_ms())) < 0) {
+                size_t n_fds = N_FDS, first[SUPERVISE_WATCHERS_MAX], count[SUPERVISE_WATCHERS_MAX];
+                for (size_t i = 0; i < p->n_watchers; i++) {
+                        first[i] = n_fds;
+                        count[i] = p->watchers[i].pollfds(p->watchers[i].userdata, fds + n_fds,
+                                                          SUPERVISE_WATCHER_FDS);
+                        n_fds += count[i];
+                }
+                if (poll(fds, n_fds, poll_timeout(&s, vl_monotonic_ms())) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return vl_error_set(err, errno, "poll");
@@ -375,6 +400,9 @@ int supervise_run(const struct supervise_params *p, struct supervise_result *res
                         companion_died(&s, now);
                 if (!s.exited)
                         run_deadlines(&s, now);
+                for (size_t i = 0; i < p->n_watchers; i++)
+                        p->watchers[i].dispatch(p->watchers[i].userdata, fds + first[i], count[i],
+                                                now);
         }
         if (s.qmp_open) {
                 struct vl_error qerr = {0};

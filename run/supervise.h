@@ -5,12 +5,15 @@
  * after a grace period. A second SIGINT forces it. */
 #pragma once
 
+#include <poll.h>
 #include <stdbool.h>
 
+#include "run/event_hub.h"
 #include "run/qemu_output.h"
 #include "run/spawn.h"
 #include "util/error.h"
 
+struct json_object;
 struct qmp_client;
 
 /* How often the ACPI power button is pressed again while waiting. */
@@ -31,6 +34,19 @@ struct supervise_result {
         char detail[256]; /* one line for the log: what ended it */
 };
 
+/* Something else the loop watches (the events socket, the guest agent): its
+ * descriptors join the poll; dispatch runs after every wake-up with their revents
+ * (and may act on its own deadlines). */
+#define SUPERVISE_WATCHERS_MAX 4
+#define SUPERVISE_WATCHER_FDS  (EVENT_HUB_MAX_CLIENTS + 8)
+struct supervise_watcher {
+        void *userdata;
+        size_t (*pollfds)(void *userdata, struct pollfd *fds, size_t max);
+        void (*dispatch)(void *userdata, const struct pollfd *fds, size_t n, long long now_ms);
+        /* Optional: its next deadline (CLOCK_MONOTONIC ms), or -1 for none. */
+        long long (*deadline_ms)(void *userdata);
+};
+
 struct supervise_params {
         struct qmp_client *qmp;
         struct qemu_proc *proc; /* reaped on return: pid set to 0 */
@@ -41,9 +57,17 @@ struct supervise_params {
          * while the guest runs, QEMU is told to quit. -1: none. Not reaped here. */
         int companion_pidfd;
         const char *companion_name; /* for the log: "swtpm (the TPM)" */
-        /* Called once when a stop begins (state file, sd_notify STOPPING=1). */
-        void (*on_stopping)(void *userdata);
+        /* Called once when a stop begins (state file, sd_notify STOPPING=1); why:
+         * "SIGTERM", "quit requested", ... */
+        void (*on_stopping)(void *userdata, const char *why);
+        /* Optional: every QMP event of the guest, after the supervisor's own handling. */
+        void (*on_qmp_event)(void *userdata, const char *event, struct json_object *data);
+        /* Optional, when a stop begins: try a gentler shutdown than ACPI first (the
+         * guest agent); true when asked, and the power button then waits one round. */
+        bool (*gentle_shutdown)(void *userdata);
         void *userdata;
+        struct supervise_watcher watchers[SUPERVISE_WATCHERS_MAX];
+        size_t n_watchers;
 };
 
 /* Blocks SIGTERM, SIGINT, SIGHUP and SIGCHLD and returns a signalfd for them

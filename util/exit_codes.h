@@ -21,3 +21,7 @@ enum vl_exit {
         VL_EXIT_NOT_RUNNING = 15      /* events, wait, guest: the VM is not running, or
                                        * ended before the condition held */
 };
+
+/* What `run`'s exit code means, in a few words ("the guest powered off"), for the
+ * "exited" event and for `start` quoting a failed unit. */
+const char *vl_exit_describe(int code);
