@@ -14,4 +14,5 @@ int cmd_restore(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_qmp(int argc, char **argv);
+int cmd_guest(int argc, char **argv);
 int cmd_topology(int argc, char **argv);

@@ -21,5 +21,10 @@ int ctl_find_running(const char *name, char **run_dir, struct runstate *st, stru
  * journal waits, no vmlaunch runs) or "stopped", the rest of st zero. */
 int ctl_vm_state(const char *name, struct runstate *st, bool *running, struct vl_error *err);
 
+/* Sends one request line to RUN_DIR/events.sock and reads the one line that answers
+ * it (malloc'd, without the newline), waiting at most timeout_ms. */
+int ctl_request(const char *run_dir, const char *request, int timeout_ms, char **reply,
+                struct vl_error *err);
+
 /* Connects to RUN_DIR/ctl.qmp and negotiates capabilities. */
 int ctl_connect(const char *run_dir, struct qmp_client **out, struct vl_error *err);

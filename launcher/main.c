@@ -16,6 +16,7 @@ static const struct vl_verb verbs[] = {
         {"status", "show a running VM's state, pid, uptime and pins", cmd_status},
         {"stop", "shut a running VM down (ACPI, then quit, then kill)", cmd_stop},
         {"qmp", "send one QMP command to a running VM", cmd_qmp},
+        {"guest", "send one command to a running VM's guest agent", cmd_guest},
         {"topology", "show the host's CPU layout and suggest vCPU pinning", cmd_topology},
 };
 

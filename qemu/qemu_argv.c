@@ -501,11 +501,14 @@ int qemu_argv_build(const struct vm_def *def, const struct qemu_argv_opts *opts,
          * firmware and boot, then devices (the GPU first: its root port takes a
          * fixed slot before QEMU hands slots out), extra args last so they win. */
         int (*const families[])(struct argv_builder *) = {
-                add_name,       add_machine,    add_accel,         add_cpu,      add_memory,
-                add_smp,        add_iothreads,  add_display,       add_monitors, add_sandbox,
-                add_clock,      add_firmware,   argv_add_platform, add_kernel,   argv_add_gpu,
-                argv_add_disks, argv_add_usb,   argv_add_evdev,    argv_add_net, argv_add_tpm,
-                add_serial,     add_extra_args,
+                add_name,          add_machine,    add_accel,
+                add_cpu,           add_memory,     add_smp,
+                add_iothreads,     add_display,    add_monitors,
+                add_sandbox,       add_clock,      add_firmware,
+                argv_add_platform, add_kernel,     argv_add_gpu,
+                argv_add_disks,    argv_add_usb,   argv_add_evdev,
+                argv_add_net,      argv_add_tpm,   argv_add_guest_agent,
+                add_serial,        add_extra_args,
         };
         int r = argv_push(&b, def->qemu_binary);
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(families); i++)

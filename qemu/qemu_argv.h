@@ -17,11 +17,18 @@
  * connected socket; QEMU sets up the data channel over it). Always reserved, so
  * the taps' numbers do not depend on whether a TPM is there. */
 #define QEMU_ARGV_FD_TPM 5
+/* [guest] agent: the listening socket RUN_DIR/agent.sock behind the guest agent's
+ * virtio-serial port; vmlaunch connects to it as the one client. Always reserved. */
+#define QEMU_ARGV_FD_AGENT 6
+/* The guest agent's port name, the one qemu-guest-agent opens by default. */
+#define QEMU_ARGV_AGENT_PORT "org.qemu.guest_agent.0"
+/* Its device id, which QMP's VSERPORT_CHANGE names when the guest opens or closes it. */
+#define QEMU_ARGV_AGENT_PORT_ID "agent-port"
 /* Bridge networks: vmlaunch opens a tap on the bridge (no setuid
  * qemu-bridge-helper, which the sandbox's spawn=deny would kill anyway) and,
  * with KVM, /dev/vhost-net. The k-th bridge network in definition order gets its
  * tap at QEMU_ARGV_FD_NETS + 2k and its vhost-net at QEMU_ARGV_FD_NETS + 2k + 1. */
-#define QEMU_ARGV_FD_NETS     6
+#define QEMU_ARGV_FD_NETS     7
 #define QEMU_ARGV_FD_TAP(k)   (QEMU_ARGV_FD_NETS + 2 * (int)(k))
 #define QEMU_ARGV_FD_VHOST(k) (QEMU_ARGV_FD_NETS + 2 * (int)(k) + 1)
 

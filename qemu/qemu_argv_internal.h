@@ -32,3 +32,4 @@ int argv_add_net(struct argv_builder *b);
 int argv_add_platform(struct argv_builder *b);
 /* In qemu_argv_tpm.c. */
 int argv_add_tpm(struct argv_builder *b);
+int argv_add_guest_agent(struct argv_builder *b);

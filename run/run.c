@@ -23,6 +23,7 @@
 #include "qmp/qmp.h"
 #include "run/bridge_tap.h"
 #include "run/confinement.h"
+#include "run/guest_agent.h"
 #include "run/host_facts.h"
 #include "run/leftover_qemu.h"
 #include "run/monitor_socket.h"
@@ -30,6 +31,7 @@
 #include "run/pin.h"
 #include "run/qemu_output.h"
 #include "run/qemu_version_cache.h"
+#include "run/readiness.h"
 #include "run/runlog.h"
 #include "run/runstate.h"
 #include "run/session.h"
@@ -65,7 +67,9 @@ struct run {
         int tpm_fd;             /* QEMU's end of swtpm's control channel, until spawned */
         struct qemu_output output;
         struct qmp_client *qmp;
-        struct session *session; /* state file and events, from the lock to the end */
+        struct session *session;   /* state file and events, from the lock to the end */
+        struct guest_agent *agent; /* [guest] agent, once QEMU listens on its port */
+        struct readiness ready;    /* [session] ready */
         unsigned qemu_version;
         struct vl_account qemu_user; /* [qemu] user, looked up before any change */
         struct host_facts facts;     /* accelerator, GPU group, pins as resolved */
@@ -211,6 +215,16 @@ static void on_qmp_event(void *userdata, const char *event, struct json_object *
                 {"GUEST_PANICKED", "panicked", NULL},
         };
         struct run *run = userdata;
+        struct json_object *id, *open;
+        if (streq(event, "VSERPORT_CHANGE") && data && json_object_object_get_ex(data, "id", &id) &&
+            streq(json_object_get_string(id), QEMU_ARGV_AGENT_PORT_ID) &&
+            json_object_object_get_ex(data, "open", &open)) {
+                bool is_open = json_object_get_boolean(open);
+                runlog(LOG_INFO, "the guest %s the guest agent's port",
+                       is_open ? "opened" : "closed");
+                guest_agent_port_changed(run->agent, is_open, vl_monotonic_ms());
+                return;
+        }
         for (size_t i = 0; i < ELEMENTSOF(map); i++) {
                 if (!streq(event, map[i].qmp))
                         continue;
@@ -293,29 +307,33 @@ static int place_qemu(void *userdata, pid_t child, struct vl_error *err)
 struct qemu_fds {
         int fds[SPAWN_PASS_FDS_MAX];
         size_t count;
-        struct bridge_tap taps[(SPAWN_PASS_FDS_MAX - 3) / 2];
+        struct bridge_tap taps[(SPAWN_PASS_FDS_MAX - 4) / 2];
         size_t n_taps;
 };
 
 static void qemu_fds_close(struct qemu_fds *q)
 {
-        for (size_t i = 0; i < 2 && i < q->count; i++)
-                if (q->fds[i] >= 0)
-                        close(q->fds[i]);
+        static const int ours[] = {QEMU_ARGV_FD_QMP, QEMU_ARGV_FD_CTL, QEMU_ARGV_FD_AGENT};
+        for (size_t i = 0; i < ELEMENTSOF(ours); i++)
+                if ((size_t)(ours[i] - 3) < q->count && q->fds[ours[i] - 3] >= 0)
+                        close(q->fds[ours[i] - 3]);
         for (size_t i = 0; i < q->n_taps; i++)
                 bridge_tap_close(&q->taps[i]);
 }
 
 static int qemu_fds_open(const struct run *run, struct qemu_fds *q, struct vl_error *err)
 {
-        *q = (struct qemu_fds){.count = 3, .fds = {-1, -1, run->tpm_fd}};
+        *q = (struct qemu_fds){.count = 4, .fds = {-1, -1, run->tpm_fd, -1}};
         _cleanup_free_ char *qmp = runstate_path(run->run_dir, RUNSTATE_QMP_SOCKET);
         _cleanup_free_ char *ctl = runstate_path(run->run_dir, RUNSTATE_CTL_SOCKET);
-        if (!qmp || !ctl)
+        _cleanup_free_ char *agent = runstate_path(run->run_dir, RUNSTATE_AGENT_SOCKET);
+        if (!qmp || !ctl || !agent)
                 return vl_error_set(err, ENOMEM, "start QEMU");
         int r = q->fds[QEMU_ARGV_FD_QMP - 3] = monitor_socket_listen(qmp, err);
         if (r >= 0)
                 r = q->fds[QEMU_ARGV_FD_CTL - 3] = monitor_socket_listen(ctl, err);
+        if (r >= 0 && run->def->guest_agent)
+                r = q->fds[QEMU_ARGV_FD_AGENT - 3] = monitor_socket_listen(agent, err);
         bool vhost = qemu_argv_uses_vhost_net(run->facts.accel);
         for (size_t i = 0; r >= 0 && i < run->def->n_nets; i++) {
                 const struct vmdef_net *net = &run->def->nets[i];
@@ -553,6 +571,104 @@ static void session_watch_dispatch(void *userdata, const struct pollfd *fds, siz
                 }
 }
 
+/* ---- the guest agent: its state as events, requests from `vmlaunch guest` ---- */
+
+/* Requests the run answers itself go to "client" 0. */
+#define INTERNAL_CLIENT 0UL
+
+static void agent_up(void *userdata)
+{
+        struct run *run = userdata;
+        runlog(LOG_NOTICE, "the guest agent answers");
+        session_set_agent(run->session, true);
+        readiness_agent_up(&run->ready, vl_monotonic_ms());
+}
+
+static void agent_down(void *userdata)
+{
+        struct run *run = userdata;
+        runlog(LOG_NOTICE, "the guest agent is gone");
+        session_set_agent(run->session, false);
+}
+
+static void agent_reply(void *userdata, unsigned long client, const char *line)
+{
+        struct run *run = userdata;
+        if (client == INTERNAL_CLIENT)
+                readiness_interfaces(&run->ready, line, vl_monotonic_ms());
+        else
+                session_reply(run->session, client, line);
+}
+
+static void ask_interfaces(void *userdata)
+{
+        struct run *run = userdata;
+        struct json_object *cmd = json_object_new_object();
+        json_object_object_add(cmd, "execute",
+                               json_object_new_string("guest-network-get-interfaces"));
+        guest_agent_request(run->agent, INTERNAL_CLIENT, cmd, 0, vl_monotonic_ms());
+        json_object_put(cmd);
+}
+
+/* {"request": "guest", "command": {...}, "timeout_ms": N} from `vmlaunch guest`. */
+static void on_request(void *userdata, unsigned long client, struct json_object *request)
+{
+        struct run *run = userdata;
+        struct json_object *what, *command = NULL, *timeout = NULL;
+        json_object_object_get_ex(request, "request", &what);
+        if (!streq(json_object_get_string(what), "guest")) {
+                session_reply(run->session, client,
+                              "{\"error\":\"unknown request; expected events or guest\"}");
+                return;
+        }
+        if (!run->agent) {
+                session_reply(
+                        run->session, client,
+                        run->def->guest_agent
+                                ? "{\"error\":\"the guest agent is not up\"}"
+                                : "{\"error\":\"the VM has no guest agent port; set [guest] agent = yes\"}");
+                return;
+        }
+        json_object_object_get_ex(request, "command", &command);
+        json_object_object_get_ex(request, "timeout_ms", &timeout);
+        guest_agent_request(run->agent, client, command, timeout ? json_object_get_int(timeout) : 0,
+                            vl_monotonic_ms());
+}
+
+static int open_agent(struct run *run, struct vl_error *err)
+{
+        if (!run->def->guest_agent)
+                return 0;
+        _cleanup_free_ char *path = runstate_path(run->run_dir, RUNSTATE_AGENT_SOCKET);
+        struct guest_agent_ops ops = {
+                .userdata = run, .up = agent_up, .down = agent_down, .reply = agent_reply};
+        if (!path)
+                return vl_error_set(err, ENOMEM, "guest agent");
+        return guest_agent_open(path, &ops, &run->agent, err);
+}
+
+static size_t agent_watch_fds(void *userdata, struct pollfd *fds, size_t max)
+{
+        return guest_agent_pollfds(userdata, fds, max);
+}
+
+static void agent_watch_dispatch(void *userdata, const struct pollfd *fds, size_t n,
+                                 long long now_ms)
+{
+        guest_agent_dispatch(userdata, fds, n, now_ms);
+}
+
+static long long agent_watch_deadline(void *userdata)
+{
+        return guest_agent_deadline_ms(userdata);
+}
+
+static bool agent_shutdown(void *userdata)
+{
+        struct run *run = userdata;
+        return guest_agent_shutdown(run->agent, vl_monotonic_ms());
+}
+
 /* The guest runs: tell everyone, then watch QEMU until it is gone. */
 static int supervise(struct run *run)
 {
@@ -563,9 +679,11 @@ static int supervise(struct run *run)
         session_set_guest(run->session, "running");
         session_enter(run->session, SESSION_RUNNING, NULL, "running", NULL);
         runlog(LOG_NOTICE, "guest %s is running", run->def->name);
-        session_set_ready(run->session);
-        vl_notifyf("READY=1\nSTATUS=Guest %s running, pinned\nMAINPID=%ld", run->def->name,
-                   (long)getpid());
+        run->ready = (struct readiness){.def = run->def,
+                                        .session = run->session,
+                                        .ask_interfaces = ask_interfaces,
+                                        .userdata = run};
+        readiness_start(&run->ready, vl_monotonic_ms());
 
         struct supervise_params sp = {.qmp = run->qmp,
                                       .proc = &run->proc,
@@ -576,11 +694,22 @@ static int supervise(struct run *run)
                                       .companion_name = "swtpm (the VM's TPM)",
                                       .on_stopping = on_stopping,
                                       .on_qmp_event = on_qmp_event,
+                                      .gentle_shutdown = run->agent ? agent_shutdown : NULL,
                                       .userdata = run,
                                       .watchers = {{.userdata = run->session,
                                                     .pollfds = session_watch_fds,
-                                                    .dispatch = session_watch_dispatch}},
-                                      .n_watchers = 1};
+                                                    .dispatch = session_watch_dispatch},
+                                                   {.userdata = &run->ready,
+                                                    .pollfds = readiness_pollfds,
+                                                    .dispatch = readiness_dispatch,
+                                                    .deadline_ms = readiness_deadline_ms}},
+                                      .n_watchers = 2};
+        if (run->agent)
+                sp.watchers[sp.n_watchers++] =
+                        (struct supervise_watcher){.userdata = run->agent,
+                                                   .pollfds = agent_watch_fds,
+                                                   .dispatch = agent_watch_dispatch,
+                                                   .deadline_ms = agent_watch_deadline};
         struct supervise_result res = {0};
         if (supervise_run(&sp, &res, &err) < 0) {
                 runlog(LOG_ERR, "supervising QEMU: %s", err.msg);
@@ -588,6 +717,9 @@ static int supervise(struct run *run)
                 return VL_EXIT_FAILURE;
         }
         runlog(res.end == SUPERVISE_CRASHED ? LOG_ERR : LOG_NOTICE, "%s", res.detail);
+        readiness_close(&run->ready);
+        if (res.end == SUPERVISE_STOPPED && run->ready.timed_out)
+                return VL_EXIT_NOT_READY;
         return exit_code_for(res.end);
 }
 
@@ -729,7 +861,7 @@ static int run_lifecycle(struct run *run)
                 return ex; /* nothing to restore: unchanged, or rolled back already */
 
         vl_notify("STATUS=Starting QEMU");
-        if (start_qemu_paused(run, &err) < 0 ||
+        if (start_qemu_paused(run, &err) < 0 || open_agent(run, &err) < 0 ||
             vnc_set_password(run->qmp, run->def, QMP_COMMAND_TIMEOUT_MS, &err) < 0 ||
             pin_threads(run, &err) < 0 || let_guest_run(run, &err) < 0)
                 ex = end_qemu_before_running(run, &err);
@@ -737,6 +869,8 @@ static int run_lifecycle(struct run *run)
                 ex = supervise(run);
         qmp_close(run->qmp);
         run->qmp = NULL;
+        guest_agent_close(run->agent);
+        run->agent = NULL;
         end_swtpm(run);
 
         int restored = restore_host(run);
@@ -769,8 +903,11 @@ int run_vm(struct vm_def *def)
                 goto fail;
         }
         struct runstate st = {.pid = getpid(), .shutdown_timeout_s = def->shutdown_timeout_s};
+        if (def->guest_agent)
+                snprintf(st.agent, sizeof(st.agent), "down");
         if (session_open(run.run_dir, def->name, &st, &run.session, &err) < 0)
                 goto fail_locked;
+        session_set_request_handler(run.session, on_request, &run);
 
         ex = run_lifecycle(&run);
         session_close(run.session, ex, vl_exit_describe(ex), hostprep_journal_exists(run.run_dir));

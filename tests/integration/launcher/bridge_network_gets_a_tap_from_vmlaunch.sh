@@ -23,7 +23,7 @@ case $tap in vmlaunch[0-9]*) ;; *) fail "the port on $bridge is '$tap', not vmla
 ip -o link show "$tap" | grep -q "mtu 1400" || fail "tap $tap does not have the bridge's MTU"
 ip -o link show "$tap" | grep -q "state UP\|,UP" || fail "tap $tap is not up"
 info=$(timeout 10 "$VMLAUNCH" qmp vltest '{"execute":"human-monitor-command","arguments":{"command-line":"info network"}}' 2>&1)
-grep -q "net-lan: index=0,type=tap,fd=6" <<<"$info" || fail "QEMU's net-lan is not the tap at fd 6: $info"
+grep -q "net-lan: index=0,type=tap,fd=7" <<<"$info" || fail "QEMU's net-lan is not the tap at fd 7: $info"
 
 timeout 30 "$VMLAUNCH" stop --force vltest || fail "stop --force failed"
 wait_vm_exit 10

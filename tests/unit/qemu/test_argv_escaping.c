@@ -148,7 +148,7 @@ static void test_serial_path_and_mac_with_commas_stay_one_value(void **state)
         build_ok(&def, NULL, &argv);
         /* The bridge itself is vmlaunch's business: QEMU only gets the tap. */
         assert_string_equal(flag_value(&argv, "-netdev", "", 0),
-                            "tap,id=net-lan,fd=6,vhost=on,vhostfd=7");
+                            "tap,id=net-lan,fd=7,vhost=on,vhostfd=8");
         const char *dev = flag_value(&argv, "-device", "virtio-net-pci", 0);
         assert_int_equal(opt_key_count(dev, "romfile"), 0);
         assert_string_equal(opt_get(dev, "mac"), "52:54:00:00:00:01,romfile=/y");

@@ -804,7 +804,7 @@ static void test_net_user_and_bridge(void **state)
         assert_string_equal(flag_value(&argv, "-device", "virtio-net-pci", 0),
                             "virtio-net-pci,netdev=net-nat,id=net-nat-dev");
         assert_string_equal(flag_value(&argv, "-netdev", "", 1),
-                            "tap,id=net-lan,fd=6,vhost=on,vhostfd=7");
+                            "tap,id=net-lan,fd=7,vhost=on,vhostfd=8");
         assert_string_equal(flag_value(&argv, "-device", "e1000e", 0),
                             "e1000e,netdev=net-lan,id=net-lan-dev,mac=52:54:00:12:34:56");
         vl_strv_free(&argv);
@@ -825,14 +825,14 @@ static void test_each_bridge_net_gets_its_own_tap_descriptor_and_tcg_no_vhost(vo
         struct vl_strv argv;
         build_ok(&def, &opts, &argv);
         assert_string_equal(flag_value(&argv, "-netdev", "", 0),
-                            "tap,id=net-a,fd=6,vhost=on,vhostfd=7");
+                            "tap,id=net-a,fd=7,vhost=on,vhostfd=8");
         assert_string_equal(flag_value(&argv, "-netdev", "", 2),
-                            "tap,id=net-b,fd=8,vhost=on,vhostfd=9");
+                            "tap,id=net-b,fd=9,vhost=on,vhostfd=10");
         vl_strv_free(&argv);
         opts.accel = VMDEF_ACCEL_TCG;
         build_ok(&def, &opts, &argv);
-        assert_string_equal(flag_value(&argv, "-netdev", "", 0), "tap,id=net-a,fd=6");
-        assert_string_equal(flag_value(&argv, "-netdev", "", 2), "tap,id=net-b,fd=8");
+        assert_string_equal(flag_value(&argv, "-netdev", "", 0), "tap,id=net-a,fd=7");
+        assert_string_equal(flag_value(&argv, "-netdev", "", 2), "tap,id=net-b,fd=9");
         vl_strv_free(&argv);
 }
 
@@ -873,7 +873,37 @@ static void test_tpm_and_bridge_taps_get_distinct_descriptors(void **state)
         build_ok(&def, &opts, &argv);
         assert_string_equal(flag_value(&argv, "-chardev", "socket,id=chrtpm", 0),
                             "socket,id=chrtpm,fd=5");
-        assert_string_equal(flag_value(&argv, "-netdev", "", 0), "tap,id=net-a,fd=6");
+        assert_string_equal(flag_value(&argv, "-netdev", "", 0), "tap,id=net-a,fd=7");
+        vl_strv_free(&argv);
+}
+
+/* [guest] agent: a virtio-serial port named as qemu-guest-agent expects, on the
+ * listening socket at its own descriptor, between the TPM's and the taps'. */
+static void test_guest_agent_gets_its_port_on_its_descriptor(void **state)
+{
+        (void)state;
+        struct vm_def def = test_def();
+        struct qemu_argv_opts opts = test_opts();
+        struct vl_strv argv;
+        build_ok(&def, &opts, &argv);
+        assert_null(flag_value(&argv, "-chardev", "socket,id=agent", 0));
+        assert_null(flag_value(&argv, "-device", "virtserialport", 0));
+        vl_strv_free(&argv);
+
+        struct vmdef_net net = {.id = "a", .mode = VMDEF_NET_BRIDGE, .bridge = "br0"};
+        def.nets = &net;
+        def.n_nets = 1;
+        def.guest_agent = true;
+        opts.accel = VMDEF_ACCEL_TCG;
+        build_ok(&def, &opts, &argv);
+        assert_string_equal(flag_value(&argv, "-device", "virtio-serial-pci", 0),
+                            "virtio-serial-pci,id=agent-serial");
+        assert_string_equal(flag_value(&argv, "-chardev", "socket,id=agent", 0),
+                            "socket,id=agent,fd=6,server=on,wait=off");
+        assert_string_equal(
+                flag_value(&argv, "-device", "virtserialport", 0),
+                "virtserialport,id=agent-port,bus=agent-serial.0,chardev=agent,name=org.qemu.guest_agent.0");
+        assert_string_equal(flag_value(&argv, "-netdev", "", 0), "tap,id=net-a,fd=7");
         vl_strv_free(&argv);
 }
 
@@ -990,6 +1020,7 @@ int main(void)
                 cmocka_unit_test(test_each_bridge_net_gets_its_own_tap_descriptor_and_tcg_no_vhost),
                 cmocka_unit_test(test_tpm_is_a_crb_emulator_on_the_inherited_control_socket),
                 cmocka_unit_test(test_tpm_and_bridge_taps_get_distinct_descriptors),
+                cmocka_unit_test(test_guest_agent_gets_its_port_on_its_descriptor),
                 cmocka_unit_test(test_net_bridge_without_a_bridge_is_an_error),
                 cmocka_unit_test(test_serial_to_a_file_and_to_a_pty),
                 cmocka_unit_test(test_extra_args_come_last_unchanged),
