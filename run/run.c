@@ -70,6 +70,7 @@ struct run {
         struct session *session;   /* state file and events, from the lock to the end */
         struct guest_agent *agent; /* [guest] agent, once QEMU listens on its port */
         struct readiness ready;    /* [session] ready */
+        char end_detail[1280];     /* what ended the run, for the "exited" event */
         unsigned qemu_version;
         struct vl_account qemu_user; /* [qemu] user, looked up before any change */
         struct host_facts facts;     /* accelerator, GPU group, pins as resolved */
@@ -536,6 +537,7 @@ static int end_qemu_before_running(struct run *run, const struct vl_error *err)
                 runlog(LOG_NOTICE, "stopped on request before the guest ran");
         else
                 runlog(LOG_ERR, "QEMU failed to start: %s", err->msg);
+        snprintf(run->end_detail, sizeof(run->end_detail), "%s", err->msg);
         /* Before the handshake QEMU refuses `quit`; SIGTERM does the same. */
         supervise_end_qemu(run->qmp_ready ? run->qmp : NULL, &run->proc, &run->output, NULL);
         return stopped ? VL_EXIT_STOPPED : VL_EXIT_QEMU_START;
@@ -717,6 +719,7 @@ static int supervise(struct run *run)
                 return VL_EXIT_FAILURE;
         }
         runlog(res.end == SUPERVISE_CRASHED ? LOG_ERR : LOG_NOTICE, "%s", res.detail);
+        snprintf(run->end_detail, sizeof(run->end_detail), "%s", res.detail);
         readiness_close(&run->ready);
         if (res.end == SUPERVISE_STOPPED && run->ready.timed_out)
                 return VL_EXIT_NOT_READY;
@@ -814,6 +817,7 @@ static int prepare_host(struct run *run)
         int r = host_prepare(run, &left, &err);
         if (r == 0)
                 return VL_EXIT_OK;
+        snprintf(run->end_detail, sizeof(run->end_detail), "prepare the host: %s", err.msg);
         if (r == -EBUSY) {
                 runlog(LOG_ERR, "%s", err.msg);
                 return VL_EXIT_BUSY;
@@ -910,7 +914,8 @@ int run_vm(struct vm_def *def)
         session_set_request_handler(run.session, on_request, &run);
 
         ex = run_lifecycle(&run);
-        session_close(run.session, ex, vl_exit_describe(ex), hostprep_journal_exists(run.run_dir));
+        session_close(run.session, ex, vl_exit_describe(ex), run.end_detail,
+                      hostprep_journal_exists(run.run_dir));
         qemu_proc_close(&run.proc);
         host_facts_free(&run.facts);
         vl_account_free(&run.qemu_user);

@@ -228,13 +228,15 @@ void session_serve(struct session *s)
                 event_hub_serve(s->hub);
 }
 
-void session_close(struct session *s, int exit_code, const char *reason, bool journal_kept)
+void session_close(struct session *s, int exit_code, const char *reason, const char *detail,
+                   bool journal_kept)
 {
         if (!s)
                 return;
         struct json_object *f = json_object_new_object();
         json_object_object_add(f, "exit_code", json_object_new_int(exit_code));
         json_object_object_add(f, "reason", json_object_new_string(reason));
+        json_object_object_add(f, "detail", string_or_null(detail));
         session_enter(s, journal_kept ? SESSION_NEEDS_RESTORE : SESSION_STOPPED, NULL, "exited", f);
         event_hub_close(s->hub);
         free(s->run_dir);

@@ -67,6 +67,8 @@ size_t session_pollfds(const struct session *s, struct pollfd *fds, size_t max);
 void session_serve(struct session *s);
 
 /* The end: state stopped (or needs-restore when a journal stays), the "exited" event
- * with vmlaunch's exit code and why, the streams end; the state file stays until
- * the run dir is cleaned up. NULL is fine. */
-void session_close(struct session *s, int exit_code, const char *reason, bool journal_kept);
+ * with vmlaunch's exit code, what it means (reason) and what happened (detail, may be
+ * ""), the streams end; the state file stays until the run dir is cleaned up. NULL
+ * is fine. */
+void session_close(struct session *s, int exit_code, const char *reason, const char *detail,
+                   bool journal_kept);
