@@ -12,6 +12,7 @@
 
 #include "run/monitor_socket.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/macro.h"
 
 enum client_kind {
@@ -321,14 +322,32 @@ size_t event_hub_pollfds(const struct event_hub *hub, struct pollfd *fds, size_t
         return n;
 }
 
+/* What is still queued when the run ends (the "exited" line) gets a short, bounded
+ * chance to reach listeners that read; the run does not wait on those that do not. */
+static void flush_before_close(struct event_hub *hub)
+{
+        long long deadline = vl_monotonic_ms() + EVENT_HUB_CLOSE_FLUSH_MS;
+        for (;;) {
+                struct pollfd fds[EVENT_HUB_MAX_CLIENTS];
+                size_t n = 0;
+                for (size_t i = 0; i < hub->n_clients; i++) {
+                        struct client *c = &hub->clients[i];
+                        if (c->fd >= 0 && client_flush(c) && c->out_start < c->out_len)
+                                fds[n++] = (struct pollfd){.fd = c->fd, .events = POLLOUT};
+                }
+                long long left = deadline - vl_monotonic_ms();
+                if (!n || left <= 0 || poll(fds, n, (int)left) <= 0)
+                        return;
+        }
+}
+
 void event_hub_close(struct event_hub *hub)
 {
         if (!hub)
                 return;
-        for (size_t i = 0; i < hub->n_clients; i++) {
-                (void)client_flush(&hub->clients[i]);
+        flush_before_close(hub);
+        for (size_t i = 0; i < hub->n_clients; i++)
                 client_free(&hub->clients[i]);
-        }
         close(hub->listen_fd);
         unlink(hub->path);
         free(hub->path);

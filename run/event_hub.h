@@ -24,6 +24,8 @@ struct json_object;
 #define EVENT_HUB_LISTENER_BUFFER_BYTES (256 * 1024)
 /* The longest request line a client may send (an agent command with its arguments). */
 #define EVENT_HUB_REQUEST_MAX_BYTES (64 * 1024)
+/* How long the end of a run may wait for listeners to take their last lines. */
+#define EVENT_HUB_CLOSE_FLUSH_MS 1000
 /* At most this many clients at once; more are refused with an error line. */
 #define EVENT_HUB_MAX_CLIENTS 64
 
@@ -53,6 +55,7 @@ void event_hub_serve(struct event_hub *hub);
 /* The descriptors to poll (at most max); then event_hub_serve() when any is ready. */
 size_t event_hub_pollfds(const struct event_hub *hub, struct pollfd *fds, size_t max);
 
-/* Flushes what it can without blocking (the last lines: "exited"), closes every
- * client (their stream ends) and the socket, and unlinks it. NULL is fine. */
+/* Gives listeners up to EVENT_HUB_CLOSE_FLUSH_MS to take what is queued (the last
+ * lines: "exited"), closes every client (their stream ends) and the socket, and
+ * unlinks it. NULL is fine. */
 void event_hub_close(struct event_hub *hub);
