@@ -16,3 +16,4 @@ int cmd_stop(int argc, char **argv);
 int cmd_qmp(int argc, char **argv);
 int cmd_guest(int argc, char **argv);
 int cmd_topology(int argc, char **argv);
+int cmd_import_libvirt(int argc, char **argv);

@@ -18,6 +18,8 @@ static const struct vl_verb verbs[] = {
         {"qmp", "send one QMP command to a running VM", cmd_qmp},
         {"guest", "send one command to a running VM's guest agent", cmd_guest},
         {"topology", "show the host's CPU layout and suggest vCPU pinning", cmd_topology},
+        {"import-libvirt", "print a definition made from a libvirt domain's XML",
+         cmd_import_libvirt},
 };
 
 static void usage(FILE *out)
@@ -26,7 +28,7 @@ static void usage(FILE *out)
                      "       vmlaunch NAME            same as `vmlaunch run NAME`\n\n"
                      "Verbs:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+                fprintf(out, "  %-14s %s\n", verbs[i].name, verbs[i].summary);
         fprintf(out,
                 "\n`vmlaunch VERB --help` describes each verb; see vmlaunch(1) and vmlaunch.ini(5).\n");
 }

@@ -10,7 +10,8 @@ declare -A allowed=(
   [hostprep]="util vmdefs hostprep"
   [qemu]="util vmdefs qemu"
   [run]="util vmdefs qmp topology hostprep qemu run"
-  [launcher]="util vmdefs qmp topology hostprep qemu run launcher"
+  [importer]="util importer"
+  [launcher]="util vmdefs qmp topology hostprep qemu run importer launcher"
 )
 bad=0
 for module in "${!allowed[@]}"; do
