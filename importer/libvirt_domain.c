@@ -128,6 +128,9 @@ struct import {
         unsigned usb, evdev, net;
         struct vl_strv qemu_args;
         struct disk *cur_disk; /* while its element is read */
+        /* <clock>, decided once <hyperv> is known: vmlaunch's clock for a Windows guest
+         * ([hyperv] enabled) is virt-manager's (localtime, rtc catchup, no HPET). */
+        bool clock_localtime, clock_utc, rtc_catchup, hpet_off;
 };
 
 /* ---- output ---------------------------------------------------------------- */
@@ -650,6 +653,10 @@ static void write_vcpu_pins(struct import *im)
 
 static void map_os(struct import *im, const xmlNode *os, const xmlNode *domain)
 {
+        /* nvram lines wait for "type" and "code", which are known at the end. */
+        struct vl_strv read_lines = im->lines[SEC_FIRMWARE];
+        im->lines[SEC_FIRMWARE] = (struct vl_strv){0};
+        struct vl_strv nvram_lines = {0};
         char firmware[16] = "", loader_path[INI_VALUE_MAX + 1] = "";
         bool efi = attr(os, "firmware", firmware, sizeof(firmware)) && streq(firmware, "efi");
         bool secure_boot = false, secure_flash = false;
@@ -757,19 +764,24 @@ static void map_os(struct import *im, const xmlNode *os, const xmlNode *domain)
                 }
         }
         (void)domain;
+        nvram_lines = im->lines[SEC_FIRMWARE];
+        im->lines[SEC_FIRMWARE] = read_lines;
         if (!efi) {
                 add(im, SEC_FIRMWARE, "# no UEFI loader in the domain: SeaBIOS, as libvirt");
                 add(im, SEC_FIRMWARE, "type = bios");
-                return;
+        } else {
+                add(im, SEC_FIRMWARE, "type = uefi");
+                if (secure_boot)
+                        add(im, SEC_FIRMWARE, "secure_boot = yes");
+                else if (secure_flash)
+                        add(im, SEC_FIRMWARE,
+                            "# loader secure='yes' without enrolled keys: no Secure Boot");
+                if (*loader_path)
+                        add(im, SEC_FIRMWARE, "code = %s", loader_path);
         }
-        add(im, SEC_FIRMWARE, "type = uefi");
-        if (secure_boot)
-                add(im, SEC_FIRMWARE, "secure_boot = yes");
-        else if (secure_flash)
-                add(im, SEC_FIRMWARE,
-                    "# loader secure='yes' without enrolled keys: no Secure Boot");
-        if (*loader_path)
-                add(im, SEC_FIRMWARE, "code = %s", loader_path);
+        for (size_t i = 0; i < nvram_lines.count; i++)
+                add(im, SEC_FIRMWARE, "%s", nvram_lines.items[i]);
+        vl_strv_free(&nvram_lines);
 }
 
 static void set_hv(struct import *im, enum hv_key k, bool on)
@@ -854,6 +866,32 @@ static void map_hyperv(struct import *im, const xmlNode *hv)
                         not_imported(im, SEC_HYPERV, element, "no vmlaunch key");
                 }
         }
+}
+
+static void resolve_clock(struct import *im)
+{
+        if (im->hyperv) {
+                if (im->clock_localtime)
+                        covered(im, "clock offset='localtime' (vmlaunch's for a Windows guest)");
+                if (im->clock_utc)
+                        approximated(im, SEC_QEMU, "clock offset='utc'",
+                                     "vmlaunch runs a Windows guest's ([hyperv] enabled) clock "
+                                     "in localtime, as Windows expects");
+                if (im->rtc_catchup)
+                        covered(im, "clock/timer rtc catchup (driftfix=slew for a Windows guest)");
+                if (im->hpet_off)
+                        covered(im, "clock/timer hpet present='no' (off for a Windows guest)");
+                return;
+        }
+        if (im->clock_localtime)
+                not_imported(im, SEC_QEMU, "clock offset='localtime'",
+                             "vmlaunch runs the clock in UTC unless [hyperv] is enabled");
+        if (im->rtc_catchup)
+                not_imported(im, SEC_QEMU, "clock/timer name='rtc' tickpolicy='catchup'",
+                             "driftfix=slew comes with [hyperv] enabled only");
+        if (im->hpet_off)
+                not_imported(im, SEC_QEMU, "clock/timer name='hpet' present='no'",
+                             "the HPET is turned off with [hyperv] enabled only");
 }
 
 static void write_hyperv(struct import *im)
@@ -1042,12 +1080,15 @@ static void map_features(struct import *im, const xmlNode *f, struct vl_strv *fl
 static void map_clock(struct import *im, const xmlNode *clock)
 {
         char offset[32];
-        if (attr(clock, "offset", offset, sizeof(offset)) && !streq(offset, "utc"))
-                not_imported(im, SEC_QEMU, "clock offset",
-                             "'%s': vmlaunch runs the guest's clock in UTC (Windows: set "
-                             "HKLM\\SYSTEM\\CurrentControlSet\\Control\\TimeZoneInformation "
-                             "RealTimeIsUniversal=1)",
-                             offset);
+        if (attr(clock, "offset", offset, sizeof(offset))) {
+                im->clock_localtime = streq(offset, "localtime");
+                im->clock_utc = streq(offset, "utc");
+                if (!im->clock_localtime && !im->clock_utc)
+                        not_imported(im, SEC_QEMU, "clock offset",
+                                     "'%s': vmlaunch's clock is UTC, or localtime for a "
+                                     "Windows guest ([hyperv] enabled)",
+                                     offset);
+        }
         FOR_ELEMENTS(t, clock)
         {
                 char name[32], policy[16], present[8];
@@ -1063,6 +1104,10 @@ static void map_clock(struct import *im, const xmlNode *clock)
                 } else if (streq(name, "pit") &&
                            (streq(policy, "delay") || streq(policy, "discard"))) {
                         add(im, SEC_QEMU, "pit_lost_tick_policy = %s", policy);
+                } else if (streq(name, "rtc") && streq(policy, "catchup") && !absent) {
+                        im->rtc_catchup = true;
+                } else if (streq(name, "hpet") && absent) {
+                        im->hpet_off = true;
                 } else if (streq(name, "kvmclock") && absent) {
                         cpu_flag(im, "-kvmclock");
                 } else if ((streq(name, "rtc") || streq(name, "pit")) && !*policy && !absent) {
@@ -1404,7 +1449,8 @@ static void write_gpu(struct import *im)
         size_t used = 0, members = 0;
         for (size_t i = 0; i < im->nhostdevs; i++) {
                 struct hostdev *h = &im->hostdevs[i];
-                if (strncmp(h->addr, gpu->addr, 12) == 0 && members < 8) {
+                /* DDDD:BB:SS, the slot */
+                if (strncmp(h->addr, gpu->addr, 10) == 0 && members < 8) {
                         used += (size_t)snprintf(group + used, sizeof(group) - used, "%s%s",
                                                  used ? ", " : "", h->addr);
                         members++;
@@ -1676,6 +1722,10 @@ static void map_devices(struct import *im, const xmlNode *devs)
                                              "TPM 2.0 with swtpm",
                                              bt, ver);
                         }
+                } else if (is(c, "sound")) {
+                        not_imported(im, SEC_QEMU, "devices/sound",
+                                     "vmlaunch emulates no sound card: the GPU's HDMI audio "
+                                     "goes with it, or pass a USB audio device ([usb.ID])");
                 } else if (is(c, "shmem")) {
                         not_imported(im, SEC_QEMU, "devices/shmem",
                                      "no vmlaunch key (Looking Glass: an ivshmem -object and "
@@ -1975,6 +2025,7 @@ static void map_domain(struct import *im, const xmlNode *domain, const char *dom
                 covered(im, "features/smm (vmlaunch turns it on when the firmware needs it)");
         write_memory(im, mem, hugepages, gig);
         write_cpu(im, &flags);
+        resolve_clock(im);
         write_hyperv(im);
         write_iothreads(im);
         write_disks(im);
