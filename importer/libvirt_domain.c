@@ -8,13 +8,12 @@
  * as "# not imported: ELEMENT: why". An element no rule names is reported too, so
  * nothing is dropped silently. */
 #include <errno.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "importer/dl_libxml.h"
 #include "importer/importer.h"
 #include "util/cleanup.h"
 #include "util/macro.h"
@@ -235,13 +234,13 @@ static bool is(const xmlNode *n, const char *name)
  * cut at the buffer and then refused by whoever checks it). */
 static bool attr(const xmlNode *n, const char *name, char *buf, size_t len)
 {
-        xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
+        xmlChar *v = sym_xmlGetNoNsProp(n, (const xmlChar *)name);
         if (!v) {
                 buf[0] = '\0';
                 return false;
         }
         snprintf(buf, len, "%s", (const char *)v);
-        xmlFree(v);
+        (*sym_xmlFree)(v);
         return true;
 }
 
@@ -254,7 +253,7 @@ static bool attr_is(const xmlNode *n, const char *name, const char *value)
 /* The element's text, trimmed. */
 static void text(const xmlNode *n, char *buf, size_t len)
 {
-        xmlChar *v = xmlNodeGetContent(n);
+        xmlChar *v = sym_xmlNodeGetContent(n);
         const char *s = v ? (const char *)v : "";
         while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
                 s++;
@@ -263,7 +262,7 @@ static void text(const xmlNode *n, char *buf, size_t len)
         while (l && (buf[l - 1] == ' ' || buf[l - 1] == '\n' || buf[l - 1] == '\t' ||
                      buf[l - 1] == '\r'))
                 buf[--l] = '\0';
-        xmlFree(v);
+        (*sym_xmlFree)(v);
 }
 
 static xmlNode *child(const xmlNode *n, const char *name)
@@ -2088,18 +2087,20 @@ int importer_libvirt_domain(const char *xml, size_t len, const struct importer_o
                 return vl_error_set_plain(err, EBADMSG,
                                           "a DOCTYPE or ENTITY declaration is refused: "
                                           "libvirt's domains have none");
-        xmlSetGenericErrorFunc(NULL, xml_quiet);
-        xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+        int r = dl_libxml_open(err);
+        if (r < 0)
+                return r;
+        sym_xmlSetGenericErrorFunc(NULL, xml_quiet);
+        xmlParserCtxtPtr ctxt = sym_xmlNewParserCtxt();
         if (!ctxt)
                 return vl_error_set(err, ENOMEM, "libxml2");
         /* NONET: no network access; no NOENT (entities stay references), no DTDLOAD,
          * no XINCLUDE, no HUGE (libxml2's limits on depth and text stay). */
-        xmlDocPtr doc = xmlCtxtReadMemory(ctxt, xml, (int)len, "domain.xml", NULL,
-                                          XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                                  XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
-        int r = 0;
+        xmlDocPtr doc = sym_xmlCtxtReadMemory(ctxt, xml, (int)len, "domain.xml", NULL,
+                                              XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                                      XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
         if (!doc) {
-                const xmlError *e = xmlCtxtGetLastError(ctxt);
+                const xmlError *e = sym_xmlCtxtGetLastError(ctxt);
                 char msg[256] = "not well-formed";
                 if (e && e->message) {
                         snprintf(msg, sizeof(msg), "%s", e->message);
@@ -2111,7 +2112,7 @@ int importer_libvirt_domain(const char *xml, size_t len, const struct importer_o
                                        e ? e->line : 0, msg);
                 goto out;
         }
-        xmlNode *root = xmlDocGetRootElement(doc);
+        xmlNode *root = sym_xmlDocGetRootElement(doc);
         if (doc->intSubset || doc->extSubset) {
                 r = vl_error_set_plain(err, EBADMSG, "a DOCTYPE is refused");
                 goto out;
@@ -2153,8 +2154,8 @@ int importer_libvirt_domain(const char *xml, size_t len, const struct importer_o
         free(im);
 out:
         if (doc)
-                xmlFreeDoc(doc);
-        xmlFreeParserCtxt(ctxt);
+                sym_xmlFreeDoc(doc);
+        sym_xmlFreeParserCtxt(ctxt);
         if (r < 0)
                 importer_result_free(res);
         return r;

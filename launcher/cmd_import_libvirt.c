@@ -245,10 +245,14 @@ int cmd_import_libvirt(int argc, char **argv)
                 fprintf(stderr, "vmlaunch import-libvirt: %s\n", err.msg);
                 return VL_EXIT_USAGE;
         }
-        if (r < 0) {
+        if (r == -EBADMSG) {
                 fprintf(stderr, "vmlaunch import-libvirt: %s: %s\n",
                         streq(input, "-") ? "stdin" : input, err.msg);
-                return r == -ENOMEM ? VL_EXIT_FAILURE : VL_EXIT_DEFINITION;
+                return VL_EXIT_DEFINITION;
+        }
+        if (r < 0) { /* libxml2 missing, out of memory */
+                fprintf(stderr, "vmlaunch import-libvirt: %s\n", err.msg);
+                return VL_EXIT_FAILURE;
         }
         fputs(res.ini, stdout);
         fputc('\n', stdout);

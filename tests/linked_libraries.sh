@@ -11,11 +11,11 @@ needed=$(readelf -d "$VMLAUNCH" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 # Whatever links them indirectly counts too: ldd lists the whole tree.
 loaded=$(ldd "$VMLAUNCH" | awk '{print $1}')
 bad=$(printf '%s\n' $needed $loaded | sort -u |
-      grep -E '^(libsystemd|libkmod|libcrypto|libgcrypt|libgpg-error|liblzma|libzstd|liblz4)\.so' || true)
+      grep -E '^(libsystemd|libkmod|libxml2|libicuuc|libicudata|libcrypto|libgcrypt|libgpg-error|liblzma|libzstd|liblz4)\.so' || true)
 if [ -n "$bad" ]; then
   echo "$VMLAUNCH links at start what it should dlopen() when needed:"
   printf '  %s\n' $bad
-  echo "call them through hostprep/dl_systemd.h or hostprep/dl_kmod.h (sym_ functions)"
+  echo "call them through hostprep/dl_systemd.h, hostprep/dl_kmod.h or importer/dl_libxml.h (sym_ functions)"
   exit 1
 fi
 echo "ok: NEEDED is" $needed
