@@ -130,6 +130,7 @@ struct import {
         /* <clock>, decided once <hyperv> is known: vmlaunch's clock for a Windows guest
          * ([hyperv] enabled) is virt-manager's (localtime, rtc catchup, no HPET). */
         bool clock_localtime, clock_utc, rtc_catchup, hpet_off;
+        bool i440fx; /* machine pc or pc-i440fx-* */
 };
 
 /* ---- output ---------------------------------------------------------------- */
@@ -335,7 +336,12 @@ static void map_name(struct import *im, const xmlNode *domain)
         } else {
                 /* A VM name: 1 to 64 of [A-Za-z0-9_.-], starting with a letter or digit. */
                 size_t o = 0;
-                for (const char *p = name; *p && o < 64; p++) {
+                const char *start = name; /* a name starts with a letter or digit */
+                while (*start &&
+                       !((*start >= 'a' && *start <= 'z') || (*start >= 'A' && *start <= 'Z') ||
+                         (*start >= '0' && *start <= '9')))
+                        start++;
+                for (const char *p = start; *p && o < 64; p++) {
                         char c = *p;
                         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                                   (c >= '0' && c <= '9') || (o > 0 && strchr("_.-", c));
@@ -555,7 +561,7 @@ static void map_cputune(struct import *im, const xmlNode *ct)
 {
         FOR_ELEMENTS(c, ct)
         {
-                char cpuset[256], list[512], id[16];
+                char cpuset[256] = "", list[512], id[16] = "";
                 unsigned long long v;
                 if (is(c, "vcpupin")) {
                         if (!attr(c, "vcpu", id, sizeof(id)) ||
@@ -678,6 +684,8 @@ static void map_os(struct import *im, const xmlNode *os, const xmlNode *domain)
                                 for (const char *p = machine; ok && *p; p++)
                                         ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                                              (*p >= '0' && *p <= '9') || strchr(".-_", *p);
+                                im->i440fx =
+                                        streq(machine, "pc") || !strncmp(machine, "pc-i440fx-", 10);
                                 if (ok)
                                         add(im, SEC_QEMU, "machine = %s", machine);
                                 else
@@ -980,6 +988,9 @@ static void map_cpu(struct import *im, const xmlNode *cpu, struct vl_strv *flags
                                         else
                                                 im->have_topology = false;
                                 }
+                        if (!im->have_topology)
+                                not_imported(im, SEC_CPU, "cpu/topology",
+                                             "counts of 1 to 255 expected; one socket per vCPU");
                         if (attr(c, "clusters", v, sizeof(v)) && !streq(v, "1"))
                                 not_imported(im, SEC_CPU, "cpu/topology clusters",
                                              "vmlaunch has sockets, dies, cores and threads");
@@ -1352,8 +1363,8 @@ static void map_hostdev(struct import *im, const xmlNode *h)
                 if (!*vid || !*pid || strncmp(vid, "0x", 2) || strncmp(pid, "0x", 2) ||
                     strlen(vid) != 6 || strlen(pid) != 6) {
                         not_imported(im, SEC_DEVICES, "devices/hostdev type='usb'",
-                                     "vmlaunch passes a USB device by vendor and product ID; "
-                                     "this one is given by its bus address");
+                                     "vmlaunch passes a USB device by its vendor and product ID "
+                                     "(0xXXXX each), which this one does not give");
                         return;
                 }
                 add(im, SEC_DEVICES, "[usb.usb%u]", im->usb++);
@@ -1440,6 +1451,10 @@ static void write_gpu(struct import *im)
                              gpu->addr);
         }
         im->res->has_gpu = true;
+        if (im->i440fx)
+                approximated(im, SEC_GPU, "os/type machine",
+                             "an i440fx machine ('pc'): vmlaunch puts the GPU behind a PCIe "
+                             "root port, which q35 has; use machine = q35");
         add(im, SEC_GPU, "address = %s", gpu->addr);
         if (*gpu->rom)
                 add(im, SEC_GPU, "romfile = %s", gpu->rom);
@@ -1539,10 +1554,16 @@ static void map_interface(struct import *im, const xmlNode *ifc)
                              "vmlaunch has user-mode networking and bridges");
                 return;
         }
+        bool bridge_ok = streq(type, "bridge") && s && attr(s, "bridge", src, sizeof(src)) &&
+                         ini_value_ok(src) && !strpbrk(src, " \t,;#");
+        if (streq(type, "bridge") && !bridge_ok) {
+                not_imported(im, SEC_DEVICES, "devices/interface type='bridge'",
+                             "the bridge '%s' is no interface name", src);
+                return;
+        }
         unsigned id = im->net++;
         add(im, SEC_DEVICES, "[net.net%u]", id);
-        if (streq(type, "bridge") && s && attr(s, "bridge", src, sizeof(src)) &&
-            ini_value_ok(src)) {
+        if (bridge_ok) {
                 add(im, SEC_DEVICES, "mode = bridge");
                 add(im, SEC_DEVICES, "bridge = %s", src);
         } else {
@@ -1572,8 +1593,16 @@ static void map_interface(struct import *im, const xmlNode *ifc)
                 /* libvirt's default model on x86 without one given. */
                 add(im, SEC_DEVICES, "model = rtl8139");
         }
-        if (*mac)
+        bool mac_ok = strlen(mac) == 17;
+        for (size_t i = 0; mac_ok && i < 17; i++)
+                mac_ok = i % 3 == 2 ? mac[i] == ':'
+                                    : (mac[i] >= '0' && mac[i] <= '9') ||
+                                              (mac[i] >= 'a' && mac[i] <= 'f') ||
+                                              (mac[i] >= 'A' && mac[i] <= 'F');
+        if (mac_ok)
                 add(im, SEC_DEVICES, "mac = %s", mac);
+        else if (*mac)
+                not_imported(im, SEC_DEVICES, "interface/mac", "'%s' is no MAC address", mac);
         FOR_ELEMENTS(c, ifc)
         {
                 if (is(c, "source") || is(c, "model") || is(c, "mac") || is(c, "address") ||

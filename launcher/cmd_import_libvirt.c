@@ -111,13 +111,18 @@ static int pci_class_from_sysfs(const char *addr, unsigned *pci_class, void *use
         return 0;
 }
 
-/* The stage a hook's path names, as vmlaunch runs it ("prepare/begin"), or NULL. */
+/* The stage a hook's path names, as vmlaunch runs it ("prepare/begin"), or NULL. DIR
+ * may be the domain's folder (prepare/begin/x.sh) or one above it
+ * (qemu.d/win10/prepare/begin/x.sh). */
 static const char *vmlaunch_stage(const char *rel)
 {
-        static const char *const stages[] = {"prepare/begin", "started/begin", "release/end"};
-        for (size_t i = 0; i < ELEMENTSOF(stages); i++)
-                if (!strncmp(rel, stages[i], strlen(stages[i])) && rel[strlen(stages[i])] == '/')
-                        return stages[i];
+        static const char *const stages[] = {"prepare/begin/", "started/begin/", "release/end/"};
+        static const char *const names[] = {"prepare/begin", "started/begin", "release/end"};
+        for (size_t i = 0; i < ELEMENTSOF(stages); i++) {
+                const char *at = strstr(rel, stages[i]);
+                if (at && (at == rel || at[-1] == '/'))
+                        return names[i];
+        }
         return NULL;
 }
 

@@ -125,6 +125,12 @@ has "$TMP/out" "#   remains: line 10: /usr/local/bin/rgb-lights off"
 has "$TMP/out" "#   -> keep these in an executable of /etc/vmlaunch/hooks/win10/prepare/begin/"
 has "$TMP/err" "hook prepare/begin/start.sh: 7 command(s) done by vmlaunch, 1 remain"
 has "$TMP/err" "hook release/end/revert.sh: 2 command(s) done by vmlaunch, 0 remain"
+# libvirt's hooks folder above the domain's (qemu.d/NAME/...): the stage is still found.
+mkdir -p "$TMP/libvirt-hooks/qemu.d"
+cp -r "$TMP/hooks" "$TMP/libvirt-hooks/qemu.d/win10"
+expect 0 "--hooks on libvirt's own hooks folder" -- "$VMLAUNCH" import-libvirt --name win10 --hooks "$TMP/libvirt-hooks" "$TMP/plain.xml"
+has "$TMP/out" "# qemu.d/win10/prepare/begin/start.sh:"
+has "$TMP/out" "#   -> keep these in an executable of /etc/vmlaunch/hooks/win10/prepare/begin/"
 expect 1 "--hooks on a missing folder" -- "$VMLAUNCH" import-libvirt --hooks "$TMP/none" "$TMP/plain.xml"
 
 # --- an import that check accepts ---------------------------------------------
