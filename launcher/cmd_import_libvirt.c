@@ -35,8 +35,9 @@ static void usage(FILE *out)
                 "  --hooks DIR    the domain's libvirt hook scripts (e.g.\n"
                 "                 /etc/libvirt/hooks/qemu.d/win10): says which of their\n"
                 "                 commands vmlaunch now does itself and which remain\n"
-                "\nExit status: 0 printed (warnings or not), 1 a hook folder cannot be read,\n"
-                "2 usage, 3 the input cannot be read, is not well-formed XML or not a domain.\n");
+                "\nExit status: 0 printed (warnings or not), 1 a hook folder cannot be read or\n"
+                "libxml2 is missing, 2 usage, 3 the input cannot be read, is not well-formed\n"
+                "XML or not a domain.\n");
 }
 
 enum {
