@@ -21,7 +21,7 @@ declare -gA _vmlaunch_opts=(
         [start]="--help --no-block --json --timeout="
         [events]="--help --json"
         [wait]="--help --for= --timeout= --json"
-        [list]="--help --json"
+        [list]="--help --json --config-dir="
         [wake]="--help --mac= --exit-idle-time="
         [import-libvirt]="--help --name= --hooks="
 )
