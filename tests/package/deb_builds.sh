@@ -3,7 +3,8 @@
 # .deb holds everything a user installs (the binary, both man pages, vmlaunch@.service,
 # the sysusers file, the example definitions, the bash and zsh completions), declares
 # its run-time dependencies, its vmlaunch is a release build (no test seams), and
-# lintian finds no error in it.
+# lintian finds no error in it. It is kept as $BUILD_ROOT/package/vmlaunch.deb for the
+# system scenario vmlaunch_installed_from_deb.
 set -u
 : "${SOURCE_ROOT:?set by meson}"
 skip() {
@@ -65,3 +66,9 @@ rc=$?
 cat "$TMP/lintian.log"
 [ $rc = 0 ] || fail "lintian found errors (above)"
 echo "ok: lintian, no errors ($(grep -c '^W:' "$TMP/lintian.log") warnings)"
+# Kept for the system scenario that installs it in the emulated host.
+if [ -n "${BUILD_ROOT:-}" ]; then
+        mkdir -p "$BUILD_ROOT/package" && cp "$deb" "$BUILD_ROOT/package/vmlaunch.deb" ||
+                fail "keeping the .deb in $BUILD_ROOT/package"
+        echo "kept as $BUILD_ROOT/package/vmlaunch.deb"
+fi
