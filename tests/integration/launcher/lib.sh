@@ -48,12 +48,13 @@ install_def() {
         chmod 0644 "$VMLAUNCH_CONFIG_DIR/$1.ini"
 }
 
-# start_vm NAME: `vmlaunch run NAME` in the background, output in $LOG.
+# start_vm NAME [SECONDS]: `vmlaunch run NAME` in the background, output in $LOG,
+# killed after SECONDS (60).
 start_vm() {
         # Emptied here, not by the background job's redirection: a wait_for_log right
         # after could otherwise still read the previous run's lines.
         : >"$LOG"
-        timeout -s KILL 60 "$VMLAUNCH" run "$1" >>"$LOG" 2>&1 &
+        timeout -s KILL "${2:-60}" "$VMLAUNCH" run "$1" >>"$LOG" 2>&1 &
         VM_PID=$!
 }
 
@@ -71,6 +72,32 @@ debian_kernel() {
         esac
         kernel=$(readlink -f "$host_dir/vmlinuz")
         [ -f "$kernel" ] || fail "host.sh prepared no $host_dir/vmlinuz"
+}
+
+# linux_guest: the tests' Linux guest, Debian's kernel (debian_kernel) with an initramfs
+# of busybox and Debian's real qemu-guest-agent, built once per build dir by
+# linux_guest.sh; sets kernel and initrd (and host_dir). linux_guest_init says what the
+# guest prints and which vlguest.* switches it takes. Skips only when Debian's archive
+# is unreachable.
+linux_guest() {
+        debian_kernel
+        local reason
+        reason=$("$HERE/linux_guest.sh" --dir "$BUILD_ROOT/linux-guest" "$host_dir/root" \
+                "${kernel##*/vmlinuz-}" 2>&1)
+        case $? in
+        0) ;;
+        2) skip "no Linux guest: $(tail -1 <<<"$reason")" ;; # no network
+        *) fail "linux_guest.sh: $(tail -3 <<<"$reason" | tr '\n' ' ')" ;;
+        esac
+        initrd=$BUILD_ROOT/linux-guest/initramfs.cpio.gz
+}
+
+# install_linux_guest NAME [VLGUEST_SWITCHES]: a definition (linux_guest.ini) that
+# boots the Linux guest with its console in $LOG; linux_guest must have run. Tests
+# append their own sections to $VMLAUNCH_CONFIG_DIR/NAME.ini.
+install_linux_guest() {
+        install_def "$1" "$HERE/linux_guest.ini" \
+                "s|@KERNEL@|$kernel|; s|@INITRD@|$initrd|; s|@SWITCHES@|${2:-}|"
 }
 
 RUN_DIR_OF() { echo "$VMLAUNCH_RUNTIME_DIR/$1"; }

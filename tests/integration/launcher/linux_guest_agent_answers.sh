@@ -1,0 +1,59 @@
+#!/bin/bash
+# The tests' Linux guest (linux_guest.sh) runs Debian's real qemu-guest-agent, proven
+# with a plain QEMU (no vmlaunch feature involved) under TCG: on its virtio-serial port
+# org.qemu.guest_agent.0 the agent answers guest-sync-delimited with our random id,
+# guest-ping and guest-info, reports the guest's own kernel (guest-get-osinfo: the
+# Debian kernel, not the build machine's), and guest-shutdown powers the guest off
+# (QEMU exits 0, the guest's /sbin/shutdown said so). With vlguest.listen the guest's
+# TCP listener answers through QEMU's user network.
+. "$(dirname "$0")/lib.sh"
+: "${BUILD_ROOT:?set by meson}"
+
+linux_guest # sets kernel and initrd
+version=${kernel##*/vmlinuz-}
+agent=$TMP/agent.sock
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+LOG=$TMP/console.log # what wait_for_log reads: the guest's serial console
+: >"$LOG"
+start=$SECONDS
+timeout -s KILL 600 "$QEMU_BIN" -accel tcg,thread=multi -machine q35 -cpu max -m 256 \
+        -display none -monitor none -serial "file:$LOG" -no-reboot \
+        -kernel "$kernel" -initrd "$initrd" \
+        -append "console=ttyS0 quiet panic=-1 vlguest.listen=8080" \
+        -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:8080" \
+        -device virtio-net-pci,netdev=n0 \
+        -device virtio-serial -device "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0" \
+        -chardev "socket,id=qga0,path=$agent,server=on,wait=off" >"$TMP/qemu.out" 2>&1 &
+VM_PID=$! # wait_for_log fails at once when QEMU ends
+wait_for_log "guest ready" 300
+booted=$((SECONDS - start))
+grep -q "guest: agent started" "$LOG" || fail "the guest did not start its agent"
+
+ga() { python3 "$HERE/guest_agent.py" "$agent" --timeout 60 "$@"; }
+out=$(ga sync '{"execute":"guest-ping"}' '{"execute":"guest-info"}' \
+        '{"execute":"guest-get-osinfo"}') || fail "the agent did not answer: $out"
+python3 - "$out" "$version" <<'PY' || fail "unexpected replies from the agent: $out"
+import json, sys
+synced, ping, info, osinfo = (json.loads(l) for l in sys.argv[1].splitlines())
+assert synced["synced"] > 0, synced
+assert ping == {"return": {}}, ping
+commands = {c["name"]: c["enabled"] for c in info["return"]["supported_commands"]}
+assert info["return"]["version"].split(".")[0].isdigit(), info["return"]["version"]
+assert commands.get("guest-shutdown") is True, "guest-shutdown is not enabled"
+assert osinfo["return"]["kernel-release"] == sys.argv[2], osinfo
+PY
+
+# Through QEMU's user network (hostfwd): the guest's httpd serves "vlguest".
+grep -q "guest: listening on tcp port 8080" "$LOG" || fail "the guest does not listen on 8080"
+page=$(python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=30).read().decode().strip())' \
+        "http://127.0.0.1:$port/" 2>&1) || fail "nothing answers behind 127.0.0.1:$port: $page"
+[ "$page" = vlguest ] || fail "the guest's listener answered: $page"
+
+stop=$SECONDS
+ga sync 'send:{"execute":"guest-shutdown"}' >/dev/null || fail "cannot send guest-shutdown"
+wait_vm_exit 120
+[ "$VM_STATUS" = 0 ] || fail "QEMU exited $VM_STATUS after guest-shutdown: $(cat "$TMP/qemu.out")"
+grep -q "guest: shutdown by the agent" "$LOG" || fail "the agent did not run the guest's shutdown"
+echo "ok: the guest's agent answered $booted s after QEMU started; powered off in $((SECONDS - stop)) s"
