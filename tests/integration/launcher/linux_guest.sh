@@ -154,5 +154,5 @@ done
         die "cannot pack the guest's initramfs"
 chmod 0644 "$dir/initramfs.cpio.gz.new" && mv -f "$dir/initramfs.cpio.gz.new" "$dir/initramfs.cpio.gz" ||
         die "cannot move the image into place"
-rm -rf "$initramfs"
+rm -rf "$initramfs" "$dir/debs"
 echo "$key" >"$dir/ready"

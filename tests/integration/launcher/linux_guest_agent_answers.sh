@@ -4,7 +4,8 @@
 # org.qemu.guest_agent.0 the agent answers guest-sync-delimited with our random id,
 # guest-ping and guest-info, reports the guest's own kernel (guest-get-osinfo: the
 # Debian kernel, not the build machine's), and guest-shutdown powers the guest off
-# (QEMU exits 0, the guest's /sbin/shutdown said so). With vlguest.listen the guest's
+# (QEMU exits 0, the guest's /sbin/shutdown said so). Without vlguest.acpi=on the guest
+# ignores the ACPI power button, like a locked Windows screen. With vlguest.listen its
 # TCP listener answers through QEMU's user network.
 . "$(dirname "$0")/lib.sh"
 : "${BUILD_ROOT:?set by meson}"
@@ -19,6 +20,7 @@ LOG=$TMP/console.log # what wait_for_log reads: the guest's serial console
 start=$SECONDS
 timeout -s KILL 600 "$QEMU_BIN" -accel tcg,thread=multi -machine q35 -cpu max -m 256 \
         -display none -monitor none -serial "file:$LOG" -no-reboot \
+        -qmp "unix:$TMP/qmp.sock,server=on,wait=off" \
         -kernel "$kernel" -initrd "$initrd" \
         -append "console=ttyS0 quiet panic=-1 vlguest.listen=8080" \
         -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:8080" \
@@ -32,7 +34,7 @@ grep -q "guest: agent started" "$LOG" || fail "the guest did not start its agent
 
 ga() { python3 "$HERE/guest_agent.py" "$agent" --timeout 60 "$@"; }
 out=$(ga sync '{"execute":"guest-ping"}' '{"execute":"guest-info"}' \
-        '{"execute":"guest-get-osinfo"}') || fail "the agent did not answer: $out"
+        '{"execute":"guest-get-osinfo"}' 2>&1) || fail "the agent did not answer: $out"
 python3 - "$out" "$version" <<'PY' || fail "unexpected replies from the agent: $out"
 import json, sys
 synced, ping, info, osinfo = (json.loads(l) for l in sys.argv[1].splitlines())
@@ -51,8 +53,24 @@ print(urllib.request.urlopen(sys.argv[1], timeout=30).read().decode().strip())' 
         "http://127.0.0.1:$port/" 2>&1) || fail "nothing answers behind 127.0.0.1:$port: $page"
 [ "$page" = vlguest ] || fail "the guest's listener answered: $page"
 
+# The ACPI power button (what `vmlaunch stop` presses first) is ignored...
+python3 - "$TMP/qmp.sock" <<'PY' || fail "system_powerdown over QMP failed"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(30)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+json.loads(f.readline())  # the greeting
+for command in ("qmp_capabilities", "system_powerdown"):
+    f.write(json.dumps({"execute": command}) + "\n")
+    f.flush()
+    while "return" not in (reply := json.loads(f.readline())):
+        assert "error" not in reply, reply
+PY
+wait_for_log "guest: power button pressed, ignored" 120
+# ...while the agent still answers and can power the guest off.
 stop=$SECONDS
-ga sync 'send:{"execute":"guest-shutdown"}' >/dev/null || fail "cannot send guest-shutdown"
+out=$(ga sync 'send:{"execute":"guest-shutdown"}' 2>&1) || fail "cannot send guest-shutdown: $out"
 wait_vm_exit 120
 [ "$VM_STATUS" = 0 ] || fail "QEMU exited $VM_STATUS after guest-shutdown: $(cat "$TMP/qemu.out")"
 grep -q "guest: shutdown by the agent" "$LOG" || fail "the agent did not run the guest's shutdown"
