@@ -100,6 +100,17 @@ install_linux_guest() {
                 "s|@KERNEL@|$kernel|; s|@INITRD@|$initrd|; s|@SWITCHES@|${2:-}|"
 }
 
+# guest_port_forward GUEST_PORT: sets host_port, a free port on 127.0.0.1, and
+# forward_args, QEMU arguments (for [qemu] args) of a user network, restricted (the
+# guest reaches nothing), on which 127.0.0.1:host_port is the guest's GUEST_PORT; the
+# Linux guest listens there with vlguest.listen=GUEST_PORT.
+guest_port_forward() {
+        host_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
+                fail "no free TCP port on 127.0.0.1"
+        forward_args="-netdev user,id=fwd,restrict=on,hostfwd=tcp:127.0.0.1:$host_port-:$1"
+        forward_args+=" -device virtio-net-pci,netdev=fwd"
+}
+
 RUN_DIR_OF() { echo "$VMLAUNCH_RUNTIME_DIR/$1"; }
 
 # state_get KEY [NAME]: a value from the state file of the (only) VM.

@@ -13,7 +13,7 @@
 linux_guest # sets kernel and initrd
 version=${kernel##*/vmlinuz-}
 agent=$TMP/agent.sock
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+guest_port_forward 8080 # sets host_port and forward_args
 
 # What wait_for_log reads and fail prints: the guest's serial console and QEMU's own
 # messages, both appended to one file.
@@ -26,8 +26,7 @@ start=$SECONDS
         -qmp "unix:$TMP/qmp.sock,server=on,wait=off" \
         -kernel "$kernel" -initrd "$initrd" \
         -append "console=ttyS0 quiet panic=-1 vlguest.listen=8080" \
-        -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:8080" \
-        -device virtio-net-pci,netdev=n0 \
+        $forward_args \
         -device virtio-serial -device "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0" \
         -chardev "socket,id=qga0,path=$agent,server=on,wait=off" >>"$LOG" 2>&1 &
 VM_PID=$! # QEMU itself: wait_for_log fails at once when it ends, cleanup kills it
@@ -53,7 +52,7 @@ PY
 grep -q "guest: listening on tcp port 8080" "$LOG" || fail "the guest does not listen on 8080"
 page=$(python3 -c 'import sys, urllib.request
 print(urllib.request.urlopen(sys.argv[1], timeout=30).read().decode().strip())' \
-        "http://127.0.0.1:$port/" 2>&1) || fail "nothing answers behind 127.0.0.1:$port: $page"
+        "http://127.0.0.1:$host_port/" 2>&1) || fail "nothing answers behind 127.0.0.1:$host_port: $page"
 [ "$page" = vlguest ] || fail "the guest's listener answered: $page"
 
 # The ACPI power button (what `vmlaunch stop` presses first) is ignored...
