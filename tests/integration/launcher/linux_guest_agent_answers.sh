@@ -16,7 +16,7 @@ agent=$TMP/agent.sock
 guest_port_forward 8080 # sets host_port and forward_args
 
 # What wait_for_log reads and fail prints: the guest's serial console and QEMU's own
-# messages, both appended to one file.
+# messages, both appended to one file. $forward_args is split into words on purpose.
 LOG=$TMP/console.log
 : >"$LOG"
 start=$SECONDS
