@@ -36,7 +36,8 @@ cleanup() {
         local qemu_pid
         qemu_pid=$(state_get qemu_pid 2>/dev/null)
         [ -n "$VM_PID" ] && kill -KILL "$VM_PID" 2>/dev/null
-        [ -n "$qemu_pid" ] && kill -KILL "$qemu_pid" 2>/dev/null
+        # qemu_pid=0 before QEMU starts: `kill 0` would kill this whole process group.
+        [ "${qemu_pid:-0}" -gt 0 ] 2>/dev/null && kill -KILL "$qemu_pid" 2>/dev/null
         rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -174,6 +175,38 @@ wait_swtpm_gone() {
         local deadline=$((SECONDS + ${1:-10}))
         while [ -n "$(swtpm_pids)" ]; do
                 [ $SECONDS -lt $deadline ] || fail "swtpm still runs ${1:-10} s after the VM ended: $(swtpm_pids)"
+                sleep 0.05
+        done
+}
+
+# wait_for_state STATE [SECONDS [STEP]]: until the (only) run's state file says STATE
+# (and, when given, STEP: preparing and restoring name the host step at work).
+wait_for_state() {
+        local deadline=$((SECONDS + ${2:-20}))
+        until [ "$(state_get state)" = "$1" ] && [ -z "${3:-}" -o "$(state_get step)" = "${3:-}" ]; do
+                kill -0 "$VM_PID" 2>/dev/null || fail "vmlaunch ended before state $1 ${3:-}"
+                [ $SECONDS -lt $deadline ] ||
+                        fail "no state $1 ${3:-} after ${2:-20} s (state: $(state_get state) $(state_get step))"
+                sleep 0.05
+        done
+}
+
+# wait_for_lines FILE N [SECONDS]: until FILE has N lines.
+wait_for_lines() {
+        local deadline=$((SECONDS + ${3:-20}))
+        until [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ]; do
+                [ $SECONDS -lt $deadline ] || fail "$1 has fewer than $2 lines after ${3:-20} s: $(cat "$1")"
+                sleep 0.05
+        done
+}
+
+# wait_for_socket_of PID [SECONDS]: until the vmlaunch started as `timeout ... vmlaunch`
+# (PID) holds a socket: a client of events.sock is connected.
+wait_for_socket_of() {
+        local deadline=$((SECONDS + ${2:-20})) child
+        until child=$(pgrep -P "$1") && find "/proc/$child/fd" -lname 'socket:*' 2>/dev/null | grep -q .; do
+                kill -0 "$1" 2>/dev/null || fail "pid $1 ended before it connected"
+                [ $SECONDS -lt $deadline ] || fail "pid $1 did not connect in ${2:-20} s"
                 sleep 0.05
         done
 }
