@@ -63,6 +63,23 @@ run_bg() {
         CLIENT=$!
 }
 
+# --- a VM that never ran, and one whose journal waits for restore: 15, saying so
+"$VMLAUNCH" events vm >"$TMP/out" 2>"$TMP/err"
+status=$?
+[ "$status" = 15 ] || fail "events for a VM that is not running exited $status, expected 15"
+[ "$(cat "$TMP/err")" = "vmlaunch events: vm is not running (state: stopped)" ] ||
+        fail "not running: stderr $(cat "$TMP/err")"
+[ ! -s "$TMP/out" ] || fail "not running: stdout $(cat "$TMP/out")"
+mkdir -p "$RUN" && echo "vmlaunch-journal 1 vm=vm" >"$RUN/journal"
+"$VMLAUNCH" events --json vm >"$TMP/out" 2>"$TMP/err"
+status=$?
+[ "$status" = 15 ] || fail "events for a VM that needs restore exited $status, expected 15"
+[ "$(cat "$TMP/err")" = "vmlaunch events: vm is not running (state: needs-restore)" ] ||
+        fail "needs-restore: stderr $(cat "$TMP/err")"
+"$VMLAUNCH" wait vm --for stopped >"$TMP/out" 2>"$TMP/err" || fail "wait --for stopped with a journal exited $?"
+grep -q "run \`vmlaunch restore vm\`" "$TMP/out" || fail "wait --for stopped does not name restore: $(cat "$TMP/out")"
+rm -rf "$RUN"
+
 # --- events --json: the socket appears only after the client came
 fake --delay-socket "$TMP/go" --pid $$ preparing:preparing step-done running:running exited:stopped || fail "the fake run did not start"
 run_bg "$TMP/out" "$TMP/err" events --json vm
