@@ -33,7 +33,7 @@
 static void usage(FILE *out)
 {
         fprintf(out,
-                "Usage: vmlaunch wait [--timeout SECONDS] [--json] NAME --for COND\n\n"
+                "Usage: vmlaunch wait NAME --for COND [--timeout SECONDS] [--json]\n\n"
                 "Wait until COND holds for the VM NAME:\n"
                 "  running        the guest runs (state running)\n"
                 "  stopped        no vmlaunch runs it (stopped, or needs-restore: the host is\n"
