@@ -69,6 +69,7 @@ def main():
         srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         srv.bind(sock_path)
         srv.listen(4)
+        srv.settimeout(60)  # a client that never comes: fail, do not hang the test
         conn, _ = srv.accept()
         request = b""
         while not request.endswith(b"\n"):

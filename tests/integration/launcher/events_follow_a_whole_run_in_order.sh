@@ -27,6 +27,9 @@ wait_for_socket_of "$json_pid" 30
 wait_for_socket_of "$text_pid" 30
 touch "$TMP/go"
 wait_for_log "is running" 60
+# Each line is written out as it comes (a script reads it through a pipe or a file).
+wait_for_text "$TMP/json" '"event":"ready"' 60
+wait_for_text "$TMP/text" ' ready$' 60
 timeout 60 "$VMLAUNCH" stop vltest >/dev/null 2>&1 || fail "stop failed"
 wait_vm_exit 60
 [ "$VM_STATUS" = 8 ] || fail "vmlaunch exited $VM_STATUS, expected 8"

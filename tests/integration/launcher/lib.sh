@@ -210,3 +210,12 @@ wait_for_socket_of() {
                 sleep 0.05
         done
 }
+
+# wait_for_text FILE REGEX [SECONDS]: until a line of FILE matches REGEX (grep -E).
+wait_for_text() {
+        local deadline=$((SECONDS + ${3:-20}))
+        until grep -qE -- "$2" "$1" 2>/dev/null; do
+                [ $SECONDS -lt $deadline ] || fail "no '$2' in $1 after ${3:-20} s: $(cat "$1")"
+                sleep 0.05
+        done
+}
