@@ -29,6 +29,9 @@
 #define TCP_PROBE_FIRST_BACKOFF_MS 100
 #define TCP_PROBE_MAX_BACKOFF_MS   5000
 #define TCP_PROBE_ATTEMPT_MS       3000
+/* The first line (the state now) is awaited this long even past --timeout, so that
+ * --timeout 0 answers whether the condition holds now. */
+#define HELLO_GRACE_MS 2000
 
 static void usage(FILE *out)
 {
@@ -67,6 +70,8 @@ struct waiter {
         int64_t start_ms;
         int64_t deadline_ms; /* < 0: none */
         struct events_stream stream;
+        int64_t connected_ms;
+        bool hello_seen;
         char state[32];
         bool exited; /* the "exited" event came: exit_code and reason hold */
         int exit_code;
@@ -171,6 +176,7 @@ static int take_line(struct waiter *w, const char *line)
         if (state)
                 snprintf(w->state, sizeof(w->state), "%s", state);
         struct json_object *v;
+        w->hello_seen = true;
         if (streq(name, "hello") && w->vmlaunch_pidfd < 0 &&
             json_object_object_get_ex(event, "pid", &v) && json_object_get_int(v) > 0)
                 w->vmlaunch_pidfd = vl_pidfd_open((pid_t)json_object_get_int(v));
@@ -187,9 +193,18 @@ static int take_line(struct waiter *w, const char *line)
         return r;
 }
 
+/* When to give up: --timeout, but never before the first line had its chance. */
+static int64_t deadline_of(const struct waiter *w)
+{
+        if (w->deadline_ms < 0 || w->hello_seen ||
+            w->connected_ms + HELLO_GRACE_MS < w->deadline_ms)
+                return w->deadline_ms;
+        return w->connected_ms + HELLO_GRACE_MS;
+}
+
 static int poll_timeout(const struct waiter *w, int64_t now)
 {
-        int64_t until = w->deadline_ms;
+        int64_t until = deadline_of(w);
         if (w->cond.kind == WAIT_TCP && wait_cond_probe_in_state(w->state)) {
                 int64_t probe = w->probe_fd >= 0 ? w->probe_deadline_ms : w->probe_at_ms;
                 if (until < 0 || probe < until)
@@ -249,7 +264,7 @@ static int follow(struct waiter *w)
                         else if (w->probe_fd < 0 && now >= w->probe_at_ms && probe_start(w, now))
                                 return WAITED_HELD;
                 }
-                if (w->deadline_ms >= 0 && now >= w->deadline_ms)
+                if (deadline_of(w) >= 0 && now >= deadline_of(w))
                         return WAITED_TIMEOUT;
                 struct pollfd fds[2] = {{.fd = w->stream.fd, .events = POLLIN},
                                         {.fd = w->probe_fd, .events = POLLOUT}};
@@ -286,6 +301,8 @@ static int wait_for(struct waiter *w)
                         fprintf(stderr, "vmlaunch wait: %s\n", err.msg);
                         return -1;
                 }
+                w->connected_ms = vl_monotonic_ms();
+                w->hello_seen = false;
                 int res = follow(w);
                 events_stream_close(&w->stream);
                 if (res != FOLLOW_AGAIN)
@@ -307,7 +324,9 @@ static void report(const struct waiter *w, enum wait_result res, bool json)
                                        w->exited ? json_object_new_int(w->exit_code) : NULL);
                 json_object_object_add(o, "reason",
                                        w->exited ? json_object_new_string(w->reason) : NULL);
-                json_object_object_add(o, "waited_s", json_object_new_double(waited_s));
+                char waited[32];
+                snprintf(waited, sizeof(waited), "%.3f", waited_s);
+                json_object_object_add(o, "waited_s", json_object_new_double_s(waited_s, waited));
                 printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
                                                                          JSON_C_TO_STRING_SPACED));
                 json_object_put(o);

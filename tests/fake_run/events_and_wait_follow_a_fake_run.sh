@@ -180,6 +180,21 @@ fake_done
 [ "$status" = 14 ] || fail "wait --for ready --timeout 1 exited $status, expected 14"
 grep -q '"result": "timeout", "state": "running"' "$TMP/out" || fail "timeout: printed $(cat "$TMP/out")"
 
+# --- --timeout 0: whether it holds now, from the first line
+fake --pid $$ --state running --hold "$TMP/hold" || fail "the fake run did not start"
+"$VMLAUNCH" wait vm --for running --timeout 0 >"$TMP/out" 2>"$TMP/err"
+status=$?
+touch "$TMP/hold"
+fake_done
+fake --pid $$ --state running --hold "$TMP/hold" || fail "the fake run did not start"
+"$VMLAUNCH" wait vm --for ready --timeout 0 --json >"$TMP/out.ready" 2>&1
+status_ready=$?
+touch "$TMP/hold"
+fake_done
+grep -q '"result": "timeout", "state": "running"' "$TMP/out.ready" || fail "--timeout 0 did not read the state: $(cat "$TMP/out.ready")"
+[ "$status" = 0 ] || fail "wait --for running --timeout 0 on a running VM exited $status, expected 0: $(cat "$TMP/err")"
+[ "$status_ready" = 14 ] || fail "wait --for ready --timeout 0 (not ready) exited $status_ready, expected 14"
+
 # --- wait --for agent, and the run ends first: 15 with its exit code
 fake --pid $$ running:running \
         '{"event":"exited","state":"stopped","exit_code":7,"reason":"QEMU crashed or was killed"}'
