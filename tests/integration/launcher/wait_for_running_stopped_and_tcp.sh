@@ -32,6 +32,9 @@ grep -q "agent did not hold within 1 s (state running)" "$TMP/err" || fail "time
 
 # tcp: nothing listens yet; a listener opens once the wait is under way.
 port=$(free_port)
+timeout 60 "$VMLAUNCH" wait vltest --for "tcp:127.0.0.1:$port" --timeout 1 >/dev/null 2>&1
+status=$?
+[ "$status" = 14 ] || fail "wait --for tcp with nothing listening exited $status, expected 14"
 timeout -s KILL 120 "$VMLAUNCH" wait vltest --for "tcp:127.0.0.1:$port" --json >"$TMP/tcp" 2>&1 &
 waiter=$!
 python3 - "$port" "$TMP/tcp-done" <<'PY' &
