@@ -427,6 +427,12 @@ int cmd_wait(int argc, char **argv)
                 close(w.vmlaunch_pidfd);
         if (res < 0)
                 return VL_EXIT_FAILURE;
+        if (!*w.state) { /* no line came (a run busy in a long host step): the state file */
+                struct runstate st;
+                bool running = false;
+                if (ctl_vm_state(w.name, &st, &running, NULL) == 0)
+                        snprintf(w.state, sizeof(w.state), "%s", st.state);
+        }
         report(&w, res, json);
         switch (res) {
         case WAITED_HELD:

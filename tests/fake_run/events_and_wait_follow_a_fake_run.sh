@@ -195,6 +195,15 @@ grep -q '"result": "timeout", "state": "running"' "$TMP/out.ready" || fail "--ti
 [ "$status" = 0 ] || fail "wait --for running --timeout 0 on a running VM exited $status, expected 0: $(cat "$TMP/err")"
 [ "$status_ready" = 14 ] || fail "wait --for ready --timeout 0 (not ready) exited $status_ready, expected 14"
 
+# --- a run that does not answer (busy in a long host step): 14, the state from its file
+fake --pid $$ --silent --hold "$TMP/hold" || fail "the fake run did not start"
+"$VMLAUNCH" wait vm --for running --timeout 1 --json >"$TMP/out" 2>"$TMP/err"
+status=$?
+touch "$TMP/hold"
+fake_done
+[ "$status" = 14 ] || fail "wait on a silent run exited $status, expected 14: $(cat "$TMP/err")"
+grep -q '"result": "timeout", "state": "preparing"' "$TMP/out" || fail "silent run: printed $(cat "$TMP/out")"
+
 # --- wait --for agent, and the run ends first: 15 with its exit code
 fake --pid $$ running:running \
         '{"event":"exited","state":"stopped","exit_code":7,"reason":"QEMU crashed or was killed"}'

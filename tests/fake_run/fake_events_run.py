@@ -10,7 +10,8 @@ event lines, then the stream ends (EOF); the lock goes with it, as a run's does.
 
 --delay-socket FILE: create the socket only once FILE exists (the test creates it
 after the client started). --hold FILE: after the lines, keep the stream open until
-FILE exists. --no-socket: never create the socket; release the lock once FILE
+FILE exists. --silent: send nothing at all (a run busy in a long host step).
+--no-socket: never create the socket; release the lock once FILE
 (--delay-socket) exists. LINE is an event name or EVENT:STATE or a JSON object.
 """
 import argparse
@@ -53,6 +54,8 @@ def main():
     ap.add_argument("--delay-socket")
     ap.add_argument("--hold")
     ap.add_argument("--no-socket", action="store_true")
+    ap.add_argument("--silent", action="store_true",
+                    help="send nothing until --hold: a run busy in a long host step")
     ap.add_argument("lines", nargs="*")
     a = ap.parse_intermixed_args()
 
@@ -88,7 +91,8 @@ def main():
         for spec in a.lines:
             out.append(line_of(spec, a.name, state))
             state = json.loads(out[-1]).get("state", state)
-        conn.sendall(("\n".join(out) + "\n").encode())
+        if not a.silent:
+            conn.sendall(("\n".join(out) + "\n").encode())
         if a.hold:
             wait_for(a.hold)
         conn.close()
