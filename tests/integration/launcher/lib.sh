@@ -219,3 +219,13 @@ wait_for_text() {
                 sleep 0.05
         done
 }
+
+# wait_for_run [SECONDS]: until the run publishes its state (it holds its lock), in any state.
+wait_for_run() {
+        local deadline=$((SECONDS + ${1:-20}))
+        until [ -n "$(state_get pid)" ]; do
+                kill -0 "$VM_PID" 2>/dev/null || fail "vmlaunch ended before it published its state"
+                [ $SECONDS -lt $deadline ] || fail "no state file after ${1:-20} s"
+                sleep 0.05
+        done
+}

@@ -20,7 +20,7 @@ status=$?
 timeout 60 "$VMLAUNCH" wait vltest --for stopped >/dev/null || fail "wait --for stopped on a stopped VM exited $?"
 
 start_vm vltest
-wait_for_state preparing 60
+wait_for_run 60
 out=$(timeout 120 "$VMLAUNCH" wait vltest --for running --json) || fail "wait --for running exited $?: $out"
 [ "$(state_get state)" = running ] || fail "wait --for running returned in state $(state_get state)"
 grep -q '"result": "held", "state": "running"' <<<"$out" || fail "wait --for running printed $out"
