@@ -43,8 +43,9 @@ until [ -e "$TMP/asked" ]; do
 done
 
 # The flood, pipelined in batches through ctl.qmp; every command must be answered.
-python3 - "$(RUN_DIR_OF vltest)/ctl.qmp" "$POWERDOWNS" <<'PY' || fail "the control socket stopped answering during the flood"
-import json, socket, sys
+# The two readers are let keep up (at most 1000 events behind) however busy the machine.
+python3 - "$(RUN_DIR_OF vltest)/ctl.qmp" "$POWERDOWNS" "$TMP/l1" "$TMP/l2" <<'PY' || fail "the control socket stopped answering during the flood"
+import json, socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.settimeout(120)
 s.connect(sys.argv[1])
@@ -60,11 +61,20 @@ def command(n, name):
             sys.exit(f"{name}: {reply}")
         answered += "return" in reply
 command(1, "qmp_capabilities")
-left = int(sys.argv[2])
+def lines(path):
+    with open(path, "rb") as f:
+        return f.read().count(b"\n")
+left, sent = int(sys.argv[2]), 0
 while left:
     n = min(left, 200)
     command(n, "system_powerdown")
     left -= n
+    sent += n
+    deadline = time.monotonic() + 120
+    while min(lines(sys.argv[3]), lines(sys.argv[4])) < sent - 1000:
+        if time.monotonic() > deadline:
+            sys.exit(f"the readers are more than 1000 events behind after {sent}")
+        time.sleep(0.05)
 PY
 touch "$TMP/read"
 wait "$stuck" || fail "the stuck client failed"
