@@ -105,7 +105,7 @@ static bool shown_already(const char *key)
 {
         static const char *const keys[] = {"time", "vm",       "event",  "state",
                                            "step", "change",   "reason", "exit_code",
-                                           "ok",   "qemu_pid", "guest"};
+                                           "ok",   "qemu_pid", "guest",  "detail"};
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (streq(key, keys[i]))
                         return true;
@@ -134,7 +134,10 @@ void event_text(struct json_object *event, char *buf, size_t len)
         const char *state = event_field(event, "state");
         const char *step = event_field(event, "step");
         const char *change = event_field(event, "change");
-        const char *reason = event_field(event, "reason");
+        /* exited: its detail says the reason and more ("stopped on request: QEMU
+         * exited with status 0") */
+        const char *reason = event_field(event, "detail") ? event_field(event, "detail")
+                                                          : event_field(event, "reason");
         struct json_object *v;
 
         if (!len)

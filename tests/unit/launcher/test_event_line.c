@@ -113,6 +113,14 @@ static void test_each_event_reads_as_one_line_of_words(void **state)
                 text_of("{" T
                         "\"event\":\"exited\",\"state\":\"stopped\",\"exit_code\":0,\"reason\":\"the guest powered off\"}"),
                 "15:04:05 exited 0 (the guest powered off)");
+        assert_string_equal(
+                text_of("{" T
+                        "\"event\":\"exited\",\"state\":\"stopped\",\"exit_code\":8,\"reason\":\"stopped on request\",\"detail\":\"stopped on request: QEMU exited with status 0\"}"),
+                "15:04:05 exited 8 (stopped on request: QEMU exited with status 0)");
+        assert_string_equal(
+                text_of("{" T
+                        "\"event\":\"exited\",\"state\":\"stopped\",\"exit_code\":8,\"reason\":\"stopped on request\",\"detail\":null}"),
+                "15:04:05 exited 8 (stopped on request)");
 }
 
 static void test_the_hello_reads_as_the_state_now(void **state)
