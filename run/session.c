@@ -152,6 +152,9 @@ void session_enter(struct session *s, enum session_state state, const char *step
 {
         if (!s)
                 return;
+        /* Who connected meanwhile gets the state before this change as its hello,
+         * then this event: never a hello that is ahead of the events after it. */
+        event_hub_serve(s->hub);
         s->state = state;
         snprintf(s->st.state, sizeof(s->st.state), "%s", session_state_name(state));
         snprintf(s->st.step, sizeof(s->st.step), "%s", step ? step : "");
