@@ -195,6 +195,7 @@ void session_set_agent(struct session *s, bool up)
         const char *now = up ? "up" : "down";
         if (!s || streq(s->st.agent, now))
                 return;
+        event_hub_serve(s->hub); /* as in session_enter */
         snprintf(s->st.agent, sizeof(s->st.agent), "%s", now);
         write_state(s);
         publish(s, up ? "agent-up" : "agent-down", NULL);
@@ -204,6 +205,7 @@ void session_set_ready(struct session *s)
 {
         if (!s || s->st.ready)
                 return;
+        event_hub_serve(s->hub); /* as in session_enter */
         s->st.ready = true;
         write_state(s);
         publish(s, "ready", NULL);
