@@ -18,17 +18,13 @@
 #include "launcher/event_line.h"
 #include "launcher/events_client.h"
 #include "launcher/wait_cond.h"
+#include "run/tcp_probe.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/exit_codes.h"
 #include "util/macro.h"
 #include "util/pidfd.h"
 
-/* tcp: the first probe at once, then 100 ms, 200 ms, ... at most 5 s apart; one
- * connect that gets no answer (a host that drops SYNs) is given up after 3 s. */
-#define TCP_PROBE_FIRST_BACKOFF_MS 100
-#define TCP_PROBE_MAX_BACKOFF_MS   5000
-#define TCP_PROBE_ATTEMPT_MS       3000
 /* The first line (the state now) is awaited this long even past --timeout, so that
  * --timeout 0 answers whether the condition holds now. */
 #define HELLO_GRACE_MS 2000
@@ -76,13 +72,8 @@ struct waiter {
         bool exited; /* the "exited" event came: exit_code and reason hold */
         int exit_code;
         char reason[256];
-        int vmlaunch_pidfd; /* from the hello's pid: stopped waits until it is gone */
-        /* tcp */
-        struct addrinfo *addrs, *next_addr;
-        int probe_fd;
-        int64_t probe_at_ms;       /* when to start the next connect */
-        int64_t probe_deadline_ms; /* when the connect in flight is given up */
-        int backoff_ms;
+        int vmlaunch_pidfd;     /* from the hello's pid: stopped waits until it is gone */
+        struct tcp_probe probe; /* tcp: run/tcp_probe.h says how it tries */
 };
 
 /* SECONDS from 0 to 86400; -1 after printing why not. */
@@ -102,62 +93,12 @@ static long parse_timeout_s(const char *v)
 /* tcp: HOST as a numeric address first, else through the resolver. */
 static int resolve(struct waiter *w)
 {
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-                                 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
-        int r = getaddrinfo(w->cond.host, w->cond.port, &hints, &w->addrs);
-        if (r == EAI_NONAME) {
-                hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-                r = getaddrinfo(w->cond.host, w->cond.port, &hints, &w->addrs);
-        }
-        if (r != 0) {
-                fprintf(stderr, "vmlaunch wait: --for '%s': cannot resolve '%s': %s\n",
-                        w->cond_text, w->cond.host,
-                        r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+        struct vl_error err = {0};
+        if (tcp_probe_init(&w->probe, w->cond.host, w->cond.port, &err) < 0) {
+                fprintf(stderr, "vmlaunch wait: --for '%s': %s\n", w->cond_text, err.msg);
                 return -1;
         }
         return 0;
-}
-
-static void probe_close(struct waiter *w)
-{
-        if (w->probe_fd >= 0)
-                close(w->probe_fd);
-        w->probe_fd = -1;
-}
-
-static void probe_again_later(struct waiter *w, int64_t now)
-{
-        probe_close(w);
-        w->probe_at_ms = now + w->backoff_ms;
-        w->backoff_ms = w->backoff_ms * 2 > TCP_PROBE_MAX_BACKOFF_MS ? TCP_PROBE_MAX_BACKOFF_MS
-                                                                     : w->backoff_ms * 2;
-}
-
-/* Starts a connect to the next address; true when it connected at once. */
-static bool probe_start(struct waiter *w, int64_t now)
-{
-        const struct addrinfo *ai = w->next_addr ? w->next_addr : w->addrs;
-        w->next_addr = ai->ai_next;
-        w->probe_fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (w->probe_fd >= 0 && connect(w->probe_fd, ai->ai_addr, ai->ai_addrlen) == 0)
-                return true;
-        if (w->probe_fd >= 0 && errno == EINPROGRESS) {
-                w->probe_deadline_ms = now + TCP_PROBE_ATTEMPT_MS;
-                return false;
-        }
-        probe_again_later(w, now);
-        return false;
-}
-
-/* The connect in flight finished: true when it connected. */
-static bool probe_finished(struct waiter *w, int64_t now)
-{
-        int error = 0;
-        socklen_t len = sizeof(error);
-        if (getsockopt(w->probe_fd, SOL_SOCKET, SO_ERROR, &error, &len) == 0 && error == 0)
-                return true;
-        probe_again_later(w, now);
-        return false;
 }
 
 /* One line of the stream: 1 when the condition holds, -1 for a refusal,
@@ -206,8 +147,8 @@ static int poll_timeout(const struct waiter *w, int64_t now)
 {
         int64_t until = deadline_of(w);
         if (w->cond.kind == WAIT_TCP && wait_cond_probe_in_state(w->state)) {
-                int64_t probe = w->probe_fd >= 0 ? w->probe_deadline_ms : w->probe_at_ms;
-                if (until < 0 || probe < until)
+                int64_t probe = tcp_probe_deadline_ms(&w->probe);
+                if (probe >= 0 && (until < 0 || probe < until))
                         until = probe;
         }
         if (until < 0)
@@ -258,23 +199,21 @@ static int follow(struct waiter *w)
                 int64_t now = vl_monotonic_ms();
                 if (w->cond.kind == WAIT_TCP) {
                         if (!wait_cond_probe_in_state(w->state))
-                                probe_close(w);
-                        else if (w->probe_fd >= 0 && now >= w->probe_deadline_ms)
-                                probe_again_later(w, now);
-                        else if (w->probe_fd < 0 && now >= w->probe_at_ms && probe_start(w, now))
+                                tcp_probe_pause(&w->probe);
+                        else if (tcp_probe_step(&w->probe, NULL, 0, now))
                                 return WAITED_HELD;
                 }
                 if (deadline_of(w) >= 0 && now >= deadline_of(w))
                         return WAITED_TIMEOUT;
-                struct pollfd fds[2] = {{.fd = w->stream.fd, .events = POLLIN},
-                                        {.fd = w->probe_fd, .events = POLLOUT}};
-                int n = poll(fds, w->probe_fd >= 0 ? 2 : 1, poll_timeout(w, now));
+                struct pollfd fds[2] = {{.fd = w->stream.fd, .events = POLLIN}};
+                size_t n_fds = 1 + tcp_probe_pollfds(&w->probe, fds + 1, 1);
+                int n = poll(fds, n_fds, poll_timeout(w, now));
                 if (n < 0 && errno != EINTR) {
                         fprintf(stderr, "vmlaunch wait: poll: %s\n", strerror(errno));
                         return -1;
                 }
-                if (n > 0 && w->probe_fd >= 0 && fds[1].revents &&
-                    probe_finished(w, vl_monotonic_ms()))
+                if (n > 0 && n_fds == 2 && fds[1].revents &&
+                    tcp_probe_step(&w->probe, fds + 1, 1, vl_monotonic_ms()))
                         return WAITED_HELD;
                 struct vl_error err = {0};
                 if (n > 0 && fds[0].revents && events_stream_read(&w->stream, &err) < 0) {
@@ -372,8 +311,7 @@ int cmd_wait(int argc, char **argv)
 {
         bool json = false;
         long timeout_s = -1;
-        struct waiter w = {
-                .vmlaunch_pidfd = -1, .probe_fd = -1, .backoff_ms = TCP_PROBE_FIRST_BACKOFF_MS};
+        struct waiter w = {.vmlaunch_pidfd = -1, .probe = {.fd = -1}};
         struct vl_cli_parser p = vl_cli_parser("wait", argc, argv, "-:h", wait_options);
         const char *arg;
         char why[512];
@@ -420,9 +358,7 @@ int cmd_wait(int argc, char **argv)
         w.start_ms = vl_monotonic_ms();
         w.deadline_ms = timeout_s >= 0 ? w.start_ms + (int64_t)timeout_s * 1000 : -1;
         int res = wait_for(&w);
-        probe_close(&w);
-        if (w.addrs)
-                freeaddrinfo(w.addrs);
+        tcp_probe_free(&w.probe);
         if (w.vmlaunch_pidfd >= 0)
                 close(w.vmlaunch_pidfd);
         if (res < 0)
