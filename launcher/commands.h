@@ -13,6 +13,8 @@ int cmd_run(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_wake(int argc, char **argv);
 int cmd_qmp(int argc, char **argv);
 int cmd_guest(int argc, char **argv);
 int cmd_topology(int argc, char **argv);

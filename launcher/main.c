@@ -15,6 +15,8 @@ static const struct vl_verb verbs[] = {
         {"restore", "put the host back after a vmlaunch that was killed", cmd_restore},
         {"status", "show a running VM's state, pid, uptime and pins", cmd_status},
         {"stop", "shut a running VM down (ACPI, then quit, then kill)", cmd_stop},
+        {"start", "start vmlaunch@NAME.service and wait until the VM is ready", cmd_start},
+        {"wake", "start the VM a Wake-on-LAN magic packet names (vmlaunch-wake.socket)", cmd_wake},
         {"qmp", "send one QMP command to a running VM", cmd_qmp},
         {"guest", "send one command to a running VM's guest agent", cmd_guest},
         {"topology", "show the host's CPU layout and suggest vCPU pinning", cmd_topology},
