@@ -16,6 +16,8 @@ int cmd_list(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_wake(int argc, char **argv);
 int cmd_qmp(int argc, char **argv);
 int cmd_guest(int argc, char **argv);
 int cmd_topology(int argc, char **argv);

@@ -18,6 +18,8 @@ static const struct vl_verb verbs[] = {
         {"events", "follow a running VM's events until its run ends", cmd_events},
         {"wait", "wait until a VM is running, stopped, ready, ... or a port answers", cmd_wait},
         {"stop", "shut a running VM down (ACPI, then quit, then kill)", cmd_stop},
+        {"start", "start vmlaunch@NAME.service and wait until the VM is ready", cmd_start},
+        {"wake", "start the VM a Wake-on-LAN magic packet names (vmlaunch-wake.socket)", cmd_wake},
         {"qmp", "send one QMP command to a running VM", cmd_qmp},
         {"guest", "send one command to a running VM's guest agent", cmd_guest},
         {"topology", "show the host's CPU layout and suggest vCPU pinning", cmd_topology},

@@ -48,6 +48,15 @@ expect "qmp vm" "Usage: vmlaunch qmp NAME JSON"
 expect "topology --suggest 0" "vmlaunch topology: --suggest '0': expected a number from 1 to 4096"
 expect "topology --json" "vmlaunch topology: --json goes with --suggest N or --check"
 expect "topology --suggest 4 --check vm" "vmlaunch topology: use either --suggest or --check"
+expect "start" "Usage: vmlaunch start [--no-block] [--json] [--timeout SECONDS] NAME"
+expect "start a b" "vmlaunch start: one NAME expected, got 'a' and 'b'"
+expect "start --timeout x vm" "vmlaunch start: --timeout 'x': expected seconds from 0 to 86400"
+expect "start --bogus vm" "vmlaunch start: unknown option '--bogus'; see \`vmlaunch start --help\`"
+expect "start /etc/vmlaunch/vm.ini" "vmlaunch start: '/etc/vmlaunch/vm.ini': expected a NAME (the unit vmlaunch@NAME.service runs CONFIG_DIR/NAME.ini), not a file"
+expect "wake vm" "vmlaunch wake: unexpected 'vm'; the packet names the VM (or --mac MAC)"
+expect "wake --mac 52:54:00:12:34" "vmlaunch wake: --mac '52:54:00:12:34': expected a MAC like 52:54:00:12:34:56"
+expect "wake --exit-idle-time -1" "vmlaunch wake: --exit-idle-time '-1': expected seconds from 0 to 3600"
+expect "wake" "vmlaunch wake: no socket was passed (LISTEN_FDS); it is started by vmlaunch-wake.socket (\`systemctl enable --now vmlaunch-wake.socket\`), or give --mac MAC"
 
 # getopt_long: --opt=VALUE, unambiguous abbreviations, `--`, short clusters, and the
 # order options and words come in, whatever POSIXLY_CORRECT says.
