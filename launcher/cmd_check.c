@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hostprep/drm.h"
 #include "hostprep/hostprep.h"
 #include "launcher/cli_common.h"
 #include "run/confinement.h"
@@ -80,10 +81,18 @@ static int check_confinement(struct vm_def *def, struct host_facts *facts,
         return r;
 }
 
+/* A warning only: a GPU whose outputs all say "disconnected" renders to nothing a
+ * stream can capture unless the guest has a dummy plug or a virtual display. */
+static int check_monitor(struct vm_def *def, struct host_facts *facts, struct vmdef_diags *diags)
+{
+        (void)facts;
+        return drm_check_monitor(def, diags);
+}
+
 static const struct check_stage check_stages[] = {
         {"files", check_files},           {"QEMU and its confinement", check_confinement},
         {"host facts", check_facts},      {"hyperv", check_hyperv},
-        {"host steps", check_host_steps},
+        {"host steps", check_host_steps}, {"GPU monitor", check_monitor},
 };
 
 static const struct option check_options[] = {
