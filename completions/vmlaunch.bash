@@ -22,7 +22,7 @@ declare -gA _vmlaunch_opts=(
         [events]="--help --json"
         [wait]="--help --for= --timeout= --json"
         [list]="--help --json --config-dir="
-        [wake]="--help --mac= --exit-idle-time="
+        [wake]="--help --mac= --exit-idle-time= --config-dir= --allow-unsafe-owner"
         [import-libvirt]="--help --name= --hooks="
 )
 declare -gA _vmlaunch_word=(
