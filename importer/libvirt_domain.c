@@ -1202,11 +1202,12 @@ static void map_disk(struct import *im, const xmlNode *d)
                         disk->id[o++] = *p;
         if (!o || !((disk->id[0] >= 'a' && disk->id[0] <= 'z') ||
                     (disk->id[0] >= 'A' && disk->id[0] <= 'Z')))
-                o = (size_t)snprintf(disk->id, sizeof(disk->id), "disk%zu", im->ndisks);
+                o = (size_t)snprintf(disk->id, sizeof(disk->id), "disk%u",
+                                     (unsigned char)im->ndisks);
         disk->id[o] = '\0';
         for (size_t i = 0; i < im->ndisks; i++)
                 if (streq(im->disks[i].id, disk->id))
-                        snprintf(disk->id, sizeof(disk->id), "disk%zu", im->ndisks);
+                        snprintf(disk->id, sizeof(disk->id), "disk%u", (unsigned char)im->ndisks);
         disk->cdrom = streq(device, "cdrom");
         im->ndisks++;
         im->cur_disk = disk;

@@ -111,7 +111,7 @@ int ovmf_vars_ensure(const struct vm_def *def, bool *created, struct vl_error *e
         *created = false;
         if (def->firmware != VMDEF_FIRMWARE_UEFI || !def->ovmf_vars || !def->ovmf_vars_template)
                 return 0;
-        const char *base;
+        const char *base = NULL; /* set when open_vars_dir succeeds (gcc -O2 cannot tell) */
         struct vl_trusted dir;
         int r = open_vars_dir(def->ovmf_vars, &base, &dir, err);
         if (r < 0)
