@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hostprep/gpu_lost.h"
 #include "hostprep/hostprep.h"
 #include "qemu/kvm_probe.h"
 #include "qemu/qemu_argv.h"
@@ -779,6 +780,10 @@ static int check_before_changes(struct run *run)
                        run->def->name, run->run_dir, run->def->name);
                 return VL_EXIT_BUSY;
         }
+        if (hostprep_gpu_lost_blocks(run->run_dir, run->def, true, &err) > 0) {
+                runlog(LOG_ERR, "%s", err.msg);
+                return VL_EXIT_GPU_LOST;
+        }
         int ex = check_trust(run);
         if (ex != VL_EXIT_OK)
                 return ex;
@@ -850,6 +855,10 @@ static int restore_host(struct run *run)
         if (r < 0) {
                 runlog(LOG_ERR, "restore the host: %s", err.msg);
                 return VL_EXIT_RESTORE;
+        }
+        if (hostprep_gpu_lost_blocks(run->run_dir, run->def, false, &err) > 0) {
+                runlog(LOG_ERR, "%s", err.msg);
+                return VL_EXIT_GPU_LOST;
         }
         return VL_EXIT_OK;
 }
