@@ -3,9 +3,11 @@
 # after QEMU is gone and before vfio-pci gives anything back) removes the VGA function
 # 00:02.0 from the PCI bus, as a card that fell off its link looks to the host. vmlaunch
 # ends without hanging, exits 16, names the GPU, keeps every function of that card on
-# vfio-pci, restores everything else (the display manager runs again), writes
-# RUN_DIR/gpu-lost with this boot's ID, and refuses the next run with the reboot
-# message; `restore` afterwards changes nothing.
+# vfio-pci, restores everything else (the display manager runs again) and lists what
+# went with the GPU (its console), writes RUN_DIR/gpu-lost with this boot's ID, and
+# refuses the next run with the reboot message; `restore` afterwards changes nothing.
+# The stand-in display manager opens /dev/dri/card0, which a lost GPU no longer has; a
+# real one (gdm, sddm) starts without it, so a drop-in makes the stand-in hold tty1 only.
 # shellcheck source=tests/system/scenario-lib.sh
 source "$SYSTEM_TESTS/scenario-lib.sh"
 # shellcheck source=tests/system/scenarios/vmlaunch-lib.sh
@@ -19,6 +21,13 @@ cat >"$hooks/10-gpu-falls-off" <<HOOK
 echo 1 > /sys/bus/pci/devices/$gpu/remove
 HOOK
 chmod 0755 "$hooks/10-gpu-falls-off"
+mkdir -p /run/systemd/system/display-manager.service.d
+cat >/run/systemd/system/display-manager.service.d/starts-without-a-gpu.conf <<'UNIT'
+[Service]
+ExecStart=
+ExecStart=/bin/sh -c 'exec 3</dev/tty1; trap "" HUP; sleep infinity &'
+UNIT
+systemctl daemon-reload
 
 start_run
 wait_running || finish_vm
@@ -44,7 +53,9 @@ if [ -f "$record" ]; then
 else
   fail "no gpu-lost record in /run/vmlaunch/$vm"
 fi
-[ -e /run/vmlaunch/$vm/journal ] && fail "the journal was kept: some change was not undone"
+expect_eq "what went with the GPU is listed, and the reboot resets it" \
+  "$(grep -c "could not be undone while the GPU is lost.*reboot" "$vm_log")" 1
+[ -e /run/vmlaunch/$vm/journal ] && fail "the journal was kept: a later restore would fail on the lost GPU again"
 
 run_to_end
 show_log
@@ -56,8 +67,8 @@ expect_eq "the refused run changed nothing: the display manager still runs" \
 
 echo "+ vmlaunch restore $vm"
 "$VMLAUNCH" restore "$vm"
-expect_eq "restore afterwards succeeds" "$?" 0
+expect_eq "restore afterwards succeeds (there is nothing left to undo)" "$?" 0
 expect_eq "and leaves 0000:00:02.1 on vfio-pci" \
   "$(basename "$(readlink /sys/bus/pci/devices/0000:00:02.1/driver)")" vfio-pci
-rm -rf /etc/vmlaunch/hooks
+rm -rf /etc/vmlaunch/hooks /run/systemd/system/display-manager.service.d
 finish_vm
