@@ -67,7 +67,7 @@ static int health_describe(struct hostprep_ctx *ctx, const void *state, struct h
         const struct health_state *s = state;
         return plan_add(
                 plan, "gpu_health",
-                "after the VM: check %s answer (config space, link) before giving them back; a GPU that does not stays on vfio-pci",
+                "after the VM, before any goes back to its driver: check that %s still answer (config space, link); a GPU that does not stays on vfio-pci",
                 s->devices);
 }
 
