@@ -13,6 +13,7 @@ __typeof__(sd_bus_call) *sym_sd_bus_call;
 __typeof__(sd_bus_call_method) *sym_sd_bus_call_method;
 __typeof__(sd_bus_get_property) *sym_sd_bus_get_property;
 __typeof__(sd_bus_get_property_string) *sym_sd_bus_get_property_string;
+__typeof__(sd_bus_get_property_trivial) *sym_sd_bus_get_property_trivial;
 __typeof__(sd_bus_message_new_method_call) *sym_sd_bus_message_new_method_call;
 __typeof__(sd_bus_message_unref) *sym_sd_bus_message_unref;
 __typeof__(sd_bus_message_append) *sym_sd_bus_message_append;
@@ -23,6 +24,14 @@ __typeof__(sd_bus_message_read) *sym_sd_bus_message_read;
 __typeof__(sd_bus_message_read_array) *sym_sd_bus_message_read_array;
 __typeof__(sd_pid_get_unit) *sym_sd_pid_get_unit;
 __typeof__(sd_uid_get_display) *sym_sd_uid_get_display;
+__typeof__(sd_listen_fds) *sym_sd_listen_fds;
+__typeof__(sd_journal_open) *sym_sd_journal_open;
+__typeof__(sd_journal_close) *sym_sd_journal_close;
+__typeof__(sd_journal_add_match) *sym_sd_journal_add_match;
+__typeof__(sd_journal_seek_tail) *sym_sd_journal_seek_tail;
+__typeof__(sd_journal_previous_skip) *sym_sd_journal_previous_skip;
+__typeof__(sd_journal_next) *sym_sd_journal_next;
+__typeof__(sd_journal_get_data) *sym_sd_journal_get_data;
 
 int dl_systemd_open(struct vl_error *err)
 {
@@ -39,6 +48,7 @@ int dl_systemd_open(struct vl_error *err)
                 VL_DL_SYMBOL(sd_bus_call_method),
                 VL_DL_SYMBOL(sd_bus_get_property),
                 VL_DL_SYMBOL(sd_bus_get_property_string),
+                VL_DL_SYMBOL(sd_bus_get_property_trivial),
                 VL_DL_SYMBOL(sd_bus_message_new_method_call),
                 VL_DL_SYMBOL(sd_bus_message_unref),
                 VL_DL_SYMBOL(sd_bus_message_append),
@@ -49,6 +59,14 @@ int dl_systemd_open(struct vl_error *err)
                 VL_DL_SYMBOL(sd_bus_message_read_array),
                 VL_DL_SYMBOL(sd_pid_get_unit),
                 VL_DL_SYMBOL(sd_uid_get_display),
+                VL_DL_SYMBOL(sd_listen_fds),
+                VL_DL_SYMBOL(sd_journal_open),
+                VL_DL_SYMBOL(sd_journal_close),
+                VL_DL_SYMBOL(sd_journal_add_match),
+                VL_DL_SYMBOL(sd_journal_seek_tail),
+                VL_DL_SYMBOL(sd_journal_previous_skip),
+                VL_DL_SYMBOL(sd_journal_next),
+                VL_DL_SYMBOL(sd_journal_get_data),
         };
         return vl_dl_open(&handle, "libsystemd.so.0", "libsystemd0", syms, ELEMENTSOF(syms), err);
 }

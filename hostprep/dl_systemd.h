@@ -1,9 +1,12 @@
-/* libsystemd (sd-bus, sd-login), loaded when a unit is queried, stopped, started or
- * re-sliced, or a login session is looked up: a run that changes no unit never maps
+/* libsystemd (sd-bus, sd-login, sd-journal, sd-daemon), loaded when a unit is queried,
+ * stopped, started or re-sliced, a login session is looked up, an inhibitor lock is
+ * taken, or `start` and `wake` talk to systemd: a run that changes no unit never maps
  * it. The prototypes come from libsystemd's own headers. */
 #pragma once
 
 #include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 #include <systemd/sd-login.h>
 
 #include "util/dl.h"
@@ -22,6 +25,7 @@ VL_DL_PROTOTYPE(sd_bus_call);
 VL_DL_PROTOTYPE(sd_bus_call_method);
 VL_DL_PROTOTYPE(sd_bus_get_property);
 VL_DL_PROTOTYPE(sd_bus_get_property_string);
+VL_DL_PROTOTYPE(sd_bus_get_property_trivial);
 VL_DL_PROTOTYPE(sd_bus_message_new_method_call);
 VL_DL_PROTOTYPE(sd_bus_message_unref);
 VL_DL_PROTOTYPE(sd_bus_message_append);
@@ -32,6 +36,14 @@ VL_DL_PROTOTYPE(sd_bus_message_read);
 VL_DL_PROTOTYPE(sd_bus_message_read_array);
 VL_DL_PROTOTYPE(sd_pid_get_unit);
 VL_DL_PROTOTYPE(sd_uid_get_display);
+VL_DL_PROTOTYPE(sd_listen_fds);
+VL_DL_PROTOTYPE(sd_journal_open);
+VL_DL_PROTOTYPE(sd_journal_close);
+VL_DL_PROTOTYPE(sd_journal_add_match);
+VL_DL_PROTOTYPE(sd_journal_seek_tail);
+VL_DL_PROTOTYPE(sd_journal_previous_skip);
+VL_DL_PROTOTYPE(sd_journal_next);
+VL_DL_PROTOTYPE(sd_journal_get_data);
 
 /* sd-bus's own _cleanup_ helpers call the linked functions; these call the loaded ones.
  * Declare such variables only after dl_systemd_open() succeeded. */
@@ -49,6 +61,11 @@ static inline void sym_sd_bus_slot_unrefp(sd_bus_slot **slot)
 {
         if (*slot)
                 sym_sd_bus_slot_unref(*slot);
+}
+static inline void sym_sd_journal_closep(sd_journal **j)
+{
+        if (*j)
+                sym_sd_journal_close(*j);
 }
 static inline void sym_sd_bus_error_free_cleanup(sd_bus_error *e)
 {

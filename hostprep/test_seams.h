@@ -3,7 +3,8 @@
  *   VMLAUNCH_SYSROOT=DIR           every /sys, /proc and /dev path is read and written
  *                                  below DIR (a fixture tree); no systemd unit is queried,
  *                                  stopped or started, no module is loaded or removed, and
- *                                  a process has exited when DIR/proc/PID is gone
+ *                                  a process has exited when DIR/proc/PID is gone; `start`
+ *                                  sees systemd only if DIR/run/systemd/system exists
  *   VMLAUNCH_FAIL_STEP=k|name[:n]  hostprep_options.fail_step (see hostprep.h)
  *   VMLAUNCH_FAIL_UNDO=j|name      hostprep_options.fail_undo
  *   VMLAUNCH_KILL_BEFORE_RECORD=k|name:n  hostprep_options.kill_before_record

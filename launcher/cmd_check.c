@@ -10,6 +10,7 @@
 #include "hostprep/gpu_lost.h"
 #include "hostprep/gpu_reset.h"
 #include "hostprep/host_basics.h"
+#include "hostprep/drm.h"
 #include "hostprep/hostprep.h"
 #include "launcher/cli_common.h"
 #include "run/runstate.h"
@@ -90,6 +91,14 @@ static int check_confinement(struct vm_def *def, struct host_facts *facts,
         int r = confinement_check(def, NULL, &qemu, &user, diags);
         vl_account_free(&user);
         return r;
+}
+
+/* A warning only: a GPU whose outputs all say "disconnected" renders to nothing a
+ * stream can capture unless the guest has a dummy plug or a virtual display. */
+static int check_monitor(struct vm_def *def, struct host_facts *facts, struct vmdef_diags *diags)
+{
+        (void)facts;
+        return drm_check_monitor(def, diags);
 }
 
 /* What the host and GPU stages found, for the text and JSON output. */
@@ -249,6 +258,7 @@ static const struct check_stage check_stages[] = {
         {"host facts", check_facts},
         {"hyperv", check_hyperv},
         {"host steps", check_host_steps},
+        {"GPU monitor", check_monitor},
         {"GPU reset", check_gpu_reset},
 };
 

@@ -19,7 +19,7 @@ static void become_ready(struct readiness *r, const char *what)
         r->ready = true;
         r->timeout_at_ms = NO_DEADLINE;
         r->ask_address_at_ms = NO_DEADLINE;
-        tcp_probe_close(&r->probe);
+        tcp_probe_free(&r->probe);
         r->probing = false;
         runlog(LOG_NOTICE, "session %s is ready (%s)", r->def->name, what);
         session_set_ready(r->session);
@@ -29,7 +29,9 @@ static void become_ready(struct readiness *r, const char *what)
 static void start_probe(struct readiness *r, const char *host, long long now_ms)
 {
         struct vl_error err = {0};
-        if (tcp_probe_init(&r->probe, host, r->def->ready_port, &err) < 0) {
+        char port[8];
+        snprintf(port, sizeof(port), "%u", r->def->ready_port);
+        if (tcp_probe_init(&r->probe, host, port, &err) < 0) {
                 runlog(LOG_WARNING, "[session] ready: %s; trying again later", err.msg);
                 r->ask_address_at_ms = now_ms + READINESS_ADDRESS_RETRY_MS;
                 return;
@@ -45,7 +47,7 @@ void readiness_start(struct readiness *r, long long now_ms)
 {
         r->timeout_at_ms = NO_DEADLINE;
         r->ask_address_at_ms = NO_DEADLINE;
-        r->probe.fd = -1;
+        r->probe = (struct tcp_probe){.fd = -1};
         if (r->def->ready == VMDEF_READY_RUNNING) {
                 become_ready(r, "the guest runs");
                 return;
@@ -143,11 +145,14 @@ void readiness_dispatch(void *userdata, const struct pollfd *fds, size_t n, long
         }
         if (r->ask_address_at_ms != NO_DEADLINE && now_ms >= r->ask_address_at_ms) {
                 r->ask_address_at_ms = NO_DEADLINE;
-                r->ask_interfaces(r->userdata);
+                if (r->def->ready_host) /* it did not resolve: try the name again */
+                        start_probe(r, r->def->ready_host, now_ms);
+                else
+                        r->ask_interfaces(r->userdata);
         }
         if (r->timeout_at_ms != NO_DEADLINE && now_ms >= r->timeout_at_ms) {
                 r->timed_out = true;
-                tcp_probe_close(&r->probe);
+                tcp_probe_free(&r->probe);
                 r->probing = false;
                 runlog(LOG_ERR,
                        "[session] ready: the session was not ready %u s after the guest started; stopping it",
@@ -174,5 +179,5 @@ long long readiness_deadline_ms(void *userdata)
 
 void readiness_close(struct readiness *r)
 {
-        tcp_probe_close(&r->probe);
+        tcp_probe_free(&r->probe);
 }

@@ -20,8 +20,10 @@ struct readiness {
         const struct vm_def *def;
         struct session *session;
         bool ready, timed_out, probing;
-        long long timeout_at_ms;     /* -1: none */
-        long long ask_address_at_ms; /* tcp:PORT: when to ask the agent again; -1: not now */
+        long long timeout_at_ms; /* -1: none */
+        /* When to ask the agent for an address again (tcp:PORT), or to resolve HOST
+         * again (tcp:HOST:PORT); -1: not now. */
+        long long ask_address_at_ms;
         struct tcp_probe probe;
         /* tcp:PORT: asks the agent for guest-network-get-interfaces; its answer comes
          * back through readiness_interfaces(). */

@@ -26,6 +26,7 @@
 #include "run/confinement.h"
 #include "run/guest_agent.h"
 #include "run/host_facts.h"
+#include "run/inhibit.h"
 #include "run/leftover_qemu.h"
 #include "run/monitor_socket.h"
 #include "run/ovmf_vars.h"
@@ -866,7 +867,11 @@ static int restore_host(struct run *run)
 static int run_lifecycle(struct run *run)
 {
         struct vl_error err = {0};
+        /* no suspend from the first host change until the restore is done */
+        _cleanup_(inhibit_sleep_release) int inhibit_fd = -1;
         int ex = check_before_changes(run);
+        if (ex == VL_EXIT_OK && run->def->has_gpu)
+                inhibit_fd = inhibit_sleep_take(run->def->name);
         if (ex == VL_EXIT_OK)
                 ex = prepare_host(run);
         if (ex != VL_EXIT_OK)

@@ -23,6 +23,12 @@ char *runstate_path(const char *dir, const char *file)
         return asprintf(&p, "%s/%s", dir, file) < 0 ? NULL : p;
 }
 
+const char *runstate_root(void)
+{
+        const char *root = getenv("VMLAUNCH_RUNTIME_DIR");
+        return root && *root ? root : RUNSTATE_DEFAULT_ROOT;
+}
+
 int runstate_dir(const char *name, char **dir, struct vl_error *err)
 {
         if (!*name || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
@@ -30,10 +36,7 @@ int runstate_dir(const char *name, char **dir, struct vl_error *err)
                         err, EINVAL,
                         "VM name '%s' cannot name a run directory; use letters, digits, '-', '_' or '.'",
                         name);
-        const char *root = getenv("VMLAUNCH_RUNTIME_DIR");
-        if (!root || !*root)
-                root = RUNSTATE_DEFAULT_ROOT;
-        if (asprintf(dir, "%s/%s", root, name) < 0)
+        if (asprintf(dir, "%s/%s", runstate_root(), name) < 0)
                 return -ENOMEM;
         return 0;
 }

@@ -62,3 +62,6 @@ void runstate_cleanup(const char *dir, int lock_fd);
 
 /* RUN_DIR/FILE, malloc'd (NULL on ENOMEM). */
 char *runstate_path(const char *dir, const char *file);
+
+/* The runtime root holding every RUN_DIR: $VMLAUNCH_RUNTIME_DIR, else /run/vmlaunch. */
+const char *runstate_root(void);

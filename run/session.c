@@ -152,6 +152,9 @@ void session_enter(struct session *s, enum session_state state, const char *step
 {
         if (!s)
                 return;
+        /* Who connected meanwhile gets the state before this change as its hello,
+         * then this event: never a hello that is ahead of the events after it. */
+        event_hub_serve(s->hub);
         s->state = state;
         snprintf(s->st.state, sizeof(s->st.state), "%s", session_state_name(state));
         snprintf(s->st.step, sizeof(s->st.step), "%s", step ? step : "");
@@ -192,6 +195,7 @@ void session_set_agent(struct session *s, bool up)
         const char *now = up ? "up" : "down";
         if (!s || streq(s->st.agent, now))
                 return;
+        event_hub_serve(s->hub); /* as in session_enter */
         snprintf(s->st.agent, sizeof(s->st.agent), "%s", now);
         write_state(s);
         publish(s, up ? "agent-up" : "agent-down", NULL);
@@ -201,6 +205,7 @@ void session_set_ready(struct session *s)
 {
         if (!s || s->st.ready)
                 return;
+        event_hub_serve(s->hub); /* as in session_enter */
         s->st.ready = true;
         write_state(s);
         publish(s, "ready", NULL);

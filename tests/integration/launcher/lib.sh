@@ -36,7 +36,8 @@ cleanup() {
         local qemu_pid
         qemu_pid=$(state_get qemu_pid 2>/dev/null)
         [ -n "$VM_PID" ] && kill -KILL "$VM_PID" 2>/dev/null
-        [ -n "$qemu_pid" ] && kill -KILL "$qemu_pid" 2>/dev/null
+        # qemu_pid=0 before QEMU starts: `kill 0` would kill this whole process group.
+        [ "${qemu_pid:-0}" -gt 0 ] 2>/dev/null && kill -KILL "$qemu_pid" 2>/dev/null
         rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -48,12 +49,13 @@ install_def() {
         chmod 0644 "$VMLAUNCH_CONFIG_DIR/$1.ini"
 }
 
-# start_vm NAME: `vmlaunch run NAME` in the background, output in $LOG.
+# start_vm NAME [SECONDS]: `vmlaunch run NAME` in the background, output in $LOG,
+# killed after SECONDS (60).
 start_vm() {
         # Emptied here, not by the background job's redirection: a wait_for_log right
         # after could otherwise still read the previous run's lines.
         : >"$LOG"
-        timeout -s KILL 60 "$VMLAUNCH" run "$1" >>"$LOG" 2>&1 &
+        timeout -s KILL "${2:-60}" "$VMLAUNCH" run "$1" >>"$LOG" 2>&1 &
         VM_PID=$!
 }
 
@@ -71,6 +73,43 @@ debian_kernel() {
         esac
         kernel=$(readlink -f "$host_dir/vmlinuz")
         [ -f "$kernel" ] || fail "host.sh prepared no $host_dir/vmlinuz"
+}
+
+# linux_guest: the tests' Linux guest, Debian's kernel (debian_kernel) with an initramfs
+# of busybox and Debian's real qemu-guest-agent, built once per build dir by
+# linux_guest.sh; sets kernel and initrd (and host_dir). linux_guest_init says what the
+# guest prints and which vlguest.* switches it takes. Skips only when Debian's archive
+# is unreachable.
+linux_guest() {
+        debian_kernel
+        local reason
+        reason=$("$HERE/linux_guest.sh" --dir "$BUILD_ROOT/linux-guest" "$host_dir/root" \
+                "${kernel##*/vmlinuz-}" 2>&1)
+        case $? in
+        0) ;;
+        2) skip "no Linux guest: $(tail -1 <<<"$reason")" ;; # no network
+        *) fail "linux_guest.sh: $(tail -3 <<<"$reason" | tr '\n' ' ')" ;;
+        esac
+        initrd=$BUILD_ROOT/linux-guest/initramfs.cpio.gz
+}
+
+# install_linux_guest NAME [VLGUEST_SWITCHES]: a definition (linux_guest.ini) that
+# boots the Linux guest with its console in $LOG; linux_guest must have run. Tests
+# append their own sections to $VMLAUNCH_CONFIG_DIR/NAME.ini.
+install_linux_guest() {
+        install_def "$1" "$HERE/linux_guest.ini" \
+                "s|@KERNEL@|$kernel|; s|@INITRD@|$initrd|; s|@SWITCHES@|${2:-}|"
+}
+
+# guest_port_forward GUEST_PORT: sets host_port, a free port on 127.0.0.1, and
+# forward_args, QEMU arguments (for [qemu] args) of a user network, restricted (the
+# guest reaches nothing), on which 127.0.0.1:host_port is the guest's GUEST_PORT; the
+# Linux guest listens there with vlguest.listen=GUEST_PORT.
+guest_port_forward() {
+        host_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
+                fail "no free TCP port on 127.0.0.1"
+        forward_args="-netdev user,id=fwd,restrict=on,hostfwd=tcp:127.0.0.1:$host_port-:$1"
+        forward_args+=" -device virtio-net-pci,netdev=fwd"
 }
 
 RUN_DIR_OF() { echo "$VMLAUNCH_RUNTIME_DIR/$1"; }
@@ -136,6 +175,57 @@ wait_swtpm_gone() {
         local deadline=$((SECONDS + ${1:-10}))
         while [ -n "$(swtpm_pids)" ]; do
                 [ $SECONDS -lt $deadline ] || fail "swtpm still runs ${1:-10} s after the VM ended: $(swtpm_pids)"
+                sleep 0.05
+        done
+}
+
+# wait_for_state STATE [SECONDS [STEP]]: until the (only) run's state file says STATE
+# (and, when given, STEP: preparing and restoring name the host step at work).
+wait_for_state() {
+        local deadline=$((SECONDS + ${2:-20}))
+        until [ "$(state_get state)" = "$1" ] && [ -z "${3:-}" -o "$(state_get step)" = "${3:-}" ]; do
+                kill -0 "$VM_PID" 2>/dev/null || fail "vmlaunch ended before state $1 ${3:-}"
+                [ $SECONDS -lt $deadline ] ||
+                        fail "no state $1 ${3:-} after ${2:-20} s (state: $(state_get state) $(state_get step))"
+                sleep 0.05
+        done
+}
+
+# wait_for_lines FILE N [SECONDS]: until FILE has N lines.
+wait_for_lines() {
+        local deadline=$((SECONDS + ${3:-20}))
+        until [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ]; do
+                [ $SECONDS -lt $deadline ] || fail "$1 has fewer than $2 lines after ${3:-20} s: $(cat "$1")"
+                sleep 0.05
+        done
+}
+
+# wait_for_socket_of PID [SECONDS]: until the vmlaunch started as `timeout ... vmlaunch`
+# (PID) holds a socket: a client of events.sock is connected.
+wait_for_socket_of() {
+        local deadline=$((SECONDS + ${2:-20})) child
+        until child=$(pgrep -P "$1") && find "/proc/$child/fd" -lname 'socket:*' 2>/dev/null | grep -q .; do
+                kill -0 "$1" 2>/dev/null || fail "pid $1 ended before it connected"
+                [ $SECONDS -lt $deadline ] || fail "pid $1 did not connect in ${2:-20} s"
+                sleep 0.05
+        done
+}
+
+# wait_for_text FILE REGEX [SECONDS]: until a line of FILE matches REGEX (grep -E).
+wait_for_text() {
+        local deadline=$((SECONDS + ${3:-20}))
+        until grep -qE -- "$2" "$1" 2>/dev/null; do
+                [ $SECONDS -lt $deadline ] || fail "no '$2' in $1 after ${3:-20} s: $(cat "$1")"
+                sleep 0.05
+        done
+}
+
+# wait_for_run [SECONDS]: until the run publishes its state (it holds its lock), in any state.
+wait_for_run() {
+        local deadline=$((SECONDS + ${1:-20}))
+        until [ -n "$(state_get pid)" ]; do
+                kill -0 "$VM_PID" 2>/dev/null || fail "vmlaunch ended before it published its state"
+                [ $SECONDS -lt $deadline ] || fail "no state file after ${1:-20} s"
                 sleep 0.05
         done
 }

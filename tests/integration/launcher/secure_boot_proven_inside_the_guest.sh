@@ -2,9 +2,11 @@
 # Secure Boot proven from inside a real guest, not from the argv (issue 13): a VM with
 # secure_boot = yes boots Debian's signed chain (shim -> grub -> the signed kernel,
 # from a small FAT ESP made with mtools) and the kernel reports Secure Boot enabled
-# on the serial console, with a TPM 2.0 (swtpm) its firmware and kernel find; the same
-# VM with an unsigned EFI binary (that kernel with its signature cut off) is refused by
-# the firmware ("Access Denied").
+# on the serial console, with a TPM 2.0 (swtpm) its firmware and kernel find and its
+# userspace reads in /sys/class/tpm/tpm0 (the initrd is the tests' Linux guest,
+# linux_guest.sh, whose signed modules load under lockdown); the same VM with an
+# unsigned EFI binary (that kernel with its signature cut off) is refused by the
+# firmware ("Access Denied").
 # The kernel is the one tests/system/host.sh downloads and caches; shim-signed,
 # grub-efi-amd64-signed and mtools are fetched with apt-get download beside it.
 . "$(dirname "$0")/lib.sh"
@@ -12,7 +14,7 @@
 
 [ -r /usr/share/qemu/firmware/40-edk2-x86_64-secure-enrolled.json ] ||
         skip "Debian's Secure Boot OVMF (package ovmf) is not installed"
-debian_kernel # sets host_dir and kernel
+linux_guest # sets kernel and initrd (and host_dir)
 
 chain=$BUILD_ROOT/secure-boot-chain
 mkdir -p "$chain"
@@ -47,9 +49,9 @@ make_esp() {
 }
 
 # Debian's signed grub reads /EFI/debian/grub.cfg on the ESP it was started from.
-printf 'set timeout=0\nlinux /vmlinuz console=ttyS0 panic=0\nboot\n' >"$TMP/grub.cfg"
+printf 'set timeout=0\nlinux /vmlinuz console=ttyS0 panic=0\ninitrd /initrd.gz\nboot\n' >"$TMP/grub.cfg"
 make_esp "$TMP/signed.img" "$shim" "$grub" /EFI/BOOT/grubx64.efi "$TMP/grub.cfg" \
-        /EFI/debian/grub.cfg "$kernel" /vmlinuz
+        /EFI/debian/grub.cfg "$kernel" /vmlinuz "$initrd" /initrd.gz
 # The same kernel without its Authenticode signature: PE data directory 4 (the
 # certificate table) zeroed and the table cut off.
 python3 - "$kernel" "$TMP/unsigned.efi" <<'PY' || fail "cannot strip the kernel's signature"
@@ -102,6 +104,10 @@ grep -q "Kernel is locked down from EFI Secure Boot" "$LOG" || fail "the kernel 
 grep -qE "efi: .*TPMFinalLog=0x[0-9a-f]+" "$LOG" ||
         fail "the guest's firmware kept no TPM 2.0 final event log (no TPMFinalLog in the efi: line)"
 grep -q "ima: No TPM chip found" "$LOG" && fail "the guest's kernel found no TPM chip"
+wait_for_log "guest ready" 300
+grep -q "guest: tpm_version_major=2$" <(tr -d '\r' <"$LOG") ||
+        fail "the guest's userspace found no TPM 2.0: $(grep -a "guest: .*tpm" "$LOG")"
+grep -q "guest: insmod .* failed" "$LOG" && fail "a signed module was refused under lockdown"
 stop_guest
 cp "$LOG" "$TMP/signed.log"
 
