@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include "hostprep/gpu_lost.h"
 #include "hostprep/holders.h"
 #include "hostprep/steps.h"
 #include "util/stop_signal.h"
@@ -260,6 +261,15 @@ static void progress(struct hostprep_ctx *ctx, enum hostprep_progress what, cons
                 ctx->opts->progress(ctx->opts->log_userdata, what, step, desc);
 }
 
+static bool gpu_lost_here(const char *run_dir)
+{
+        struct hostprep_gpu_lost lost;
+        bool stale;
+        int r = hostprep_gpu_lost_read(run_dir, &lost, &stale);
+        hostprep_gpu_lost_free(&lost);
+        return r > 0;
+}
+
 static int undo_journal(struct hostprep_ctx *ctx, struct hostprep_report *report,
                         struct vl_error *err)
 {
@@ -304,6 +314,19 @@ static int undo_journal(struct hostprep_ctx *ctx, struct hostprep_report *report
                 }
         }
         journal_records_free(&recs);
+        if (report->n_failures && gpu_lost_here(run_dir)) {
+                /* What the lost GPU took with it (its console, its framebuffer, a unit
+                 * that needs it) cannot come back before the reboot the GPU needs, and
+                 * that reboot resets every change vmlaunch makes: a journal kept for
+                 * `restore` would only fail again. */
+                vl_error_set(
+                        err, 0,
+                        "%zu change(s) could not be undone while the GPU is lost (above); the host reboot it needs resets them",
+                        report->n_failures);
+                struct vl_error rm_err = {0};
+                journal_remove(run_dir, &rm_err);
+                return -EIO;
+        }
         if (report->n_failures) {
                 report->journal_kept = true;
                 vl_error_set(

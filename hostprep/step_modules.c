@@ -17,6 +17,7 @@
 
 #include "hostprep/deadline_write.h"
 #include "hostprep/holders.h"
+#include "hostprep/gpu_lost.h"
 #include "hostprep/pci.h"
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
@@ -328,7 +329,8 @@ static int modules_apply(struct hostprep_ctx *ctx, void *state, struct vl_error 
 /* After loading a driver module the kernel probes its devices during init, so the
  * devices it drove before must be bound again by now. back: "0000:06:00.0 back on
  * nvidia, ..." for the log. */
-static int check_rebound(const char *module, const char *devices, char *back, size_t back_len,
+static int check_rebound(const char *module, const char *devices,
+                         const struct hostprep_gpu_lost *lost, char *back, size_t back_len,
                          struct vl_error *err)
 {
         back[0] = '\0';
@@ -342,6 +344,9 @@ static int check_rebound(const char *module, const char *devices, char *back, si
                 *slash = '\0';
                 char now[PCI_NAME_LEN];
                 if (!pci_addr_is_valid(item) || pci_current_driver(item, now, sizeof(now)) < 0)
+                        continue;
+                /* a GPU that did not come back healthy stays on vfio-pci (step_gpu_health) */
+                if (hostprep_gpu_lost_find(lost, item))
                         continue;
                 if (!streq(now, slash + 1))
                         return vl_error_set(
@@ -432,7 +437,12 @@ static int modules_undo(struct hostprep_ctx *ctx, const struct journal_record *r
         }
         restore_params(ctx, m, rec);
         char back[1024];
-        int r = check_rebound(m, devices ? devices : "", back, sizeof(back), err);
+        struct hostprep_gpu_lost lost = {0};
+        bool stale;
+        if (hostprep_gpu_lost_read(ctx->opts->run_dir, &lost, &stale) < 0)
+                lost = (struct hostprep_gpu_lost){0};
+        int r = check_rebound(m, devices ? devices : "", &lost, back, sizeof(back), err);
+        hostprep_gpu_lost_free(&lost);
         if (r == 0 && loaded)
                 step_log(ctx, LOG_INFO, "loaded module %s%s%s", m, back[0] ? ": " : "", back);
         else if (loaded) /* the module is back even though a device is not */

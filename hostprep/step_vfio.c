@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "hostprep/deadline_write.h"
+#include "hostprep/gpu_lost.h"
 #include "hostprep/pci.h"
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
@@ -234,10 +235,32 @@ static int vfio_apply(struct hostprep_ctx *ctx, void *state, struct vl_error *er
         return r;
 }
 
+/* A function the gpu_health step found unhealthy stays on vfio-pci until the next boot
+ * (its host driver could hang the kernel on it): giving it back is not undone, so the
+ * restore can finish and run again without touching it. */
+static bool kept_lost(struct hostprep_ctx *ctx, const char *addr)
+{
+        struct hostprep_gpu_lost lost;
+        bool stale;
+        if (!ctx->opts || !ctx->opts->run_dir ||
+            hostprep_gpu_lost_read(ctx->opts->run_dir, &lost, &stale) <= 0)
+                return false;
+        const struct hostprep_gpu_lost_entry *e = hostprep_gpu_lost_find(&lost, addr);
+        if (e)
+                step_log(ctx, LOG_ERR,
+                         "%s stays on " VFIO_DRIVER
+                         " (%s): not given back to its driver; reboot the host to use it again",
+                         addr, e->reason);
+        hostprep_gpu_lost_free(&lost);
+        return e != NULL;
+}
+
 static int undo_device(struct hostprep_ctx *ctx, const char *addr, const char *driver,
                        const char *override, struct vl_error *err)
 {
         char path[PATH_MAX], now[PCI_NAME_LEN];
+        if (kept_lost(ctx, addr))
+                return 0;
         snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", addr);
         if (!sysroot_exists(path))
                 return vl_error_set(err, ENODEV, "%s is gone from the PCI bus", addr);

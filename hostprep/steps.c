@@ -9,9 +9,9 @@
 #include <string.h>
 
 const struct hostprep_step *const hostprep_steps[] = {
-        &step_checks, &step_hugepages,  &step_governor,    &step_isolation,
-        &step_units,  &step_vtconsoles, &step_framebuffer, &step_modules,
-        &step_vfio,   &step_hooks,      &step_handover,
+        &step_checks,     &step_hugepages,   &step_governor, &step_isolation, &step_units,
+        &step_vtconsoles, &step_framebuffer, &step_modules,  &step_vfio,      &step_reset_method,
+        &step_gpu_health, &step_hooks,       &step_handover,
 };
 const size_t hostprep_n_steps = ELEMENTSOF(hostprep_steps);
 

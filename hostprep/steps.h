@@ -70,5 +70,5 @@ int plan_add(struct hostprep_plan *plan, const char *step, const char *fmt, ...)
 int pinned_cpus(const struct vm_def *def, unsigned **cpus, size_t *n);
 
 extern const struct hostprep_step step_checks, step_hugepages, step_governor, step_isolation,
-        step_units, step_vtconsoles, step_framebuffer, step_modules, step_vfio, step_hooks,
-        step_handover;
+        step_units, step_vtconsoles, step_framebuffer, step_modules, step_vfio, step_reset_method,
+        step_gpu_health, step_hooks, step_handover;

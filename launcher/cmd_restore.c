@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hostprep/gpu_lost.h"
 #include "hostprep/hostprep.h"
 #include "launcher/cli_common.h"
 #include "launcher/commands.h"
@@ -89,7 +90,8 @@ int cmd_restore(int argc, char **argv)
         struct hostprep_report report;
         int r = hostprep_restore(&opts, &report, &err);
         int code = VL_EXIT_OK;
-        if (r == 0 && report.nothing_to_restore) {
+        bool report_nothing = r == 0 && report.nothing_to_restore;
+        if (report_nothing) {
                 printf("nothing to restore for %s\n", name);
         } else if (r == 0) {
                 printf("restored the host for %s\n", name);
@@ -101,6 +103,18 @@ int cmd_restore(int argc, char **argv)
                 code = report.n_failures || err.errnum == EPERM ? VL_EXIT_RESTORE : VL_EXIT_FAILURE;
         }
         hostprep_report_free(&report);
+        /* A GPU the restore found unhealthy stayed on vfio-pci (RUN_DIR/gpu-lost). */
+        struct hostprep_gpu_lost lost;
+        bool stale;
+        if (!report_nothing && hostprep_gpu_lost_read(dir, &lost, &stale) > 0) {
+                for (size_t i = 0; i < lost.count; i++)
+                        fprintf(stderr,
+                                "vmlaunch restore: %s did not come back healthy (%s): it stays on vfio-pci; this GPU needs a host reboot\n",
+                                lost.entries[i].addr, lost.entries[i].reason);
+                hostprep_gpu_lost_free(&lost);
+                if (code == VL_EXIT_OK || r == -EIO)
+                        code = VL_EXIT_GPU_LOST;
+        }
         /* The killed run's state file, sockets and lock go with the journal: the run dir
          * is left only while a journal waits for another restore. */
         if (r == 0 && lock_fd >= 0)

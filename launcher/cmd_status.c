@@ -9,6 +9,7 @@
 #include "launcher/cli_common.h"
 #include "launcher/commands.h"
 #include "launcher/ctl_client.h"
+#include "hostprep/gpu_lost.h"
 #include "launcher/status_json.h"
 #include "util/exit_codes.h"
 #include "run/pin.h"
@@ -89,6 +90,22 @@ static const char *guest_state(const char *qemu_status)
         if (streq(qemu_status, "guest-panicked") || streq(qemu_status, "internal-error"))
                 return "crashed";
         return "paused"; /* prelaunch, paused, debug, io-error, watchdog, ... */
+}
+
+/* RUN_DIR/gpu-lost of this boot: the functions left on vfio-pci, null when none. */
+static struct json_object *gpu_lost_json(const struct hostprep_gpu_lost *lost)
+{
+        if (!lost->count)
+                return NULL;
+        struct json_object *arr = json_object_new_array();
+        for (size_t i = 0; i < lost->count; i++) {
+                struct json_object *e = json_object_new_object();
+                json_object_object_add(e, "device", json_object_new_string(lost->entries[i].addr));
+                json_object_object_add(e, "reason",
+                                       json_object_new_string(lost->entries[i].reason));
+                json_object_array_add(arr, e);
+        }
+        return arr;
 }
 
 static struct json_object *thread_json(pid_t qemu_pid, const struct pin_thread *t)
@@ -183,8 +200,13 @@ int cmd_status(int argc, char **argv)
         if (asked)
                 snprintf(st.guest, sizeof(st.guest), "%s", guest_state(qemu_status));
 
+        struct hostprep_gpu_lost lost = {0};
+        bool stale;
+        if (hostprep_gpu_lost_read(run_dir, &lost, &stale) <= 0)
+                lost = (struct hostprep_gpu_lost){0};
         if (json) {
                 struct json_object *o = status_json(name, &st, running), *arr = NULL;
+                json_object_object_add(o, "gpu_lost", gpu_lost_json(&lost));
                 if (running) {
                         arr = json_object_new_array();
                         for (size_t i = 0; i < threads.count; i++)
@@ -199,6 +221,9 @@ int cmd_status(int argc, char **argv)
                 json_object_put(o);
         } else {
                 print_text(name, &st, running);
+                for (size_t i = 0; i < lost.count; i++)
+                        printf("  GPU %s did not come back healthy after the VM (%s): it stays on vfio-pci; this GPU needs a host reboot\n",
+                               lost.entries[i].addr, lost.entries[i].reason);
                 if (!asked && st.qemu_pid > 0 && running)
                         printf("  (QEMU's monitor did not answer: %s)\n", qerr.msg);
                 for (size_t i = 0; i < threads.count; i++) {
@@ -210,5 +235,6 @@ int cmd_status(int argc, char **argv)
                 }
         }
         pin_report_free(&threads);
+        hostprep_gpu_lost_free(&lost);
         return running ? VL_EXIT_OK : VL_EXIT_FAILURE;
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hostprep/gpu_lost.h"
 #include "hostprep/hostprep.h"
 #include "qemu/kvm_probe.h"
 #include "qemu/qemu_argv.h"
@@ -772,6 +773,10 @@ static int check_trust(struct run *run)
 static int check_before_changes(struct run *run)
 {
         struct vl_error err = {0};
+        if (hostprep_gpu_lost_blocks(run->run_dir, run->def, true, &err) > 0) {
+                runlog(LOG_ERR, "%s", err.msg);
+                return VL_EXIT_GPU_LOST;
+        }
         /* A journal left by a killed vmlaunch means the host is still prepared: every
          * check below would see that state, not the host's own. */
         if (hostprep_journal_exists(run->run_dir)) {
@@ -848,11 +853,14 @@ static int restore_host(struct run *run)
         struct json_object *f = json_object_new_object();
         json_object_object_add(f, "ok", json_object_new_boolean(r >= 0));
         session_event(run->session, "restored", f);
-        if (r < 0) {
+        if (r < 0)
                 runlog(LOG_ERR, "restore the host: %s", err.msg);
-                return VL_EXIT_RESTORE;
+        struct vl_error lost = {0};
+        if (hostprep_gpu_lost_blocks(run->run_dir, run->def, false, &lost) > 0) {
+                runlog(LOG_ERR, "%s", lost.msg);
+                return VL_EXIT_GPU_LOST;
         }
-        return VL_EXIT_OK;
+        return r < 0 ? VL_EXIT_RESTORE : VL_EXIT_OK;
 }
 
 /* The whole run once the run dir is locked, in order. Returns an exit code. */

@@ -23,6 +23,7 @@ const char *vl_exit_describe(int code)
                 [VL_EXIT_NOT_READY] = "the session did not become ready in time",
                 [VL_EXIT_TIMEOUT] = "timed out",
                 [VL_EXIT_NOT_RUNNING] = "the VM is not running",
+                [VL_EXIT_GPU_LOST] = "the GPU did not come back healthy: reboot the host",
         };
         if (code < 0 || (size_t)code >= ELEMENTSOF(what) || !what[code])
                 return "an unknown exit code";

@@ -18,8 +18,10 @@ enum vl_exit {
         VL_EXIT_TPM_DIED = 12,        /* swtpm (the VM's TPM) died while the guest ran */
         VL_EXIT_NOT_READY = 13,       /* run, start: not ready within [session] ready_timeout */
         VL_EXIT_TIMEOUT = 14,         /* wait, start: --timeout passed first */
-        VL_EXIT_NOT_RUNNING = 15      /* events, wait, guest: the VM is not running, or
+        VL_EXIT_NOT_RUNNING = 15,     /* events, wait, guest: the VM is not running, or
                                        * ended before the condition held */
+        VL_EXIT_GPU_LOST = 16         /* run: the GPU did not come back healthy: it stays on
+                                       * vfio-pci until a host reboot (RUN_DIR/gpu-lost) */
 };
 
 /* What `run`'s exit code means, in a few words ("the guest powered off"), for the

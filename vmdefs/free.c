@@ -53,6 +53,7 @@ void vmdef_free(struct vm_def *def)
         free(def->disks);
         free(def->gpu_romfile);
         free(def->gpu_group);
+        free(def->gpu_reset_method);
         for (size_t i = 0; i < def->n_usb; i++)
                 free(def->usb[i].id);
         free(def->usb);

@@ -364,6 +364,41 @@ int vmdef_key_gpu_address(const char *v, void *t, char *why, size_t why_len)
         return r;
 }
 
+/* The kernel's names in a function's reset_method (drivers/pci/pci.c, Linux 5.15+). */
+static const char *const reset_method_names[] = {
+        "device_specific", "acpi", "flr", "af_flr", "pm", "bus", "cxl_bus"};
+
+int vmdef_key_gpu_reset_method(const char *v, void *t, char *why, size_t why_len)
+{
+        struct vm_def *def = t;
+        if (!strcmp(v, "auto"))
+                return vmdef_set_string(&def->gpu_reset_method, v);
+        char list[256] = "", copy[256];
+        if (strlen(v) >= sizeof(copy))
+                return vmdef_why(why, why_len, "too long; expected auto or a few reset methods");
+        snprintf(copy, sizeof(copy), "%s", v);
+        bool seen[sizeof(reset_method_names) / sizeof(*reset_method_names)] = {0};
+        char *save = NULL;
+        for (char *m = strtok_r(copy, " ,", &save); m; m = strtok_r(NULL, " ,", &save)) {
+                size_t k = 0;
+                while (k < sizeof(seen) && strcmp(m, reset_method_names[k]))
+                        k++;
+                if (k == sizeof(seen))
+                        return vmdef_why(
+                                why, why_len,
+                                "\"%s\" is no reset method of the kernel; expected auto or methods among device_specific, acpi, flr, af_flr, pm, bus, cxl_bus, in the order to try them",
+                                m);
+                if (seen[k])
+                        return vmdef_why(why, why_len, "%s is listed twice", m);
+                seen[k] = true;
+                snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+                         list[0] ? " " : "", m);
+        }
+        if (!list[0])
+                return vmdef_why(why, why_len, "empty; expected auto or reset methods");
+        return vmdef_set_string(&def->gpu_reset_method, list);
+}
+
 int vmdef_key_gpu_group(const char *v, void *t, char *why, size_t why_len)
 {
         struct vm_def *def = t;

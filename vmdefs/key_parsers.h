@@ -25,6 +25,7 @@ int vmdef_key_display(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_governor(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_gpu_address(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_gpu_group(const char *v, void *t, char *why, size_t why_len);
+int vmdef_key_gpu_reset_method(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_grab_toggle(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_hugepages(const char *v, void *t, char *why, size_t why_len);
 int vmdef_key_mac(const char *v, void *t, char *why, size_t why_len);

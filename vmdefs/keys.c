@@ -268,6 +268,7 @@ static const struct key_def keys[] = {
         CUSTOM(K_GPU, "address", vmdef_key_gpu_address),
         TYPED(K_GPU, "romfile", T_PATH, DEF(gpu_romfile)),
         CUSTOM(K_GPU, "group", vmdef_key_gpu_group),
+        CUSTOM(K_GPU, "reset_method", vmdef_key_gpu_reset_method),
 
         TYPED(K_DISK, "path", T_PATH, DISK(path)),
         ENUMK(K_DISK, "format", DISK(format), format_names),

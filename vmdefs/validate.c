@@ -350,8 +350,11 @@ static void check_gpu(struct checker *c)
 {
         struct vm_def *def = c->def;
         if (!def->has_gpu) {
-                if (given(c, "gpu", "romfile") || given(c, "gpu", "group")) {
-                        const char *k = given(c, "gpu", "group") ? "group" : "romfile";
+                if (given(c, "gpu", "romfile") || given(c, "gpu", "group") ||
+                    given(c, "gpu", "reset_method")) {
+                        const char *k = given(c, "gpu", "group")          ? "group"
+                                        : given(c, "gpu", "reset_method") ? "reset_method"
+                                                                          : "romfile";
                         ERR(c, "gpu", k,
                             "given without an address; expected address = the GPU's PCI address, e.g. 06:00.0");
                 }

@@ -28,7 +28,8 @@
  *               media (disk|cdrom), iothread (ID), boot (order), cache, aio, discard,
  *               readonly, serial
  *   [gpu]       address (06:00.0 or 0000:06:00.0), romfile, group (expected IOMMU
- *               group members; the host's group wins at run time, a mismatch is an error)
+ *               group members; the host's group wins at run time, a mismatch is an error),
+ *               reset_method (auto | the kernel's reset methods)
  *   [usb.ID]    vendor, product (hex IDs) -> usb-host
  *   [evdev.ID]  path (/dev/input/by-id/...), grab_all, repeat, grab_toggle
  *   [net.ID]    mode (user|bridge), bridge, model, mac
@@ -249,6 +250,9 @@ struct vm_def {
         char *gpu_romfile;
         struct vmdef_pci_addr *gpu_group; /* as written in `group`, may be empty */
         size_t n_gpu_group;
+        /* "auto" or the kernel's reset methods, space-separated, written to each
+         * function's reset_method for the run; NULL: the kernel's list is left alone */
+        char *gpu_reset_method;
 
         struct vmdef_usb *usb;
         size_t n_usb;

@@ -19,6 +19,7 @@ declare -A covered_elsewhere=(
   [governor]="no cpufreq here: test_failing_undo_is_named_and_a_second_restore_finishes (rtx2060 fixture)"
   [framebuffer]="bochs has taken the EFI framebuffer over: test_failing_undo_is_named_and_a_second_restore_finishes"
   [hooks]="hooks make no change to undo: test_hooks_run_with_vm_and_stage_and_a_failing_prepare_hook_rolls_back"
+  [reset_method]="gpu.ini sets no [gpu] reset_method: test_reset_method_auto_writes_device_specific_for_the_run_and_puts_it_back (navi10 fixture)"
 )
 read -ra planned <<<"$(plan_steps "$vm_def" changing)"
 steps=()

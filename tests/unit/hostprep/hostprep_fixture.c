@@ -78,6 +78,26 @@ static void write_text(const char *path, const char *content)
         fclose(out);
 }
 
+/* Writes bytes at offset into a PCI function's 256-byte config space file. */
+static void patch_config(const char *path, long offset, const unsigned char *bytes, size_t n)
+{
+        parent_dirs(path);
+        unsigned char config[256] = {0};
+        FILE *in = fopen(path, "rb");
+        if (in) {
+                if (fread(config, 1, sizeof(config), in) == 0)
+                        memset(config, 0, sizeof(config));
+                fclose(in);
+        }
+        if (offset < 0 || (size_t)offset + n > sizeof(config))
+                die("config bytes beyond 256 at %ld", offset);
+        memcpy(config + offset, bytes, n);
+        FILE *out = fopen(path, "wb");
+        if (!out || fwrite(config, 1, sizeof(config), out) != sizeof(config))
+                die("write %s: %s", path, strerror(errno));
+        fclose(out);
+}
+
 static void make_link(const char *path, const char *target)
 {
         parent_dirs(path);
@@ -157,6 +177,10 @@ static void apply_line(const char *tmp, char *line, char *base, size_t base_len,
                 write_text(p, q);
                 PATHF(p, "%s/driver_override", dev);
                 write_text(p, "(null)\n");
+                /* a function that answers: 1234:1111, no capabilities (pciconfig
+                 * lines model real cards) */
+                PATHF(p, "%s/config", dev);
+                patch_config(p, 0, (const unsigned char[]){0x34, 0x12, 0x11, 0x11}, 4);
                 PATHF(p, "%s/iommu_group", dev);
                 PATHF(q, "../../../../kernel/iommu_groups/%s", group);
                 make_link(p, q);
@@ -176,6 +200,12 @@ static void apply_line(const char *tmp, char *line, char *base, size_t base_len,
                         PATHF(q, "%s\n", match);
                         write_text(p, q);
                 }
+        } else if (!strcmp(cmd, "pciconfig") && n >= 4) {
+                unsigned char bytes[16];
+                for (size_t i = 3; i < n; i++)
+                        bytes[i - 3] = (unsigned char)strtoul(words[i], NULL, 16);
+                PATHF(p, "%s/sys/bus/pci/devices/%s/config", base, words[1]);
+                patch_config(p, strtol(words[2], NULL, 16), bytes, n - 3);
         } else if (!strcmp(cmd, "pcidriver") && n == 3) {
                 PATHF(p, "%s/sys/bus/pci/drivers/%s/bind", base, words[1]);
                 write_text(p, "");

@@ -19,6 +19,10 @@
  *                                     DRIVER ("-": unbound); the kernel matches MATCH
  *                                     (default DRIVER): the driver a probe without
  *                                     driver_override binds it to
+ *                                     Its config space reads 1234:1111 with no
+ *                                     capabilities (healthy) unless pciconfig says more.
+ *   pciconfig ADDR OFFSET HEX...      writes bytes (hex, at most 13) at OFFSET (hex)
+ *                                     into ADDR's 256-byte config space
  *   pcidriver NAME MODULE             a PCI driver provided by MODULE ("-": built in)
  *   module NAME REFCNT [HOLDER...]    /sys/module/NAME
  *   platdev NAME DRIVER               a platform device bound to DRIVER (framebuffers)

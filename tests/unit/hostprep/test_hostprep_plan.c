@@ -78,6 +78,7 @@ static void test_plan_rtx2060_4fn_unloads_nvidia_stack_and_binds_four_functions(
                 "vfio: 0000:06:00.1 snd_hda_intel -> vfio-pci\n"
                 "vfio: 0000:06:00.2 xhci_hcd -> vfio-pci\n"
                 "vfio: 0000:06:00.3 nvidia-gpu -> vfio-pci\n"
+                "gpu_health: after the VM, before any goes back to its driver: check that 0000:06:00.0,0000:06:00.1,0000:06:00.2,0000:06:00.3 still answer (config space, link); a GPU that does not stays on vfio-pci\n"
                 "handover: hand /dev/vfio/14 ([gpu] address, its IOMMU group) to vmlaunch-qemu for the run, once vfio-pci made it\n"
                 "handover: hand /dev/vfio/vfio ([gpu] address, the VFIO container) to vmlaunch-qemu for the run, once vfio made it, if its mode keeps it out\n"
                 "handover: hand /var/lib/vmlaunch/win10/OVMF_VARS.fd ([firmware] vars) to vmlaunch-qemu for the run, once it exists\n");

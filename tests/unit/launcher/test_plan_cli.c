@@ -177,9 +177,10 @@ static void test_plan_json_of_win10_has_name_definition_qemu_steps_and_warnings(
         }
         /* every step by name, in the order run takes them (hostprep/steps.c) */
         struct json_object *order = field(plan, "step_order", json_type_array);
-        const char *expected[] = {"checks", "hugepages",  "governor",    "isolation",
-                                  "units",  "vtconsoles", "framebuffer", "modules",
-                                  "vfio",   "hooks",      "handover"};
+        const char *expected[] = {"checks",  "hugepages",    "governor",    "isolation",
+                                  "units",   "vtconsoles",   "framebuffer", "modules",
+                                  "vfio",    "reset_method", "gpu_health",  "hooks",
+                                  "handover"};
         assert_int_equal(json_object_array_length(order), sizeof(expected) / sizeof(expected[0]));
         for (size_t i = 0; i < json_object_array_length(order); i++)
                 assert_string_equal(json_object_get_string(json_object_array_get_idx(order, i)),

@@ -84,9 +84,6 @@ static const struct check_case cases[] =
                 {"unknown_key_other_section", "[cpu]\nhugepages = 2M\n",
                  "FILE:2: [cpu] hugepages: unknown key in this section; `hugepages` belongs in [memory]",
                  VL_EXIT_DEFINITION},
-                {"unknown_key_no_suggestion", "[gpu]\nfoo = bar\n",
-                 "FILE:2: [gpu] foo: unknown key; expected one of address, romfile, group",
-                 VL_EXIT_DEFINITION},
                 {"duplicate_key", "[memory]\nsize = 4G\nhugepages = 2M\nsize = 8G\n",
                  "FILE:4: [memory] size: given twice (first at line 2); expected each key once per section",
                  VL_EXIT_DEFINITION},
@@ -382,9 +379,20 @@ static const struct check_case cases[] =
                  VL_EXIT_DEFINITION, OWNER_NOBODY},
 };
 
-/* [tpm], [guest], [session]: in a table of their own (one braced list of this size
- * is where clang-format gives up laying it out). */
+/* [tpm], [guest], [session], [gpu] reset_method: in a table of their own (one braced
+ * list of this size is where clang-format gives up laying it out). */
 static const struct check_case late_cases[] = {
+        {"unknown_key_no_suggestion", "[gpu]\nfoo = bar\n",
+         "FILE:2: [gpu] foo: unknown key; expected one of address, romfile, group, reset_method",
+         VL_EXIT_DEFINITION},
+        {"gpu_reset_method_unknown", "[gpu]\naddress = 06:00.0\nreset_method = flr reboot\n",
+         "FILE:3: [gpu] reset_method: \"flr reboot\": \"reboot\" is no reset method of the kernel; expected auto or methods among device_specific, acpi, flr, af_flr, pm, bus, cxl_bus, in the order to try them",
+         VL_EXIT_DEFINITION},
+        {"gpu_reset_method_twice", "[gpu]\naddress = 06:00.0\nreset_method = bus,flr,bus\n",
+         "FILE:3: [gpu] reset_method: \"bus,flr,bus\": bus is listed twice", VL_EXIT_DEFINITION},
+        {"gpu_reset_method_without_address", "[gpu]\nreset_method = auto\n",
+         "FILE:2: [gpu] reset_method: given without an address; expected address = the GPU's PCI address, e.g. 06:00.0",
+         VL_EXIT_DEFINITION},
         {"tpm_enabled_bad", "[tpm]\nenabled = maybe\n",
          "FILE:2: [tpm] enabled: \"maybe\": not a boolean; expected yes/no, on/off, true/false or 1/0",
          VL_EXIT_DEFINITION},
@@ -761,11 +769,23 @@ static void test_check_accepts_a_valid_definition(void **state)
                 skip();
         }
         assert_string_equal(err, "");
-        /* Debian's ovmf descriptors, as the skip above assumes. */
-        assert_string_equal(
-                out,
+        /* Debian's ovmf descriptors, as the skip above assumes; then the host, one line
+         * each, the IOMMU first (what this host has varies: only the shape is fixed). */
+        const char *head =
                 "good: definition OK (2 vCPUs, 1024 MiB, 0 disks)\n"
-                "  firmware: /usr/share/qemu/firmware/60-edk2-x86_64.json: first by name without enrolled-keys or requires-smm for q35 (secure_boot = no)\n");
+                "  firmware: /usr/share/qemu/firmware/60-edk2-x86_64.json: first by name without enrolled-keys or requires-smm for q35 (secure_boot = no)\n";
+        assert_int_equal(strncmp(out, head, strlen(head)), 0);
+        const char *host[] = {"IOMMU: ", "KVM: ", "vfio-pci: ", "cgroup v2: ", "memory: "};
+        const char *line = out + strlen(head);
+        for (size_t i = 0; i < sizeof(host) / sizeof(host[0]); i++) {
+                char want[64];
+                snprintf(want, sizeof(want), "  this host: %s", host[i]);
+                assert_int_equal(strncmp(line, want, strlen(want)), 0);
+                line = strchr(line, '\n');
+                assert_non_null(line);
+                line++;
+        }
+        assert_string_equal(line, "");
         assert_int_equal(code, VL_EXIT_OK);
         assert_true(dir_is_empty(rundir));
         free(out);
