@@ -11,7 +11,7 @@
 declare -gA _vmlaunch_opts=(
         [run]="--help --config-dir= --allow-unsafe-owner"
         [plan]="--help --json --topology= --config-dir= --allow-unsafe-owner"
-        [check]="--help --config-dir= --allow-unsafe-owner"
+        [check]="--help --json --config-dir= --allow-unsafe-owner"
         [restore]="--help"
         [status]="--help --json"
         [stop]="--help --force --timeout="
