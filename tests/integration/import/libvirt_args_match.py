@@ -10,7 +10,12 @@ plans the definition, and compares, element by element, what both support:
   memory       -m and the memory backend's size, whether it is on hugepages, their size,
                and preallocation
   cpu          -cpu: the model and every flag (hv-* included), values normalised
-               (hv-spinlocks=0x2fff == 12287, on == yes)
+               (hv-spinlocks=0x2fff == 12287, on == yes); kvm=off is <kvm><hidden>,
+               kvm-* the other <kvm> features
+  accel        the options of -accel beyond its type (dirty-ring-size, rapl, ...)
+  firmware     the UEFI flash: -machine pflash0 (code) and pflash1 (vars) followed
+               through -blockdev to their file names and read-only, SMM (-machine
+               smm=on) and the secure flash (-global cfi.pflash01 secure=on)
   iothreads    the ids of -object iothread
   hostdevs     the host addresses of -device vfio-pci
   disks        per image file: the device driver, its iothread and bootindex
@@ -38,8 +43,8 @@ VMLAUNCH = os.environ["VMLAUNCH"]
 FIXTURES = os.path.join(os.environ["SOURCE_ROOT"], "tests", "fixtures", "libvirt")
 
 # Differences between vmlaunch's and libvirt's command lines that hold for every domain,
-# not compared above: vmlaunch's own monitors (-chardev/-mon qmp, ctl), its pflash and
-# PCIe layout (a root port for the GPU, its own controllers), -audiodev/-device
+# not compared above: vmlaunch's own monitors (-chardev/-mon qmp, ctl), its pflash node
+# names and PCIe layout (a root port for the GPU, its own controllers), -audiodev/-device
 # piix3-usb-uhci/virtio-balloon that libvirt adds and vmlaunch does not (no balloon
 # with VFIO; USB from vmlaunch's qemu-xhci), libvirt's masterKey secret, -boot strict,
 # -no-shutdown, -uuid placed among [qemu] args. And:
@@ -59,6 +64,29 @@ TOLERATED = {
         "cpu.migratable": (None,
                            "libvirt writes migratable=on, QEMU's default for -cpu host; "
                            "vmlaunch leaves the default (it never migrates)"),
+    },
+    "firmware-manual-efi-loader-secure": {
+        "firmware.smm": ("# loader secure='yes' without enrolled keys: no Secure Boot",
+                         "vmlaunch takes SMM from the code's firmware descriptor "
+                         "(requires-smm), not from loader secure='yes'; no descriptor here "
+                         "names this Fedora path"),
+        "firmware.secure_flash": ("# loader secure='yes' without enrolled keys: no Secure Boot",
+                                  "cfi.pflash01 secure=on goes with SMM (firmware.smm)"),
+    },
+    "kvm-features": {
+        "cpu.kvm-hint-dedicated": ("# not imported: features/kvm/hint-dedicated",
+                                   "vmlaunch has kvm_hidden only"),
+        "cpu.kvm-poll-control": ("# not imported: features/kvm/poll-control",
+                                 "vmlaunch has kvm_hidden only"),
+        "cpu.migratable": ("#   cpu migratable (vmlaunch never migrates)",
+                           "libvirt writes the domain's migratable='off'; vmlaunch leaves "
+                           "QEMU's default for -cpu host (on: invtsc and the like stay hidden)"),
+        "accel.dirty-ring-size": ("# not imported: features/kvm/dirty-ring",
+                                  "vmlaunch sets no KVM dirty ring (dirty-page tracking "
+                                  "for migration, which it never does)"),
+        "accel.rapl": ("# not imported: features/kvm/rapl",
+                       "vmlaunch starts no qemu-vmsr-helper for RAPL energy counters"),
+        "accel.rapl-helper-socket": ("# not imported: features/kvm/rapl", "as above"),
     },
     "cputune": {
         "pins.vcpus": ("# not imported: cputune/vcpupin",
@@ -168,6 +196,48 @@ def cpu(argv):
             k, v = k[1:], "on" if k[0] == "+" else "off"
         out[k] = norm_flag(k, v)
     return first, out
+
+
+def accel_options(argv):
+    """-accel's options without its type (the type is checked apart, see accel-tcg)."""
+    vals = values(argv, "-accel")
+    return optdict(vals[0])[1] if vals else {}
+
+
+def firmware(argv):
+    """The flash the machine maps (pflash0 code, pflash1 vars): file and read-only."""
+    nodes = {}
+    for o in values(argv, "-blockdev"):
+        _, d = optdict(o)
+        nodes[d["node-name"]] = d
+
+    def truth(v):
+        return str(v).lower() in ("on", "true", "yes")
+    _, m = optdict(values(argv, "-machine")[0])
+    out = {}
+    for unit, what in (("pflash0", "code"), ("pflash1", "vars")):
+        node = m.get(unit)
+        if node is None:
+            continue
+        ro = truth(nodes.get(node, {}).get("read-only", False))
+        seen = 0
+        while node in nodes and "filename" not in nodes[node] and seen < 4:
+            node, seen = nodes[node].get("file"), seen + 1
+        out[what] = nodes.get(node, {}).get("filename", node)
+        out[what + "_readonly"] = ro
+    # -drive if=pflash: unit 0 the code, unit 1 the vars
+    for o in values(argv, "-drive"):
+        _, d = optdict(o)
+        if d.get("if") == "pflash":
+            what = "vars" if d.get("unit") == "1" else "code"
+            out[what] = d.get("file")
+            out[what + "_readonly"] = truth(d.get("readonly", "off"))
+    out["smm"] = m.get("smm") == "on"
+    out["secure_flash"] = any(optdict(g)[1].get("driver") == "cfi.pflash01" and
+                              optdict(g)[1].get("property") == "secure" and
+                              truth(optdict(g)[1].get("value"))
+                              for g in values(argv, "-global"))
+    return out
 
 
 def iothreads(argv):
@@ -301,6 +371,12 @@ def run_case(case, workdir):
     compare(case, "cpu.model", m_ours, m_theirs, ini)
     for k in sorted(set(f_ours) | set(f_theirs)):
         compare(case, "cpu." + k, f_ours.get(k), f_theirs.get(k), ini)
+    a_ours, a_theirs = accel_options(ours), accel_options(theirs)
+    for k in sorted(set(a_ours) | set(a_theirs)):
+        compare(case, "accel." + k, a_ours.get(k), a_theirs.get(k), ini)
+    fw_ours, fw_theirs = firmware(ours), firmware(theirs)
+    for k in sorted(set(fw_ours) | set(fw_theirs)):
+        compare(case, "firmware." + k, fw_ours.get(k), fw_theirs.get(k), ini)
     compare(case, "iothreads", iothreads(ours), iothreads(theirs), ini)
     compare(case, "hostdevs", hostdevs(ours), hostdevs(theirs), ini)
     d_ours, d_theirs = disks(ours), disks(theirs)
