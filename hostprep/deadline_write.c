@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "hostprep/sysroot.h"
+#include "util/poll_extra.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 
@@ -61,7 +62,7 @@ int deadline_run(const char *what, int (*fn)(void *arg, struct vl_error *err), v
         while (got < sizeof(answer)) {
                 long long left = deadline - vl_monotonic_ms();
                 struct pollfd pfd = {.fd = rd, .events = POLLIN};
-                int r = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+                int r = left > 0 ? vl_poll(&pfd, 1, (int)left) : 0;
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r == 0) {

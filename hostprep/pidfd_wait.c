@@ -9,6 +9,7 @@
 
 #include "hostprep/holders.h"
 #include "hostprep/hostprep.h"
+#include "util/poll_extra.h"
 #include "util/clock.h"
 #include "util/pidfd.h"
 
@@ -39,7 +40,7 @@ static int pidfd_wait_exit(void *userdata, const int *pids, size_t n, uint64_t d
                 if (now >= deadline_ms)
                         break;
                 uint64_t left = deadline_ms - now;
-                int ready = poll(fds, n, left > INT_MAX ? INT_MAX : (int)left);
+                int ready = vl_poll(fds, n, left > INT_MAX ? INT_MAX : (int)left);
                 if (ready < 0 && errno == EINTR)
                         continue;
                 if (ready < 0) {

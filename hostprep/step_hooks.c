@@ -22,6 +22,7 @@
 
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
+#include "util/poll_extra.h"
 #include "util/clock.h"
 #include "util/pidfd.h"
 #include "util/stop_signal.h"
@@ -142,7 +143,7 @@ static enum hook_wait wait_until_exit(pid_t pid, int pidfd, int stop_fd, int64_t
                         return HOOK_TIMED_OUT;
                 struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN},
                                       {.fd = stop_fd, .events = POLLIN}};
-                int n = poll(p, stop_fd >= 0 ? 2 : 1, left > INT_MAX ? INT_MAX : (int)left);
+                int n = vl_poll(p, stop_fd >= 0 ? 2 : 1, left > INT_MAX ? INT_MAX : (int)left);
                 if (n > 0 && p[0].revents)
                         return HOOK_EXITED;
                 if (n > 0)

@@ -21,6 +21,7 @@
 #include "hostprep/steps.h"
 #include "hostprep/sysroot.h"
 #include "vmdefs/vmdef.h"
+#include "util/poll_extra.h"
 #include "util/clock.h"
 #include "util/macro.h"
 
@@ -159,7 +160,7 @@ static int wait_for_driver(const char *addr, const char *driver, unsigned timeou
                         return 0;
                 if (vl_monotonic_ms() >= deadline)
                         break;
-                poll(NULL, 0, DRIVER_POLL_MS);
+                vl_poll(NULL, 0, DRIVER_POLL_MS);
         }
         return vl_error_set(err, ETIMEDOUT, "%s did not bind to %s within %u ms (now %s)", addr,
                             driver, timeout_ms, now[0] ? now : "unbound");

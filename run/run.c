@@ -47,6 +47,7 @@
 #include "util/exit_codes.h"
 #include "util/macro.h"
 #include "util/notify.h"
+#include "util/poll_extra.h"
 #include "util/stop_signal.h"
 
 extern char **environ;
@@ -564,6 +565,11 @@ static size_t session_watch_fds(void *userdata, struct pollfd *fds, size_t max)
         return session_pollfds(userdata, fds, max);
 }
 
+static void session_serve_extra(void *userdata)
+{
+        session_serve(userdata);
+}
+
 static void session_watch_dispatch(void *userdata, const struct pollfd *fds, size_t n,
                                    long long now_ms)
 {
@@ -925,8 +931,13 @@ int run_vm(struct vm_def *def)
         if (session_open(run.run_dir, def->name, &st, &run.session, &err) < 0)
                 goto fail_locked;
         session_set_request_handler(run.session, on_request, &run);
+        /* Listeners that come while a host step waits are answered at once. */
+        const struct vl_poll_extra serve_events = {
+                .fds = session_watch_fds, .serve = session_serve_extra, .userdata = run.session};
+        vl_poll_extra_set(&serve_events);
 
         ex = run_lifecycle(&run);
+        vl_poll_extra_set(NULL);
         session_close(run.session, ex, vl_exit_describe(ex), run.end_detail,
                       hostprep_journal_exists(run.run_dir));
         qemu_proc_close(&run.proc);

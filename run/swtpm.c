@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "run/supervise.h"
+#include "util/poll_extra.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -230,7 +231,7 @@ static int run_setup(const char *state_dir, const struct vl_account *user, int s
                                        {.fd = killed ? -1 : signal_fd, .events = POLLIN},
                                        {.fd = p.out_fd, .events = POLLIN},
                                        {.fd = p.err_fd, .events = POLLIN}};
-                if (poll(fds, 4, killed ? -1 : (int)(left > 0 ? left : 0)) < 0 && errno != EINTR)
+                if (vl_poll(fds, 4, killed ? -1 : (int)(left > 0 ? left : 0)) < 0 && errno != EINTR)
                         break;
                 if (fds[1].revents && stop_requested())
                         cancelled = true;
@@ -320,7 +321,7 @@ static int wait_until_answering(int fd, const struct qemu_proc *p, int signal_fd
                 struct pollfd fds[] = {{.fd = fd, .events = POLLIN},
                                        {.fd = signal_fd, .events = POLLIN},
                                        {.fd = p->pidfd, .events = POLLIN}};
-                if (poll(fds, 3, (int)left) < 0) {
+                if (vl_poll(fds, 3, (int)left) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return vl_error_set(err, errno, "poll");

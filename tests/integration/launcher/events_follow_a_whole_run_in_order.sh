@@ -21,10 +21,12 @@ timeout -s KILL 120 "$VMLAUNCH" events --json vltest >"$TMP/json" 2>"$TMP/json.e
 json_pid=$!
 timeout -s KILL 120 "$VMLAUNCH" events vltest >"$TMP/text" 2>"$TMP/text.err" &
 text_pid=$!
-# Connected (the run serves its socket between steps: the hello comes with the
-# next event), then the hook lets the preparation go on.
+# Answered while the hook still holds the preparation (the run serves its socket
+# during a host step's waits too), then the hook lets the preparation go on.
 wait_for_socket_of "$json_pid" 30
 wait_for_socket_of "$text_pid" 30
+wait_for_text "$TMP/json" '"event":"hello"' 30
+wait_for_text "$TMP/text" ' state preparing hooks' 30
 touch "$TMP/go"
 wait_for_log "is running" 60
 # Each line is written out as it comes (a script reads it through a pipe or a file).
