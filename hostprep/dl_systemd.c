@@ -8,6 +8,9 @@ __typeof__(sd_bus_slot_unref) *sym_sd_bus_slot_unref;
 __typeof__(sd_bus_error_free) *sym_sd_bus_error_free;
 __typeof__(sd_bus_process) *sym_sd_bus_process;
 __typeof__(sd_bus_wait) *sym_sd_bus_wait;
+__typeof__(sd_bus_get_fd) *sym_sd_bus_get_fd;
+__typeof__(sd_bus_get_events) *sym_sd_bus_get_events;
+__typeof__(sd_bus_get_timeout) *sym_sd_bus_get_timeout;
 __typeof__(sd_bus_match_signal) *sym_sd_bus_match_signal;
 __typeof__(sd_bus_call) *sym_sd_bus_call;
 __typeof__(sd_bus_call_method) *sym_sd_bus_call_method;
@@ -43,6 +46,9 @@ int dl_systemd_open(struct vl_error *err)
                 VL_DL_SYMBOL(sd_bus_error_free),
                 VL_DL_SYMBOL(sd_bus_process),
                 VL_DL_SYMBOL(sd_bus_wait),
+                VL_DL_SYMBOL(sd_bus_get_fd),
+                VL_DL_SYMBOL(sd_bus_get_events),
+                VL_DL_SYMBOL(sd_bus_get_timeout),
                 VL_DL_SYMBOL(sd_bus_match_signal),
                 VL_DL_SYMBOL(sd_bus_call),
                 VL_DL_SYMBOL(sd_bus_call_method),

@@ -1,5 +1,6 @@
 /* The default unit operations: systemd's D-Bus API (org.freedesktop.systemd1). */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "hostprep/dl_systemd.h"
 #include "hostprep/hostprep.h"
 #include "util/cleanup.h"
+#include "util/poll_extra.h"
 #include "vmdefs/vmdef.h"
 
 #define SD_DEST    "org.freedesktop.systemd1"
@@ -115,6 +117,27 @@ static bool own_unit_stopping(sd_bus *bus)
         return stopping;
 }
 
+/* sd_bus_wait(), but through vl_poll() so the run's events socket is served while a
+ * unit stops (up to the job timeout). */
+static int wait_bus(sd_bus *bus, long long left_us)
+{
+        int fd = sym_sd_bus_get_fd(bus);
+        int events = sym_sd_bus_get_events(bus);
+        uint64_t until = UINT64_MAX;
+        if (fd < 0 || events < 0 || sym_sd_bus_get_timeout(bus, &until) < 0)
+                return sym_sd_bus_wait(bus, (uint64_t)left_us);
+        long long timeout_ms = (left_us + 999) / 1000;
+        if (until != UINT64_MAX) { /* the bus's own deadline, CLOCK_MONOTONIC in us */
+                long long bus_left_us = (long long)until - now_us();
+                long long bus_ms = bus_left_us > 0 ? (bus_left_us + 999) / 1000 : 0;
+                if (bus_ms < timeout_ms)
+                        timeout_ms = bus_ms;
+        }
+        struct pollfd p = {.fd = fd, .events = (short)events};
+        int r = vl_poll(&p, 1, timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms);
+        return r < 0 && errno != EINTR ? -errno : 0;
+}
+
 /* Waits for the JobRemoved signal of wait->job (subscribed before the call that
  * queued it, so it cannot be missed). 0 when the job is done. */
 static int wait_job(sd_bus *bus, struct job_wait *wait, const char *what, unsigned timeout_ms,
@@ -132,7 +155,7 @@ static int wait_job(sd_bus *bus, struct job_wait *wait, const char *what, unsign
                         return vl_error_set(err, ETIMEDOUT,
                                             "%s: the job did not finish within %u ms", what,
                                             timeout_ms);
-                r = sym_sd_bus_wait(bus, (uint64_t)left);
+                r = wait_bus(bus, left);
                 if (r < 0)
                         return vl_error_set(err, -r, "%s: waiting for the job", what);
         }
