@@ -84,6 +84,18 @@ prepare() {
   echo "$key" >"$dir/ready"
 }
 
+# A scenario with the line "# needs: linux-guest" runs the integration tests' Linux
+# guest (Debian's kernel with the real qemu-guest-agent) as its nested VM: it is built
+# here, where Debian's archive is reachable, into BUILD_ROOT/linux-guest, which the
+# host sees through its shared root. Returns like prepare (2: no network).
+linux_guest_for() { # scenario
+  grep -q '^# needs: linux-guest$' "$1" || return 0
+  local version
+  version=$(readlink "$dir/vmlinuz") && version=${version##*/vmlinuz-} || return 1
+  "$source_root/tests/integration/launcher/linux_guest.sh" \
+    --dir "${BUILD_ROOT:-$source_root/build}/linux-guest" "$dir/root" "$version"
+}
+
 # Everything one boot needs: the scenario, the files installed into the host's /etc,
 # and the environment the scenario sees. Results come back through the same folder.
 fill_share() { # share scenario
@@ -169,11 +181,15 @@ prepare) reason=$(prepare); rc=$?
          [ $rc = 0 ] || die "cannot prepare the emulated host: $reason"
          [ -z "$reason" ] || echo "$reason" ;;
 run) [ $# -ge 1 ] || die "usage: host.sh run SCENARIO [OUT]"
-     reason=$(prepare) || die "cannot prepare the emulated host: $reason"; run "$@" ;;
+     reason=$(prepare) || die "cannot prepare the emulated host: $reason"
+     reason=$(linux_guest_for "$1") || die "cannot build the Linux guest: $reason"; run "$@" ;;
 test) [ $# -eq 1 ] || die "usage: host.sh test SCENARIO"
       reason=$(prepare); rc=$?
       [ $rc = 2 ] && skip "cannot prepare the emulated host: $(echo "$reason" | tail -1)"
       [ $rc = 0 ] || die "cannot prepare the emulated host: $reason"
+      reason=$(linux_guest_for "$1"); rc=$?
+      [ $rc = 2 ] && skip "cannot build the Linux guest: $(echo "$reason" | tail -1)"
+      [ $rc = 0 ] || die "cannot build the Linux guest: $reason"
       out=$(mktemp -d "$dir/run.XXXXXX") || exit 1
       run "$1" "$out" && rm -rf "$out" ;; # a failed run's files stay for a look
 shell) reason=$(prepare) || die "cannot prepare the emulated host: $reason"
