@@ -166,6 +166,42 @@ int vl_cli_load_def(const char *name_or_file, const struct vl_cli_def_opts *opts
         return ex;
 }
 
+int vl_cli_name_and_json(const char *verb, int argc, char **argv, void (*usage)(FILE *out),
+                         const char **name, bool *json)
+{
+        enum { OPT_JSON = VL_CLI_OPT_VERB };
+        static const struct option options[] = {
+                {"help", no_argument, NULL, 'h'},
+                {"json", no_argument, NULL, OPT_JSON},
+                {0},
+        };
+        struct vl_cli_parser p = vl_cli_parser(verb, argc, argv, "-:h", options);
+        const char *arg;
+        *name = NULL;
+        *json = false;
+        for (int opt; (opt = vl_cli_next(&p, &arg)) != VL_CLI_END;) {
+                switch (opt) {
+                case 'h':
+                        usage(stdout);
+                        return VL_EXIT_OK;
+                case OPT_JSON:
+                        *json = true;
+                        break;
+                case VL_CLI_WORD:
+                        if (vl_cli_take_target(verb, "NAME", arg, name) < 0)
+                                return VL_EXIT_USAGE;
+                        break;
+                default: /* VL_CLI_ERROR, already said */
+                        return VL_EXIT_USAGE;
+                }
+        }
+        if (!*name) {
+                usage(stderr);
+                return VL_EXIT_USAGE;
+        }
+        return -1;
+}
+
 int vl_cli_take_target(const char *verb, const char *what, const char *arg, const char **target)
 {
         if (*target) {

@@ -103,6 +103,12 @@ int vl_cli_def_option(int opt, const char *arg, struct vl_cli_def_opts *opts, co
  * Returns 0, or -1 on error. */
 int vl_cli_take_target(const char *verb, const char *what, const char *arg, const char **target);
 
+/* The command line of a verb that takes only [--json] NAME (status, events): -1 with
+ * *name and *json set, to go on; otherwise the exit code to return (0 after --help,
+ * VL_EXIT_USAGE after printing why, with usage(stderr) when NAME is missing). */
+int vl_cli_name_and_json(const char *verb, int argc, char **argv, void (*usage)(FILE *out),
+                         const char **name, bool *json);
+
 /* The config directory in effect: opts->config_dir, $VMLAUNCH_CONFIG_DIR, or the default. */
 const char *vl_cli_config_dir(const struct vl_cli_def_opts *opts);
 

@@ -110,40 +110,13 @@ static int follow(const char *name, struct events_stream *s, bool json)
         }
 }
 
-enum { OPT_JSON = VL_CLI_OPT_VERB };
-
-static const struct option events_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"json", no_argument, NULL, OPT_JSON},
-        {0},
-};
-
 int cmd_events(int argc, char **argv)
 {
-        bool json = false;
-        const char *name = NULL;
-        struct vl_cli_parser p = vl_cli_parser("events", argc, argv, "-:h", events_options);
-        const char *arg;
-        for (int opt; (opt = vl_cli_next(&p, &arg)) != VL_CLI_END;) {
-                switch (opt) {
-                case 'h':
-                        usage(stdout);
-                        return VL_EXIT_OK;
-                case OPT_JSON:
-                        json = true;
-                        break;
-                case VL_CLI_WORD:
-                        if (vl_cli_take_target("events", "NAME", arg, &name) < 0)
-                                return VL_EXIT_USAGE;
-                        break;
-                default: /* VL_CLI_ERROR, already said */
-                        return VL_EXIT_USAGE;
-                }
-        }
-        if (!name) {
-                usage(stderr);
-                return VL_EXIT_USAGE;
-        }
+        bool json;
+        const char *name;
+        int ex = vl_cli_name_and_json("events", argc, argv, usage, &name, &json);
+        if (ex >= 0)
+                return ex;
 
         struct vl_error err = {0};
         struct runstate st;
@@ -153,7 +126,7 @@ int cmd_events(int argc, char **argv)
                 fprintf(stderr, "vmlaunch events: %s\n", err.msg);
                 return r == -ESRCH ? VL_EXIT_NOT_RUNNING : VL_EXIT_FAILURE;
         }
-        int ex = follow(name, &s, json);
+        ex = follow(name, &s, json);
         events_stream_close(&s);
         return ex;
 }

@@ -144,40 +144,13 @@ static void print_text(const char *name, const struct runstate *st, bool running
                 printf("  up %lld:%02lld:%02lld\n", up / 3600, up / 60 % 60, up % 60);
 }
 
-enum { OPT_JSON = VL_CLI_OPT_VERB };
-
-static const struct option status_options[] = {
-        {"help", no_argument, NULL, 'h'},
-        {"json", no_argument, NULL, OPT_JSON},
-        {0},
-};
-
 int cmd_status(int argc, char **argv)
 {
-        bool json = false;
-        const char *name = NULL;
-        struct vl_cli_parser p = vl_cli_parser("status", argc, argv, "-:h", status_options);
-        const char *arg;
-        for (int opt; (opt = vl_cli_next(&p, &arg)) != VL_CLI_END;) {
-                switch (opt) {
-                case 'h':
-                        usage(stdout);
-                        return VL_EXIT_OK;
-                case OPT_JSON:
-                        json = true;
-                        break;
-                case VL_CLI_WORD:
-                        if (vl_cli_take_target("status", "NAME", arg, &name) < 0)
-                                return VL_EXIT_USAGE;
-                        break;
-                default: /* VL_CLI_ERROR, already said */
-                        return VL_EXIT_USAGE;
-                }
-        }
-        if (!name) {
-                usage(stderr);
-                return VL_EXIT_USAGE;
-        }
+        bool json;
+        const char *name;
+        int ex = vl_cli_name_and_json("status", argc, argv, usage, &name, &json);
+        if (ex >= 0)
+                return ex;
 
         struct vl_error err = {0};
         struct runstate st;
