@@ -202,6 +202,19 @@ int vl_cli_name_and_json(const char *verb, int argc, char **argv, void (*usage)(
         return -1;
 }
 
+long vl_cli_timeout_s(const char *verb, const char *v)
+{
+        char *end;
+        errno = 0;
+        long timeout_s = v ? strtol(v, &end, 10) : -1;
+        if (!v || !*v || *end || errno || timeout_s < 0 || timeout_s > 86400) {
+                fprintf(stderr, "vmlaunch %s: --timeout '%s': expected seconds from 0 to 86400\n",
+                        verb, v ? v : "");
+                return -1;
+        }
+        return timeout_s;
+}
+
 int vl_cli_take_target(const char *verb, const char *what, const char *arg, const char **target)
 {
         if (*target) {

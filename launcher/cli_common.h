@@ -109,6 +109,10 @@ int vl_cli_take_target(const char *verb, const char *what, const char *arg, cons
 int vl_cli_name_and_json(const char *verb, int argc, char **argv, void (*usage)(FILE *out),
                          const char **name, bool *json);
 
+/* A --timeout of SECONDS from 0 to 86400 (a day); -1 after printing
+ * "vmlaunch VERB: --timeout 'V': expected seconds from 0 to 86400". */
+long vl_cli_timeout_s(const char *verb, const char *v);
+
 /* The config directory in effect: opts->config_dir, $VMLAUNCH_CONFIG_DIR, or the default. */
 const char *vl_cli_config_dir(const struct vl_cli_def_opts *opts);
 

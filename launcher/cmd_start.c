@@ -94,21 +94,6 @@ static void print_json(const char *name, const char *unit, const char *result, i
         json_object_put(o);
 }
 
-/* SECONDS from 0 to 86400; -1 after printing why not. */
-static long long parse_timeout_s(const char *v)
-{
-        char *end;
-        errno = 0;
-        long long s = v ? strtoll(v, &end, 10) : -1;
-        if (!v || !*v || *end || errno || s < 0 || s > 86400) {
-                fprintf(stderr,
-                        "vmlaunch start: --timeout '%s': expected seconds from 0 to 86400\n",
-                        v ? v : "");
-                return -1;
-        }
-        return s;
-}
-
 enum { OPT_NO_BLOCK = VL_CLI_OPT_VERB, OPT_JSON, OPT_TIMEOUT };
 
 static const struct option start_options[] = {
@@ -138,7 +123,7 @@ int cmd_start(int argc, char **argv)
                         json = true;
                         break;
                 case OPT_TIMEOUT:
-                        timeout_s = parse_timeout_s(arg);
+                        timeout_s = vl_cli_timeout_s("start", arg);
                         if (timeout_s < 0)
                                 return VL_EXIT_USAGE;
                         break;

@@ -67,20 +67,6 @@ static int wait_until_stopping(const char *run_dir, int pidfd, long long deadlin
         }
 }
 
-/* SECONDS from 0 to 86400; -1 after printing why not. */
-static long parse_timeout_s(const char *v)
-{
-        char *end;
-        errno = 0;
-        long timeout_s = v ? strtol(v, &end, 10) : -1;
-        if (!v || !*v || *end || errno || timeout_s < 0 || timeout_s > 86400) {
-                fprintf(stderr, "vmlaunch stop: --timeout '%s': expected seconds from 0 to 86400\n",
-                        v ? v : "");
-                return -1;
-        }
-        return timeout_s;
-}
-
 enum { OPT_FORCE = VL_CLI_OPT_VERB, OPT_TIMEOUT };
 
 static const struct option stop_options[] = {
@@ -106,7 +92,7 @@ int cmd_stop(int argc, char **argv)
                         force = true;
                         break;
                 case OPT_TIMEOUT:
-                        timeout_s = parse_timeout_s(arg);
+                        timeout_s = vl_cli_timeout_s("stop", arg);
                         if (timeout_s < 0)
                                 return VL_EXIT_USAGE;
                         break;

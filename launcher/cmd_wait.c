@@ -76,20 +76,6 @@ struct waiter {
         struct tcp_probe probe; /* tcp: run/tcp_probe.h says how it tries */
 };
 
-/* SECONDS from 0 to 86400; -1 after printing why not. */
-static long parse_timeout_s(const char *v)
-{
-        char *end;
-        errno = 0;
-        long timeout_s = v ? strtol(v, &end, 10) : -1;
-        if (!v || !*v || *end || errno || timeout_s < 0 || timeout_s > 86400) {
-                fprintf(stderr, "vmlaunch wait: --timeout '%s': expected seconds from 0 to 86400\n",
-                        v ? v : "");
-                return -1;
-        }
-        return timeout_s;
-}
-
 /* tcp: HOST as a numeric address first, else through the resolver. */
 static int resolve(struct waiter *w)
 {
@@ -336,7 +322,7 @@ int cmd_wait(int argc, char **argv)
                         w.cond_text = arg;
                         break;
                 case OPT_TIMEOUT:
-                        timeout_s = parse_timeout_s(arg);
+                        timeout_s = vl_cli_timeout_s("wait", arg);
                         if (timeout_s < 0)
                                 return VL_EXIT_USAGE;
                         break;
