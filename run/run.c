@@ -689,10 +689,6 @@ static int supervise(struct run *run)
         session_set_guest(run->session, "running");
         session_enter(run->session, SESSION_RUNNING, NULL, "running", NULL);
         runlog(LOG_NOTICE, "guest %s is running", run->def->name);
-        run->ready = (struct readiness){.def = run->def,
-                                        .session = run->session,
-                                        .ask_interfaces = ask_interfaces,
-                                        .userdata = run};
         readiness_start(&run->ready, vl_monotonic_ms());
 
         struct supervise_params sp = {.qmp = run->qmp,
@@ -931,6 +927,13 @@ int run_vm(struct vm_def *def)
         if (session_open(run.run_dir, def->name, &st, &run.session, &err) < 0)
                 goto fail_locked;
         session_set_request_handler(run.session, on_request, &run);
+        run.ready = (struct readiness){.def = def,
+                                       .session = run.session,
+                                       .timeout_at_ms = -1,
+                                       .ask_address_at_ms = -1,
+                                       .probe = {.fd = -1},
+                                       .ask_interfaces = ask_interfaces,
+                                       .userdata = &run};
         /* Listeners that come while a host step waits are answered at once. */
         const struct vl_poll_extra serve_events = {
                 .fds = session_watch_fds, .serve = session_serve_extra, .userdata = run.session};
