@@ -17,8 +17,11 @@ mac_unknown=52:54:00:99:99:99
 
 configured=$BUILD_ROOT/systemd/vmlaunch@.service
 bindir=$(sed -n 's|^ExecStart=\(.*\)/vmlaunch run %i$|\1|p' "$configured")
+# PrivateTmp and ProtectHome go too: the build may live under /tmp or /root (a CI
+# checkout), which they hide.
 for u in vmlaunch@.service vmlaunch-wake.service; do
-  sed "s|^\(Exec[A-Za-z]*=\)$bindir/vmlaunch |\1$VMLAUNCH |" "$BUILD_ROOT/systemd/$u" >"/run/systemd/system/$u"
+  sed -e "s|^\(Exec[A-Za-z]*=\)$bindir/vmlaunch |\1$VMLAUNCH |" -e '/^PrivateTmp=/d' -e '/^ProtectHome=/d' \
+    "$BUILD_ROOT/systemd/$u" >"/run/systemd/system/$u"
 done
 cp "$SOURCE_ROOT/systemd/vmlaunch-wake.socket" /run/systemd/system/
 grep -h '^Exec' /run/systemd/system/vmlaunch-wake.service
