@@ -29,8 +29,9 @@
 #define SWTPM_CAP_ANSWER_BYTES   8
 #define SWTPM_END_GRACE_MS       5000
 
-#define STATE_SUBDIR   "state"
-#define LOCALCA_SUBDIR "localca"
+#define STATE_SUBDIR     "state"
+#define STATE_NEW_SUBDIR "state.new"
+#define LOCALCA_SUBDIR   "localca"
 /* swtpm writes the TPM's whole state to this file (tpm2 state backend "dir"). */
 #define STATE_FILE "tpm2-00.permall"
 
@@ -186,7 +187,7 @@ static int run_setup(const char *state_dir, const struct vl_account *user, int s
                      struct vl_error *err)
 {
         _cleanup_free_ char *tpmstate = NULL, *config = NULL;
-        if (asprintf(&tpmstate, "%s/" STATE_SUBDIR, state_dir) < 0 ||
+        if (asprintf(&tpmstate, "%s/" STATE_NEW_SUBDIR, state_dir) < 0 ||
             asprintf(&config, "%s/swtpm_setup.conf", state_dir) < 0)
                 return vl_error_set(err, ENOMEM, "swtpm_setup");
         /* As libvirt does: EK and platform certificates, NVRAM locked, and never
@@ -284,21 +285,35 @@ int swtpm_state_ensure(const struct vm_def *def, const struct vl_account *user, 
         _cleanup_close_ int dir_fd = d.fd;
         if (!S_ISDIR(d.st.st_mode))
                 return vl_error_set_plain(err, ENOTDIR, "[tpm] state_dir %s is not a folder", dir);
-        if ((r = user_folder(dir_fd, dir, STATE_SUBDIR, user, err)) < 0 ||
-            (r = user_folder(dir_fd, dir, LOCALCA_SUBDIR, user, err)) < 0)
+        if ((r = user_folder(dir_fd, dir, LOCALCA_SUBDIR, user, err)) < 0)
                 return r;
-        _cleanup_free_ char *state_file = NULL;
-        if (asprintf(&state_file, STATE_SUBDIR "/" STATE_FILE) < 0)
-                return vl_error_set(err, ENOMEM, "[tpm]");
         struct stat st;
-        if (fstatat(dir_fd, state_file, &st, AT_SYMLINK_NOFOLLOW) == 0)
-                return 0; /* manufactured once: the guest's keys are never replaced */
+        if (fstatat(dir_fd, STATE_SUBDIR "/" STATE_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                /* manufactured once: the guest's keys are never replaced */
+                return user_folder(dir_fd, dir, STATE_SUBDIR, user, err);
+        /* Made aside and renamed into place when whole, so a setup that is stopped,
+         * fails or is killed with vmlaunch never leaves a TPM that later runs would
+         * take for made. What an earlier one left holds no TPM: gone. */
+        if ((r = vl_remove_tree_at(dir_fd, STATE_SUBDIR, err)) < 0 ||
+            (r = vl_remove_tree_at(dir_fd, STATE_NEW_SUBDIR, err)) < 0)
+                return vl_error_prefix(err, "[tpm] state_dir %s: clear an unfinished TPM", dir);
+        if ((r = user_folder(dir_fd, dir, STATE_NEW_SUBDIR, user, err)) < 0)
+                return r;
         if ((r = write_configs(dir_fd, dir, err)) < 0)
                 return vl_error_prefix(err, "[tpm] state_dir %s", dir);
         r = run_setup(dir, user, signal_fd, err);
-        if (r == 0)
-                *created = true;
-        return r;
+        if (r == 0 && renameat(dir_fd, STATE_NEW_SUBDIR, dir_fd, STATE_SUBDIR) < 0)
+                r = vl_error_set(err, errno,
+                                 "[tpm] state_dir %s: rename " STATE_NEW_SUBDIR " to " STATE_SUBDIR,
+                                 dir);
+        if (r < 0) {
+                struct vl_error ignored = {0};
+                (void)vl_remove_tree_at(dir_fd, STATE_NEW_SUBDIR, &ignored);
+                return r;
+        }
+        (void)fsync(dir_fd);
+        *created = true;
+        return 0;
 }
 
 /* Answers CMD_GET_CAPABILITY: swtpm runs and serves its control channel. */
