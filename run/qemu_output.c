@@ -25,17 +25,36 @@ static size_t utf8_char_len(const unsigned char *s, size_t n)
         return len;
 }
 
+/* Length of the whole ECMA-48 control sequence (ESC [, parameter bytes 0x30-0x3f,
+ * intermediate bytes 0x20-0x2f, one final byte 0x40-0x7e) at s, 0 when there is none. */
+static size_t csi_len(const unsigned char *s, size_t n)
+{
+        if (n < 3 || s[0] != 0x1b || s[1] != '[')
+                return 0;
+        size_t i = 2;
+        while (i < n && s[i] >= 0x30 && s[i] <= 0x3f)
+                i++;
+        while (i < n && s[i] >= 0x20 && s[i] <= 0x2f)
+                i++;
+        return i < n && s[i] >= 0x40 && s[i] <= 0x7e ? i + 1 : 0;
+}
+
 /* The guest writes what it likes to its serial console and QEMU passes it on: ESC
  * sequences could clear the user's terminal and a \r could return to the start of the
- * line and overwrite "qemu: " with a forged vmlaunch line. Control characters (but
- * tab) and bytes that are not UTF-8 become a visible \xNN; UTF-8 text stays. */
+ * line and overwrite "qemu: " with a forged vmlaunch line. Whole control sequences
+ * (the firmware's screen clears and colours, a shell's cursor queries) carry no text
+ * and are left out; other control characters (but tab) and bytes that are not UTF-8
+ * become a visible \xNN; UTF-8 text stays. */
 static void escape_line(const char *in, size_t n, char *out, size_t out_len)
 {
         const unsigned char *s = (const unsigned char *)in;
         size_t used = 0;
         for (size_t i = 0; i < n && used + 5 <= out_len;) {
                 size_t len = s[i] < 0x80 ? 1 : utf8_char_len(s + i, n - i);
-                if (len == 1 && (s[i] >= 0x20 || s[i] == '\t') && s[i] != 0x7f) {
+                size_t csi = csi_len(s + i, n - i);
+                if (csi) {
+                        i += csi;
+                } else if (len == 1 && (s[i] >= 0x20 || s[i] == '\t') && s[i] != 0x7f) {
                         out[used++] = (char)s[i++];
                 } else if (len > 1) {
                         memcpy(out + used, s + i, len);
