@@ -10,7 +10,7 @@
 
 declare -gA _vmlaunch_opts=(
         [run]="--help --config-dir= --allow-unsafe-owner"
-        [plan]="--help --json --topology= --config-dir= --allow-unsafe-owner"
+        [plan]="--help --json --brief --topology= --config-dir= --allow-unsafe-owner"
         [check]="--help --json --config-dir= --allow-unsafe-owner"
         [restore]="--help"
         [status]="--help --json"

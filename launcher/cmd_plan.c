@@ -34,6 +34,8 @@ static void plan_usage(FILE *out)
                 "Missing files (disk images, firmware, ROM files) are only warned about.\n\n"
                 "Options:\n"
                 "  -h, --help            show this help\n"
+                "      --brief           leave the QEMU command line out (one line says how\n"
+                "                        many options it has)\n"
                 "      --json            print one JSON object: {\"name\", \"definition\",\n"
                 "                        \"qemu\": {\"binary\", \"argv\"}, \"steps\", \"warnings\"}\n"
                 "                        (argv[0] is the binary)\n"
@@ -128,7 +130,7 @@ static void print_platform(const struct vm_def *def, const struct plan_facts *fa
 }
 
 static int print_text(const struct vm_def *def, const struct plan_facts *facts,
-                      const struct vmdef_diags *diags, const struct vl_strv *argv)
+                      const struct vmdef_diags *diags, const struct vl_strv *argv, bool brief)
 {
         struct vl_strv lines = {0};
         if (plan_text_command_lines(argv, &lines) < 0) {
@@ -168,8 +170,13 @@ static int print_text(const struct vm_def *def, const struct plan_facts *facts,
         for (size_t i = 0; i < facts->steps.count; i++)
                 printf("  %zu. [%s] %s\n", i + 1, facts->steps.items[i].step,
                        facts->steps.items[i].description);
-        printf("\nQEMU command line:\n");
-        for (size_t i = 0; i < lines.count; i++)
+        if (brief)
+                /* the first line is the binary, each other one option */
+                printf("\nQEMU command line: %s with %zu options (`vmlaunch plan` without --brief shows them)\n",
+                       argv->items[0], lines.count - 1);
+        else
+                printf("\nQEMU command line:\n");
+        for (size_t i = 0; !brief && i < lines.count; i++)
                 printf("%s\n", lines.items[i]);
         vl_strv_free(&lines);
         return VL_EXIT_OK;
@@ -412,11 +419,12 @@ static int print_json(const struct vm_def *def, const struct plan_facts *facts,
         return VL_EXIT_OK;
 }
 
-enum { OPT_JSON = VL_CLI_OPT_VERB, OPT_TOPOLOGY };
+enum { OPT_JSON = VL_CLI_OPT_VERB, OPT_TOPOLOGY, OPT_BRIEF };
 
 static const struct option plan_options[] = {
         {"help", no_argument, NULL, 'h'},
         {"json", no_argument, NULL, OPT_JSON},
+        {"brief", no_argument, NULL, OPT_BRIEF},
         {"topology", required_argument, NULL, OPT_TOPOLOGY},
         VL_CLI_DEF_LONG_OPTIONS,
         {0},
@@ -426,7 +434,7 @@ int cmd_plan(int argc, char **argv)
 {
         struct vl_cli_def_opts dopts = {0};
         const char *target = NULL;
-        bool json = false;
+        bool json = false, brief = false;
         struct host_facts_opts hopts = {.mode = HOST_FACTS_PLAN, .topology_origin = TOPOLOGY_HOST};
 
         struct vl_cli_parser p = vl_cli_parser("plan", argc, argv, "-:h", plan_options);
@@ -443,6 +451,9 @@ int cmd_plan(int argc, char **argv)
                         return VL_EXIT_OK;
                 case OPT_JSON:
                         json = true;
+                        break;
+                case OPT_BRIEF:
+                        brief = true;
                         break;
                 case OPT_TOPOLOGY:
                         if (!arg || !*arg) {
@@ -466,6 +477,11 @@ int cmd_plan(int argc, char **argv)
         }
         if (!target) {
                 plan_usage(stderr);
+                return VL_EXIT_USAGE;
+        }
+        if (brief && json) {
+                fprintf(stderr,
+                        "vmlaunch plan: --brief is for people; --json always has the whole argv\n");
                 return VL_EXIT_USAGE;
         }
 
@@ -510,7 +526,7 @@ int cmd_plan(int argc, char **argv)
         if (json) {
                 ex = print_json(def, &facts, &diags, &qemu_argv);
         } else {
-                ex = print_text(def, &facts, &diags, &qemu_argv);
+                ex = print_text(def, &facts, &diags, &qemu_argv, brief);
         }
 out:
         vl_strv_free(&qemu_argv);
