@@ -310,6 +310,7 @@ static int undo_journal(struct hostprep_ctx *ctx, struct hostprep_report *report
                         step_log(ctx, LOG_ERR, "could not %s: %s", desc, undo_err.msg);
                         progress(ctx, HOSTPREP_UNDO_FAILED, rec->step, desc);
                 } else {
+                        report->n_undone++;
                         progress(ctx, HOSTPREP_CHANGE_UNDONE, rec->step, desc);
                 }
         }

@@ -126,6 +126,7 @@ struct hostprep_plan {
 struct hostprep_report {
         char **failures; /* what could not be done or undone, one line each */
         size_t n_failures;
+        size_t n_undone;         /* changes restore undid */
         bool nothing_to_restore; /* restore found no journal */
         bool journal_kept;       /* some undo failed: the journal stays for another restore */
 };

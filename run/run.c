@@ -151,6 +151,11 @@ static int host_restore(struct run *run, struct vl_error *err)
                                         .progress = host_progress};
         struct hostprep_report report = {0};
         int r = hostprep_restore(&opts, &report, err);
+        if (r == 0 && report.nothing_to_restore)
+                runlog(LOG_INFO, "the host is as it was: this run changed nothing on it");
+        else if (r == 0)
+                runlog(LOG_INFO, "the host is as it was: %zu change(s) undone (above)",
+                       report.n_undone);
         if (r < 0) {
                 report_failures(&report);
                 if (report.journal_kept)
