@@ -184,12 +184,12 @@ static void request_stop(struct supervisor *s, int sig, long long now)
                         start_quit(s, now);
                         return;
                 }
+                /* said first: what is asked of the guest follows, in order */
+                runlog(LOG_NOTICE, "SIG%s: shutting the guest down (quit after %u s%s)", name,
+                       s->p->shutdown_timeout_s, sig == SIGINT ? ", Ctrl-C again to quit now" : "");
                 /* The agent first: Windows ignores the power button on a locked screen.
                  * The button follows a round later in case the agent does nothing. */
                 bool gentle = s->p->gentle_shutdown && s->p->gentle_shutdown(s->p->userdata);
-                runlog(LOG_NOTICE, "SIG%s: shutting the guest down (%s; quit after %u s%s)", name,
-                       gentle ? "guest agent, then the ACPI power button" : "ACPI power button",
-                       s->p->shutdown_timeout_s, sig == SIGINT ? ", Ctrl-C again to quit now" : "");
                 if (!gentle)
                         send_command(s, "system_powerdown");
                 s->phase = PHASE_POWERING_DOWN;
