@@ -42,32 +42,20 @@ install_missing_packages() {
     >"$dir/apt.log" 2>&1 || { tail -5 "$dir/apt.log"; echo "cannot install ${missing[*]}"; return 1; }
 }
 
-# Which linux-image-6.1.0-N-amd64 the linux-image-amd64 metapackage points at.
-kernel_package() {
-  apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)/\1/p' | head -1
-}
-
 # Returns 2 when Debian's archive cannot be reached (no network: the one reason to skip),
 # 1 for any other failure; either after printing why (last line = the reason).
 prepare() {
   mkdir -p "$dir" || return 1
   exec 9>"$dir/.lock" && flock 9 # tests of one build share the cache
   install_missing_packages || return 1
+  "$source_root/examples/linux-guest/debian-kernel" --dir "$dir" || return
   local package version key
-  package=$(kernel_package)
-  # A fresh CI container has no package lists yet.
-  [ -n "$package" ] || [ "$(id -u)" -ne 0 ] || { apt-get update -qq >/dev/null 2>&1; package=$(kernel_package); }
-  [ -n "$package" ] || { echo "no network: apt-cache knows no linux-image-amd64 and apt-get update did not help"; return 2; }
-  version=${package#linux-image-}
+  package=$(cat "$dir/kernel-ready") && version=${package#linux-image-} || return 1
   # The initramfs depends on the kernel and on initramfs-init: rebuild when either changes.
   key="$package $(sha256sum <"$here/initramfs-init")"
   [ "$(cat "$dir/ready" 2>/dev/null)" = "$key" ] && return 0
   echo "preparing the emulated host in $dir ($package)"
-  rm -rf "$dir/root" "$dir/initramfs" "$dir/ready" "$dir"/*.deb
-  (cd "$dir" && apt-get download "$package" >"$dir/download.log" 2>&1) ||
-    { tail -3 "$dir/download.log"; echo "no network: cannot download $package from Debian's archive"; return 2; }
-  dpkg -x "$dir"/"$package"_*.deb "$dir/root" && rm -f "$dir"/*.deb || return 1
-  depmod -b "$dir/root" "$version" || return 1
+  rm -rf "$dir/initramfs" "$dir/ready"
 
   local initramfs=$dir/initramfs module ko
   mkdir -p "$initramfs"/{bin,dev,proc,sys,lower,upper,newroot,modules}
@@ -80,7 +68,6 @@ prepare() {
     cp "$ko" "$initramfs/modules/" && basename "$ko" >>"$initramfs/modules/load-order"
   done
   (cd "$initramfs" && find . | cpio -o -H newc --quiet | gzip -1) >"$dir/initramfs.cpio.gz" || return 1
-  ln -sf "root/boot/vmlinuz-$version" "$dir/vmlinuz"
   echo "$key" >"$dir/ready"
 }
 
@@ -92,7 +79,7 @@ linux_guest_for() { # scenario
   grep -q '^# needs: linux-guest$' "$1" || return 0
   local version
   version=$(readlink "$dir/vmlinuz") && version=${version##*/vmlinuz-} || return 1
-  "$source_root/tests/integration/launcher/linux_guest.sh" \
+  "$source_root/examples/linux-guest/build-initramfs" \
     --dir "${BUILD_ROOT:-$source_root/build}/linux-guest" "$dir/root" "$version"
 }
 

@@ -75,20 +75,20 @@ debian_kernel() {
         [ -f "$kernel" ] || fail "host.sh prepared no $host_dir/vmlinuz"
 }
 
-# linux_guest: the tests' Linux guest, Debian's kernel (debian_kernel) with an initramfs
-# of busybox and Debian's real qemu-guest-agent, built once per build dir by
-# linux_guest.sh; sets kernel and initrd (and host_dir). linux_guest_init says what the
+# linux_guest: the tests' Linux guest (the demo's), Debian's kernel (debian_kernel) with
+# an initramfs of busybox and Debian's real qemu-guest-agent, built once per build dir by
+# examples/linux-guest/build-initramfs; sets kernel and initrd (and host_dir). Its init says what the
 # guest prints and which vlguest.* switches it takes. Skips only when Debian's archive
 # is unreachable.
 linux_guest() {
         debian_kernel
         local reason
-        reason=$("$HERE/linux_guest.sh" --dir "$BUILD_ROOT/linux-guest" "$host_dir/root" \
+        reason=$("$SOURCE_ROOT/examples/linux-guest/build-initramfs" --dir "$BUILD_ROOT/linux-guest" "$host_dir/root" \
                 "${kernel##*/vmlinuz-}" 2>&1)
         case $? in
         0) ;;
         2) skip "no Linux guest: $(tail -1 <<<"$reason")" ;; # no network
-        *) fail "linux_guest.sh: $(tail -3 <<<"$reason" | tr '\n' ' ')" ;;
+        *) fail "build-initramfs: $(tail -3 <<<"$reason" | tr '\n' ' ')" ;;
         esac
         initrd=$BUILD_ROOT/linux-guest/initramfs.cpio.gz
 }

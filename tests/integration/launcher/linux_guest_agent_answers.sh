@@ -1,5 +1,5 @@
 #!/bin/bash
-# The tests' Linux guest (linux_guest.sh) runs Debian's real qemu-guest-agent, proven
+# The tests' Linux guest (build-initramfs) runs Debian's real qemu-guest-agent, proven
 # with a plain QEMU (no vmlaunch feature involved) under TCG: on its virtio-serial port
 # org.qemu.guest_agent.0 the agent answers guest-sync-delimited with our random id,
 # guest-ping and guest-info, reports the guest's own kernel (guest-get-osinfo: the

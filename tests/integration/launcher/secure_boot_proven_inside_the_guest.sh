@@ -4,7 +4,7 @@
 # from a small FAT ESP made with mtools) and the kernel reports Secure Boot enabled
 # on the serial console, with a TPM 2.0 (swtpm) its firmware and kernel find and its
 # userspace reads in /sys/class/tpm/tpm0 (the initrd is the tests' Linux guest,
-# linux_guest.sh, whose signed modules load under lockdown); the same VM with an
+# build-initramfs, whose signed modules load under lockdown); the same VM with an
 # unsigned EFI binary (that kernel with its signature cut off) is refused by the
 # firmware ("Access Denied").
 # The kernel is the one tests/system/host.sh downloads and caches; shim-signed,
