@@ -1452,10 +1452,25 @@ static void write_gpu(struct import *im)
                              gpu->addr);
         }
         im->res->has_gpu = true;
-        if (im->i440fx)
-                approximated(im, SEC_GPU, "os/type machine",
-                             "an i440fx machine ('pc'): vmlaunch puts the GPU behind a PCIe "
-                             "root port, which q35 has; use machine = q35");
+        if (im->i440fx) {
+                /* vmlaunch refuses a GPU on i440fx (no PCIe for its root port): the
+                 * definition would not load as libvirt's machine */
+                struct vl_strv *q = &im->lines[SEC_QEMU];
+                for (size_t i = 0; i < q->count; i++) {
+                        if (strncmp(q->items[i], "machine = ", 10) != 0)
+                                continue;
+                        char *q35 = strdup("machine = q35");
+                        if (!q35) {
+                                im->nomem = 1;
+                                break;
+                        }
+                        free(q->items[i]);
+                        q->items[i] = q35;
+                }
+                approximated(im, SEC_QEMU, "os/type machine",
+                             "i440fx ('pc') has no PCIe for the GPU's root port: imported as "
+                             "q35 (a new chipset: Windows sets up its drivers once)");
+        }
         add(im, SEC_GPU, "address = %s", gpu->addr);
         if (*gpu->rom)
                 add(im, SEC_GPU, "romfile = %s", gpu->rom);

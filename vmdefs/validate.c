@@ -360,6 +360,13 @@ static void check_gpu(struct checker *c)
                 }
                 return;
         }
+        /* qemu/ puts the GPU behind a pcie-root-port: i440fx (pc), microvm and the
+         * like have no PCIe, and QEMU would refuse the whole command line */
+        const char *m = def->machine ? def->machine : "q35";
+        if (!streq(m, "q35") && strncmp(m, "pc-q35-", 7) != 0)
+                ERR(c, "qemu", "machine",
+                    "%s cannot take the GPU: vmlaunch passes it through on a PCIe root port, which only q35 machines have (and GPU drivers expect PCIe); expected machine = q35 or a pc-q35-* version",
+                    m);
         if (def->n_gpu_group > VMDEF_GPU_FUNCTIONS_MAX)
                 ERR(c, "gpu", "group",
                     "lists %zu devices, but they share one PCI slot of at most %d functions; expected at most %d",
