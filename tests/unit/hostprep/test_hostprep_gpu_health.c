@@ -278,6 +278,49 @@ static void test_a_gpu_the_reset_heals_goes_back_to_its_driver_with_no_record(vo
         fixture_teardown(&f);
 }
 
+/* A health check that could not run (here: injected) leaves the card's health unknown:
+ * the vfio step must not give it to its driver in that restore; the journal stays, and
+ * the restore that can check it gives it back. */
+static void
+test_a_failed_health_check_keeps_the_card_on_vfio_until_a_restore_checks_it(void **state)
+{
+        (void)state;
+        struct fixture f;
+        char driver[64], before_driver[64];
+        fixture_setup(&f, TREE, DEF_AMD);
+        set_boot_id(&f, BOOT1);
+        fixture_driver(&f, GPU, before_driver, sizeof(before_driver));
+        prepare_ok(&f);
+
+        struct hostprep_options failing = {.run_dir = f.run,
+                                           .units = f.opts.units,
+                                           .modules = f.opts.modules,
+                                           .timeout_ms = 2000,
+                                           .fail_undo = "gpu_health"};
+        struct hostprep_report report;
+        struct vl_error err = {0};
+        assert_true(hostprep_restore(&failing, &report, &err) < 0);
+        bool named_gpu = false;
+        for (size_t i = 0; i < report.n_failures; i++) {
+                fprintf(stderr, "  report: %s\n", report.failures[i]);
+                if (strstr(report.failures[i], "vfio: ") && strstr(report.failures[i], GPU) &&
+                    strstr(report.failures[i], "health"))
+                        named_gpu = true;
+        }
+        assert_true(named_gpu);
+        hostprep_report_free(&report);
+        fixture_driver(&f, GPU, driver, sizeof(driver));
+        assert_string_equal(driver, "vfio-pci");
+        fixture_driver(&f, AUDIO, driver, sizeof(driver));
+        assert_string_equal(driver, "vfio-pci");
+        assert_true(hostprep_journal_exists(f.run));
+
+        restore_ok(&f);
+        fixture_driver(&f, GPU, driver, sizeof(driver));
+        assert_string_equal(driver, before_driver);
+        fixture_teardown(&f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -286,6 +329,8 @@ int main(void)
                 cmocka_unit_test(test_a_healthy_gpu_goes_back_to_its_driver_and_leaves_no_record),
                 cmocka_unit_test(test_a_gpu_that_does_not_answer_stays_on_vfio_with_its_card),
                 cmocka_unit_test(test_a_gpu_the_reset_heals_goes_back_to_its_driver_with_no_record),
+                cmocka_unit_test(
+                        test_a_failed_health_check_keeps_the_card_on_vfio_until_a_restore_checks_it),
                 cmocka_unit_test(test_the_gpu_lost_record_refuses_a_run_with_the_reboot_message),
                 cmocka_unit_test(test_the_gpu_lost_record_expires_with_a_new_boot_id),
                 cmocka_unit_test(test_a_gpu_lost_record_parses_and_rejects_garbage),
