@@ -266,11 +266,10 @@ static int undo_device(struct hostprep_ctx *ctx, const char *addr, const char *d
          * health is unknown, and an unchecked GPU never goes to its driver. Failing here
          * keeps the journal, so the next restore checks it, then gives it back. */
         if (step_undo_failed(ctx, "gpu_health"))
-                return vl_error_set(
+                return vl_error_set_plain(
                         err, EAGAIN,
-                        "%s stays on " VFIO_DRIVER
-                        ": the GPU's health check after the VM failed (above) and an unchecked GPU is never given to its driver; fix that, then run `vmlaunch restore`",
-                        addr);
+                        "kept on " VFIO_DRIVER
+                        ": the GPU's health check failed (above), and a GPU not known to be healthy never goes to its driver");
         snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", addr);
         if (!sysroot_exists(path))
                 return vl_error_set(err, ENODEV, "%s is gone from the PCI bus", addr);
