@@ -32,7 +32,10 @@ grep -q '"hello"' /tmp/events.json || echo "note: no hello line yet from vmlaunc
 
 echo "+ echo 1 > /sys/bus/pci/devices/$gpu/remove &   (blocks until QEMU lets go)"
 removed_at=$SECONDS
-(echo 1 >/sys/bus/pci/devices/$gpu/remove; echo "remove returned $?" >/tmp/remove.status) &
+(
+  if printf 1 >/sys/bus/pci/devices/$gpu/remove; then rc=0; else rc=1; fi
+  echo "remove returned $rc" >/tmp/remove.status
+) &
 remove_pid=$!
 
 wait_run_end 180
