@@ -160,6 +160,29 @@ static bool same_slot(const char *a, const char *b)
         return da && db && da - a == db - b && !strncmp(a, b, (size_t)(da - a));
 }
 
+int hostprep_gpu_lost_add_card(const char *run_dir, const char *addr, const char *reason,
+                               const char *const *group, size_t n, struct vl_error *err)
+{
+        struct hostprep_gpu_lost_entry *entries = calloc(n + 1, sizeof(*entries));
+        if (!entries)
+                return vl_error_set(err, ENOMEM, "gpu-lost record");
+        size_t count = 0;
+        snprintf(entries[count].addr, sizeof(entries[count].addr), "%s", addr);
+        snprintf(entries[count].reason, sizeof(entries[count].reason), "%s", reason);
+        count++;
+        for (size_t i = 0; i < n; i++) {
+                if (streq(group[i], addr) || !same_slot(group[i], addr))
+                        continue;
+                snprintf(entries[count].addr, sizeof(entries[count].addr), "%s", group[i]);
+                snprintf(entries[count].reason, sizeof(entries[count].reason),
+                         "on the same card as %s", addr);
+                count++;
+        }
+        int r = hostprep_gpu_lost_add(run_dir, entries, count, err);
+        free(entries);
+        return r;
+}
+
 int hostprep_gpu_lost_blocks(const char *run_dir, const struct vm_def *def, bool remove_stale,
                              struct vl_error *err)
 {

@@ -41,6 +41,10 @@ int hostprep_gpu_lost_read(const char *run_dir, struct hostprep_gpu_lost *out, b
  * fsync'd. Returns 0 or -errno. */
 int hostprep_gpu_lost_add(const char *run_dir, const struct hostprep_gpu_lost_entry *entries,
                           size_t n, struct vl_error *err);
+/* Adds addr for reason, and every function of group on the same card (bus and slot)
+ * "on the same card as ADDR": their drivers would touch the same device. */
+int hostprep_gpu_lost_add_card(const char *run_dir, const char *addr, const char *reason,
+                               const char *const *group, size_t n, struct vl_error *err);
 void hostprep_gpu_lost_free(struct hostprep_gpu_lost *lost);
 /* The entry of addr, or NULL. */
 const struct hostprep_gpu_lost_entry *hostprep_gpu_lost_find(const struct hostprep_gpu_lost *lost,

@@ -298,6 +298,7 @@ static int undo_journal(struct hostprep_ctx *ctx, struct hostprep_report *report
                         continue;
                 }
                 if (k == ctx->fail_undo) {
+                        ctx->undo_failed |= 1UL << (k - 1);
                         report_add(report, "%s: could not %s: injected failure", rec->step, desc);
                         progress(ctx, HOSTPREP_UNDO_FAILED, rec->step, desc);
                         continue;
@@ -306,6 +307,7 @@ static int undo_journal(struct hostprep_ctx *ctx, struct hostprep_report *report
                 ctx->current_index = k;
                 struct vl_error undo_err = {0};
                 if (hostprep_steps[k - 1]->undo(ctx, rec, &undo_err) < 0) {
+                        ctx->undo_failed |= 1UL << (k - 1);
                         report_add(report, "%s: could not %s: %s", rec->step, desc, undo_err.msg);
                         step_log(ctx, LOG_ERR, "could not %s: %s", desc, undo_err.msg);
                         progress(ctx, HOSTPREP_UNDO_FAILED, rec->step, desc);

@@ -262,6 +262,14 @@ static int undo_device(struct hostprep_ctx *ctx, const char *addr, const char *d
         char path[PATH_MAX], now[PCI_NAME_LEN];
         if (kept_lost(ctx, addr))
                 return 0;
+        /* gpu_health runs before this (undo is in reverse): when it failed, the card's
+         * health is unknown, and an unchecked GPU never goes to its driver. Failing here
+         * keeps the journal, so the next restore checks it, then gives it back. */
+        if (step_undo_failed(ctx, "gpu_health"))
+                return vl_error_set_plain(
+                        err, EAGAIN,
+                        "kept on " VFIO_DRIVER
+                        ": the GPU's health check failed (above), and a GPU not known to be healthy never goes to its driver");
         snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", addr);
         if (!sysroot_exists(path))
                 return vl_error_set(err, ENODEV, "%s is gone from the PCI bus", addr);

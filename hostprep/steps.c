@@ -14,6 +14,14 @@ const struct hostprep_step *const hostprep_steps[] = {
         &step_gpu_health, &step_hooks,       &step_handover,
 };
 const size_t hostprep_n_steps = ELEMENTSOF(hostprep_steps);
+/* hostprep_ctx.undo_failed has a bit per step */
+_Static_assert(ELEMENTSOF(hostprep_steps) <= sizeof(unsigned long) * 8, "too many steps");
+
+bool step_undo_failed(const struct hostprep_ctx *ctx, const char *name)
+{
+        size_t k = step_index(name);
+        return k && (ctx->undo_failed & (1UL << (k - 1)));
+}
 
 size_t step_index(const char *name_or_number)
 {

@@ -33,6 +33,7 @@ struct hostprep_ctx {
         bool fail_injected;
         size_t kill_step, kill_record; /* hostprep_options.kill_before_record, 0: off */
         size_t fail_undo;              /* hostprep_options.fail_undo: j, 0: off */
+        unsigned long undo_failed;     /* while restoring: bit k-1 when step k's undo failed */
 };
 
 struct hostprep_step {
@@ -49,6 +50,9 @@ struct hostprep_step {
 
 extern const struct hostprep_step *const hostprep_steps[];
 extern const size_t hostprep_n_steps;
+
+/* Whether an undo of the step named `name` failed earlier in this restore. */
+bool step_undo_failed(const struct hostprep_ctx *ctx, const char *name);
 
 /* Looks a step up by name or 1-based number ("3", "governor"). 0 when unknown. */
 size_t step_index(const char *name_or_number);

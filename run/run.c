@@ -24,6 +24,7 @@
 #include "qmp/qmp.h"
 #include "run/bridge_tap.h"
 #include "run/confinement.h"
+#include "run/gpu_watch.h"
 #include "run/guest_agent.h"
 #include "run/host_facts.h"
 #include "run/inhibit.h"
@@ -49,6 +50,7 @@
 #include "util/notify.h"
 #include "util/poll_extra.h"
 #include "util/stop_signal.h"
+#include "util/strv.h"
 
 extern char **environ;
 
@@ -560,6 +562,8 @@ static int exit_code_for(enum supervise_end end)
                 return VL_EXIT_STOPPED;
         case SUPERVISE_COMPANION_DIED:
                 return VL_EXIT_TPM_DIED;
+        case SUPERVISE_WATCHER_ENDED:
+                return VL_EXIT_GPU_LOST;
         default:
                 return VL_EXIT_QEMU_CRASHED;
         }
@@ -684,6 +688,73 @@ static bool agent_shutdown(void *userdata)
         return guest_agent_shutdown(run->agent, vl_monotonic_ms());
 }
 
+/* ---- the GPU leaving mid-run ---- */
+
+/* The addresses of the GPU's group as found on the host. Returns 0 or -ENOMEM. */
+static int gpu_group_strv(const struct run *run, struct vl_strv *out)
+{
+        for (size_t i = 0; i < run->facts.n_gpu_group; i++) {
+                char a[16];
+                vmdef_pci_addr_format(&run->facts.gpu_group[i], a);
+                if (vl_strv_push(out, a) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* The GPU went while the guest ran: say so once, tell the listeners, and record the
+ * card as lost before anything else, so that every restore (this one, or `vmlaunch
+ * restore` after a crash) leaves it on vfio-pci and reports the rest. */
+static void gpu_vanished(void *userdata, const char *addr, const char *how)
+{
+        struct run *run = userdata;
+        char gpu[16];
+        vmdef_pci_addr_format(&run->def->gpu_address, gpu);
+        char who[64];
+        if (streq(addr, gpu))
+                snprintf(who, sizeof(who), "the GPU %s", addr);
+        else
+                snprintf(who, sizeof(who), "%s (in the group of the GPU %s)", addr, gpu);
+        runlog(LOG_ERR,
+               "%s disappeared while the guest ran (%s): ending the guest; the host is restored without that card, which needs a host reboot",
+               who, how);
+        struct json_object *f = json_object_new_object();
+        json_object_object_add(f, "device", json_object_new_string(addr));
+        json_object_object_add(f, "how", json_object_new_string(how));
+        session_event(run->session, "gpu-lost", f);
+
+        char reason[200];
+        snprintf(reason, sizeof(reason), "disappeared while the guest ran: %s", how);
+        struct vl_strv group = {0};
+        struct vl_error err = {0};
+        if (gpu_group_strv(run, &group) < 0 ||
+            hostprep_gpu_lost_add_card(run->run_dir, addr, reason, (const char *const *)group.items,
+                                       group.count, &err) < 0)
+                runlog(LOG_ERR, "record the lost GPU in %s/%s: %s", run->run_dir, GPU_LOST_FILE,
+                       err.msg[0] ? err.msg : strerror(ENOMEM));
+        vl_strv_free(&group);
+}
+
+static struct gpu_watch *watch_gpu(struct run *run)
+{
+        if (!run->def->has_gpu || !run->facts.n_gpu_group)
+                return NULL;
+        struct vl_strv group = {0};
+        struct gpu_watch *w = NULL;
+        struct vl_error err = {0};
+        if (gpu_group_strv(run, &group) < 0)
+                vl_error_set(&err, ENOMEM, "out of memory");
+        else
+                gpu_watch_open((const char *const *)group.items, group.count, gpu_vanished, run, &w,
+                               &err);
+        if (!w)
+                runlog(LOG_WARNING,
+                       "cannot watch the GPU while the guest runs (%s): a GPU that disappears is noticed only once QEMU ends",
+                       err.msg);
+        vl_strv_free(&group);
+        return w;
+}
+
 /* The guest runs: tell everyone, then watch QEMU until it is gone. */
 static int supervise(struct run *run)
 {
@@ -721,8 +792,17 @@ static int supervise(struct run *run)
                                                    .pollfds = agent_watch_fds,
                                                    .dispatch = agent_watch_dispatch,
                                                    .deadline_ms = agent_watch_deadline};
+        struct gpu_watch *gpu = watch_gpu(run);
+        if (gpu)
+                sp.watchers[sp.n_watchers++] =
+                        (struct supervise_watcher){.userdata = gpu,
+                                                   .pollfds = gpu_watch_pollfds,
+                                                   .dispatch = gpu_watch_dispatch,
+                                                   .stop_reason = gpu_watch_stop_reason};
         struct supervise_result res = {0};
-        if (supervise_run(&sp, &res, &err) < 0) {
+        int r = supervise_run(&sp, &res, &err);
+        gpu_watch_close(gpu);
+        if (r < 0) {
                 runlog(LOG_ERR, "supervising QEMU: %s", err.msg);
                 supervise_end_qemu(run->qmp, &run->proc, &run->output, NULL);
                 return VL_EXIT_FAILURE;

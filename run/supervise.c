@@ -35,6 +35,7 @@ struct supervisor {
         char shutdown_reason[64];
         bool panicked;
         bool companion_died;
+        char watcher_why[32]; /* a watcher ended the guest: its reason */
         bool exited;
         int wait_status;
 };
@@ -170,31 +171,38 @@ static void kill_qemu(struct supervisor *s)
         s->kill_at_ms = NO_DEADLINE;
 }
 
+/* The gentle path: the guest agent or the ACPI button, `quit` after the shutdown
+ * timeout. why names the cause in the log and the stopping event ("SIGTERM"). */
+static void begin_shutdown(struct supervisor *s, const char *why, bool ctrl_c, long long now)
+{
+        s->stop_requested = true;
+        if (s->p->on_stopping)
+                s->p->on_stopping(s->p->userdata, why);
+        if (s->p->shutdown_timeout_s == 0) {
+                runlog(LOG_NOTICE, "%s: quitting QEMU (shutdown timeout is 0)", why);
+                start_quit(s, now);
+                return;
+        }
+        /* said first: what is asked of the guest follows, in order */
+        runlog(LOG_NOTICE, "%s: shutting the guest down (quit after %u s%s)", why,
+               s->p->shutdown_timeout_s, ctrl_c ? ", Ctrl-C again to quit now" : "");
+        /* The agent first: Windows ignores the power button on a locked screen.
+         * The button follows a round later in case the agent does nothing. */
+        bool gentle = s->p->gentle_shutdown && s->p->gentle_shutdown(s->p->userdata);
+        if (!gentle)
+                send_command(s, "system_powerdown");
+        s->phase = PHASE_POWERING_DOWN;
+        s->next_powerdown_ms = now + SUPERVISE_POWERDOWN_REPEAT_MS;
+        s->quit_at_ms = now + (long long)s->p->shutdown_timeout_s * 1000;
+}
+
 static void request_stop(struct supervisor *s, int sig, long long now)
 {
         const char *name = sigabbrev_np(sig);
         if (s->phase == PHASE_RUNNING) {
                 char why[32];
                 snprintf(why, sizeof(why), "SIG%s", name);
-                s->stop_requested = true;
-                if (s->p->on_stopping)
-                        s->p->on_stopping(s->p->userdata, why);
-                if (s->p->shutdown_timeout_s == 0) {
-                        runlog(LOG_NOTICE, "SIG%s: quitting QEMU (shutdown timeout is 0)", name);
-                        start_quit(s, now);
-                        return;
-                }
-                /* said first: what is asked of the guest follows, in order */
-                runlog(LOG_NOTICE, "SIG%s: shutting the guest down (quit after %u s%s)", name,
-                       s->p->shutdown_timeout_s, sig == SIGINT ? ", Ctrl-C again to quit now" : "");
-                /* The agent first: Windows ignores the power button on a locked screen.
-                 * The button follows a round later in case the agent does nothing. */
-                bool gentle = s->p->gentle_shutdown && s->p->gentle_shutdown(s->p->userdata);
-                if (!gentle)
-                        send_command(s, "system_powerdown");
-                s->phase = PHASE_POWERING_DOWN;
-                s->next_powerdown_ms = now + SUPERVISE_POWERDOWN_REPEAT_MS;
-                s->quit_at_ms = now + (long long)s->p->shutdown_timeout_s * 1000;
+                begin_shutdown(s, why, sig == SIGINT, now);
                 return;
         }
         if (sig != SIGINT) {
@@ -206,6 +214,22 @@ static void request_stop(struct supervisor *s, int sig, long long now)
                 start_quit(s, now);
         } else if (s->phase == PHASE_QUITTING) {
                 kill_qemu(s);
+        }
+}
+
+/* A watcher saw something the guest cannot run without (the GPU went): end it like
+ * a stop request, which for a GPU is also what lets the kernel's removal finish. */
+static void ask_watchers(struct supervisor *s, long long now)
+{
+        for (size_t i = 0; i < s->p->n_watchers; i++) {
+                const struct supervise_watcher *w = &s->p->watchers[i];
+                char why[sizeof(s->watcher_why)];
+                if (!w->stop_reason || !w->stop_reason(w->userdata, why, sizeof(why)))
+                        continue;
+                if (!s->watcher_why[0])
+                        snprintf(s->watcher_why, sizeof(s->watcher_why), "%s", why);
+                if (s->phase == PHASE_RUNNING)
+                        begin_shutdown(s, why, false, now);
         }
 }
 
@@ -307,7 +331,12 @@ static void classify(const struct supervisor *s, struct supervise_result *res)
         supervise_describe_status(s->wait_status, how, sizeof(how));
         res->wait_status = s->wait_status;
         bool clean_exit = WIFEXITED(s->wait_status) && WEXITSTATUS(s->wait_status) == 0;
-        if (s->companion_died && !s->stop_requested) {
+        if (s->watcher_why[0]) {
+                res->end = SUPERVISE_WATCHER_ENDED;
+                snprintf(res->detail, sizeof(res->detail), "the guest was ended (%s); QEMU %s%s",
+                         s->watcher_why, how,
+                         s->phase == PHASE_KILLED ? " (killed after ignoring quit)" : "");
+        } else if (s->companion_died && !s->stop_requested) {
                 res->end = SUPERVISE_COMPANION_DIED;
                 snprintf(res->detail, sizeof(res->detail), "%s exited while the guest ran; QEMU %s",
                          s->p->companion_name, how);
@@ -403,6 +432,8 @@ int supervise_run(const struct supervise_params *p, struct supervise_result *res
                 for (size_t i = 0; i < p->n_watchers; i++)
                         p->watchers[i].dispatch(p->watchers[i].userdata, fds + first[i], count[i],
                                                 now);
+                if (!s.exited)
+                        ask_watchers(&s, now);
         }
         if (s.qmp_open) {
                 struct vl_error qerr = {0};

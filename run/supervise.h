@@ -25,7 +25,9 @@ enum supervise_end {
         SUPERVISE_GUEST_POWEROFF, /* the guest powered itself off */
         SUPERVISE_STOPPED,        /* stopped on request: a signal, or `quit` over ctl.qmp */
         SUPERVISE_CRASHED,        /* QEMU died otherwise (crash, kill, guest panic) */
-        SUPERVISE_COMPANION_DIED  /* a process the VM needs (swtpm) died: QEMU was ended */
+        SUPERVISE_COMPANION_DIED, /* a process the VM needs (swtpm) died: QEMU was ended */
+        SUPERVISE_WATCHER_ENDED   /* a watcher said the guest must end (the GPU is gone):
+                                   * it was shut down like on a stop request */
 };
 
 struct supervise_result {
@@ -45,6 +47,10 @@ struct supervise_watcher {
         void (*dispatch)(void *userdata, const struct pollfd *fds, size_t n, long long now_ms);
         /* Optional: its next deadline (CLOCK_MONOTONIC ms), or -1 for none. */
         long long (*deadline_ms)(void *userdata);
+        /* Optional, asked after dispatch: true when what it watches means the guest must
+         * end (the GPU vanished); why: a short reason ("gpu-lost") for the stopping
+         * event and the log. The guest is then shut down as on SIGTERM. */
+        bool (*stop_reason)(void *userdata, char *why, size_t len);
 };
 
 struct supervise_params {

@@ -466,6 +466,36 @@ static int fake_hugepages(const char *path, const char *value, struct vl_error *
         return sysroot_write_raw(path, buf, err);
 }
 
+/* A function reset: logged in TMP/fake/resets (one address a line); when the test left
+ * TMP/fake/reset_heals/ADDR, the reset brings that config space back (a GPU the reset
+ * revives), otherwise the function stays as it is. */
+static int fake_reset(const char *addr, struct vl_error *err)
+{
+        char p[PATH_MAX];
+        fake_path(p, sizeof(p), "/resets");
+        FILE *log = fopen(p, "a");
+        if (log) {
+                fprintf(log, "%s\n", addr);
+                fclose(log);
+        }
+        fake_path(p, sizeof(p), "/reset_heals/%s", addr);
+        FILE *in = fopen(p, "rb");
+        if (!in)
+                return 0;
+        unsigned char config[256];
+        size_t n = fread(config, 1, sizeof(config), in);
+        fclose(in);
+        root_path(p, sizeof(p), "/sys/bus/pci/devices/%s/config", addr);
+        FILE *out = fopen(p, "wb");
+        if (!out || fwrite(config, 1, n, out) != n) {
+                if (out)
+                        fclose(out);
+                return vl_error_set(err, EIO, "fake reset of %s", addr);
+        }
+        fclose(out);
+        return 0;
+}
+
 static int fake_kernel_write(const char *path, const char *value, struct vl_error *err)
 {
         char hang[PATH_MAX], what[PATH_MAX];
@@ -497,6 +527,10 @@ static int fake_kernel_write(const char *path, const char *value, struct vl_erro
         }
         if (!strcmp(path, "/proc/sys/vm/compact_memory"))
                 return 0; /* write-only in the kernel: nothing to show */
+        char reset_addr[32];
+        if (tail && !strcmp(tail, "/reset") &&
+            sscanf(path, "/sys/bus/pci/devices/%31[^/]/reset", reset_addr) == 1)
+                return fake_reset(reset_addr, err);
         if (tail && !strcmp(tail, "/nr_hugepages"))
                 return fake_hugepages(path, value, err);
         /* a sysfs attribute reads back with a newline whatever was written */

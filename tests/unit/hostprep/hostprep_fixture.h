@@ -32,7 +32,9 @@
  * The fake kernel applies the effect of writes: driver_override (a newline clears it
  * to "(null)"), drivers/D/unbind and bind, drivers_probe (binds to the override or the
  * matched driver if loaded), nr_hugepages (capped by TMP/fake/hugepages_free_KB),
- * compact_memory (discarded). Module removal moves the module and its drivers into
+ * compact_memory (discarded), a PCI function's reset (logged in TMP/fake/resets; it
+ * restores TMP/fake/reset_heals/ADDR as the config space when the test put one there).
+ * Module removal moves the module and its drivers into
  * the stash (refusing while holders remain), loading moves them back and each of its
  * drivers probes the devices without a driver (for itself only, like the kernel).
  *

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -229,6 +230,97 @@ static void test_a_gpu_lost_record_parses_and_rejects_garbage(void **state)
         assert_int_equal(hostprep_gpu_lost_parse("garbage\n", &lost), -EINVAL);
 }
 
+/* The one bounded reset revives a function that read all ones after the VM: it goes
+ * back to its driver like any healthy one, and nothing is recorded as lost. */
+static void test_a_gpu_the_reset_heals_goes_back_to_its_driver_with_no_record(void **state)
+{
+        (void)state;
+        struct fixture f;
+        char driver[64], before_driver[64], path[512];
+        fixture_setup(&f, TREE, DEF_AMD);
+        set_boot_id(&f, BOOT1);
+        fixture_driver(&f, GPU, before_driver, sizeof(before_driver));
+        prepare_ok(&f);
+        /* what a reset brings back: the config space the card had */
+        char config[256];
+        snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/" GPU "/config", f.root);
+        FILE *in = fopen(path, "rb");
+        assert_non_null(in);
+        size_t n = fread(config, 1, sizeof(config), in);
+        fclose(in);
+        assert_true(n >= 64);
+        snprintf(path, sizeof(path), "%s/fake/reset_heals", f.tmp);
+        assert_int_equal(mkdir(path, 0755), 0);
+        strcat(path, "/" GPU);
+        FILE *out = fopen(path, "wb");
+        assert_non_null(out);
+        assert_int_equal(fwrite(config, 1, n, out), n);
+        fclose(out);
+        snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/" GPU "/reset", f.root);
+        out = fopen(path, "w");
+        assert_non_null(out);
+        fclose(out);
+        config_reads_ffff(&f, GPU);
+
+        restore_ok(&f);
+        char resets[64];
+        fixture_read_tmp(&f, "fake/resets", resets, sizeof(resets));
+        assert_string_equal(resets, GPU); /* one reset, of the unhealthy function only */
+        fixture_driver(&f, GPU, driver, sizeof(driver));
+        assert_string_equal(driver, before_driver);
+        fixture_driver(&f, AUDIO, driver, sizeof(driver));
+        assert_string_not_equal(driver, "vfio-pci");
+        snprintf(path, sizeof(path), "%s/" GPU_LOST_FILE, f.run);
+        assert_int_equal(access(path, F_OK), -1);
+        struct vl_error err = {0};
+        assert_int_equal(hostprep_gpu_lost_blocks(f.run, f.def, false, &err), 0);
+        assert_false(hostprep_journal_exists(f.run));
+        fixture_teardown(&f);
+}
+
+/* A health check that could not run (here: injected) leaves the card's health unknown:
+ * the vfio step must not give it to its driver in that restore; the journal stays, and
+ * the restore that can check it gives it back. */
+static void
+test_a_failed_health_check_keeps_the_card_on_vfio_until_a_restore_checks_it(void **state)
+{
+        (void)state;
+        struct fixture f;
+        char driver[64], before_driver[64];
+        fixture_setup(&f, TREE, DEF_AMD);
+        set_boot_id(&f, BOOT1);
+        fixture_driver(&f, GPU, before_driver, sizeof(before_driver));
+        prepare_ok(&f);
+
+        struct hostprep_options failing = {.run_dir = f.run,
+                                           .units = f.opts.units,
+                                           .modules = f.opts.modules,
+                                           .timeout_ms = 2000,
+                                           .fail_undo = "gpu_health"};
+        struct hostprep_report report;
+        struct vl_error err = {0};
+        assert_true(hostprep_restore(&failing, &report, &err) < 0);
+        bool named_gpu = false;
+        for (size_t i = 0; i < report.n_failures; i++) {
+                fprintf(stderr, "  report: %s\n", report.failures[i]);
+                if (strstr(report.failures[i], "vfio: ") && strstr(report.failures[i], GPU) &&
+                    strstr(report.failures[i], "health"))
+                        named_gpu = true;
+        }
+        assert_true(named_gpu);
+        hostprep_report_free(&report);
+        fixture_driver(&f, GPU, driver, sizeof(driver));
+        assert_string_equal(driver, "vfio-pci");
+        fixture_driver(&f, AUDIO, driver, sizeof(driver));
+        assert_string_equal(driver, "vfio-pci");
+        assert_true(hostprep_journal_exists(f.run));
+
+        restore_ok(&f);
+        fixture_driver(&f, GPU, driver, sizeof(driver));
+        assert_string_equal(driver, before_driver);
+        fixture_teardown(&f);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -236,6 +328,9 @@ int main(void)
                 cmocka_unit_test(test_link_width_zero_is_unhealthy_only_for_an_endpoint),
                 cmocka_unit_test(test_a_healthy_gpu_goes_back_to_its_driver_and_leaves_no_record),
                 cmocka_unit_test(test_a_gpu_that_does_not_answer_stays_on_vfio_with_its_card),
+                cmocka_unit_test(test_a_gpu_the_reset_heals_goes_back_to_its_driver_with_no_record),
+                cmocka_unit_test(
+                        test_a_failed_health_check_keeps_the_card_on_vfio_until_a_restore_checks_it),
                 cmocka_unit_test(test_the_gpu_lost_record_refuses_a_run_with_the_reboot_message),
                 cmocka_unit_test(test_the_gpu_lost_record_expires_with_a_new_boot_id),
                 cmocka_unit_test(test_a_gpu_lost_record_parses_and_rejects_garbage),
