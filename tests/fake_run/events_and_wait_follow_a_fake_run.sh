@@ -13,10 +13,12 @@ TMP=$(mktemp -d /tmp/vmlaunch-fake.XXXXXX)
 export VMLAUNCH_RUNTIME_DIR=$TMP/run VMLAUNCH_CONFIG_DIR=$TMP/etc TZ=UTC
 mkdir -p "$VMLAUNCH_RUNTIME_DIR" "$VMLAUNCH_CONFIG_DIR"
 RUN=$VMLAUNCH_RUNTIME_DIR/vm
-FAKE_PID= SLEEPER=
+FAKE_PID= SLEEPER= listener=
 cleanup() {
         [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null
         [ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null
+        # a listener left behind would hold meson's output pipe open until its timeout
+        [ -n "$listener" ] && kill "$listener" 2>/dev/null
         rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -250,6 +252,8 @@ status=$?
 [ "$status" = 14 ] || fail "wait --for tcp while preparing exited $status, expected 14 (no probe before running)"
 touch "$TMP/hold"
 fake_done
+# the listener too saw the file before it goes: the port is free for the next one
+wait "$listener"
 rm -f "$TMP/hold"
 python3 - "$port" "$TMP/hold" <<'PY' &
 import os, socket, sys, time
@@ -267,6 +271,7 @@ status=$?
 touch "$TMP/hold"
 fake_done
 wait "$listener"
+listener=
 [ "$status" = 0 ] || fail "wait --for tcp with a listener while running exited $status, expected 0: $(cat "$TMP/err")"
 
 [ "$failures" = 0 ] || { echo "$failures case(s) failed"; exit 1; }
