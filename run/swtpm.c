@@ -285,12 +285,14 @@ int swtpm_state_ensure(const struct vm_def *def, const struct vl_account *user, 
         _cleanup_close_ int dir_fd = d.fd;
         if (!S_ISDIR(d.st.st_mode))
                 return vl_error_set_plain(err, ENOTDIR, "[tpm] state_dir %s is not a folder", dir);
-        if ((r = user_folder(dir_fd, dir, LOCALCA_SUBDIR, user, err)) < 0)
+        /* state/ is checked too when it holds no TPM: one of another user is never
+         * taken over, not even to be cleared */
+        if ((r = user_folder(dir_fd, dir, STATE_SUBDIR, user, err)) < 0 ||
+            (r = user_folder(dir_fd, dir, LOCALCA_SUBDIR, user, err)) < 0)
                 return r;
         struct stat st;
         if (fstatat(dir_fd, STATE_SUBDIR "/" STATE_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
-                /* manufactured once: the guest's keys are never replaced */
-                return user_folder(dir_fd, dir, STATE_SUBDIR, user, err);
+                return 0; /* manufactured once: the guest's keys are never replaced */
         /* Made aside and renamed into place when whole, so a setup that is stopped,
          * fails or is killed with vmlaunch never leaves a TPM that later runs would
          * take for made. What an earlier one left holds no TPM: gone. */

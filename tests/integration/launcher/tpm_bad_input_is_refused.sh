@@ -31,24 +31,30 @@ code=$?
 [ "$code" = 3 ] || fail "run with a state dir of nobody's exited $code, expected 3: $out"
 [ -z "$(ls -A "$TPM_DIR")" ] || fail "something was created in the refused state dir"
 
-# swtpm_setup fails (its lock file cannot be made): its own last line is quoted.
+# swtpm_setup fails (the lock file of its certificate authority cannot be made): its
+# own last line is quoted, and nothing half made is left.
 chown root "$TPM_DIR"
 chmod 0711 "$TPM_DIR"
-mkdir -m 0700 "$TPM_DIR/state"
-chown vmlaunch-qemu: "$TPM_DIR/state"
-mkdir "$TPM_DIR/state/.lock"
+mkdir -m 0700 "$TPM_DIR/localca"
+chown vmlaunch-qemu: "$TPM_DIR/localca"
+mkdir "$TPM_DIR/localca/.lock.swtpm-localca"
 out=$(timeout 30 "$VMLAUNCH" run vltest 2>&1)
 code=$?
 [ "$code" = 4 ] || fail "run with a failing swtpm_setup exited $code, expected 4: $out"
-grep -q "swtpm_setup (as vmlaunch-qemu, creating the TPM in $TPM_DIR/state) exited with status 1: .*lockfile" <<<"$out" ||
+grep -q "swtpm_setup (as vmlaunch-qemu, creating the TPM in $TPM_DIR/state.new) exited with status 1: " <<<"$out" ||
         fail "the swtpm_setup failure is not explained: $out"
 [ ! -e "$TPM_DIR/state/tpm2-00.permall" ] || fail "a TPM was made anyway"
+[ ! -e "$TPM_DIR/state.new" ] || fail "the unfinished TPM was left in state.new"
+rmdir "$TPM_DIR/localca/.lock.swtpm-localca"
 
-# state/ of another user: not taken over silently.
+# state/ of another user: not taken over silently, not even when it holds no TPM.
+rm -rf "$TPM_DIR/state"
+mkdir -m 0700 "$TPM_DIR/state"
 chown nobody "$TPM_DIR/state"
 out=$(timeout 30 "$VMLAUNCH" run vltest 2>&1)
 code=$?
 [ "$code" = 4 ] || fail "run with state/ of nobody's exited $code, expected 4: $out"
 grep -q "state belongs to uid 65534, not to QEMU's user vmlaunch-qemu: chown -R vmlaunch-qemu: " <<<"$out" ||
         fail "the owner problem is not explained: $out"
+[ "$(stat -c %U "$TPM_DIR/state")" = nobody ] || fail "state/ of nobody's was changed"
 echo "ok"
