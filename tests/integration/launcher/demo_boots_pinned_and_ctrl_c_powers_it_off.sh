@@ -13,6 +13,9 @@ setup=$("$SOURCE_ROOT/examples/demo-definition" --build "$BUILD_ROOT" --out "$ou
         fail "demo-definition: $setup"
 echo "$setup"
 grep -q "^\[boot\]" "$out/demo.ini" || fail "the demo definition does not boot the Linux guest: $setup"
+# beside the definition, not in the build folder QEMU's user may not pass (a home folder)
+grep -qx "kernel = $out/vmlinuz" "$out/demo.ini" && grep -qx "initrd = $out/initramfs.cpio.gz" "$out/demo.ini" ||
+        fail "the guest's kernel and initramfs are not beside the definition: $(grep -A3 '^\[boot\]' "$out/demo.ini")"
 install_def demo "$out/demo.ini"
 cores=$(cat /sys/devices/system/cpu/cpu[0-9]*/topology/thread_siblings_list | sort -u | wc -l)
 
