@@ -80,6 +80,19 @@ finish_vm() {
   finish
 }
 
+# The stand-in display manager opens /dev/dri/card0, which a lost GPU no longer has;
+# a real one (gdm, sddm) starts without it, so a drop-in makes the stand-in hold tty1
+# only. Scenarios that lose the GPU call this first and remove the drop-in at the end.
+display_manager_without_gpu() {
+  mkdir -p /run/systemd/system/display-manager.service.d
+  cat >/run/systemd/system/display-manager.service.d/starts-without-a-gpu.conf <<'UNIT'
+[Service]
+ExecStart=
+ExecStart=/bin/sh -c 'exec 3</dev/tty1; trap "" HUP; sleep infinity &'
+UNIT
+  systemctl daemon-reload
+}
+
 module_loaded() { grep -q "^$1 " /proc/modules; }
 unit_state() { systemctl is-active "$1" 2>/dev/null; }
 

@@ -21,13 +21,7 @@ cat >"$hooks/10-gpu-falls-off" <<HOOK
 echo 1 > /sys/bus/pci/devices/$gpu/remove
 HOOK
 chmod 0755 "$hooks/10-gpu-falls-off"
-mkdir -p /run/systemd/system/display-manager.service.d
-cat >/run/systemd/system/display-manager.service.d/starts-without-a-gpu.conf <<'UNIT'
-[Service]
-ExecStart=
-ExecStart=/bin/sh -c 'exec 3</dev/tty1; trap "" HUP; sleep infinity &'
-UNIT
-systemctl daemon-reload
+display_manager_without_gpu
 
 start_run
 wait_running || finish_vm

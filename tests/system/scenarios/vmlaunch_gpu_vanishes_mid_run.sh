@@ -15,20 +15,14 @@ source "$SYSTEM_TESTS/scenario-lib.sh"
 source "$SYSTEM_TESTS/scenarios/vmlaunch-lib.sh"
 
 gpu=0000:00:02.0
-mkdir -p /run/systemd/system/display-manager.service.d
-cat >/run/systemd/system/display-manager.service.d/starts-without-a-gpu.conf <<'UNIT'
-[Service]
-ExecStart=
-ExecStart=/bin/sh -c 'exec 3</dev/tty1; trap "" HUP; sleep infinity &'
-UNIT
-systemctl daemon-reload
+display_manager_without_gpu
 
 start_run
 wait_running || finish_vm
 "$VMLAUNCH" events --json "$vm" >/tmp/events.json 2>&1 &
 events_pid=$!
-sleep 1 # the listener is connected before the GPU goes (its hello line is there)
-grep -q '"hello"' /tmp/events.json || echo "note: no hello line yet from vmlaunch events"
+# the listener is connected before the GPU goes: its hello line is there
+wait_until 30 "vmlaunch events says hello" grep -q '"hello"' /tmp/events.json
 
 echo "+ echo 1 > /sys/bus/pci/devices/$gpu/remove &   (blocks until QEMU lets go)"
 removed_at=$SECONDS
