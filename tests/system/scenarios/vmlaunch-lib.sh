@@ -93,6 +93,26 @@ UNIT
   systemctl daemon-reload
 }
 
+# After a run that lost the GPU (00:02.0): the rest of its card stays on vfio-pci, the
+# display manager runs again, and RUN_DIR/gpu-lost carries this boot's ID and a line
+# matching PATTERN (a grep -c pattern) described as WHAT.
+expect_card_kept_as_lost() { # pattern what
+  local fn record=/run/vmlaunch/$vm/gpu-lost
+  for fn in 0000:00:02.1 0000:00:02.2; do
+    expect_eq "$fn (the same card) stays on vfio-pci" \
+      "$(basename "$(readlink /sys/bus/pci/devices/$fn/driver)")" vfio-pci
+  done
+  expect_eq "the display manager runs again" "$(systemctl is-active display-manager.service)" active
+  if [ -f "$record" ]; then
+    cat "$record"
+    expect_eq "the gpu-lost record carries this boot's ID" \
+      "$(head -n1 "$record")" "boot_id $(cat /proc/sys/kernel/random/boot_id)"
+    expect_eq "the gpu-lost record $2" "$(grep -c "$1" "$record")" 1
+  else
+    fail "no gpu-lost record in /run/vmlaunch/$vm"
+  fi
+}
+
 module_loaded() { grep -q "^$1 " /proc/modules; }
 unit_state() { systemctl is-active "$1" 2>/dev/null; }
 
